@@ -1,0 +1,83 @@
+# localndif — the two commands in README.md are `make serve` and `make test`.
+#
+# Everything they need is installed here: the pinned Python environment in .venv (torch
+# 2.13.0 provides libtorch for tch; nnsight 0.8.1 is the client under test and the oracle)
+# and the Rust build. To keep CI and fresh clones fast, .venv and target/ are symlinks into
+# a cache ($(LOCALNDIF_CACHE)) keyed by the requirements' hash; set LOCALNDIF_CACHE= (empty)
+# to keep plain directories in the checkout instead.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+LOCALNDIF_CACHE ?= $(HOME)/.cache/localndif
+PYTHON ?= python3
+REQS := python/requirements.txt
+REQS_HASH := $(shell sha256sum $(REQS) | cut -c1-12)
+VENV_STAMP := .venv/.installed-$(REQS_HASH)
+CARGO ?= cargo
+JOBS ?= 2
+PORT ?= 8001
+
+# libtorch from the venv's torch (../shared/reference/toolchain.md §1). Resolved through the
+# symlink so the value is the same for every clone and torch-sys is not rebuilt.
+export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
+export LIBTORCH_CXX11_ABI = 1
+
+.PHONY: help serve test build venv fixtures conformance clean
+
+help:
+	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
+	@echo "make test    run every test (installs .venv and builds first)"
+	@echo "make build   release binary at target/release/localndif"
+	@echo "make fixtures  regenerate fixtures/models from their deterministic generator"
+
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): $(REQS)
+	@set -euo pipefail; \
+	if [ -n "$(LOCALNDIF_CACHE)" ]; then \
+	  dest="$(LOCALNDIF_CACHE)/venv-$(REQS_HASH)"; \
+	  if [ ! -e "$$dest/.installed-$(REQS_HASH)" ]; then \
+	    rm -rf "$$dest" && mkdir -p "$(LOCALNDIF_CACHE)"; \
+	    $(PYTHON) -m venv "$$dest"; \
+	    "$$dest/bin/pip" install -q --upgrade pip; \
+	    "$$dest/bin/pip" install -q -r $(REQS); \
+	    touch "$$dest/.installed-$(REQS_HASH)"; \
+	  fi; \
+	  if [ -d .venv ] && [ ! -L .venv ]; then rm -rf .venv; fi; \
+	  ln -sfn "$$dest" .venv; \
+	else \
+	  [ -x .venv/bin/python ] || $(PYTHON) -m venv .venv; \
+	  .venv/bin/pip install -q --upgrade pip; \
+	  .venv/bin/pip install -q -r $(REQS); \
+	  touch $(VENV_STAMP); \
+	fi
+	@if [ -n "$(LOCALNDIF_CACHE)" ] && [ ! -e target ]; then \
+	  mkdir -p "$(LOCALNDIF_CACHE)/target" && ln -sfn "$(LOCALNDIF_CACHE)/target" target; fi
+
+# The env var must be re-read after the venv exists, hence the recursive make.
+build: venv
+	$(MAKE) --no-print-directory _build
+
+_build:
+	$(CARGO) build --release -j$(JOBS) -p localndif
+	@echo "built target/release/localndif"
+
+serve: build
+	target/release/localndif serve --port $(PORT)
+
+test: venv
+	$(MAKE) --no-print-directory _test
+
+_test:
+	$(CARGO) build -j$(JOBS) -p localndif
+	$(CARGO) test -j$(JOBS) --workspace
+
+fixtures: venv
+	.venv/bin/python fixtures/models/make_tiny.py
+
+conformance: build
+	@echo "start a server, then: cargo run -p localndif-conformance -- --server http://127.0.0.1:$(PORT)"
+
+clean:
+	rm -rf target .venv

@@ -1,0 +1,280 @@
+"""Compare a conformance case's oracle run (local nnsight) with its run against a server.
+
+Owner: conformance/drivers/. Reads two OUT_DIRs written by nnsight_case.py and prints ONE
+JSON object on stdout.
+
+Usage:
+    python compare.py EXPECTED_DIR ACTUAL_DIR [--rtol R] [--atol A]
+
+    EXPECTED_DIR  the oracle run (nnsight_case.py --mode local)
+    ACTUAL_DIR    the run under test (nnsight_case.py --mode remote)
+    --rtol/--atol tolerances. Without them, the oracle's outcome.json "tolerance" (the
+                  case's TOLERANCE) is used, and failing that rtol 1e-5, atol 1e-6.
+
+Output:
+    {"verdict": "PASS" | "WRONG" | "FAIL" | "INFO",
+     "tolerance": {"rtol": r, "atol": a},
+     "details": [{"name": ..., "ok": bool, "why": "...", "max_abs_diff": float | null,
+                  "expected": "<summary>", "actual": "<summary>"}, ...],
+     "error_type": ..., "message": ..., "stage": ...}      # FAIL / INFO only
+
+    INFO   the oracle itself failed (the case is broken, not the server); details carry its error
+    FAIL   the run under test raised (its error_type / message / stage are included), or left
+           no readable results
+    WRONG  both ran, but some value differs: a name that is missing or unexpected, a different
+           type, or for tensors a different dtype or shape, values not
+           `torch.allclose(actual, expected, rtol, atol, equal_nan=True)`, or, for floating
+           tensors with ndim >= 2, a different argmax over the last dim at the last position of
+           dim -2. Lists, tuples and dicts (including ModelOutput) are compared recursively.
+           Other objects are compared by type and then attributes (vars()), or by ==. bool,
+           int, str, bytes and None must be equal; floats must satisfy
+           |a - e| <= atol + rtol * |e|.
+    PASS   everything matches
+Exit code 0 whenever a verdict is printed, 2 for bad arguments.
+Standard library + torch only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-6
+
+
+class Mismatch(Exception):
+    """A difference, with the path to it inside the compared value."""
+
+
+def read_outcome(directory: str) -> dict | None:
+    try:
+        with open(os.path.join(directory, "outcome.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def load_values(directory: str) -> dict:
+    import torch
+
+    return torch.load(os.path.join(directory, "values.pt"), map_location="cpu", weights_only=False)
+
+
+def type_name(value) -> str:
+    t = type(value)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def summary(value) -> str:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return f"{type_name(value)} {str(value.dtype).replace('torch.', '')} {list(value.shape)}"
+    if isinstance(value, (list, tuple, dict)):
+        return f"{type_name(value)} of {len(value)}"
+    text = repr(value)
+    return f"{type_name(value)} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+class Comparer:
+    def __init__(self, rtol: float, atol: float) -> None:
+        self.rtol, self.atol = rtol, atol
+        self.max_abs_diff: float | None = None
+        self._seen: set[tuple[int, int]] = set()
+
+    def note_diff(self, d: float) -> None:
+        if self.max_abs_diff is None or not (d <= self.max_abs_diff):  # NaN sticks
+            self.max_abs_diff = d
+
+    def compare(self, exp, act, path: str) -> None:
+        import torch
+
+        if type(exp) is not type(act):
+            raise Mismatch(f"{path}: type {type_name(act)}, expected {type_name(exp)}")
+        if isinstance(exp, torch.Tensor):
+            return self.tensor(exp, act, path)
+        if exp is None or isinstance(exp, (bool, int, str, bytes, torch.dtype, torch.device)):
+            if exp != act:
+                raise Mismatch(f"{path}: {act!r}, expected {exp!r}")
+            return
+        if isinstance(exp, float):
+            return self.scalar(exp, act, path)
+        if isinstance(exp, complex):
+            return self.scalar(exp, act, path)
+        key = (id(exp), id(act))
+        if key in self._seen:  # shared references / cycles: compared once
+            return
+        self._seen.add(key)
+        if isinstance(exp, (list, tuple)):
+            if len(exp) != len(act):
+                raise Mismatch(f"{path}: length {len(act)}, expected {len(exp)}")
+            for i, (e, a) in enumerate(zip(exp, act)):
+                self.compare(e, a, f"{path}[{i}]")
+            return
+        if isinstance(exp, dict):
+            self.keys(set(exp), set(act), path)
+            for k in exp:
+                self.compare(exp[k], act[k], f"{path}[{k!r}]")
+            return
+        if isinstance(exp, (set, frozenset)):
+            if exp != act:
+                raise Mismatch(f"{path}: {act!r}, expected {exp!r}")
+            return
+        if hasattr(exp, "__dict__"):
+            e, a = vars(exp), vars(act)
+            self.keys(set(e), set(a), path, what="attributes")
+            for k in e:
+                self.compare(e[k], a[k], f"{path}.{k}")
+            return
+        try:
+            equal = bool(exp == act)
+        except Exception:  # noqa: BLE001 - no usable ==: fall back to repr
+            equal = repr(exp) == repr(act)
+        if not equal:
+            raise Mismatch(f"{path}: {summary(act)}, expected {summary(exp)}")
+
+    @staticmethod
+    def keys(e: set, a: set, path: str, what: str = "keys") -> None:
+        if e != a:
+            missing = sorted(map(repr, e - a))
+            extra = sorted(map(repr, a - e))
+            raise Mismatch(f"{path}: {what} differ; missing {missing}, unexpected {extra}")
+
+    def scalar(self, exp, act, path: str) -> None:
+        if exp != exp and act != act:  # both NaN
+            return
+        if math.isinf(abs(exp)) or math.isinf(abs(act)):
+            if exp != act:
+                raise Mismatch(f"{path}: {act!r}, expected {exp!r}")
+            return
+        d = abs(act - exp)
+        self.note_diff(float(d))
+        if not d <= self.atol + self.rtol * abs(exp):
+            raise Mismatch(f"{path}: {act!r}, expected {exp!r} (abs diff {d:.3g})")
+
+    def tensor(self, exp, act, path: str) -> None:
+        import torch
+
+        if exp.dtype != act.dtype:
+            raise Mismatch(f"{path}: dtype {act.dtype}, expected {exp.dtype}")
+        if exp.shape != act.shape:
+            raise Mismatch(f"{path}: shape {list(act.shape)}, expected {list(exp.shape)}")
+        exp, act = exp.detach().cpu(), act.detach().cpu()
+        if exp.layout != torch.strided:
+            exp, act = exp.to_dense(), act.to_dense()
+        if exp.is_floating_point() or exp.is_complex():
+            if exp.numel():
+                e64 = exp.to(torch.complex128 if exp.is_complex() else torch.float64)
+                a64 = act.to(e64.dtype)
+                diff = (a64 - e64).abs()
+                both_nan = torch.isnan(e64) & torch.isnan(a64)
+                same_inf = torch.isinf(e64) & (e64 == a64)
+                diff = torch.where(both_nan | same_inf, torch.zeros_like(diff), diff)
+                self.note_diff(float(diff.max()))
+            if not torch.allclose(act, exp, rtol=self.rtol, atol=self.atol, equal_nan=True):
+                d = self.max_abs_diff
+                raise Mismatch(
+                    f"{path}: values differ (max abs diff {d:.3g}; rtol {self.rtol:g}, atol {self.atol:g})"
+                )
+            if exp.is_floating_point() and exp.ndim >= 2 and exp.shape[-1] > 0 and exp.shape[-2] > 0:
+                ea = exp[..., -1, :].argmax(-1)
+                aa = act[..., -1, :].argmax(-1)
+                if not torch.equal(ea, aa):
+                    raise Mismatch(
+                        f"{path}: argmax over the last dim at the last position differs: "
+                        f"{aa.flatten().tolist()[:8]}, expected {ea.flatten().tolist()[:8]}"
+                    )
+        elif not torch.equal(exp, act):
+            bad = int((exp != act).sum())
+            raise Mismatch(f"{path}: {bad} of {exp.numel()} elements differ")
+
+
+def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: float | None) -> dict:
+    expected = read_outcome(expected_dir)
+    tol = (expected or {}).get("tolerance") or {}
+    rtol = rtol if rtol is not None else float(tol.get("rtol", DEFAULT_RTOL))
+    atol = atol if atol is not None else float(tol.get("atol", DEFAULT_ATOL))
+    base = {"tolerance": {"rtol": rtol, "atol": atol}}
+
+    if expected is None or not expected.get("ok"):
+        e = expected or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {expected_dir}"}
+        return {
+            "verdict": "INFO",
+            **base,
+            "error_type": e.get("error_type", ""),
+            "message": e.get("message", ""),
+            "stage": e.get("stage", ""),
+            "details": [{"name": "(oracle)", "ok": False, "max_abs_diff": None,
+                         "why": f"the oracle failed: {e.get('error_type', '')}: {e.get('message', '')}"}],
+        }
+    try:
+        exp_values = load_values(expected_dir)
+    except Exception as exc:  # noqa: BLE001
+        return {"verdict": "INFO", **base, "error_type": type(exc).__name__, "message": str(exc),
+                "details": [{"name": "(oracle)", "ok": False, "max_abs_diff": None,
+                             "why": f"the oracle's values.pt does not load: {type(exc).__name__}: {exc}"}]}
+
+    actual = read_outcome(actual_dir)
+    if actual is None or not actual.get("ok"):
+        a = actual or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {actual_dir}"}
+        return {
+            "verdict": "FAIL",
+            **base,
+            "error_type": a.get("error_type", ""),
+            "message": a.get("message", ""),
+            "stage": a.get("stage", ""),
+            "details": [{"name": "(run)", "ok": False, "max_abs_diff": None,
+                         "why": f"{a.get('error_type', '')}: {a.get('message', '')}"}],
+        }
+    try:
+        act_values = load_values(actual_dir)
+    except Exception as exc:  # noqa: BLE001
+        return {"verdict": "FAIL", **base, "error_type": type(exc).__name__, "message": str(exc),
+                "details": [{"name": "(run)", "ok": False, "max_abs_diff": None,
+                             "why": f"values.pt does not load: {type(exc).__name__}: {exc}"}]}
+
+    details = []
+    for name in list(exp_values) + [n for n in act_values if n not in exp_values]:
+        if name not in act_values:
+            details.append({"name": name, "ok": False, "why": "missing: the run did not return it",
+                            "max_abs_diff": None, "expected": summary(exp_values[name]), "actual": None})
+            continue
+        if name not in exp_values:
+            details.append({"name": name, "ok": False, "why": "unexpected: the oracle did not return it",
+                            "max_abs_diff": None, "expected": None, "actual": summary(act_values[name])})
+            continue
+        comparer = Comparer(rtol, atol)
+        try:
+            comparer.compare(exp_values[name], act_values[name], name)
+            ok, why = True, "match"
+        except Mismatch as m:
+            ok, why = False, str(m)
+        except Exception as exc:  # noqa: BLE001 - a comparison that cannot be made is a difference
+            ok, why = False, f"{name}: cannot compare: {type(exc).__name__}: {exc}"
+        mad = comparer.max_abs_diff
+        details.append({"name": name, "ok": ok, "why": why,
+                        "max_abs_diff": None if mad is None or math.isnan(mad) else mad,
+                        "expected": summary(exp_values[name]), "actual": summary(act_values[name])})
+    verdict = "PASS" if all(d["ok"] for d in details) else "WRONG"
+    return {"verdict": verdict, **base, "details": details}
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description="Compare an oracle run with a run under test.")
+    p.add_argument("expected_dir")
+    p.add_argument("actual_dir")
+    p.add_argument("--rtol", type=float, default=None)
+    p.add_argument("--atol", type=float, default=None)
+    args = p.parse_args(argv)
+    result = verdict_of(args.expected_dir, args.actual_dir, args.rtol, args.atol)
+    json.dump(result, sys.stdout, default=repr)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,94 @@
+//! Verdicts and the report: `results.jsonl` (one JSON object per case), `index.json`
+//! (counts and the case list) and `index.html` (implementation × case matrix).
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::case::Case;
+
+/// PASS, WRONG (ran but numbers differ — the dangerous one), FAIL (error), MISSING
+/// (unsupported by the server), INFO (the case itself is broken: the oracle failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Pass,
+    Wrong,
+    Fail,
+    Missing,
+    Info,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Wrong => "WRONG",
+            Verdict::Fail => "FAIL",
+            Verdict::Missing => "MISSING",
+            Verdict::Info => "INFO",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        [Verdict::Pass, Verdict::Wrong, Verdict::Fail, Verdict::Missing, Verdict::Info]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: String,
+    pub title: String,
+    pub verdict: Verdict,
+    pub message: String,
+    pub details: serde_json::Value,
+}
+
+impl Outcome {
+    pub fn new(case: &Case, verdict: Verdict, message: String) -> Outcome {
+        Outcome { id: case.id.clone(), title: case.title.clone(), verdict, message, details: serde_json::Value::Null }
+    }
+}
+
+pub fn write_report(out: &Path, implementation: &str, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut jsonl = std::fs::File::create(out.join("results.jsonl"))?;
+    for o in outcomes {
+        writeln!(jsonl, "{}", serde_json::to_string(o)?)?;
+    }
+    let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
+    let index = serde_json::json!({
+        "implementation": implementation,
+        "counts": {
+            "PASS": count(Verdict::Pass), "WRONG": count(Verdict::Wrong), "FAIL": count(Verdict::Fail),
+            "MISSING": count(Verdict::Missing), "INFO": count(Verdict::Info),
+        },
+        "cases": outcomes.iter().map(|o| serde_json::json!({"id": o.id, "title": o.title, "verdict": o.verdict})).collect::<Vec<_>>(),
+    });
+    std::fs::write(out.join("index.json"), serde_json::to_string_pretty(&index)?)?;
+    let rows: String = outcomes
+        .iter()
+        .map(|o| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>\n",
+                escape(&o.id),
+                escape(&o.title),
+                o.verdict.as_str(),
+                o.verdict.as_str()
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!doctype html><meta charset=utf-8><title>localndif conformance</title>\n<style>td{{padding:2px 8px}}.PASS{{background:#9f9}}.WRONG{{background:#f66}}.FAIL{{background:#fb6}}.MISSING{{background:#ddd}}.INFO{{background:#9cf}}</style>\n<table><tr><th>case</th><th>title</th><th>{}</th></tr>\n{rows}</table>\n",
+        escape(implementation)
+    );
+    std::fs::write(out.join("index.html"), html)?;
+    Ok(())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}

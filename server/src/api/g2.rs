@@ -1,0 +1,114 @@
+//! G2 (nnsight 0.8.x): multipart `POST /request` (`data` envelope + `blob` payload,
+//! protocol.md §2.8) and the plain WebSocket `/subscribe` whose first frame names the
+//! session and whose later frames are JSON status updates (protocol.md §6).
+
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::{ApiError, AppState, MAX_BODY, base_url, json};
+use crate::exec;
+use crate::jobs::{Jobs, Subscriber, Update, Work};
+use crate::request::{self, Envelope};
+
+/// `POST /request`. Only multipart bodies (0.8.x) are served yet; octet-stream bodies come
+/// from G1 clients (nnsight 0.5–0.7).
+pub async fn submit(State(s): State<AppState>, headers: HeaderMap, req: Request) -> Result<Response, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "This server speaks the nnsight 0.8 protocol (multipart POST /request); nnsight 0.5–0.7 clients are not supported yet.",
+        ));
+    }
+    let mut multipart = Multipart::from_request(req, &s).await.map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
+    let (mut data, mut blob) = (None, None);
+    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))? {
+        let name = field.name().unwrap_or("").to_string();
+        let bytes = field.bytes().await.map_err(|e| ApiError::bad_request(format!("Invalid multipart field '{name}': {e}")))?;
+        match name.as_str() {
+            "data" => data = Some(bytes),
+            "blob" => blob = Some(bytes),
+            _ => {}
+        }
+    }
+    let data = data.ok_or_else(|| ApiError::bad_request("The multipart body has no 'data' field."))?;
+    let blob = blob.ok_or_else(|| ApiError::bad_request("The multipart body has no 'blob' field."))?;
+    let envelope: Envelope = serde_json::from_slice(&data)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("Invalid JSON: {e}")))?;
+    let decoded = {
+        let envelope = envelope.clone();
+        tokio::task::spawn_blocking(move || request::decode_g2(&envelope, &blob))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?
+    };
+    let req = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let served = s.registry.get(&req.model_key.repo_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "Model '{}' is not served here. Served models: {}. Start localndif with --model {}=DIR to serve it.",
+                req.model_key.repo_id,
+                s.registry.repo_ids().join(", "),
+                req.model_key.repo_id
+            ),
+        )
+    })?;
+    let id = Jobs::new_id();
+    let limits = s.limits;
+    let work = Work {
+        result_url: format!("{}/results/{id}", base_url(&headers)),
+        id,
+        session: Some(envelope.session_id).filter(|s| !s.is_empty()),
+        run: Box::new(move |log| exec::execute(&req, &served, limits, log)),
+    };
+    let received = s.jobs.submit(work).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(json(received.to_json()))
+}
+
+/// Forwards a session's updates to its WebSocket task.
+struct WsSubscriber(mpsc::UnboundedSender<Update>);
+
+impl Subscriber for WsSubscriber {
+    fn send(&self, update: &Update) -> bool {
+        self.0.send(update.clone()).is_ok()
+    }
+}
+
+/// `GET /subscribe`: first frame `{"session_id": ...}`, registered before it is sent so no
+/// update is lost; then one JSON text frame per update. The client never sends data.
+pub async fn subscribe(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(MAX_BODY).max_frame_size(MAX_BODY).on_upgrade(move |socket| session(s.jobs, socket))
+}
+
+async fn session(jobs: Jobs, socket: WebSocket) {
+    let session_id = Jobs::new_id();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    jobs.subscribe(&session_id, Arc::new(WsSubscriber(tx)));
+    let (mut sink, mut stream) = socket.split();
+    let hello = serde_json::json!({ "session_id": session_id }).to_string();
+    if sink.send(Message::Text(hello.into())).await.is_ok() {
+        loop {
+            tokio::select! {
+                update = rx.recv() => match update {
+                    Some(u) => {
+                        if sink.send(Message::Text(u.to_json().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }
+    jobs.unsubscribe(&session_id);
+}

@@ -1,0 +1,63 @@
+//! Auxiliary endpoints: `/ping`, `/status` (the shape both nnsight `status()` parsers and
+//! `is_model_running()` accept, protocol.md §2.5), `/env`, `/whoami`, `/models`.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{AppState, json as json_response};
+
+pub async fn ping() -> Response {
+    json_response("\"pong\"".into())
+}
+
+/// One HOT entry per served model. Every entry carries `deployment_level`, `repo_id`,
+/// `revision`, `model_key` (with `revision` in its JSON), `dedicated` and a RUNNING
+/// `application_state`, which is what the strict 0.5.14–0.7 parser needs.
+pub async fn status(State(s): State<AppState>) -> Response {
+    let mut deployments = serde_json::Map::new();
+    for m in s.registry.iter() {
+        let key_json = json!({"repo_id": m.repo_id, "revision": Value::Null, "task": "text-generation"});
+        let model_key = format!("nnsight.modeling.transformers.TransformersModel:{key_json}");
+        deployments.insert(
+            format!("ModelActor:{model_key}"),
+            json!({
+                "application_state": "RUNNING",
+                "deployment_level": "HOT",
+                "dedicated": true,
+                "model_key": model_key,
+                "repo_id": m.repo_id,
+                "revision": Value::Null,
+                "task": "text-generation",
+                "config": m.model.config_json(),
+                "n_params": m.model.n_params(),
+            }),
+        );
+    }
+    json_response(json!({"deployments": deployments, "cluster": {"nodes": {}}}).to_string())
+}
+
+/// What the server emulates: the package versions its behaviour follows. There is no
+/// Python on the server; `python_version` says so.
+pub async fn env() -> Response {
+    json_response(
+        json!({
+            "python_version": concat!("3.11 (emulated; localndif ", env!("CARGO_PKG_VERSION"), " runs no Python)"),
+            "packages": {
+                "localndif": env!("CARGO_PKG_VERSION"),
+                "nnsight": "0.8.1",
+                "torch": "2.13.0",
+                "transformers": "5.24.0",
+            }
+        })
+        .to_string(),
+    )
+}
+
+pub async fn whoami() -> Response {
+    json_response(json!({"email": Value::Null, "tags": []}).to_string())
+}
+
+pub async fn models(State(s): State<AppState>) -> Response {
+    json_response(json!({"models": s.registry.repo_ids()}).to_string())
+}

@@ -1,0 +1,98 @@
+//! HTTP and WebSocket routes (design.md §3): one [`ApiError`] → `{"detail": ...}` body for
+//! every refusal (axum's error-handling example, style.md §3), G2 (nnsight 0.8.x) submission
+//! as multipart + `/subscribe`, polling, result download and the auxiliary endpoints.
+//! Knows nothing of pickles or tensors: it hands bytes to `request` and work to `jobs`.
+
+mod g2;
+mod info;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::exec::ExecLimits;
+use crate::jobs::Jobs;
+use crate::model::Registry;
+
+/// Request bodies larger than this are refused with 413 (design.md §10).
+pub const MAX_BODY: usize = 256 << 20;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub jobs: Jobs,
+    pub registry: Arc<Registry>,
+    pub limits: ExecLimits,
+}
+
+/// The whole application; `main` serves it, tests drive it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/request", post(g2::submit).layer(DefaultBodyLimit::max(MAX_BODY)))
+        .route("/subscribe", get(g2::subscribe))
+        .route("/response/{id}", get(response))
+        .route("/results/{id}", get(result))
+        .route("/ping", get(info::ping))
+        .route("/status", get(info::status))
+        .route("/env", get(info::env))
+        .route("/whoami", get(info::whoami))
+        .route("/models", get(info::models))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
+        .with_state(state)
+}
+
+/// A refusal: status code + the `detail` text clients show (protocol.md §2.1, §2.8).
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
+        ApiError { status, detail: detail.into() }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "detail": self.detail });
+        (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    }
+}
+
+fn json(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `GET /response/{id}`: the latest non-LOG status, 404 while there is none (0.8.1 reads
+/// 404 as "no status yet", protocol.md §2.2).
+async fn response(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let update = s.jobs.latest(&id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No job with id '{id}'.")))?;
+    Ok(json(update.to_json()))
+}
+
+/// `GET /results/{id}`: the result blob, with `Content-Length` (protocol.md §2.3).
+async fn result(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let blob = s
+        .jobs
+        .results()
+        .get(&id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'.")))?;
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], blob).into_response())
+}
+
+/// `http://<Host>` as the client reached us, for URLs we hand back.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+#[cfg(test)]
+mod tests;

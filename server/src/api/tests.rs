@@ -1,0 +1,178 @@
+//! The routes in-process (`Router::oneshot`, no socket; axum's testing example): status
+//! codes and `{"detail": ...}` bodies for bad input, and a real captured nnsight 0.8.1
+//! payload submitted, polled and downloaded.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::*;
+use crate::model::{ModelSource, embedded_defaults};
+
+fn state_serving(repo: &str) -> AppState {
+    let (_, source) = embedded_defaults().into_iter().next().unwrap();
+    let ModelSource::Embedded { .. } = source else { unreachable!() };
+    let registry = Registry::load(vec![(repo.to_string(), source)], tch::Device::Cpu).unwrap();
+    AppState { jobs: Jobs::start(8), registry: Arc::new(registry), limits: ExecLimits::default() }
+}
+
+async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+}
+
+async fn get(state: &AppState, uri: &str) -> (StatusCode, Vec<u8>) {
+    send(state, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+fn detail(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).expect("a JSON error body");
+    v["detail"].as_str().expect("a detail string").to_string()
+}
+
+const BOUNDARY: &str = "localndif-test-boundary";
+
+fn multipart(data: &str, blob: &[u8]) -> Request<Body> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{data}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"request\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(blob);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    Request::post("/request")
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+const G2_KEY: &str = r#"nnsight.modeling.transformers.TransformersModel:{\"repo_id\": \"openai-community/gpt2\", \"revision\": null, \"task\": \"text-generation\"}"#;
+
+fn envelope() -> String {
+    format!(r#"{{"model_key":"{G2_KEY}","session_id":"","compress":true,"env":{{"attn_implementation":"sdpa"}}}}"#)
+}
+
+fn capture(case: &str) -> Option<Vec<u8>> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/captures/v0.8.1").join(case).join("request.blob");
+    std::fs::read(&p).ok()
+}
+
+#[tokio::test]
+async fn auxiliary_endpoints_have_ndif_shapes() {
+    let s = state_serving("localndif/tiny-gpt2");
+    assert_eq!(get(&s, "/ping").await, (StatusCode::OK, b"\"pong\"".to_vec()));
+    let (code, body) = get(&s, "/status").await;
+    assert_eq!(code, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let (_, entry) = v["deployments"].as_object().unwrap().iter().next().unwrap();
+    assert_eq!(entry["deployment_level"], "HOT");
+    assert_eq!(entry["application_state"], "RUNNING");
+    assert_eq!(entry["repo_id"], "localndif/tiny-gpt2");
+    assert!(entry["revision"].is_null() && entry["dedicated"] == true);
+    let key = entry["model_key"].as_str().unwrap();
+    let suffix: serde_json::Value = serde_json::from_str(key.split_once(':').unwrap().1).unwrap();
+    assert!(suffix.get("revision").is_some());
+    let (_, body) = get(&s, "/whoami").await;
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap(), serde_json::json!({"email": null, "tags": []}));
+    let (_, body) = get(&s, "/env").await;
+    let env: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(env["python_version"].is_string() && env["packages"]["nnsight"].is_string());
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_detail() {
+    let s = state_serving("localndif/tiny-gpt2");
+    let (code, body) = get(&s, "/response/nope").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert!(detail(&body).contains("nope"));
+    let (code, body) = get(&s, "/results/nope").await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert!(detail(&body).contains("nope"));
+
+    let octet = Request::post("/request").header("content-type", "application/octet-stream").body(Body::from("x")).unwrap();
+    let (code, body) = send(&s, octet).await;
+    assert_eq!(code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(detail(&body).contains("0.5–0.7"));
+
+    let (code, body) = send(&s, multipart("{not json", b"")).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(detail(&body).starts_with("Invalid JSON"));
+
+    let (code, body) = send(&s, multipart(&envelope(), b"\x28\xb5\x2f\xfdgarbage")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(detail(&body).contains("decompress"), "{}", detail(&body));
+
+    let (code, body) = send(&s, multipart(&envelope(), b"\x80\x04not a pickle")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(detail(&body).contains("decode"), "{}", detail(&body));
+}
+
+#[tokio::test]
+async fn an_unserved_model_is_refused_naming_what_is_served() {
+    let Some(blob) = capture("c01_save_output") else { return eprintln!("captures not found; skipped") };
+    let s = state_serving("localndif/tiny-gpt2");
+    let (code, body) = send(&s, multipart(&envelope(), &blob)).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let d = detail(&body);
+    assert!(d.contains("'openai-community/gpt2' is not served") && d.contains("localndif/tiny-gpt2"), "{d}");
+}
+
+/// Polls `/response/{id}` until a terminal status (bounded; no timing is asserted).
+async fn wait_terminal(s: &AppState, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, body) = get(s, &format!("/response/{id}")).await;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if v["status"] == "COMPLETED" || v["status"] == "ERROR" {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "job {id} did not finish: {v}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_captured_trace_runs_and_its_result_downloads() {
+    let Some(blob) = capture("c01_save_output") else { return eprintln!("captures not found; skipped") };
+    let s = state_serving("openai-community/gpt2");
+    let (code, body) = send(&s, multipart(&envelope(), &blob)).await;
+    assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let received: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(received["status"], "RECEIVED");
+    assert!(received["description"].is_string());
+    let done = wait_terminal(&s, received["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let url = done["data"].as_str().unwrap();
+    let path = &url[url.find("/results/").unwrap()..];
+    let (code, blob) = get(&s, path).await;
+    assert_eq!(code, StatusCode::OK);
+    let raw = crate::wire::zstdio::decompress(&blob, 1 << 30).unwrap();
+    let (graph, _) = crate::wire::torch::torch_load(&raw).unwrap();
+    let text = graph.canon(graph.root);
+    assert!(text.contains("hidden") && text.contains("logits"), "{text}");
+}
+
+#[tokio::test]
+async fn user_errors_come_back_as_error_statuses_naming_the_line() {
+    let Some(blob) = capture("c01_save_output") else { return eprintln!("captures not found; skipped") };
+    let s = state_serving("openai-community/gpt2");
+    // c01's body reads h[0] and lm_head; serve a model whose tree lacks nothing, but make the
+    // request ask for a block that does not exist by patching the source text in place
+    // (same length keeps the pickle valid).
+    let raw = crate::wire::zstdio::decompress(&blob, 1 << 30).unwrap();
+    let needle = b"h[0].output";
+    let at = raw.windows(needle.len()).position(|w| w == needle).expect("c01 source");
+    let mut patched = raw.clone();
+    patched[at..at + needle.len()].copy_from_slice(b"h[7].output");
+    let (code, body) = send(&s, multipart(&envelope(), &patched)).await;
+    assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"].as_str().unwrap().to_string();
+    let done = wait_terminal(&s, &id).await;
+    assert_eq!(done["status"], "ERROR");
+    let d = done["description"].as_str().unwrap();
+    assert!(d.contains("IndexError") && d.contains("h[7].output") && d.contains("line "), "{d}");
+}

@@ -1,0 +1,261 @@
+//! Runs one validated [`Request`] on a served model: tokenizes the inputs like HF, builds
+//! the user's scope, interleaves the body with the forward, and encodes the saved values as
+//! the `torch.save` result blob the client `torch.load`s (protocol.md §7.1).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use localndif_wire::torch::{DType, TensorData};
+use localndif_wire::torchsave::{Saved, torch_save};
+use localndif_wire::zstdio;
+use tch::{Kind, Tensor};
+
+use crate::interleave::{ModuleTree, Run, TraceError};
+use crate::interp::{Limits, Program, PyErr, Scope, Value, lock};
+use crate::model::{Act, Call, ServedModel};
+use crate::request::{Captured, Method, Request};
+
+/// Per-job limits (design.md §10).
+#[derive(Debug, Clone, Copy)]
+pub struct ExecLimits {
+    pub interp: Limits,
+    pub wall: Duration,
+}
+
+impl Default for ExecLimits {
+    fn default() -> Self {
+        ExecLimits { interp: Limits::default(), wall: Duration::from_secs(600) }
+    }
+}
+
+/// Runs `req` and returns the result blob, or the ERROR description the client shows.
+pub fn execute(req: &Request, served: &ServedModel, limits: ExecLimits, log: &mut dyn FnMut(String)) -> Result<Vec<u8>, String> {
+    let program = Program::parse(&req.source, &req.filename).map_err(|e| e.traceback(&req.filename, &req.source))?;
+    let user_error = |e: PyErr| e.traceback(&req.filename, &req.source);
+    match req.method {
+        Method::Trace => {}
+        Method::Generate => return Err(unsupported("model.generate(...) with remote=True")),
+        Method::Session => return Err(unsupported("model.session(...) with remote=True")),
+    }
+    if req.args.is_empty() {
+        return Err(unsupported(
+            "a trace without direct input (`with model.trace() as tracer:` + `tracer.invoke(...)`)",
+        ));
+    }
+    let inputs = model_inputs(req, served).map_err(user_error)?;
+    let globals = scope(&req.globals).map_err(user_error)?;
+    let locals = scope(&req.locals).map_err(user_error)?;
+    let model = served.model.as_ref();
+    let mut run = Run {
+        model,
+        tree: Arc::new(ModuleTree::new(model.module_paths())),
+        limits: limits.interp,
+        deadline: Instant::now() + limits.wall,
+        timeout_seconds: limits.wall.as_secs(),
+        log,
+    };
+    let saved = tch::no_grad(|| run.trace(inputs, Arc::new(program), globals, locals)).map_err(|e| match e {
+        TraceError::User(e) => user_error(e),
+        TraceError::Model(m) => m,
+        TraceError::Timeout { seconds } => format!("Your job exceeded the execution timeout of {seconds}s."),
+    })?;
+    let mut items = Vec::with_capacity(saved.len());
+    for (name, value) in saved {
+        let v = to_saved(&value).map_err(|why| format!("TypeError: cannot return the saved variable '{name}': {why}"))?;
+        items.push((Saved::Str(name), v));
+    }
+    let blob = torch_save(&Saved::Dict(items)).map_err(|e| format!("InternalError (a localndif bug): encoding the result: {e}"))?;
+    // One frame with the content size in its header: 0.8.1 decompresses one-shot (§8).
+    Ok(if req.compress { zstdio::compress(&blob, 3) } else { blob })
+}
+
+fn unsupported(what: &str) -> String {
+    format!("NotImplementedError: {what} is not supported by localndif yet")
+}
+
+/// The root call's kwargs, as nnsight 0.8.1 builds them for one input invoke: text is
+/// tokenized with left padding; token ids and tensors pass through (payloads.md §12.9).
+fn model_inputs(req: &Request, served: &ServedModel) -> Result<Call, PyErr> {
+    let device = served.model.device();
+    let [input] = req.args.as_slice() else {
+        return Err(PyErr::unsupported(format!("trace() with {} positional inputs", req.args.len())));
+    };
+    let rows: Vec<Vec<i64>> = match input {
+        Captured::Str(s) => vec![encode(served, s)?],
+        Captured::List(items) | Captured::Tuple(items) if items.iter().all(|i| matches!(i, Captured::Str(_))) => items
+            .iter()
+            .map(|i| match i {
+                Captured::Str(s) => encode(served, s),
+                _ => unreachable!("checked above"),
+            })
+            .collect::<Result<_, _>>()?,
+        Captured::List(items) if items.iter().all(|i| matches!(i, Captured::Int(_))) => {
+            vec![items.iter().filter_map(|i| if let Captured::Int(v) = i { Some(*v) } else { None }).collect()]
+        }
+        Captured::List(items) if items.iter().all(|i| matches!(i, Captured::List(_))) => items
+            .iter()
+            .map(|row| match row {
+                Captured::List(ids) => ids
+                    .iter()
+                    .map(|i| if let Captured::Int(v) = i { Ok(*v) } else { Err(PyErr::type_error("token ids must be ints")) })
+                    .collect(),
+                _ => unreachable!("checked above"),
+            })
+            .collect::<Result<_, _>>()?,
+        Captured::Tensor(t) => {
+            let ids = tensor_of(t)?.to_device(device);
+            let ids = if ids.dim() == 1 { ids.unsqueeze(0) } else { ids };
+            let mask = match req.kwargs.iter().find(|(k, _)| k == "attention_mask") {
+                Some((_, Captured::Tensor(m))) => tensor_of(m)?.to_device(device),
+                _ => ids.ones_like(),
+            };
+            return Ok(root_call(ids, mask));
+        }
+        other => return Err(PyErr::unsupported(format!("trace() input of this kind ({})", describe(other)))),
+    };
+    if let Some((k, _)) = req.kwargs.iter().find(|(k, _)| k != "attention_mask") {
+        return Err(PyErr::unsupported(format!("the trace() keyword argument '{k}'")));
+    }
+    let enc = served.tokenizer.batch(&rows, device).map_err(|e| PyErr::value_error(e.to_string()))?;
+    Ok(root_call(enc.input_ids, enc.attention_mask))
+}
+
+fn root_call(input_ids: Tensor, attention_mask: Tensor) -> Call {
+    Call {
+        args: vec![],
+        kwargs: vec![
+            ("input_ids".into(), Act::Tensor(input_ids)),
+            ("attention_mask".into(), Act::Tensor(attention_mask)),
+        ],
+    }
+}
+
+fn encode(served: &ServedModel, text: &str) -> Result<Vec<i64>, PyErr> {
+    served.tokenizer.encode(text).map_err(|e| PyErr::value_error(e.to_string()))
+}
+
+fn describe(c: &Captured) -> String {
+    match c {
+        Captured::Unsupported(what) => what.clone(),
+        Captured::None => "None".into(),
+        Captured::Bool(_) => "bool".into(),
+        Captured::Int(_) => "int".into(),
+        Captured::Float(_) => "float".into(),
+        Captured::Str(_) => "str".into(),
+        Captured::List(_) => "list".into(),
+        Captured::Tuple(_) => "tuple".into(),
+        Captured::Dict(_) => "dict".into(),
+        Captured::Tensor(_) => "Tensor".into(),
+        Captured::Envoy(p) => format!("the module {p}"),
+        Captured::Module(m) => format!("the module object {m}"),
+        Captured::Tracer => "the tracer".into(),
+    }
+}
+
+/// The captured variables as interpreter values; unsupported ones are refused by name.
+fn scope(vars: &[(String, Captured)]) -> Result<Scope, PyErr> {
+    let mut s = Scope::default();
+    for (name, c) in vars {
+        let v = value_of(c).map_err(|what| {
+            PyErr::unsupported(format!("the captured variable '{name}' ({what})"))
+        })?;
+        s.set(name, v);
+    }
+    Ok(s)
+}
+
+fn value_of(c: &Captured) -> Result<Value, String> {
+    Ok(match c {
+        Captured::None => Value::None,
+        Captured::Bool(b) => Value::Bool(*b),
+        Captured::Int(i) => Value::Int(*i),
+        Captured::Float(f) => Value::Float(*f),
+        Captured::Str(s) => Value::str(s),
+        Captured::List(items) => Value::list(items.iter().map(value_of).collect::<Result<_, _>>()?),
+        Captured::Tuple(items) => Value::tuple(items.iter().map(value_of).collect::<Result<_, _>>()?),
+        Captured::Dict(items) => Value::dict(
+            items.iter().map(|(k, v)| Ok((value_of(k)?, value_of(v)?))).collect::<Result<_, String>>()?,
+        ),
+        Captured::Tensor(t) => Value::tensor(tensor_of(t).map_err(|e| e.to_string())?),
+        Captured::Envoy(path) => Value::Envoy(path.as_str().into()),
+        Captured::Module(m) if m == "torch" => Value::Module("torch"),
+        Captured::Module(m) if m == "nnsight" => Value::Module("nnsight"),
+        other => return Err(describe(other)),
+    })
+}
+
+fn kind_of(d: DType) -> Kind {
+    match d {
+        DType::F64 => Kind::Double,
+        DType::F32 => Kind::Float,
+        DType::F16 => Kind::Half,
+        DType::BF16 => Kind::BFloat16,
+        DType::I64 => Kind::Int64,
+        DType::I32 => Kind::Int,
+        DType::I16 => Kind::Int16,
+        DType::I8 => Kind::Int8,
+        DType::U8 => Kind::Uint8,
+        DType::Bool => Kind::Bool,
+    }
+}
+
+fn dtype_of(k: Kind) -> Option<DType> {
+    Some(match k {
+        Kind::Double => DType::F64,
+        Kind::Float => DType::F32,
+        Kind::Half => DType::F16,
+        Kind::BFloat16 => DType::BF16,
+        Kind::Int64 => DType::I64,
+        Kind::Int => DType::I32,
+        Kind::Int16 => DType::I16,
+        Kind::Int8 => DType::I8,
+        Kind::Uint8 => DType::U8,
+        Kind::Bool => DType::Bool,
+        _ => return None,
+    })
+}
+
+fn tensor_of(t: &TensorData) -> Result<Tensor, PyErr> {
+    let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+    let out = Tensor::f_from_data_size(&t.data, &shape, kind_of(t.dtype))?;
+    Ok(if t.requires_grad { out.set_requires_grad(true) } else { out })
+}
+
+fn tensor_data(t: &Tensor) -> Result<TensorData, String> {
+    let dtype = dtype_of(t.kind()).ok_or_else(|| format!("tensors of dtype {:?} cannot be returned yet", t.kind()))?;
+    let cpu = t.f_detach().and_then(|d| d.f_to_device(tch::Device::Cpu)).and_then(|d| d.f_contiguous()).map_err(|e| e.to_string())?;
+    let numel = cpu.numel();
+    let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
+    cpu.f_copy_data_u8(&mut data, numel).map_err(|e| e.to_string())?;
+    Ok(TensorData {
+        dtype,
+        shape: cpu.size().iter().map(|&d| d as usize).collect(),
+        data,
+        requires_grad: t.requires_grad(),
+    })
+}
+
+/// A saved value as what `torch.save` writes (protocol.md §7.1: the client rebuilds it by
+/// import, so only types we can name are returned).
+fn to_saved(v: &Value) -> Result<Saved, String> {
+    Ok(match v {
+        Value::None => Saved::None,
+        Value::Bool(b) => Saved::Bool(*b),
+        Value::Int(i) => Saved::Int(*i),
+        Value::Float(f) => Saved::Float(*f),
+        Value::Str(s) => Saved::Str(s.to_string()),
+        Value::List(items) => Saved::List(lock(items).iter().map(to_saved).collect::<Result<_, _>>()?),
+        Value::Tuple(items) => Saved::Tuple(items.iter().map(to_saved).collect::<Result<_, _>>()?),
+        Value::Dict(items) => Saved::Dict(
+            lock(items).iter().map(|(k, v)| Ok((to_saved(k)?, to_saved(v)?))).collect::<Result<_, String>>()?,
+        ),
+        Value::Tensor(t) => Saved::Tensor(tensor_data(&t.0)?),
+        Value::Size(s) => Saved::Object {
+            module: "torch".into(),
+            name: "Size".into(),
+            args: vec![Saved::List(s.iter().map(|&d| Saved::Int(d)).collect())],
+            state: None,
+        },
+        other => return Err(format!("values of type '{}' cannot be returned yet", other.type_name())),
+    })
+}

@@ -1,0 +1,118 @@
+//! The job lifecycle seen by a subscriber: statuses in NDIF's order with its texts, exactly
+//! one terminal update, LOG lines in order, and ERROR (never silence) when a job panics.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::*;
+
+struct Recorder(Mutex<mpsc::Sender<Update>>);
+
+impl Subscriber for Recorder {
+    fn send(&self, update: &Update) -> bool {
+        lock(&self.0).send(update.clone()).is_ok()
+    }
+}
+
+/// Collects a session's updates until its job's terminal one (bounded wait, no sleeps).
+fn transcript(jobs: &Jobs, session: &str, run: Box<dyn FnOnce(&mut dyn FnMut(String)) -> Result<Vec<u8>, String> + Send>) -> (Update, Vec<Update>) {
+    let (tx, rx) = mpsc::channel();
+    jobs.subscribe(session, Arc::new(Recorder(Mutex::new(tx))));
+    let id = Jobs::new_id();
+    let received = jobs
+        .submit(Work { id: id.clone(), session: Some(session.into()), run, result_url: format!("http://x/results/{id}") })
+        .unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let u = rx.recv_timeout(Duration::from_secs(30)).expect("the job must end");
+        assert_eq!(u.id, id);
+        let done = u.status.is_terminal();
+        seen.push(u);
+        if done {
+            break;
+        }
+    }
+    (received, seen)
+}
+
+fn statuses(updates: &[Update]) -> Vec<(Status, String)> {
+    updates.iter().map(|u| (u.status, u.description.clone())).collect()
+}
+
+#[test]
+fn a_completed_job_reports_ndif_statuses_in_order() {
+    let jobs = Jobs::start(10);
+    let (received, seen) = transcript(&jobs, "s1", Box::new(|log| {
+        log("first\n".into());
+        log("second\n".into());
+        Ok(vec![1, 2, 3])
+    }));
+    assert_eq!((received.status, received.description.as_str()), (Status::Received, status::RECEIVED));
+    assert_eq!(
+        statuses(&seen),
+        [
+            (Status::Queued, "Moved to position 1 in Queue.".to_string()),
+            (Status::Dispatched, status::DISPATCHED.to_string()),
+            (Status::Running, status::RUNNING.to_string()),
+            (Status::Log, "first".to_string()),
+            (Status::Log, "second".to_string()),
+            (Status::Completed, status::COMPLETED.to_string()),
+        ]
+    );
+    let done = seen.last().unwrap();
+    assert_eq!(done.data, Data::Url(format!("http://x/results/{}", done.id)));
+    assert_eq!(jobs.results().get(&done.id).as_deref(), Some(&[1u8, 2, 3][..]));
+    assert_eq!(jobs.latest(&done.id).unwrap().status, Status::Completed);
+}
+
+#[test]
+fn a_failing_or_panicking_job_ends_in_one_error() {
+    let jobs = Jobs::start(10);
+    let (_, seen) = transcript(&jobs, "s2", Box::new(|_| Err("ValueError: boom".into())));
+    assert_eq!(seen.iter().filter(|u| u.status.is_terminal()).count(), 1);
+    assert_eq!(statuses(&seen).last().unwrap(), &(Status::Error, "ValueError: boom".to_string()));
+    let (_, seen) = transcript(&jobs, "s3", Box::new(|_| panic!("worker bug")));
+    let last = seen.last().unwrap();
+    assert_eq!(last.status, Status::Error);
+    assert!(last.description.contains("panicked"), "{}", last.description);
+}
+
+#[test]
+fn json_frames_have_the_client_schema() {
+    let mut u = Update::new("abc", Status::Completed, status::COMPLETED);
+    u.data = Data::Url("http://h/results/abc".into());
+    let v: serde_json::Value = serde_json::from_str(&u.to_json()).unwrap();
+    assert_eq!(v["status"], "COMPLETED");
+    assert_eq!(v["data"], "http://h/results/abc");
+    let v: serde_json::Value = serde_json::from_str(&Update::new("abc", Status::Running, status::RUNNING).to_json()).unwrap();
+    assert!(v["data"].is_null());
+    assert_eq!(v["description"], status::RUNNING);
+}
+
+#[test]
+fn a_full_queue_refuses_new_jobs() {
+    let jobs = Jobs::start(1);
+    let (gate_tx, gate_rx) = mpsc::channel::<()>();
+    let block = |rx: mpsc::Receiver<()>| -> Box<dyn FnOnce(&mut dyn FnMut(String)) -> Result<Vec<u8>, String> + Send> {
+        Box::new(move |_| {
+            let _ = rx.recv();
+            Ok(vec![])
+        })
+    };
+    let work = |run| Work { id: Jobs::new_id(), session: None, run, result_url: String::new() };
+    // One job occupies the executor, one waits; the next is refused.
+    let (started_tx, started_rx) = mpsc::channel();
+    jobs.submit(work(Box::new(move |_| {
+        started_tx.send(()).unwrap();
+        let _ = gate_rx.recv();
+        Ok(vec![])
+    })))
+    .unwrap();
+    started_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let (_keep, rx2) = mpsc::channel();
+    jobs.submit(work(block(rx2))).unwrap();
+    let (_keep3, rx3) = mpsc::channel();
+    let err = jobs.submit(work(block(rx3))).unwrap_err();
+    assert!(err.to_string().contains("queue is full"), "{err}");
+    gate_tx.send(()).unwrap();
+}

@@ -1,0 +1,101 @@
+//! The models this server serves: HF model directories (`--model REPO_ID=DIR`) or the tiny
+//! fixture models embedded in the binary (the default), loaded once at start-up.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tch::Device;
+
+use super::gpt2::Gpt2;
+use super::tokenize::TextTokenizer;
+use super::weights::load_safetensors;
+use super::CausalLm;
+
+/// Where a model's files come from.
+pub enum ModelSource {
+    /// An HF model directory: `config.json`, `model.safetensors`, `tokenizer.json`.
+    Dir(PathBuf),
+    /// The same three files compiled into the binary.
+    Embedded { config: &'static [u8], weights: &'static [u8], tokenizer: &'static [u8] },
+}
+
+/// A loaded model under the repo id clients name it by.
+pub struct ServedModel {
+    pub repo_id: String,
+    pub model: Box<dyn CausalLm>,
+    pub tokenizer: TextTokenizer,
+}
+
+pub struct Registry {
+    models: Vec<Arc<ServedModel>>,
+}
+
+/// The tiny fixture models (fixtures/models/README.md), served when no `--model` is given.
+pub fn embedded_defaults() -> Vec<(String, ModelSource)> {
+    vec![(
+        "localndif/tiny-gpt2".to_string(),
+        ModelSource::Embedded {
+            config: include_bytes!("../../../fixtures/models/tiny-gpt2/config.json"),
+            weights: include_bytes!("../../../fixtures/models/tiny-gpt2/model.safetensors"),
+            tokenizer: include_bytes!("../../../fixtures/models/tiny-gpt2/tokenizer.json"),
+        },
+    )]
+}
+
+impl Registry {
+    pub fn load(entries: Vec<(String, ModelSource)>, device: Device) -> anyhow::Result<Registry> {
+        let models = entries
+            .into_iter()
+            .map(|(repo_id, source)| {
+                load_one(&repo_id, source, device)
+                    .with_context(|| format!("loading model '{repo_id}'"))
+                    .map(Arc::new)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Registry { models })
+    }
+
+    pub fn get(&self, repo_id: &str) -> Option<Arc<ServedModel>> {
+        self.models.iter().find(|m| m.repo_id == repo_id).cloned()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ServedModel>> {
+        self.models.iter()
+    }
+
+    pub fn repo_ids(&self) -> Vec<&str> {
+        self.models.iter().map(|m| m.repo_id.as_str()).collect()
+    }
+}
+
+fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(dir.join(name)).with_context(|| format!("reading {}", dir.join(name).display()))
+}
+
+fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Result<ServedModel> {
+    let (config, weights, tokenizer) = match source {
+        ModelSource::Dir(dir) => {
+            (read(&dir, "config.json")?, read(&dir, "model.safetensors")?, read(&dir, "tokenizer.json")?)
+        }
+        ModelSource::Embedded { config, weights, tokenizer } => {
+            (config.to_vec(), weights.to_vec(), tokenizer.to_vec())
+        }
+    };
+    let config = String::from_utf8(config).context("config.json is not UTF-8")?;
+    let meta: serde_json::Value = serde_json::from_str(&config).context("config.json")?;
+    let tensors = load_safetensors(&weights, device).context("model.safetensors")?;
+    let model: Box<dyn CausalLm> = match meta["model_type"].as_str() {
+        Some("gpt2") => Box::new(Gpt2::load(&config, tensors, device)?),
+        other => anyhow::bail!("model_type {other:?} is not supported yet (supported: gpt2)"),
+    };
+    let mut tokenizer = TextTokenizer::from_bytes(&tokenizer, 0)?;
+    // nnsight pads with EOS when the tokenizer has no pad token (_configure_tokenizer).
+    let pad = meta["pad_token_id"]
+        .as_i64()
+        .or_else(|| meta["eos_token_id"].as_i64())
+        .or_else(|| tokenizer.token_id("<|endoftext|>"))
+        .context("no pad or eos token id in config.json")?;
+    tokenizer.set_pad_id(pad);
+    Ok(ServedModel { repo_id: repo_id.to_string(), model, tokenizer })
+}

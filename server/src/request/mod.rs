@@ -1,0 +1,79 @@
+//! What the client asked: turns a decoded payload into one validated [`Request`] (model key,
+//! method, inputs, source, captured scope) that later stages require (style.md §6, TGI's
+//! `ValidGenerateRequest`). G2 (nnsight 0.8.x) payloads are `(tracer, (source, globals,
+//! locals))` (payloads.md §4); the model, envoys and tokenizer are persistent ids or envoy
+//! objects carrying their `path`.
+
+mod g2;
+mod model_key;
+
+pub use g2::{Envelope, decode_g2};
+pub use model_key::ModelKey;
+
+use localndif_wire::torch::TensorData;
+
+/// What the traced call does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    /// `model.trace(...)`: one forward.
+    Trace,
+    /// `model.generate(...)`.
+    Generate,
+    /// `model.session()`: a body containing several traces.
+    Session,
+}
+
+/// A value captured from the client's scope (or a trace argument), decoded inertly.
+#[derive(Debug, Clone)]
+pub enum Captured {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<Captured>),
+    Tuple(Vec<Captured>),
+    Dict(Vec<(Captured, Captured)>),
+    Tensor(TensorData),
+    /// An nnsight Envoy: the module at this envoy path (`model`, `model.transformer.h.0`).
+    Envoy(String),
+    /// A Python module object (`torch`, `nnsight`).
+    Module(String),
+    /// The trace's own tracer (`with model.trace() as tracer`).
+    Tracer,
+    /// Something the server does not run (yet): the text says what it is.
+    Unsupported(String),
+}
+
+/// One validated request, independent of the client generation.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub model_key: ModelKey,
+    pub method: Method,
+    /// The traced call's positional arguments (`trace("prompt")` → one string).
+    pub args: Vec<Captured>,
+    pub kwargs: Vec<(String, Captured)>,
+    /// The `with` body as source, padded with newlines so line numbers are the user's.
+    pub source: String,
+    /// The user's file, for tracebacks.
+    pub filename: String,
+    pub globals: Vec<(String, Captured)>,
+    pub locals: Vec<(String, Captured)>,
+    /// Whether the client wants a zstd-compressed result.
+    pub compress: bool,
+}
+
+/// Why a payload was refused; the text is the `detail` of a 400.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("invalid request envelope: {0}")]
+    Envelope(String),
+    #[error("could not decompress the request payload: {0}")]
+    Decompress(String),
+    #[error("could not decode the request payload: {0}")]
+    Pickle(String),
+    #[error("unexpected request payload: {0}")]
+    Shape(String),
+    #[error("invalid model key '{key}': {why}")]
+    ModelKey { key: String, why: String },
+}

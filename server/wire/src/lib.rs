@@ -1,0 +1,16 @@
+//! Wire formats of NDIF/nnsight payloads, without Python or libtorch:
+//!
+//! * [`pickle`]: an inert pickle VM (request payloads, torch.save `data.pkl`);
+//! * [`torch`]: dtypes and tensor decoding (request tensors, torch.save archives);
+//! * [`torchsave`]: a `torch.save` writer for responses;
+//! * [`zstdio`]: zstd framing of requests and result blobs.
+//!
+//! Reference: `shared/reference/toolchain.md` §1, §4, §6 and `payloads.md` §3, §7, §11.
+
+mod error;
+pub mod pickle;
+pub mod torch;
+pub mod torchsave;
+pub mod zstdio;
+
+pub use error::WireError;

@@ -1,0 +1,73 @@
+//! A `torch.save` writer (toolchain.md §1 "Own torch.save writer (proven)"): a
+//! protocol-2 `data.pkl` plus raw storages in a STORED zip with 64-byte aligned
+//! records, laid out exactly as torch 2.13 writes it. `torch.load` reads the result with
+//! `weights_only` both False and True (protocol.md §7.2, payloads.md §11).
+
+mod pickler;
+
+use std::io::{Cursor, Write};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::WireError;
+use crate::torch::TensorData;
+use pickler::Pickler;
+
+/// A value to save. `Object` is rebuilt by `module.name(*args)` then, with a state,
+/// BUILD (for `ModelOutput`, `torch.device` and the like).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Saved {
+    None,
+    Bool(bool),
+    Int(i64),
+    /// An int outside `i64` as little-endian two's complement bytes.
+    BigInt(Vec<u8>),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<Saved>),
+    Tuple(Vec<Saved>),
+    Dict(Vec<(Saved, Saved)>),
+    OrderedDict(Vec<(Saved, Saved)>),
+    Tensor(TensorData),
+    Object {
+        module: String,
+        name: String,
+        args: Vec<Saved>,
+        state: Option<Box<Saved>>,
+    },
+}
+
+/// torch's archive folder name (any name loads).
+const ARCHIVE: &str = "archive";
+/// Any 40 digits are a valid serialization id.
+const SERIALIZATION_ID: &[u8; 40] = b"0000000000000000000000000000000000000000";
+
+/// The bytes of `torch.save(value)`.
+///
+/// Fails if a tensor's data length does not match its shape and dtype, or a string or
+/// int is too long for protocol 2.
+pub fn torch_save(value: &Saved) -> Result<Vec<u8>, WireError> {
+    let (data_pkl, storages) = Pickler::dump(value)?;
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    let mut record = |name: &str, bytes: &[u8]| -> Result<(), WireError> {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .with_alignment(64)
+            .large_file(bytes.len() >= u32::MAX as usize);
+        zip.start_file(format!("{ARCHIVE}/{name}"), options)?;
+        zip.write_all(bytes).map_err(zip::result::ZipError::from)?;
+        Ok(())
+    };
+    record("data.pkl", &data_pkl)?;
+    record(".format_version", b"1")?;
+    record(".storage_alignment", b"64")?;
+    record("byteorder", b"little")?;
+    for (key, bytes) in storages.iter().enumerate() {
+        record(&format!("data/{key}"), bytes)?;
+    }
+    record("version", b"3\n")?;
+    record(".data/serialization_id", SERIALIZATION_ID)?;
+    Ok(zip.finish()?.into_inner())
+}
