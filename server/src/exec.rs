@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use localndif_wire::torch::{DType, TensorData};
 use localndif_wire::torchsave::{Saved, torch_save};
 use localndif_wire::zstdio;
+use ruff_text_size::Ranged;
 use tch::{Kind, Tensor};
 
 use crate::interleave::{ModuleTree, Run, TraceError};
@@ -32,19 +33,22 @@ impl Default for ExecLimits {
 pub fn execute(req: &Request, served: &ServedModel, limits: ExecLimits, log: &mut dyn FnMut(String)) -> Result<Vec<u8>, String> {
     let program = Program::parse(&req.source, &req.filename).map_err(|e| e.traceback(&req.filename, &req.source))?;
     let user_error = |e: PyErr| e.traceback(&req.filename, &req.source);
+    // What localndif cannot run yet is refused up front, pointing at the first line of
+    // the traced body (the `with` line itself is not shipped).
+    let first_line = program.body().first().map_or(1, |stmt| program.line_of(stmt.start().to_usize()));
+    let refuse = |what: &str| user_error(PyErr::unsupported(what).at_line(first_line));
     match req.method {
         Method::Trace => {}
-        Method::Generate => return Err(unsupported("model.generate(...) with remote=True")),
-        Method::Session => return Err(unsupported("model.session(...) with remote=True")),
+        Method::Generate => return Err(refuse("model.generate(...) with remote=True")),
+        Method::Session => return Err(refuse("model.session(...) with remote=True")),
     }
     if req.args.is_empty() {
-        return Err(unsupported(
-            "a trace without direct input (`with model.trace() as tracer:` + `tracer.invoke(...)`)",
-        ));
+        return Err(refuse("a trace without direct input (`model.trace()` with `tracer.invoke(...)` blocks)"));
     }
-    let inputs = model_inputs(req, served).map_err(user_error)?;
-    let globals = scope(&req.globals).map_err(user_error)?;
-    let locals = scope(&req.locals).map_err(user_error)?;
+    let at_start = |e: PyErr| user_error(e.at_line(first_line));
+    let inputs = model_inputs(req, served).map_err(at_start)?;
+    let globals = scope(&req.globals).map_err(at_start)?;
+    let locals = scope(&req.locals).map_err(at_start)?;
     let model = served.model.as_ref();
     let mut run = Run {
         model,
@@ -67,10 +71,6 @@ pub fn execute(req: &Request, served: &ServedModel, limits: ExecLimits, log: &mu
     let blob = torch_save(&Saved::Dict(items)).map_err(|e| format!("InternalError (a localndif bug): encoding the result: {e}"))?;
     // One frame with the content size in its header: 0.8.1 decompresses one-shot (§8).
     Ok(if req.compress { zstdio::compress(&blob, 3) } else { blob })
-}
-
-fn unsupported(what: &str) -> String {
-    format!("NotImplementedError: {what} is not supported by localndif yet")
 }
 
 /// The root call's kwargs, as nnsight 0.8.1 builds them for one input invoke: text is
@@ -109,7 +109,7 @@ fn model_inputs(req: &Request, served: &ServedModel) -> Result<Call, PyErr> {
                 Some((_, Captured::Tensor(m))) => tensor_of(m)?.to_device(device),
                 _ => ids.ones_like(),
             };
-            return Ok(root_call(ids, mask));
+            return root_call(ids, mask);
         }
         other => return Err(PyErr::unsupported(format!("trace() input of this kind ({})", describe(other)))),
     };
@@ -117,17 +117,32 @@ fn model_inputs(req: &Request, served: &ServedModel) -> Result<Call, PyErr> {
         return Err(PyErr::unsupported(format!("the trace() keyword argument '{k}'")));
     }
     let enc = served.tokenizer.batch(&rows, device).map_err(|e| PyErr::value_error(e.to_string()))?;
-    Ok(root_call(enc.input_ids, enc.attention_mask))
+    root_call(enc.input_ids, enc.attention_mask)
 }
 
-fn root_call(input_ids: Tensor, attention_mask: Tensor) -> Call {
-    Call {
-        args: vec![],
-        kwargs: vec![
-            ("input_ids".into(), Act::Tensor(input_ids)),
-            ("attention_mask".into(), Act::Tensor(attention_mask)),
-        ],
+/// The root call's kwargs. Like nnsight 0.8.1's `supply_position_ids`, a batch with padding
+/// in its mask also gets mask-derived `position_ids`, so a left-padded row keeps its tokens
+/// at their own positions (semantics.md §5.1).
+fn root_call(input_ids: Tensor, attention_mask: Tensor) -> Result<Call, PyErr> {
+    let mut kwargs = vec![
+        ("input_ids".to_string(), Act::Tensor(input_ids)),
+        ("attention_mask".to_string(), Act::Tensor(attention_mask.shallow_clone())),
+    ];
+    if attention_mask.f_eq(0)?.f_any()?.f_int64_value(&[])? != 0 {
+        kwargs.push(("position_ids".to_string(), Act::Tensor(positions(&attention_mask)?)));
     }
+    Ok(Call { args: vec![], kwargs })
+}
+
+/// nnsight's `processing.positions`: a row that is padding then tokens counts from its first
+/// token; any other row counts from its first position.
+fn positions(mask: &Tensor) -> Result<Tensor, tch::TchError> {
+    let mask = mask.f_to_kind(Kind::Int64)?;
+    let counted = mask.f_cumsum(-1, None::<Kind>)?.f_sub_scalar(1)?.f_clamp_min(0)?;
+    let width = *mask.size().last().unwrap_or(&0);
+    let plain = Tensor::f_arange(width, (Kind::Int64, mask.device()))?.f_expand_as(&mask)?;
+    let left_padded = mask.f_diff(1, -1, None::<Tensor>, None::<Tensor>)?.f_ge(0)?.f_all_dim(-1, true)?;
+    counted.f_where_self(&left_padded, &plain)
 }
 
 fn encode(served: &ServedModel, text: &str) -> Result<Vec<i64>, PyErr> {

@@ -17,8 +17,11 @@ pub async fn ping() -> Response {
 pub async fn status(State(s): State<AppState>) -> Response {
     let mut deployments = serde_json::Map::new();
     for m in s.registry.iter() {
-        let key_json = json!({"repo_id": m.repo_id, "revision": Value::Null, "task": "text-generation"});
-        let model_key = format!("nnsight.modeling.transformers.TransformersModel:{key_json}");
+        // Spelled like the 0.8.1 client's key (Python's json.dumps separators).
+        let model_key = format!(
+            "nnsight.modeling.transformers.TransformersModel:{{\"repo_id\": {}, \"revision\": null, \"task\": \"text-generation\"}}",
+            Value::String(m.repo_id.clone())
+        );
         deployments.insert(
             format!("ModelActor:{model_key}"),
             json!({

@@ -174,5 +174,5 @@ async fn user_errors_come_back_as_error_statuses_naming_the_line() {
     let done = wait_terminal(&s, &id).await;
     assert_eq!(done["status"], "ERROR");
     let d = done["description"].as_str().unwrap();
-    assert!(d.contains("IndexError") && d.contains("h[7].output") && d.contains("line "), "{d}");
+    assert!(d.contains("AttributeError") && d.contains("h[7].output") && d.contains("line "), "{d}");
 }

@@ -87,9 +87,13 @@ impl fmt::Display for PyErr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             ErrorKind::Unsupported => {
-                write!(f, "NotImplementedError: {} is not supported by localndif yet", self.message)
+                write!(f, "NotImplementedError: localndif does not support {} yet", self.message)
             }
             ErrorKind::Internal => write!(f, "InternalError (a localndif bug): {}", self.message),
+            // nnsight's own exceptions print with their module, as Python's traceback does.
+            ErrorKind::Python("OutOfOrderError") => {
+                write!(f, "nnsight.intervention.interleaver.OutOfOrderError: {}", self.message)
+            }
             _ => write!(f, "{}: {}", self.kind_name(), self.message),
         }
     }

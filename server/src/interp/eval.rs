@@ -552,7 +552,8 @@ impl<'a> Interp<'a> {
                 })?;
                 let j = if i < 0 { i + len as i64 } else { i };
                 if !(0..len as i64).contains(&j) {
-                    return Err(PyErr::index_error("list index out of range"));
+                    // 0.8.1 looks the child up by name, so a bad index is an AttributeError.
+                    return Err(PyErr::attribute_error(format!("'Envoy' object (nor its module) has attribute '{i}'")));
                 }
                 Ok(Value::Envoy(format!("{path}.{j}").into()))
             }

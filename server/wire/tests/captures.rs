@@ -109,7 +109,8 @@ fn c01_source_and_shared_model_envoy() {
         r#"NEW(G<nnsight.tracing.tracer.Tracer.Info>; ()).build({"frame": "#,
         r#"NEW(G<nnsight.tracing.util.SerializedFrame>; ()).build({"f_locals": {}, "f_globals": {}, "f_code": "#,
         r#"CALL(CALL(G<cloudpickle.cloudpickle._builtin_type>; ("SimpleNamespace",)); ()).build({"#,
-        r#""co_filename": "<client-path>/snippets08.py", "co_firstlineno": 44, "co_name": "c01_save_output"})})})"#,
+        r#""co_filename": "/home/user/code/nnsight-captures/tools/snippets08.py", "#,
+        r#""co_firstlineno": 44, "co_name": "c01_save_output"})})})"#,
     );
     assert_eq!(g.canon(info), expected);
 }

@@ -31,9 +31,11 @@ impl TensorData {
         Ok(tensor)
     }
 
-    /// Number of elements (product of the shape; 1 for a 0-d tensor).
+    /// Number of elements (product of the shape; 1 for a 0-d tensor), saturating.
     pub fn numel(&self) -> usize {
-        self.shape.iter().product()
+        self.shape
+            .iter()
+            .fold(1, |acc: usize, &d| acc.saturating_mul(d))
     }
 
     /// Row-major strides in elements as torch computes them: last 1, each earlier = next
