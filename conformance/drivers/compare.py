@@ -193,6 +193,19 @@ class Comparer:
             raise Mismatch(f"{path}: {bad} of {exp.numel()} elements differ")
 
 
+def failure(verdict: str, base: dict, outcome: dict, label: str, prefix: str) -> dict:
+    """A verdict for a run that raised instead of returning values."""
+    error_type, message = outcome.get("error_type", ""), outcome.get("message", "")
+    return {
+        "verdict": verdict,
+        **base,
+        "error_type": error_type,
+        "message": message,
+        "stage": outcome.get("stage", ""),
+        "details": [{"name": label, "ok": False, "max_abs_diff": None, "why": f"{prefix}{error_type}: {message}"}],
+    }
+
+
 def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: float | None) -> dict:
     expected = read_outcome(expected_dir)
     tol = (expected or {}).get("tolerance") or {}
@@ -202,15 +215,7 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
 
     if expected is None or not expected.get("ok"):
         e = expected or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {expected_dir}"}
-        return {
-            "verdict": "INFO",
-            **base,
-            "error_type": e.get("error_type", ""),
-            "message": e.get("message", ""),
-            "stage": e.get("stage", ""),
-            "details": [{"name": "(oracle)", "ok": False, "max_abs_diff": None,
-                         "why": f"the oracle failed: {e.get('error_type', '')}: {e.get('message', '')}"}],
-        }
+        return failure("INFO", base, e, "(oracle)", "the oracle failed: ")
     try:
         exp_values = load_values(expected_dir)
     except Exception as exc:  # noqa: BLE001
@@ -221,15 +226,7 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
     actual = read_outcome(actual_dir)
     if actual is None or not actual.get("ok"):
         a = actual or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {actual_dir}"}
-        return {
-            "verdict": "FAIL",
-            **base,
-            "error_type": a.get("error_type", ""),
-            "message": a.get("message", ""),
-            "stage": a.get("stage", ""),
-            "details": [{"name": "(run)", "ok": False, "max_abs_diff": None,
-                         "why": f"{a.get('error_type', '')}: {a.get('message', '')}"}],
-        }
+        return failure("FAIL", base, a, "(run)", "")
     try:
         act_values = load_values(actual_dir)
     except Exception as exc:  # noqa: BLE001

@@ -23,16 +23,25 @@ pub fn discover(root: &Path, filter: &str) -> anyhow::Result<Vec<Case>> {
             if path.extension().and_then(|e| e.to_str()) != Some("py") {
                 continue;
             }
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-            let Some((id, _)) = stem.split_once('_') else { continue };
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let Some((id, _)) = stem.split_once('_') else {
+                continue;
+            };
             if !matches(filter, id) {
                 continue;
             }
             let text = std::fs::read_to_string(&path)?;
-            cases.push(Case { id: id.to_string(), title: title(&text).unwrap_or_else(|| stem.to_string()), path });
+            cases.push(Case {
+                id: id.to_string(),
+                title: title(&text).unwrap_or_else(|| stem.to_string()),
+                path,
+            });
         }
     }
-    cases.sort_by(|a, b| version_key(&a.id).cmp(&version_key(&b.id)));
+    cases.sort_by_key(|a| version_key(&a.id));
     Ok(cases)
 }
 
@@ -45,14 +54,25 @@ fn matches(filter: &str, id: &str) -> bool {
 }
 
 fn version_key(id: &str) -> Vec<u64> {
-    id.split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect()
+    id.split('.')
+        .map(|p| p.parse().unwrap_or(u64::MAX))
+        .collect()
 }
 
 /// First line of the module docstring, without its id prefix.
 fn title(text: &str) -> Option<String> {
     let body = text.trim_start().strip_prefix("\"\"\"")?;
-    let line = body.lines().next()?.trim().trim_end_matches("\"\"\"").trim();
-    Some(line.split_once(' ').map_or(line, |(_, rest)| rest).to_string())
+    let line = body
+        .lines()
+        .next()?
+        .trim()
+        .trim_end_matches("\"\"\"")
+        .trim();
+    Some(
+        line.split_once(' ')
+            .map_or(line, |(_, rest)| rest)
+            .to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -68,6 +88,9 @@ mod tests {
         let mut ids = vec!["10.10", "10.2", "2.1"];
         ids.sort_by_key(|i| version_key(i));
         assert_eq!(ids, ["2.1", "10.2", "10.10"]);
-        assert_eq!(title("\"\"\"10.1 save things\n\"\"\"").as_deref(), Some("save things"));
+        assert_eq!(
+            title("\"\"\"10.1 save things\n\"\"\"").as_deref(),
+            Some("save things")
+        );
     }
 }

@@ -48,24 +48,42 @@ impl Driver {
         let python = std::env::var_os("LOCALNDIF_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace.join(".venv/bin/python"));
-        Driver { python, drivers: workspace.join("conformance/drivers") }
+        Driver {
+            python,
+            drivers: workspace.join("conformance/drivers"),
+        }
     }
 
-    fn client(&self, case: &Case, target: &Target, mode: &str, out: &Path) -> Result<ClientOutcome, String> {
+    fn client(
+        &self,
+        case: &Case,
+        target: &Target,
+        mode: &str,
+        out: &Path,
+    ) -> Result<ClientOutcome, String> {
         let status = Command::new(&self.python)
             .arg(self.drivers.join("nnsight_case.py"))
             .arg("--case")
             .arg(&case.path)
             .arg("--model-dir")
             .arg(&target.model_dir)
-            .args(["--repo-id", &target.repo_id, "--mode", mode, "--host", &target.url, "--out"])
+            .args([
+                "--repo-id",
+                &target.repo_id,
+                "--mode",
+                mode,
+                "--host",
+                &target.url,
+                "--out",
+            ])
             .arg(out)
             .status()
             .map_err(|e| format!("could not start {}: {e}", self.python.display()))?;
         if !status.success() {
             return Err(format!("the {mode} driver failed ({status})"));
         }
-        let text = std::fs::read_to_string(out.join("outcome.json")).map_err(|e| format!("no outcome.json: {e}"))?;
+        let text = std::fs::read_to_string(out.join("outcome.json"))
+            .map_err(|e| format!("no outcome.json: {e}"))?;
         serde_json::from_str(&text).map_err(|e| format!("bad outcome.json: {e}"))
     }
 
@@ -77,7 +95,14 @@ impl Driver {
             std::fs::create_dir_all(&remote).map_err(|e| e.to_string())?;
             let oracle = self.client(case, target, "local", &local)?;
             if !oracle.ok {
-                return Ok(Outcome::new(case, Verdict::Info, format!("the oracle failed: {}: {}", oracle.error_type, oracle.message)));
+                return Ok(Outcome::new(
+                    case,
+                    Verdict::Info,
+                    format!(
+                        "the oracle failed: {}: {}",
+                        oracle.error_type, oracle.message
+                    ),
+                ));
             }
             let served = self.client(case, target, "remote", &remote)?;
             if !served.ok && served.message.contains("NotImplementedError") {
@@ -90,9 +115,13 @@ impl Driver {
                 .output()
                 .map_err(|e| format!("could not run compare.py: {e}"))?;
             let compared: Compared = serde_json::from_slice(&output.stdout).map_err(|e| {
-                format!("compare.py printed no verdict ({e}): {}", String::from_utf8_lossy(&output.stderr))
+                format!(
+                    "compare.py printed no verdict ({e}): {}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
             })?;
-            let verdict = Verdict::parse(&compared.verdict).ok_or_else(|| format!("unknown verdict {}", compared.verdict))?;
+            let verdict = Verdict::parse(&compared.verdict)
+                .ok_or_else(|| format!("unknown verdict {}", compared.verdict))?;
             let mut outcome = Outcome::new(case, verdict, compared.details.to_string());
             outcome.details = compared.details;
             Ok(outcome)

@@ -13,13 +13,23 @@ pub use driver::{Driver, Target};
 pub use report::{Outcome, Verdict, write_report};
 
 /// Runs the selected cases against `target` and returns one outcome per case, in order.
-pub fn run_suite(driver: &Driver, target: &Target, cases: &[Case], scratch: &std::path::Path) -> Vec<Outcome> {
+pub fn run_suite(
+    driver: &Driver,
+    target: &Target,
+    cases: &[Case],
+    scratch: &std::path::Path,
+) -> Vec<Outcome> {
     cases
         .iter()
         .map(|case| {
             let dir = scratch.join(&case.id);
             let outcome = driver.run_case(case, target, &dir);
-            eprintln!("{:<8} {:<7} {}", case.id, outcome.verdict.as_str(), case.title);
+            eprintln!(
+                "{:<8} {:<7} {}",
+                case.id,
+                outcome.verdict.as_str(),
+                case.title
+            );
             outcome
         })
         .collect()

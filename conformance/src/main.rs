@@ -7,7 +7,10 @@ use clap::Parser;
 use localndif_conformance::{Driver, Target, Verdict, discover, run_suite, write_report};
 
 #[derive(Parser)]
-#[command(name = "conformance", about = "Run nnsight conformance cases against an NDIF-compatible server")]
+#[command(
+    name = "conformance",
+    about = "Run nnsight conformance cases against an NDIF-compatible server"
+)]
 struct Cli {
     /// The server, e.g. http://127.0.0.1:8001
     #[arg(long)]
@@ -34,10 +37,17 @@ fn main() -> anyhow::Result<()> {
     let cases = discover(&cli.workspace.join("conformance/cases"), &cli.filter)?;
     anyhow::ensure!(!cases.is_empty(), "no case matches '{}'", cli.filter);
     let driver = Driver::from_workspace(&cli.workspace);
-    let target = Target { url: cli.server.clone(), repo_id: cli.repo_id, model_dir: std::fs::canonicalize(&cli.model_dir)? };
+    let target = Target {
+        url: cli.server.clone(),
+        repo_id: cli.repo_id,
+        model_dir: std::fs::canonicalize(&cli.model_dir)?,
+    };
     let outcomes = run_suite(&driver, &target, &cases, &cli.out.join("runs"));
     write_report(&cli.out, &cli.server, &outcomes)?;
-    let passed = outcomes.iter().filter(|o| o.verdict == Verdict::Pass).count();
+    let passed = outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Pass)
+        .count();
     println!("{passed} passed, {} failed", outcomes.len() - passed);
     Ok(())
 }

@@ -32,9 +32,15 @@ impl Verdict {
     }
 
     pub fn parse(s: &str) -> Option<Verdict> {
-        [Verdict::Pass, Verdict::Wrong, Verdict::Fail, Verdict::Missing, Verdict::Info]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        [
+            Verdict::Pass,
+            Verdict::Wrong,
+            Verdict::Fail,
+            Verdict::Missing,
+            Verdict::Info,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 }
 
@@ -49,7 +55,13 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn new(case: &Case, verdict: Verdict, message: String) -> Outcome {
-        Outcome { id: case.id.clone(), title: case.title.clone(), verdict, message, details: serde_json::Value::Null }
+        Outcome {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            verdict,
+            message,
+            details: serde_json::Value::Null,
+        }
     }
 }
 
@@ -68,7 +80,10 @@ pub fn write_report(out: &Path, implementation: &str, outcomes: &[Outcome]) -> a
         },
         "cases": outcomes.iter().map(|o| serde_json::json!({"id": o.id, "title": o.title, "verdict": o.verdict})).collect::<Vec<_>>(),
     });
-    std::fs::write(out.join("index.json"), serde_json::to_string_pretty(&index)?)?;
+    std::fs::write(
+        out.join("index.json"),
+        serde_json::to_string_pretty(&index)?,
+    )?;
     let rows: String = outcomes
         .iter()
         .map(|o| {
@@ -90,5 +105,7 @@ pub fn write_report(out: &Path, implementation: &str, outcomes: &[Outcome]) -> a
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -10,7 +10,10 @@ use std::process::{Child, Command, Stdio};
 use localndif_conformance::{Driver, Target, Verdict, discover, run_suite, write_report};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A running server, killed when dropped.
@@ -24,7 +27,11 @@ impl Server {
         let bin = std::env::var_os("LOCALNDIF_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace().join("target/debug/localndif"));
-        assert!(bin.exists(), "{} is missing: run `make test` (or `cargo build -p localndif`) first", bin.display());
+        assert!(
+            bin.exists(),
+            "{} is missing: run `make test` (or `cargo build -p localndif`) first",
+            bin.display()
+        );
         let mut child = Command::new(&bin)
             .args(["serve", "--port", "0"])
             .args(args)
@@ -54,16 +61,30 @@ fn run(server: &Server, repo_id: &str, filter: &str, label: &str) {
     let ws = workspace();
     let cases = discover(&ws.join("conformance/cases"), filter).unwrap();
     assert!(!cases.is_empty(), "no conformance cases match {filter}");
-    let target = Target { url: server.url.clone(), repo_id: repo_id.into(), model_dir: ws.join("fixtures/models/tiny-gpt2") };
+    let target = Target {
+        url: server.url.clone(),
+        repo_id: repo_id.into(),
+        model_dir: ws.join("fixtures/models/tiny-gpt2"),
+    };
     let out = ws.join("target/conformance").join(label);
-    let outcomes = run_suite(&Driver::from_workspace(&ws), &target, &cases, &out.join("runs"));
+    let outcomes = run_suite(
+        &Driver::from_workspace(&ws),
+        &target,
+        &cases,
+        &out.join("runs"),
+    );
     write_report(&out, &server.url, &outcomes).unwrap();
     let bad: Vec<String> = outcomes
         .iter()
         .filter(|o| o.verdict != Verdict::Pass)
         .map(|o| format!("{} {}: {}", o.id, o.verdict.as_str(), o.message))
         .collect();
-    assert!(bad.is_empty(), "cases not passing (report in {}):\n{}", out.display(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "cases not passing (report in {}):\n{}",
+        out.display(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -75,6 +96,9 @@ fn every_case_passes_on_the_embedded_default_model() {
 #[test]
 fn a_model_directory_is_served_under_the_repo_id_clients_name() {
     let dir = workspace().join("fixtures/models/tiny-gpt2");
-    let server = Server::start(&["--model", &format!("openai-community/gpt2={}", dir.display())]);
+    let server = Server::start(&[
+        "--model",
+        &format!("openai-community/gpt2={}", dir.display()),
+    ]);
     run(&server, "openai-community/gpt2", "10.1", "model-flag");
 }

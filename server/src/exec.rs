@@ -25,17 +25,29 @@ pub struct ExecLimits {
 
 impl Default for ExecLimits {
     fn default() -> Self {
-        ExecLimits { interp: Limits::default(), wall: Duration::from_secs(600) }
+        ExecLimits {
+            interp: Limits::default(),
+            wall: Duration::from_secs(600),
+        }
     }
 }
 
 /// Runs `req` and returns the result blob, or the ERROR description the client shows.
-pub fn execute(req: &Request, served: &ServedModel, limits: ExecLimits, log: &mut dyn FnMut(String)) -> Result<Vec<u8>, String> {
-    let program = Program::parse(&req.source, &req.filename).map_err(|e| e.traceback(&req.filename, &req.source))?;
+pub fn execute(
+    req: &Request,
+    served: &ServedModel,
+    limits: ExecLimits,
+    log: &mut dyn FnMut(String),
+) -> Result<Vec<u8>, String> {
+    let program = Program::parse(&req.source, &req.filename)
+        .map_err(|e| e.traceback(&req.filename, &req.source))?;
     let user_error = |e: PyErr| e.traceback(&req.filename, &req.source);
     // What localndif cannot run yet is refused up front, pointing at the first line of
     // the traced body (the `with` line itself is not shipped).
-    let first_line = program.body().first().map_or(1, |stmt| program.line_of(stmt.start().to_usize()));
+    let first_line = program
+        .body()
+        .first()
+        .map_or(1, |stmt| program.line_of(stmt.start().to_usize()));
     let refuse = |what: &str| user_error(PyErr::unsupported(what).at_line(first_line));
     match req.method {
         Method::Trace => {}
@@ -43,7 +55,9 @@ pub fn execute(req: &Request, served: &ServedModel, limits: ExecLimits, log: &mu
         Method::Session => return Err(refuse("model.session(...) with remote=True")),
     }
     if req.args.is_empty() {
-        return Err(refuse("a trace without direct input (`model.trace()` with `tracer.invoke(...)` blocks)"));
+        return Err(refuse(
+            "a trace without direct input (`model.trace()` with `tracer.invoke(...)` blocks)",
+        ));
     }
     let at_start = |e: PyErr| user_error(e.at_line(first_line));
     let inputs = model_inputs(req, served).map_err(at_start)?;
@@ -58,19 +72,30 @@ pub fn execute(req: &Request, served: &ServedModel, limits: ExecLimits, log: &mu
         timeout_seconds: limits.wall.as_secs(),
         log,
     };
-    let saved = tch::no_grad(|| run.trace(inputs, Arc::new(program), globals, locals)).map_err(|e| match e {
-        TraceError::User(e) => user_error(e),
-        TraceError::Model(m) => m,
-        TraceError::Timeout { seconds } => format!("Your job exceeded the execution timeout of {seconds}s."),
-    })?;
+    let saved = tch::no_grad(|| run.trace(inputs, Arc::new(program), globals, locals)).map_err(
+        |e| match e {
+            TraceError::User(e) => user_error(e),
+            TraceError::Model(m) => m,
+            TraceError::Timeout { seconds } => {
+                format!("Your job exceeded the execution timeout of {seconds}s.")
+            }
+        },
+    )?;
     let mut items = Vec::with_capacity(saved.len());
     for (name, value) in saved {
-        let v = to_saved(&value).map_err(|why| format!("TypeError: cannot return the saved variable '{name}': {why}"))?;
+        let v = to_saved(&value).map_err(|why| {
+            format!("TypeError: cannot return the saved variable '{name}': {why}")
+        })?;
         items.push((Saved::Str(name), v));
     }
-    let blob = torch_save(&Saved::Dict(items)).map_err(|e| format!("InternalError (a localndif bug): encoding the result: {e}"))?;
+    let blob = torch_save(&Saved::Dict(items))
+        .map_err(|e| format!("InternalError (a localndif bug): encoding the result: {e}"))?;
     // One frame with the content size in its header: 0.8.1 decompresses one-shot (§8).
-    Ok(if req.compress { zstdio::compress(&blob, 3) } else { blob })
+    Ok(if req.compress {
+        zstdio::compress(&blob, 3)
+    } else {
+        blob
+    })
 }
 
 /// The root call's kwargs, as nnsight 0.8.1 builds them for one input invoke: text is
@@ -78,45 +103,83 @@ pub fn execute(req: &Request, served: &ServedModel, limits: ExecLimits, log: &mu
 fn model_inputs(req: &Request, served: &ServedModel) -> Result<Call, PyErr> {
     let device = served.model.device();
     let [input] = req.args.as_slice() else {
-        return Err(PyErr::unsupported(format!("trace() with {} positional inputs", req.args.len())));
+        return Err(PyErr::unsupported(format!(
+            "trace() with {} positional inputs",
+            req.args.len()
+        )));
     };
     let rows: Vec<Vec<i64>> = match input {
         Captured::Str(s) => vec![encode(served, s)?],
-        Captured::List(items) | Captured::Tuple(items) if items.iter().all(|i| matches!(i, Captured::Str(_))) => items
-            .iter()
-            .map(|i| match i {
-                Captured::Str(s) => encode(served, s),
-                _ => unreachable!("checked above"),
-            })
-            .collect::<Result<_, _>>()?,
+        Captured::List(items) | Captured::Tuple(items)
+            if items.iter().all(|i| matches!(i, Captured::Str(_))) =>
+        {
+            items
+                .iter()
+                .map(|i| match i {
+                    Captured::Str(s) => encode(served, s),
+                    _ => unreachable!("checked above"),
+                })
+                .collect::<Result<_, _>>()?
+        }
         Captured::List(items) if items.iter().all(|i| matches!(i, Captured::Int(_))) => {
-            vec![items.iter().filter_map(|i| if let Captured::Int(v) = i { Some(*v) } else { None }).collect()]
+            vec![
+                items
+                    .iter()
+                    .filter_map(|i| {
+                        if let Captured::Int(v) = i {
+                            Some(*v)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            ]
         }
         Captured::List(items) if items.iter().all(|i| matches!(i, Captured::List(_))) => items
             .iter()
             .map(|row| match row {
                 Captured::List(ids) => ids
                     .iter()
-                    .map(|i| if let Captured::Int(v) = i { Ok(*v) } else { Err(PyErr::type_error("token ids must be ints")) })
+                    .map(|i| {
+                        if let Captured::Int(v) = i {
+                            Ok(*v)
+                        } else {
+                            Err(PyErr::type_error("token ids must be ints"))
+                        }
+                    })
                     .collect(),
                 _ => unreachable!("checked above"),
             })
             .collect::<Result<_, _>>()?,
         Captured::Tensor(t) => {
             let ids = tensor_of(t)?.to_device(device);
-            let ids = if ids.dim() == 1 { ids.unsqueeze(0) } else { ids };
+            let ids = if ids.dim() == 1 {
+                ids.unsqueeze(0)
+            } else {
+                ids
+            };
             let mask = match req.kwargs.iter().find(|(k, _)| k == "attention_mask") {
                 Some((_, Captured::Tensor(m))) => tensor_of(m)?.to_device(device),
                 _ => ids.ones_like(),
             };
             return root_call(ids, mask);
         }
-        other => return Err(PyErr::unsupported(format!("trace() input of this kind ({})", describe(other)))),
+        other => {
+            return Err(PyErr::unsupported(format!(
+                "trace() input of this kind ({})",
+                describe(other)
+            )));
+        }
     };
     if let Some((k, _)) = req.kwargs.iter().find(|(k, _)| k != "attention_mask") {
-        return Err(PyErr::unsupported(format!("the trace() keyword argument '{k}'")));
+        return Err(PyErr::unsupported(format!(
+            "the trace() keyword argument '{k}'"
+        )));
     }
-    let enc = served.tokenizer.batch(&rows, device).map_err(|e| PyErr::value_error(e.to_string()))?;
+    let enc = served
+        .tokenizer
+        .batch(&rows, device)
+        .map_err(|e| PyErr::value_error(e.to_string()))?;
     root_call(enc.input_ids, enc.attention_mask)
 }
 
@@ -126,27 +189,45 @@ fn model_inputs(req: &Request, served: &ServedModel) -> Result<Call, PyErr> {
 fn root_call(input_ids: Tensor, attention_mask: Tensor) -> Result<Call, PyErr> {
     let mut kwargs = vec![
         ("input_ids".to_string(), Act::Tensor(input_ids)),
-        ("attention_mask".to_string(), Act::Tensor(attention_mask.shallow_clone())),
+        (
+            "attention_mask".to_string(),
+            Act::Tensor(attention_mask.shallow_clone()),
+        ),
     ];
     if attention_mask.f_eq(0)?.f_any()?.f_int64_value(&[])? != 0 {
-        kwargs.push(("position_ids".to_string(), Act::Tensor(positions(&attention_mask)?)));
+        kwargs.push((
+            "position_ids".to_string(),
+            Act::Tensor(positions(&attention_mask)?),
+        ));
     }
-    Ok(Call { args: vec![], kwargs })
+    Ok(Call {
+        args: vec![],
+        kwargs,
+    })
 }
 
 /// nnsight's `processing.positions`: a row that is padding then tokens counts from its first
 /// token; any other row counts from its first position.
 fn positions(mask: &Tensor) -> Result<Tensor, tch::TchError> {
     let mask = mask.f_to_kind(Kind::Int64)?;
-    let counted = mask.f_cumsum(-1, None::<Kind>)?.f_sub_scalar(1)?.f_clamp_min(0)?;
+    let counted = mask
+        .f_cumsum(-1, None::<Kind>)?
+        .f_sub_scalar(1)?
+        .f_clamp_min(0)?;
     let width = *mask.size().last().unwrap_or(&0);
     let plain = Tensor::f_arange(width, (Kind::Int64, mask.device()))?.f_expand_as(&mask)?;
-    let left_padded = mask.f_diff(1, -1, None::<Tensor>, None::<Tensor>)?.f_ge(0)?.f_all_dim(-1, true)?;
+    let left_padded = mask
+        .f_diff(1, -1, None::<Tensor>, None::<Tensor>)?
+        .f_ge(0)?
+        .f_all_dim(-1, true)?;
     counted.f_where_self(&left_padded, &plain)
 }
 
 fn encode(served: &ServedModel, text: &str) -> Result<Vec<i64>, PyErr> {
-    served.tokenizer.encode(text).map_err(|e| PyErr::value_error(e.to_string()))
+    served
+        .tokenizer
+        .encode(text)
+        .map_err(|e| PyErr::value_error(e.to_string()))
 }
 
 fn describe(c: &Captured) -> String {
@@ -187,9 +268,14 @@ fn value_of(c: &Captured) -> Result<Value, String> {
         Captured::Float(f) => Value::Float(*f),
         Captured::Str(s) => Value::str(s),
         Captured::List(items) => Value::list(items.iter().map(value_of).collect::<Result<_, _>>()?),
-        Captured::Tuple(items) => Value::tuple(items.iter().map(value_of).collect::<Result<_, _>>()?),
+        Captured::Tuple(items) => {
+            Value::tuple(items.iter().map(value_of).collect::<Result<_, _>>()?)
+        }
         Captured::Dict(items) => Value::dict(
-            items.iter().map(|(k, v)| Ok((value_of(k)?, value_of(v)?))).collect::<Result<_, String>>()?,
+            items
+                .iter()
+                .map(|(k, v)| Ok((value_of(k)?, value_of(v)?)))
+                .collect::<Result<_, String>>()?,
         ),
         Captured::Tensor(t) => Value::tensor(tensor_of(t).map_err(|e| e.to_string())?),
         Captured::Envoy(path) => Value::Envoy(path.as_str().into()),
@@ -199,49 +285,53 @@ fn value_of(c: &Captured) -> Result<Value, String> {
     })
 }
 
+/// torch dtypes by both names: the wire's and tch's.
+const DTYPES: [(DType, Kind); 10] = [
+    (DType::F64, Kind::Double),
+    (DType::F32, Kind::Float),
+    (DType::F16, Kind::Half),
+    (DType::BF16, Kind::BFloat16),
+    (DType::I64, Kind::Int64),
+    (DType::I32, Kind::Int),
+    (DType::I16, Kind::Int16),
+    (DType::I8, Kind::Int8),
+    (DType::U8, Kind::Uint8),
+    (DType::Bool, Kind::Bool),
+];
+
 fn kind_of(d: DType) -> Kind {
-    match d {
-        DType::F64 => Kind::Double,
-        DType::F32 => Kind::Float,
-        DType::F16 => Kind::Half,
-        DType::BF16 => Kind::BFloat16,
-        DType::I64 => Kind::Int64,
-        DType::I32 => Kind::Int,
-        DType::I16 => Kind::Int16,
-        DType::I8 => Kind::Int8,
-        DType::U8 => Kind::Uint8,
-        DType::Bool => Kind::Bool,
-    }
+    DTYPES
+        .iter()
+        .find(|(w, _)| *w == d)
+        .map_or(Kind::Float, |(_, k)| *k)
 }
 
 fn dtype_of(k: Kind) -> Option<DType> {
-    Some(match k {
-        Kind::Double => DType::F64,
-        Kind::Float => DType::F32,
-        Kind::Half => DType::F16,
-        Kind::BFloat16 => DType::BF16,
-        Kind::Int64 => DType::I64,
-        Kind::Int => DType::I32,
-        Kind::Int16 => DType::I16,
-        Kind::Int8 => DType::I8,
-        Kind::Uint8 => DType::U8,
-        Kind::Bool => DType::Bool,
-        _ => return None,
-    })
+    DTYPES.iter().find(|(_, t)| *t == k).map(|(w, _)| *w)
 }
 
 fn tensor_of(t: &TensorData) -> Result<Tensor, PyErr> {
     let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
     let out = Tensor::f_from_data_size(&t.data, &shape, kind_of(t.dtype))?;
-    Ok(if t.requires_grad { out.set_requires_grad(true) } else { out })
+    Ok(if t.requires_grad {
+        out.set_requires_grad(true)
+    } else {
+        out
+    })
 }
 
 fn tensor_data(t: &Tensor) -> Result<TensorData, String> {
-    let dtype = dtype_of(t.kind()).ok_or_else(|| format!("tensors of dtype {:?} cannot be returned yet", t.kind()))?;
-    let cpu = t.f_detach().and_then(|d| d.f_to_device(tch::Device::Cpu)).and_then(|d| d.f_contiguous()).map_err(|e| e.to_string())?;
+    let dtype = dtype_of(t.kind())
+        .ok_or_else(|| format!("tensors of dtype {:?} cannot be returned yet", t.kind()))?;
+    let cpu = t
+        .f_detach()
+        .and_then(|d| d.f_to_device(tch::Device::Cpu))
+        .and_then(|d| d.f_contiguous())
+        .map_err(|e| e.to_string())?;
     let numel = cpu.numel();
     let mut data = vec![0u8; numel * cpu.kind().elt_size_in_bytes()];
-    cpu.f_copy_data_u8(&mut data, numel).map_err(|e| e.to_string())?;
+    cpu.f_copy_data_u8(&mut data, numel)
+        .map_err(|e| e.to_string())?;
     Ok(TensorData {
         dtype,
         shape: cpu.size().iter().map(|&d| d as usize).collect(),
@@ -259,10 +349,15 @@ fn to_saved(v: &Value) -> Result<Saved, String> {
         Value::Int(i) => Saved::Int(*i),
         Value::Float(f) => Saved::Float(*f),
         Value::Str(s) => Saved::Str(s.to_string()),
-        Value::List(items) => Saved::List(lock(items).iter().map(to_saved).collect::<Result<_, _>>()?),
+        Value::List(items) => {
+            Saved::List(lock(items).iter().map(to_saved).collect::<Result<_, _>>()?)
+        }
         Value::Tuple(items) => Saved::Tuple(items.iter().map(to_saved).collect::<Result<_, _>>()?),
         Value::Dict(items) => Saved::Dict(
-            lock(items).iter().map(|(k, v)| Ok((to_saved(k)?, to_saved(v)?))).collect::<Result<_, String>>()?,
+            lock(items)
+                .iter()
+                .map(|(k, v)| Ok((to_saved(k)?, to_saved(v)?)))
+                .collect::<Result<_, String>>()?,
         ),
         Value::Tensor(t) => Saved::Tensor(tensor_data(&t.0)?),
         Value::Size(s) => Saved::Object {
@@ -271,6 +366,11 @@ fn to_saved(v: &Value) -> Result<Saved, String> {
             args: vec![Saved::List(s.iter().map(|&d| Saved::Int(d)).collect())],
             state: None,
         },
-        other => return Err(format!("values of type '{}' cannot be returned yet", other.type_name())),
+        other => {
+            return Err(format!(
+                "values of type '{}' cannot be returned yet",
+                other.type_name()
+            ));
+        }
     })
 }

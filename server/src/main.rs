@@ -13,7 +13,11 @@ use localndif::jobs::Jobs;
 use localndif::model::{ModelSource, Registry};
 
 #[derive(Parser)]
-#[command(name = "localndif", version, about = "A local NDIF-compatible server for nnsight clients")]
+#[command(
+    name = "localndif",
+    version,
+    about = "A local NDIF-compatible server for nnsight clients"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,10 +58,19 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let Command::Serve { host, port, models, device, max_queue } = Cli::parse().command;
+    let Command::Serve {
+        host,
+        port,
+        models,
+        device,
+        max_queue,
+    } = Cli::parse().command;
     let device = match device.as_str() {
         "cuda" => {
-            anyhow::ensure!(tch::Cuda::is_available(), "--device cuda: no CUDA device is available");
+            anyhow::ensure!(
+                tch::Cuda::is_available(),
+                "--device cuda: no CUDA device is available"
+            );
             tch::Device::Cuda(0)
         }
         _ => tch::Device::Cpu,
@@ -65,10 +78,17 @@ fn main() -> anyhow::Result<()> {
     let entries = if models.is_empty() {
         localndif::model::embedded_defaults()
     } else {
-        models.into_iter().map(|(repo, dir)| (repo, ModelSource::Dir(dir))).collect()
+        models
+            .into_iter()
+            .map(|(repo, dir)| (repo, ModelSource::Dir(dir)))
+            .collect()
     };
     let registry = Arc::new(Registry::load(entries, device)?);
-    let state = AppState { jobs: Jobs::start(max_queue), registry, limits: ExecLimits::default() };
+    let state = AppState {
+        jobs: Jobs::start(max_queue),
+        registry,
+        limits: ExecLimits::default(),
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port))

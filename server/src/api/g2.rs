@@ -18,34 +18,61 @@ use crate::request::{self, Envelope};
 
 /// `POST /request`. Only multipart bodies (0.8.x) are served yet; octet-stream bodies come
 /// from G1 clients (nnsight 0.5–0.7).
-pub async fn submit(State(s): State<AppState>, headers: HeaderMap, req: Request) -> Result<Response, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+pub async fn submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !content_type.starts_with("multipart/form-data") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "This server speaks the nnsight 0.8 protocol (multipart POST /request); nnsight 0.5–0.7 clients are not supported yet.",
         ));
     }
-    let mut multipart = Multipart::from_request(req, &s).await.map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
+    let mut multipart = Multipart::from_request(req, &s)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
     let (mut data, mut blob) = (None, None);
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?
+    {
         let name = field.name().unwrap_or("").to_string();
-        let bytes = field.bytes().await.map_err(|e| ApiError::bad_request(format!("Invalid multipart field '{name}': {e}")))?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| ApiError::bad_request(format!("Invalid multipart field '{name}': {e}")))?;
         match name.as_str() {
             "data" => data = Some(bytes),
             "blob" => blob = Some(bytes),
             _ => {}
         }
     }
-    let data = data.ok_or_else(|| ApiError::bad_request("The multipart body has no 'data' field."))?;
-    let blob = blob.ok_or_else(|| ApiError::bad_request("The multipart body has no 'blob' field."))?;
-    let envelope: Envelope = serde_json::from_slice(&data)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("Invalid JSON: {e}")))?;
+    let data =
+        data.ok_or_else(|| ApiError::bad_request("The multipart body has no 'data' field."))?;
+    let blob =
+        blob.ok_or_else(|| ApiError::bad_request("The multipart body has no 'blob' field."))?;
+    let envelope: Envelope = serde_json::from_slice(&data).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Invalid JSON: {e}"),
+        )
+    })?;
     let decoded = {
         let envelope = envelope.clone();
         tokio::task::spawn_blocking(move || request::decode_g2(&envelope, &blob))
             .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("Internal server error: {e}"),
+                )
+            })?
     };
     let req = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
     let served = s.registry.get(&req.model_key.repo_id).ok_or_else(|| {
@@ -67,7 +94,10 @@ pub async fn submit(State(s): State<AppState>, headers: HeaderMap, req: Request)
         session: Some(envelope.session_id).filter(|s| !s.is_empty()),
         run: Box::new(move |log| exec::execute(&req, &served, limits, log)),
     };
-    let received = s.jobs.submit(work).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    let received = s
+        .jobs
+        .submit(work)
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     Ok(json(received.to_json()))
 }
 
@@ -83,7 +113,9 @@ impl Subscriber for WsSubscriber {
 /// `GET /subscribe`: first frame `{"session_id": ...}`, registered before it is sent so no
 /// update is lost; then one JSON text frame per update. The client never sends data.
 pub async fn subscribe(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(MAX_BODY).max_frame_size(MAX_BODY).on_upgrade(move |socket| session(s.jobs, socket))
+    ws.max_message_size(MAX_BODY)
+        .max_frame_size(MAX_BODY)
+        .on_upgrade(move |socket| session(s.jobs, socket))
 }
 
 async fn session(jobs: Jobs, socket: WebSocket) {

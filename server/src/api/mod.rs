@@ -31,7 +31,10 @@ pub struct AppState {
 /// The whole application; `main` serves it, tests drive it with `oneshot`.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/request", post(g2::submit).layer(DefaultBodyLimit::max(MAX_BODY)))
+        .route(
+            "/request",
+            post(g2::submit).layer(DefaultBodyLimit::max(MAX_BODY)),
+        )
         .route("/subscribe", get(g2::subscribe))
         .route("/response/{id}", get(response))
         .route("/results/{id}", get(result))
@@ -53,7 +56,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError { status, detail: detail.into() }
+        ApiError {
+            status,
+            detail: detail.into(),
+        }
     }
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, detail)
@@ -63,7 +69,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "detail": self.detail });
-        (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 
@@ -74,23 +85,27 @@ fn json(body: String) -> Response {
 /// `GET /response/{id}`: the latest non-LOG status, 404 while there is none (0.8.1 reads
 /// 404 as "no status yet", protocol.md §2.2).
 async fn response(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let update = s.jobs.latest(&id).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No job with id '{id}'.")))?;
+    let update = s
+        .jobs
+        .latest(&id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No job with id '{id}'.")))?;
     Ok(json(update.to_json()))
 }
 
 /// `GET /results/{id}`: the result blob, with `Content-Length` (protocol.md §2.3).
 async fn result(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let blob = s
-        .jobs
-        .results()
-        .get(&id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'.")))?;
+    let blob = s.jobs.results().get(&id).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'."))
+    })?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], blob).into_response())
 }
 
 /// `http://<Host>` as the client reached us, for URLs we hand back.
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     format!("http://{host}")
 }
 

@@ -15,15 +15,29 @@ use crate::model::{ModelSource, embedded_defaults};
 
 fn state_serving(repo: &str) -> AppState {
     let (_, source) = embedded_defaults().into_iter().next().unwrap();
-    let ModelSource::Embedded { .. } = source else { unreachable!() };
+    let ModelSource::Embedded { .. } = source else {
+        unreachable!()
+    };
     let registry = Registry::load(vec![(repo.to_string(), source)], tch::Device::Cpu).unwrap();
-    AppState { jobs: Jobs::start(8), registry: Arc::new(registry), limits: ExecLimits::default() }
+    AppState {
+        jobs: Jobs::start(8),
+        registry: Arc::new(registry),
+        limits: ExecLimits::default(),
+    }
 }
 
 async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, Vec<u8>) {
     let resp = app(state.clone()).oneshot(req).await.unwrap();
     let status = resp.status();
-    (status, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+    (
+        status,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
 }
 
 async fn get(state: &AppState, uri: &str) -> (StatusCode, Vec<u8>) {
@@ -45,7 +59,10 @@ fn multipart(data: &str, blob: &[u8]) -> Request<Body> {
     body.extend_from_slice(blob);
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     Request::post("/request")
-        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
         .body(Body::from(body))
         .unwrap()
 }
@@ -53,18 +70,26 @@ fn multipart(data: &str, blob: &[u8]) -> Request<Body> {
 const G2_KEY: &str = r#"nnsight.modeling.transformers.TransformersModel:{\"repo_id\": \"openai-community/gpt2\", \"revision\": null, \"task\": \"text-generation\"}"#;
 
 fn envelope() -> String {
-    format!(r#"{{"model_key":"{G2_KEY}","session_id":"","compress":true,"env":{{"attn_implementation":"sdpa"}}}}"#)
+    format!(
+        r#"{{"model_key":"{G2_KEY}","session_id":"","compress":true,"env":{{"attn_implementation":"sdpa"}}}}"#
+    )
 }
 
 fn capture(case: &str) -> Option<Vec<u8>> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/captures/v0.8.1").join(case).join("request.blob");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/captures/v0.8.1")
+        .join(case)
+        .join("request.blob");
     std::fs::read(&p).ok()
 }
 
 #[tokio::test]
 async fn auxiliary_endpoints_have_ndif_shapes() {
     let s = state_serving("localndif/tiny-gpt2");
-    assert_eq!(get(&s, "/ping").await, (StatusCode::OK, b"\"pong\"".to_vec()));
+    assert_eq!(
+        get(&s, "/ping").await,
+        (StatusCode::OK, b"\"pong\"".to_vec())
+    );
     let (code, body) = get(&s, "/status").await;
     assert_eq!(code, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -77,7 +102,10 @@ async fn auxiliary_endpoints_have_ndif_shapes() {
     let suffix: serde_json::Value = serde_json::from_str(key.split_once(':').unwrap().1).unwrap();
     assert!(suffix.get("revision").is_some());
     let (_, body) = get(&s, "/whoami").await;
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap(), serde_json::json!({"email": null, "tags": []}));
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap(),
+        serde_json::json!({"email": null, "tags": []})
+    );
     let (_, body) = get(&s, "/env").await;
     let env: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(env["python_version"].is_string() && env["packages"]["nnsight"].is_string());
@@ -93,7 +121,10 @@ async fn bad_requests_get_a_detail() {
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert!(detail(&body).contains("nope"));
 
-    let octet = Request::post("/request").header("content-type", "application/octet-stream").body(Body::from("x")).unwrap();
+    let octet = Request::post("/request")
+        .header("content-type", "application/octet-stream")
+        .body(Body::from("x"))
+        .unwrap();
     let (code, body) = send(&s, octet).await;
     assert_eq!(code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(detail(&body).contains("0.5–0.7"));
@@ -113,12 +144,17 @@ async fn bad_requests_get_a_detail() {
 
 #[tokio::test]
 async fn an_unserved_model_is_refused_naming_what_is_served() {
-    let Some(blob) = capture("c01_save_output") else { return eprintln!("captures not found; skipped") };
+    let Some(blob) = capture("c01_save_output") else {
+        return eprintln!("captures not found; skipped");
+    };
     let s = state_serving("localndif/tiny-gpt2");
     let (code, body) = send(&s, multipart(&envelope(), &blob)).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     let d = detail(&body);
-    assert!(d.contains("'openai-community/gpt2' is not served") && d.contains("localndif/tiny-gpt2"), "{d}");
+    assert!(
+        d.contains("'openai-community/gpt2' is not served") && d.contains("localndif/tiny-gpt2"),
+        "{d}"
+    );
 }
 
 /// Polls `/response/{id}` until a terminal status (bounded; no timing is asserted).
@@ -137,7 +173,9 @@ async fn wait_terminal(s: &AppState, id: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_captured_trace_runs_and_its_result_downloads() {
-    let Some(blob) = capture("c01_save_output") else { return eprintln!("captures not found; skipped") };
+    let Some(blob) = capture("c01_save_output") else {
+        return eprintln!("captures not found; skipped");
+    };
     let s = state_serving("openai-community/gpt2");
     let (code, body) = send(&s, multipart(&envelope(), &blob)).await;
     assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
@@ -158,21 +196,32 @@ async fn a_captured_trace_runs_and_its_result_downloads() {
 
 #[tokio::test]
 async fn user_errors_come_back_as_error_statuses_naming_the_line() {
-    let Some(blob) = capture("c01_save_output") else { return eprintln!("captures not found; skipped") };
+    let Some(blob) = capture("c01_save_output") else {
+        return eprintln!("captures not found; skipped");
+    };
     let s = state_serving("openai-community/gpt2");
     // c01's body reads h[0] and lm_head; serve a model whose tree lacks nothing, but make the
     // request ask for a block that does not exist by patching the source text in place
     // (same length keeps the pickle valid).
     let raw = crate::wire::zstdio::decompress(&blob, 1 << 30).unwrap();
     let needle = b"h[0].output";
-    let at = raw.windows(needle.len()).position(|w| w == needle).expect("c01 source");
+    let at = raw
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("c01 source");
     let mut patched = raw.clone();
     patched[at..at + needle.len()].copy_from_slice(b"h[7].output");
     let (code, body) = send(&s, multipart(&envelope(), &patched)).await;
     assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"].as_str().unwrap().to_string();
+    let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let done = wait_terminal(&s, &id).await;
     assert_eq!(done["status"], "ERROR");
     let d = done["description"].as_str().unwrap();
-    assert!(d.contains("AttributeError") && d.contains("h[7].output") && d.contains("line "), "{d}");
+    assert!(
+        d.contains("AttributeError") && d.contains("h[7].output") && d.contains("line "),
+        "{d}"
+    );
 }

@@ -21,7 +21,12 @@ fn to_value(act: &Act) -> Value {
         Act::Tensor(t) => Value::tensor(t.shallow_clone()),
         Act::Tuple(items) => Value::tuple(items.iter().map(to_value).collect()),
         Act::List(items) => Value::list(items.iter().map(to_value).collect()),
-        Act::Dict(items) => Value::dict(items.iter().map(|(k, v)| (Value::str(k), to_value(v))).collect()),
+        Act::Dict(items) => Value::dict(
+            items
+                .iter()
+                .map(|(k, v)| (Value::str(k), to_value(v)))
+                .collect(),
+        ),
         Act::Record(r) => Value::Record(Arc::new(RecordVal {
             module: r.module,
             class: r.class,
@@ -68,11 +73,18 @@ fn to_act(v: &Value) -> PyResult<Act> {
         Value::Record(r) => Act::Record(Record {
             module: r.module,
             class: r.class,
-            fields: r.fields.iter().map(|(k, v)| Ok((*k, to_act(v)?))).collect::<PyResult<_>>()?,
+            fields: r
+                .fields
+                .iter()
+                .map(|(k, v)| Ok((*k, to_act(v)?)))
+                .collect::<PyResult<_>>()?,
         }),
         Value::Opaque(k) => Act::Opaque(k),
         other => {
-            return Err(PyErr::type_error(format!("a {} cannot be passed to the model", other.type_name())));
+            return Err(PyErr::type_error(format!(
+                "a {} cannot be passed to the model",
+                other.type_name()
+            )));
         }
     })
 }

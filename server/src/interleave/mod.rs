@@ -35,7 +35,11 @@ pub type Saved = Vec<(String, Value)>;
 
 /// Worker → forward messages.
 enum Up {
-    Request { path: Arc<str>, hook: Hook, swap: Option<Value> },
+    Request {
+        path: Arc<str>,
+        hook: Hook,
+        swap: Option<Value>,
+    },
     Print(String),
     Done(PyResult<()>, Saved),
 }
@@ -58,9 +62,20 @@ pub struct Run<'a> {
 
 impl Run<'_> {
     /// Runs `program` as the single invoke of a trace whose forward input is `inputs`.
-    pub fn trace(&mut self, inputs: Call, program: Arc<Program>, globals: Scope, locals: Scope) -> Result<Saved, TraceError> {
+    pub fn trace(
+        &mut self,
+        inputs: Call,
+        program: Arc<Program>,
+        globals: Scope,
+        locals: Scope,
+    ) -> Result<Saved, TraceError> {
         let mut worker = Worker::spawn(program, globals, locals, self.tree.clone(), self.limits);
-        let mut state = Forward { workers: vec![], visits: Default::default(), failure: None, run: self };
+        let mut state = Forward {
+            workers: vec![],
+            visits: Default::default(),
+            failure: None,
+            run: self,
+        };
         // Start the worker: it runs until its first request (or finishes) before the model
         // runs (semantics.md §1.5).
         state.advance(&mut worker)?;
@@ -71,7 +86,9 @@ impl Run<'_> {
         }
         if let Err(e) = outcome {
             return Err(match e {
-                ForwardError::Interrupted => TraceError::User(PyErr::internal("forward interrupted without a reason")),
+                ForwardError::Interrupted => {
+                    TraceError::User(PyErr::internal("forward interrupted without a reason"))
+                }
                 ForwardError::Torch(t) => TraceError::Model(PyErr::from(t).to_string()),
                 ForwardError::Type(m) => TraceError::Model(format!("TypeError: {m}")),
             });
@@ -84,7 +101,10 @@ impl Run<'_> {
                 Some(Pending::Request { path, hook, .. }) => {
                     return Err(TraceError::User(PyErr::new(
                         "OutOfOrderError",
-                        format!("'{path}.{}.i0' was requested but the model already ran past it", hook.name()),
+                        format!(
+                            "'{path}.{}.i0' was requested but the model already ran past it",
+                            hook.name()
+                        ),
                     )));
                 }
                 None => return Err(TraceError::User(PyErr::internal("worker state lost"))),
@@ -95,7 +115,11 @@ impl Run<'_> {
 }
 
 enum Pending {
-    Request { path: Arc<str>, hook: Hook, swap: Option<Value> },
+    Request {
+        path: Arc<str>,
+        hook: Hook,
+        swap: Option<Value>,
+    },
     Done(PyResult<()>, Saved),
 }
 
@@ -108,13 +132,23 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(program: Arc<Program>, globals: Scope, locals: Scope, tree: Arc<ModuleTree>, limits: Limits) -> Worker {
+    fn spawn(
+        program: Arc<Program>,
+        globals: Scope,
+        locals: Scope,
+        tree: Arc<ModuleTree>,
+        limits: Limits,
+    ) -> Worker {
         let (up_tx, up_rx) = mpsc::channel();
         let (down_tx, down_rx) = mpsc::channel();
         let thread = thread::Builder::new()
             .name("invoke".into())
             .spawn(move || {
-                let mut host = WorkerHost { up: up_tx.clone(), down: down_rx, tree };
+                let mut host = WorkerHost {
+                    up: up_tx.clone(),
+                    down: down_rx,
+                    tree,
+                };
                 let mut interp = Interp::new(&mut host, &program, globals, locals, limits);
                 let result = interp.run();
                 let saved = interp.saved();
@@ -122,7 +156,12 @@ impl Worker {
                 let _ = up_tx.send(Up::Done(result, saved));
             })
             .ok();
-        Worker { down: Some(down_tx), up: up_rx, state: None, thread }
+        Worker {
+            down: Some(down_tx),
+            up: up_rx,
+            state: None,
+            thread,
+        }
     }
 }
 
@@ -156,19 +195,23 @@ impl Forward<'_, '_> {
                     return Ok(());
                 }
                 Ok(Up::Done(result, saved)) => {
-                    if let Err(e) = &result {
-                        if e.is_user_visible() {
-                            return Err(TraceError::User(e.clone()));
-                        }
+                    if let Err(e) = &result
+                        && e.is_user_visible()
+                    {
+                        return Err(TraceError::User(e.clone()));
                     }
                     w.state = Some(Pending::Done(result, saved));
                     return Ok(());
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    return Err(TraceError::Timeout { seconds: self.run.timeout_seconds });
+                    return Err(TraceError::Timeout {
+                        seconds: self.run.timeout_seconds,
+                    });
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(TraceError::User(PyErr::internal("the invoke's thread ended unexpectedly")));
+                    return Err(TraceError::User(PyErr::internal(
+                        "the invoke's thread ended unexpectedly",
+                    )));
                 }
             }
         }
@@ -187,7 +230,9 @@ impl Forward<'_, '_> {
                 while visit == 0
                     && matches!(&w.state, Some(Pending::Request { path: p, hook: h, .. }) if **p == *envoy && *h == hook)
                 {
-                    let Some(Pending::Request { swap, .. }) = w.state.take() else { unreachable!() };
+                    let Some(Pending::Request { swap, .. }) = w.state.take() else {
+                        unreachable!()
+                    };
                     let reply = match swap {
                         None => Down::Value(act_to_value(&value, hook)),
                         Some(v) => match value_to_act(v, hook) {
@@ -201,9 +246,13 @@ impl Forward<'_, '_> {
                             }
                         },
                     };
-                    let Some(down) = &w.down else { return Err(Interrupted) };
+                    let Some(down) = &w.down else {
+                        return Err(Interrupted);
+                    };
                     if down.send(reply).is_err() {
-                        self.failure = Some(TraceError::User(PyErr::internal("an invoke's thread vanished")));
+                        self.failure = Some(TraceError::User(PyErr::internal(
+                            "an invoke's thread vanished",
+                        )));
                         return Err(Interrupted);
                     }
                     if let Err(e) = self.advance(w) {
@@ -222,7 +271,14 @@ impl Forward<'_, '_> {
 
 impl Hooks for Forward<'_, '_> {
     fn input(&mut self, path: &str, call: Call) -> Result<Call, Interrupted> {
-        match self.handle(path, Hook::Input, Act::Tuple(vec![Act::Tuple(call.args), convert::kwargs_act(call.kwargs)]))? {
+        match self.handle(
+            path,
+            Hook::Input,
+            Act::Tuple(vec![
+                Act::Tuple(call.args),
+                convert::kwargs_act(call.kwargs),
+            ]),
+        )? {
             Act::Tuple(mut pair) if pair.len() == 2 => {
                 let kwargs = pair.pop().map(convert::act_kwargs).unwrap_or_default();
                 let args = match pair.pop() {
@@ -255,7 +311,13 @@ struct WorkerHost {
 
 impl WorkerHost {
     fn ask(&mut self, path: &str, hook: Hook, swap: Option<Value>) -> PyResult<Down> {
-        self.up.send(Up::Request { path: path.into(), hook, swap }).map_err(|_| PyErr::cancelled())?;
+        self.up
+            .send(Up::Request {
+                path: path.into(),
+                hook,
+                swap,
+            })
+            .map_err(|_| PyErr::cancelled())?;
         self.down.recv().map_err(|_| PyErr::cancelled())
     }
 }
@@ -272,18 +334,24 @@ impl Host for WorkerHost {
     fn read(&mut self, path: &str, hook: Hook) -> PyResult<Value> {
         match self.ask(path, hook, None)? {
             Down::Value(v) => Ok(v),
-            Down::Swapped => Err(PyErr::internal("expected a value, got a swap acknowledgement")),
+            Down::Swapped => Err(PyErr::internal(
+                "expected a value, got a swap acknowledgement",
+            )),
         }
     }
 
     fn write(&mut self, path: &str, hook: Hook, value: Value) -> PyResult<()> {
         match self.ask(path, hook, Some(value))? {
             Down::Swapped => Ok(()),
-            Down::Value(_) => Err(PyErr::internal("expected a swap acknowledgement, got a value")),
+            Down::Value(_) => Err(PyErr::internal(
+                "expected a swap acknowledgement, got a value",
+            )),
         }
     }
 
     fn print(&mut self, text: String) -> PyResult<()> {
-        self.up.send(Up::Print(text)).map_err(|_| PyErr::cancelled())
+        self.up
+            .send(Up::Print(text))
+            .map_err(|_| PyErr::cancelled())
     }
 }

@@ -13,11 +13,11 @@ impl ModuleTree {
         let paths: HashSet<String> = hf_paths.iter().map(|p| envoy(p)).collect();
         let mut list_lens: HashMap<String, usize> = HashMap::new();
         for p in &paths {
-            if let Some((parent, last)) = p.rsplit_once('.') {
-                if let Ok(i) = last.parse::<usize>() {
-                    let len = list_lens.entry(parent.to_string()).or_default();
-                    *len = (*len).max(i + 1);
-                }
+            if let Some((parent, last)) = p.rsplit_once('.')
+                && let Ok(i) = last.parse::<usize>()
+            {
+                let len = list_lens.entry(parent.to_string()).or_default();
+                *len = (*len).max(i + 1);
             }
         }
         ModuleTree { paths, list_lens }
@@ -38,5 +38,9 @@ impl ModuleTree {
 }
 
 fn envoy(hf: &str) -> String {
-    if hf.is_empty() { "model".to_string() } else { format!("model.{hf}") }
+    if hf.is_empty() {
+        "model".to_string()
+    } else {
+        format!("model.{hf}")
+    }
 }

@@ -29,7 +29,11 @@ pub type PyResult<T> = Result<T, PyErr>;
 
 impl PyErr {
     pub fn new(kind: &'static str, message: impl Into<String>) -> PyErr {
-        PyErr { kind: ErrorKind::Python(kind), message: message.into(), line: None }
+        PyErr {
+            kind: ErrorKind::Python(kind),
+            message: message.into(),
+            line: None,
+        }
     }
     pub fn type_error(message: impl Into<String>) -> PyErr {
         PyErr::new("TypeError", message)
@@ -44,13 +48,25 @@ impl PyErr {
         PyErr::new("AttributeError", message)
     }
     pub fn unsupported(message: impl Into<String>) -> PyErr {
-        PyErr { kind: ErrorKind::Unsupported, message: message.into(), line: None }
+        PyErr {
+            kind: ErrorKind::Unsupported,
+            message: message.into(),
+            line: None,
+        }
     }
     pub fn internal(message: impl Into<String>) -> PyErr {
-        PyErr { kind: ErrorKind::Internal, message: message.into(), line: None }
+        PyErr {
+            kind: ErrorKind::Internal,
+            message: message.into(),
+            line: None,
+        }
     }
     pub fn cancelled() -> PyErr {
-        PyErr { kind: ErrorKind::Cancelled, message: "the run was cancelled".into(), line: None }
+        PyErr {
+            kind: ErrorKind::Cancelled,
+            message: "the run was cancelled".into(),
+            line: None,
+        }
     }
 
     /// Sets the line only if no deeper frame set it first.
@@ -73,7 +89,9 @@ impl PyErr {
     pub fn traceback(&self, filename: &str, source: &str) -> String {
         let mut out = String::from("Traceback (most recent call last):\n");
         if let Some(line) = self.line {
-            out.push_str(&format!("  File \"{filename}\", line {line}, in <module>\n"));
+            out.push_str(&format!(
+                "  File \"{filename}\", line {line}, in <module>\n"
+            ));
             if let Some(text) = source.lines().nth(line.saturating_sub(1)) {
                 out.push_str(&format!("    {}\n", text.trim()));
             }
@@ -87,12 +105,20 @@ impl fmt::Display for PyErr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
             ErrorKind::Unsupported => {
-                write!(f, "NotImplementedError: localndif does not support {} yet", self.message)
+                write!(
+                    f,
+                    "NotImplementedError: localndif does not support {} yet",
+                    self.message
+                )
             }
             ErrorKind::Internal => write!(f, "InternalError (a localndif bug): {}", self.message),
             // nnsight's own exceptions print with their module, as Python's traceback does.
             ErrorKind::Python("OutOfOrderError") => {
-                write!(f, "nnsight.intervention.interleaver.OutOfOrderError: {}", self.message)
+                write!(
+                    f,
+                    "nnsight.intervention.interleaver.OutOfOrderError: {}",
+                    self.message
+                )
             }
             _ => write!(f, "{}: {}", self.kind_name(), self.message),
         }
@@ -103,7 +129,12 @@ impl From<tch::TchError> for PyErr {
     fn from(e: tch::TchError) -> PyErr {
         // libtorch's messages carry a C++ backtrace after the first line.
         let text = e.to_string();
-        let first = text.lines().next().unwrap_or("").trim_start_matches("Torch(\"").to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("Torch(\"")
+            .to_string();
         PyErr::new("RuntimeError", first)
     }
 }

@@ -21,7 +21,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_steps: 10_000_000 }
+        Limits {
+            max_steps: 10_000_000,
+        }
     }
 }
 
@@ -35,8 +37,15 @@ pub struct Program {
 
 impl Program {
     pub fn parse(source: &str, filename: &str) -> PyResult<Program> {
-        let line_starts = std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        let mut program = Program { source: source.to_string(), filename: filename.to_string(), body: vec![], line_starts };
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        let mut program = Program {
+            source: source.to_string(),
+            filename: filename.to_string(),
+            body: vec![],
+            line_starts,
+        };
         match parse_module(source) {
             Ok(parsed) => program.body = parsed.into_syntax().body.into_iter().collect(),
             Err(e) => {
@@ -95,8 +104,22 @@ pub struct Interp<'a> {
 }
 
 impl<'a> Interp<'a> {
-    pub fn new(host: &'a mut dyn Host, program: &'a Program, globals: Scope, locals: Scope, limits: Limits) -> Self {
-        Interp { host, program, globals, locals, saves: Vec::new(), steps: 0, limits }
+    pub fn new(
+        host: &'a mut dyn Host,
+        program: &'a Program,
+        globals: Scope,
+        locals: Scope,
+        limits: Limits,
+    ) -> Self {
+        Interp {
+            host,
+            program,
+            globals,
+            locals,
+            saves: Vec::new(),
+            steps: 0,
+            limits,
+        }
     }
 
     /// Runs the whole program body.
@@ -120,7 +143,10 @@ impl<'a> Interp<'a> {
         if self.steps > self.limits.max_steps {
             return Err(PyErr::new(
                 "RuntimeError",
-                format!("the trace exceeded localndif's budget of {} interpreter steps", self.limits.max_steps),
+                format!(
+                    "the trace exceeded localndif's budget of {} interpreter steps",
+                    self.limits.max_steps
+                ),
             ));
         }
         Ok(())
@@ -246,7 +272,11 @@ impl<'a> Interp<'a> {
                     return Err(PyErr::value_error(if items.len() > elts.len() {
                         format!("too many values to unpack (expected {})", elts.len())
                     } else {
-                        format!("not enough values to unpack (expected {}, got {})", elts.len(), items.len())
+                        format!(
+                            "not enough values to unpack (expected {}, got {})",
+                            elts.len(),
+                            items.len()
+                        )
                     }));
                 }
                 for (t, v) in elts.iter().zip(items) {
@@ -254,7 +284,10 @@ impl<'a> Interp<'a> {
                 }
                 Ok(())
             }
-            other => Err(PyErr::unsupported(format!("assignment to {}", expr_name(other)))),
+            other => Err(PyErr::unsupported(format!(
+                "assignment to {}",
+                expr_name(other)
+            ))),
         }
     }
 
@@ -263,9 +296,9 @@ impl<'a> Interp<'a> {
         Ok(match expr {
             Expr::Name(n) => self.lookup(n.id.as_str())?,
             Expr::NumberLiteral(n) => match &n.value {
-                ast::Number::Int(i) => Value::Int(
-                    i.as_i64().ok_or_else(|| PyErr::new("OverflowError", "integer literal does not fit in 64 bits"))?,
-                ),
+                ast::Number::Int(i) => Value::Int(i.as_i64().ok_or_else(|| {
+                    PyErr::new("OverflowError", "integer literal does not fit in 64 bits")
+                })?),
                 ast::Number::Float(f) => Value::Float(*f),
                 ast::Number::Complex { .. } => return Err(PyErr::unsupported("complex numbers")),
             },
@@ -321,7 +354,11 @@ impl<'a> Interp<'a> {
                 result
             }
             Expr::If(i) => {
-                if self.eval(&i.test)?.truthy()? { self.eval(&i.body)? } else { self.eval(&i.orelse)? }
+                if self.eval(&i.test)?.truthy()? {
+                    self.eval(&i.body)?
+                } else {
+                    self.eval(&i.orelse)?
+                }
             }
             Expr::Tuple(t) => Value::tuple(self.eval_all(&t.elts)?),
             Expr::List(l) => Value::list(self.eval_all(&l.elts)?),
@@ -372,7 +409,10 @@ impl<'a> Interp<'a> {
         if let Some(b) = BUILTINS.iter().find(|b| **b == name) {
             return Ok(Value::Builtin(b));
         }
-        Err(PyErr::new("NameError", format!("name '{name}' is not defined")))
+        Err(PyErr::new(
+            "NameError",
+            format!("name '{name}' is not defined"),
+        ))
     }
 
     fn eval_call(&mut self, c: &ast::ExprCall) -> PyResult<Value> {
@@ -395,7 +435,12 @@ impl<'a> Interp<'a> {
         }
     }
 
-    fn call(&mut self, callee: Value, args: Vec<Value>, kwargs: Vec<(String, Value)>) -> PyResult<Value> {
+    fn call(
+        &mut self,
+        callee: Value,
+        args: Vec<Value>,
+        kwargs: Vec<(String, Value)>,
+    ) -> PyResult<Value> {
         match callee {
             Value::Builtin("print") => self.print(args, kwargs),
             Value::Builtin("nnsight.save") => match args.as_slice() {
@@ -407,12 +452,23 @@ impl<'a> Interp<'a> {
                 let (recv, name) = (*m).clone();
                 self.call_method(recv, &name, args, kwargs)
             }
-            Value::Envoy(path) => Err(PyErr::unsupported(format!("calling a module ({path}(...))"))),
-            other => Err(PyErr::type_error(format!("'{}' object is not callable", other.type_name()))),
+            Value::Envoy(path) => Err(PyErr::unsupported(format!(
+                "calling a module ({path}(...))"
+            ))),
+            other => Err(PyErr::type_error(format!(
+                "'{}' object is not callable",
+                other.type_name()
+            ))),
         }
     }
 
-    fn call_method(&mut self, recv: Value, name: &str, args: Vec<Value>, kwargs: Vec<(String, Value)>) -> PyResult<Value> {
+    fn call_method(
+        &mut self,
+        recv: Value,
+        name: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(String, Value)>,
+    ) -> PyResult<Value> {
         if name == "save" && !matches!(recv, Value::Module(_) | Value::Envoy(_)) {
             if !args.is_empty() || !kwargs.is_empty() {
                 return Err(PyErr::type_error("save() takes no arguments"));
@@ -438,16 +494,32 @@ impl<'a> Interp<'a> {
                 _ => {}
             },
             Value::Dict(d) => match (name, args.as_slice()) {
-                ("keys", []) => return Ok(Value::list(lock(d).iter().map(|(k, _)| k.clone()).collect())),
-                ("values", []) => return Ok(Value::list(lock(d).iter().map(|(_, v)| v.clone()).collect())),
+                ("keys", []) => {
+                    return Ok(Value::list(
+                        lock(d).iter().map(|(k, _)| k.clone()).collect(),
+                    ));
+                }
+                ("values", []) => {
+                    return Ok(Value::list(
+                        lock(d).iter().map(|(_, v)| v.clone()).collect(),
+                    ));
+                }
                 ("items", []) => {
                     return Ok(Value::list(
-                        lock(d).iter().map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()])).collect(),
+                        lock(d)
+                            .iter()
+                            .map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()]))
+                            .collect(),
                     ));
                 }
                 ("get", [k, rest @ ..]) if rest.len() <= 1 => {
-                    let found = lock(d).iter().find(|(key, _)| ops::equal(key, k)).map(|(_, v)| v.clone());
-                    return Ok(found.or_else(|| rest.first().cloned()).unwrap_or(Value::None));
+                    let found = lock(d)
+                        .iter()
+                        .find(|(key, _)| ops::equal(key, k))
+                        .map(|(_, v)| v.clone());
+                    return Ok(found
+                        .or_else(|| rest.first().cloned())
+                        .unwrap_or(Value::None));
                 }
                 _ => {}
             },
@@ -457,7 +529,10 @@ impl<'a> Interp<'a> {
             }
             _ => {}
         }
-        Err(PyErr::attribute_error(format!("'{}' object has no attribute '{name}'", recv.type_name())))
+        Err(PyErr::attribute_error(format!(
+            "'{}' object has no attribute '{name}'",
+            recv.type_name()
+        )))
     }
 
     fn save(&mut self, v: Value) -> Value {
@@ -473,7 +548,11 @@ impl<'a> Interp<'a> {
                 ("sep", Value::Str(s)) => sep = s.to_string(),
                 ("end", Value::Str(s)) => end = s.to_string(),
                 ("sep" | "end", Value::None) => {}
-                (other, _) => return Err(PyErr::type_error(format!("'{other}' is an invalid keyword argument for print()"))),
+                (other, _) => {
+                    return Err(PyErr::type_error(format!(
+                        "'{other}' is an invalid keyword argument for print()"
+                    )));
+                }
             }
         }
         let text = args.iter().map(to_str).collect::<Vec<_>>().join(&sep) + &end;
@@ -495,7 +574,9 @@ impl<'a> Interp<'a> {
                     if self.host.has_module(&child) {
                         Ok(Value::Envoy(child.into()))
                     } else {
-                        Err(PyErr::attribute_error(format!("'Envoy' object (nor its module) has attribute '{name}'")))
+                        Err(PyErr::attribute_error(format!(
+                            "'Envoy' object (nor its module) has attribute '{name}'"
+                        )))
                     }
                 }
             },
@@ -508,13 +589,17 @@ impl<'a> Interp<'a> {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| Ok(v.clone()))
                 .unwrap_or_else(|| Err(no_attr(base, name))),
-            Value::Module("torch") => builtins::torch_attr(name).ok_or_else(|| no_module_attr("torch", name)),
+            Value::Module("torch") => {
+                builtins::torch_attr(name).ok_or_else(|| no_module_attr("torch", name))
+            }
             Value::Module("nnsight") => match name {
                 "save" => Ok(Value::Builtin("nnsight.save")),
                 _ => Err(no_module_attr("nnsight", name)),
             },
             Value::List(_) if matches!(name, "append" | "extend") => Ok(method(base, name)),
-            Value::Dict(_) if matches!(name, "keys" | "values" | "items" | "get") => Ok(method(base, name)),
+            Value::Dict(_) if matches!(name, "keys" | "values" | "items" | "get") => {
+                Ok(method(base, name))
+            }
             _ if name == "save" => Ok(method(base, name)),
             _ => Err(no_attr(base, name)),
         }
@@ -532,7 +617,9 @@ impl<'a> Interp<'a> {
                     let swapped = replace_first_input(&inputs, value)?;
                     self.host.write(path, Hook::Input, swapped)
                 }
-                _ => Err(PyErr::unsupported(format!("setting the attribute '{name}' of a module"))),
+                _ => Err(PyErr::unsupported(format!(
+                    "setting the attribute '{name}' of a module"
+                ))),
             },
             other => Err(PyErr::attribute_error(format!(
                 "'{}' object attribute '{name}' is read-only",
@@ -544,16 +631,18 @@ impl<'a> Interp<'a> {
     fn get_item(&mut self, base: &Value, index: &Value) -> PyResult<Value> {
         match base {
             Value::Envoy(path) => {
-                let i = index
-                    .as_int()
-                    .ok_or_else(|| PyErr::unsupported(format!("indexing a module with {}", index.type_name())))?;
+                let i = index.as_int().ok_or_else(|| {
+                    PyErr::unsupported(format!("indexing a module with {}", index.type_name()))
+                })?;
                 let len = self.host.module_len(path).ok_or_else(|| {
                     PyErr::type_error(format!("'Envoy' object ({path}) is not subscriptable"))
                 })?;
                 let j = if i < 0 { i + len as i64 } else { i };
                 if !(0..len as i64).contains(&j) {
                     // 0.8.1 looks the child up by name, so a bad index is an AttributeError.
-                    return Err(PyErr::attribute_error(format!("'Envoy' object (nor its module) has attribute '{i}'")));
+                    return Err(PyErr::attribute_error(format!(
+                        "'Envoy' object (nor its module) has attribute '{i}'"
+                    )));
                 }
                 Ok(Value::Envoy(format!("{path}.{j}").into()))
             }
@@ -567,7 +656,10 @@ fn method(base: &Value, name: &str) -> Value {
 }
 
 fn no_attr(base: &Value, name: &str) -> PyErr {
-    PyErr::attribute_error(format!("'{}' object has no attribute '{name}'", base.type_name()))
+    PyErr::attribute_error(format!(
+        "'{}' object has no attribute '{name}'",
+        base.type_name()
+    ))
 }
 
 fn no_module_attr(module: &str, name: &str) -> PyErr {
@@ -581,7 +673,10 @@ fn first_input(inputs: &Value) -> PyResult<Value> {
     if let Some(first) = args.first() {
         return Ok(first.clone());
     }
-    lock(&kwargs).first().map(|(_, v)| v.clone()).ok_or_else(|| PyErr::index_error("the module was called without arguments"))
+    lock(&kwargs)
+        .first()
+        .map(|(_, v)| v.clone())
+        .ok_or_else(|| PyErr::index_error("the module was called without arguments"))
 }
 
 fn replace_first_input(inputs: &Value, value: Value) -> PyResult<Value> {
@@ -593,20 +688,28 @@ fn replace_first_input(inputs: &Value, value: Value) -> PyResult<Value> {
     } else if let Some(first) = kw.first_mut() {
         first.1 = value;
     } else {
-        return Err(PyErr::index_error("the module was called without arguments"));
+        return Err(PyErr::index_error(
+            "the module was called without arguments",
+        ));
     }
     Ok(Value::tuple(vec![Value::tuple(args), Value::dict(kw)]))
 }
 
-type Inputs = (std::sync::Arc<Vec<Value>>, std::sync::Arc<std::sync::Mutex<Vec<(Value, Value)>>>);
+type Inputs = (
+    std::sync::Arc<Vec<Value>>,
+    std::sync::Arc<std::sync::Mutex<Vec<(Value, Value)>>>,
+);
 
 fn split_inputs(inputs: &Value) -> PyResult<Inputs> {
-    if let Value::Tuple(pair) = inputs {
-        if let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice() {
-            return Ok((args.clone(), kwargs.clone()));
-        }
+    if let Value::Tuple(pair) = inputs
+        && let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice()
+    {
+        return Ok((args.clone(), kwargs.clone()));
     }
-    Err(PyErr::type_error(format!("module inputs must be an (args, kwargs) pair, got {}", repr(inputs))))
+    Err(PyErr::type_error(format!(
+        "module inputs must be an (args, kwargs) pair, got {}",
+        repr(inputs)
+    )))
 }
 
 fn dict_set(items: &mut Vec<(Value, Value)>, k: Value, v: Value) {
@@ -618,10 +721,17 @@ fn dict_set(items: &mut Vec<(Value, Value)>, k: Value, v: Value) {
 
 fn seq_index(len: usize, index: &Value, what: &str) -> PyResult<usize> {
     let i = index.as_int().ok_or_else(|| {
-        PyErr::type_error(format!("{what} indices must be integers or slices, not {}", index.type_name()))
+        PyErr::type_error(format!(
+            "{what} indices must be integers or slices, not {}",
+            index.type_name()
+        ))
     })?;
     let j = if i < 0 { i + len as i64 } else { i };
-    if (0..len as i64).contains(&j) { Ok(j as usize) } else { Err(PyErr::index_error(format!("{what} index out of range"))) }
+    if (0..len as i64).contains(&j) {
+        Ok(j as usize)
+    } else {
+        Err(PyErr::index_error(format!("{what} index out of range")))
+    }
 }
 
 fn slice_seq(items: &[Value], s: &[Value; 3]) -> PyResult<Vec<Value>> {
@@ -629,7 +739,10 @@ fn slice_seq(items: &[Value], s: &[Value; 3]) -> PyResult<Vec<Value>> {
     let get = |v: &Value| -> PyResult<Option<i64>> {
         match v {
             Value::None => Ok(None),
-            other => other.as_int().map(Some).ok_or_else(|| PyErr::type_error("slice indices must be integers or None")),
+            other => other
+                .as_int()
+                .map(Some)
+                .ok_or_else(|| PyErr::type_error("slice indices must be integers or None")),
         }
     };
     let step = get(&s[2])?.unwrap_or(1);
@@ -638,9 +751,15 @@ fn slice_seq(items: &[Value], s: &[Value; 3]) -> PyResult<Vec<Value>> {
     }
     let clamp = |i: i64, lo: i64, hi: i64| if i < 0 { (i + len).max(lo) } else { i.min(hi) };
     let (start, stop) = if step > 0 {
-        (get(&s[0])?.map_or(0, |i| clamp(i, 0, len)), get(&s[1])?.map_or(len, |i| clamp(i, 0, len)))
+        (
+            get(&s[0])?.map_or(0, |i| clamp(i, 0, len)),
+            get(&s[1])?.map_or(len, |i| clamp(i, 0, len)),
+        )
     } else {
-        (get(&s[0])?.map_or(len - 1, |i| clamp(i, -1, len - 1)), get(&s[1])?.map_or(-1, |i| clamp(i, -1, len - 1)))
+        (
+            get(&s[0])?.map_or(len - 1, |i| clamp(i, -1, len - 1)),
+            get(&s[1])?.map_or(-1, |i| clamp(i, -1, len - 1)),
+        )
     };
     let mut out = Vec::new();
     let mut i = start;
@@ -656,7 +775,11 @@ fn get_item(base: &Value, index: &Value) -> PyResult<Value> {
         match index {
             Value::Slice(s) => {
                 let v = slice_seq(items, s)?;
-                Ok(if tuple { Value::tuple(v) } else { Value::list(v) })
+                Ok(if tuple {
+                    Value::tuple(v)
+                } else {
+                    Value::list(v)
+                })
             }
             i => Ok(items[seq_index(items.len(), i, what)?].clone()),
         }
@@ -668,7 +791,9 @@ fn get_item(base: &Value, index: &Value) -> PyResult<Value> {
         Value::Size(s) => {
             let items: Vec<Value> = s.iter().map(|&i| Value::Int(i)).collect();
             match seq(&items, "tuple", true)? {
-                Value::Tuple(t) => Ok(Value::Size(std::sync::Arc::new(t.iter().filter_map(Value::as_int).collect()))),
+                Value::Tuple(t) => Ok(Value::Size(std::sync::Arc::new(
+                    t.iter().filter_map(Value::as_int).collect(),
+                ))),
                 v => Ok(v),
             }
         }
@@ -685,7 +810,10 @@ fn get_item(base: &Value, index: &Value) -> PyResult<Value> {
             .map(|(_, v)| v.clone())
             .ok_or_else(|| PyErr::new("KeyError", repr(index))),
         Value::Record(r) => record_item(r, index),
-        other => Err(PyErr::type_error(format!("'{}' object is not subscriptable", other.type_name()))),
+        other => Err(PyErr::type_error(format!(
+            "'{}' object is not subscriptable",
+            other.type_name()
+        ))),
     }
 }
 
@@ -718,23 +846,31 @@ fn set_item(base: &Value, index: &Value, value: Value) -> PyResult<()> {
             dict_set(&mut lock(d), index.clone(), value);
             Ok(())
         }
-        other => Err(PyErr::type_error(format!("'{}' object does not support item assignment", other.type_name()))),
+        other => Err(PyErr::type_error(format!(
+            "'{}' object does not support item assignment",
+            other.type_name()
+        ))),
     }
 }
 
 fn unary(op: ast::UnaryOp, v: &Value) -> PyResult<Value> {
     Ok(match (op, v) {
         (ast::UnaryOp::Not, v) => Value::Bool(!v.truthy()?),
-        (ast::UnaryOp::USub, Value::Int(i)) => {
-            Value::Int(i.checked_neg().ok_or_else(|| PyErr::new("OverflowError", "integer negation overflows"))?)
-        }
+        (ast::UnaryOp::USub, Value::Int(i)) => Value::Int(
+            i.checked_neg()
+                .ok_or_else(|| PyErr::new("OverflowError", "integer negation overflows"))?,
+        ),
         (ast::UnaryOp::USub, Value::Float(f)) => Value::Float(-f),
         (ast::UnaryOp::USub, Value::Tensor(t)) => Value::tensor(t.0.f_neg()?),
         (ast::UnaryOp::UAdd, Value::Int(_) | Value::Float(_) | Value::Tensor(_)) => v.clone(),
         (ast::UnaryOp::Invert, Value::Int(i)) => Value::Int(!i),
         (ast::UnaryOp::Invert, Value::Tensor(t)) => Value::tensor(t.0.f_bitwise_not()?),
         (op, v) => {
-            return Err(PyErr::type_error(format!("bad operand type for unary {}: '{}'", op.as_str(), v.type_name())));
+            return Err(PyErr::type_error(format!(
+                "bad operand type for unary {}: '{}'",
+                op.as_str(),
+                v.type_name()
+            )));
         }
     })
 }

@@ -12,18 +12,25 @@ pub fn binary(op: &str, a: &Value, b: &Value) -> PyResult<Value> {
     use Value::*;
     Ok(match (a, b) {
         (Int(_) | Bool(_), Int(_) | Bool(_)) => {
-            let (x, y) = (a.as_int().unwrap_or_default(), b.as_int().unwrap_or_default());
+            let (x, y) = (
+                a.as_int().unwrap_or_default(),
+                b.as_int().unwrap_or_default(),
+            );
             int_op(op, x, y)?
         }
         (Int(_) | Bool(_) | Float(_), Int(_) | Bool(_) | Float(_)) => float_op(op, num(a), num(b))?,
         (Str(x), Str(y)) if op == "+" => Value::str(&format!("{x}{y}")),
-        (Str(s), Int(n)) | (Int(n), Str(s)) if op == "*" => Value::str(&s.repeat((*n).max(0) as usize)),
+        (Str(s), Int(n)) | (Int(n), Str(s)) if op == "*" => {
+            Value::str(&s.repeat((*n).max(0) as usize))
+        }
         (List(x), List(y)) if op == "+" => {
             let mut v = lock(x).clone();
             v.extend(lock(y).iter().cloned());
             Value::list(v)
         }
-        (Tuple(x), Tuple(y)) if op == "+" => Value::tuple(x.iter().chain(y.iter()).cloned().collect()),
+        (Tuple(x), Tuple(y)) if op == "+" => {
+            Value::tuple(x.iter().chain(y.iter()).cloned().collect())
+        }
         _ => {
             return Err(PyErr::type_error(format!(
                 "unsupported operand type(s) for {op}: '{}' and '{}'",
@@ -58,13 +65,23 @@ fn int_op(op: &str, x: i64, y: i64) -> PyResult<Value> {
             Value::Int(if y < 0 && r != 0 { r + y } else { r })
         }
         "**" if y < 0 => Value::Float((x as f64).powf(y as f64)),
-        "**" => Value::Int(x.checked_pow(u32::try_from(y).map_err(|_| overflow())?).ok_or_else(overflow)?),
+        "**" => Value::Int(
+            x.checked_pow(u32::try_from(y).map_err(|_| overflow())?)
+                .ok_or_else(overflow)?,
+        ),
         "&" => Value::Int(x & y),
         "|" => Value::Int(x | y),
         "^" => Value::Int(x ^ y),
-        "<<" => Value::Int(x.checked_shl(u32::try_from(y).map_err(|_| overflow())?).ok_or_else(overflow)?),
+        "<<" => Value::Int(
+            x.checked_shl(u32::try_from(y).map_err(|_| overflow())?)
+                .ok_or_else(overflow)?,
+        ),
         ">>" => Value::Int(x >> y.clamp(0, 63)),
-        other => return Err(PyErr::type_error(format!("unsupported operand type(s) for {other}: 'int' and 'int'"))),
+        other => {
+            return Err(PyErr::type_error(format!(
+                "unsupported operand type(s) for {other}: 'int' and 'int'"
+            )));
+        }
     })
 }
 
@@ -112,10 +129,10 @@ fn seq_eq(x: &[Value], y: &[Value]) -> bool {
 }
 
 pub fn compare(op: &str, a: &Value, b: &Value) -> PyResult<Value> {
-    if matches!(a, Value::Tensor(_)) || matches!(b, Value::Tensor(_)) {
-        if let Some(r) = tensor::binary(op, a, b) {
-            return r;
-        }
+    if (matches!(a, Value::Tensor(_)) || matches!(b, Value::Tensor(_)))
+        && let Some(r) = tensor::binary(op, a, b)
+    {
+        return r;
     }
     Ok(Value::Bool(match op {
         "==" => equal(a, b),
@@ -131,9 +148,10 @@ pub fn compare(op: &str, a: &Value, b: &Value) -> PyResult<Value> {
 fn order(op: &str, a: &Value, b: &Value) -> PyResult<bool> {
     use std::cmp::Ordering;
     let ord = match (a, b) {
-        (Value::Int(_) | Value::Bool(_) | Value::Float(_), Value::Int(_) | Value::Bool(_) | Value::Float(_)) => {
-            num(a).partial_cmp(&num(b))
-        }
+        (
+            Value::Int(_) | Value::Bool(_) | Value::Float(_),
+            Value::Int(_) | Value::Bool(_) | Value::Float(_),
+        ) => num(a).partial_cmp(&num(b)),
         (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
         _ => {
             return Err(PyErr::type_error(format!(

@@ -19,10 +19,16 @@ pub enum Default {
 }
 
 pub const fn req(name: &'static str) -> Param {
-    Param { name, default: None }
+    Param {
+        name,
+        default: None,
+    }
 }
 pub const fn opt(name: &'static str, default: Default) -> Param {
-    Param { name, default: Some(default) }
+    Param {
+        name,
+        default: Some(default),
+    }
 }
 
 /// A signature; `varargs` collects extra positionals into a tuple (`view(*shape)`).
@@ -54,10 +60,16 @@ pub fn bind(sig: &Sig, args: Vec<Value>, kwargs: Vec<(String, Value)>) -> PyResu
     }
     for (k, v) in kwargs {
         let Some(i) = sig.params.iter().position(|p| p.name == k) else {
-            return Err(PyErr::type_error(format!("{}() got an unexpected keyword argument '{k}'", sig.name)));
+            return Err(PyErr::type_error(format!(
+                "{}() got an unexpected keyword argument '{k}'",
+                sig.name
+            )));
         };
         if slots[i].is_some() {
-            return Err(PyErr::type_error(format!("{}() got multiple values for argument '{k}'", sig.name)));
+            return Err(PyErr::type_error(format!(
+                "{}() got multiple values for argument '{k}'",
+                sig.name
+            )));
         }
         slots[i] = Some(v);
     }

@@ -5,7 +5,9 @@
 use tch::{Kind, Tensor};
 
 use super::error::{PyErr, PyResult};
-use super::sig::{Default as D, Param, Sig, bind, bool_arg, int_arg, opt, opt_int_arg, req, shape_arg};
+use super::sig::{
+    Default as D, Param, Sig, bind, bool_arg, int_arg, opt, opt_int_arg, req, shape_arg,
+};
 use super::value::{Value, lock};
 
 type MethodFn = fn(&Tensor, &Sig, &[Value]) -> PyResult<Value>;
@@ -17,10 +19,24 @@ pub struct Method {
 }
 
 const fn m(name: &'static str, params: &'static [Param], f: MethodFn) -> Method {
-    Method { sig: Sig { name, params, varargs: None }, f }
+    Method {
+        sig: Sig {
+            name,
+            params,
+            varargs: None,
+        },
+        f,
+    }
 }
 const fn mv(name: &'static str, varargs: &'static str, f: MethodFn) -> Method {
-    Method { sig: Sig { name, params: &[], varargs: Some(varargs) }, f }
+    Method {
+        sig: Sig {
+            name,
+            params: &[],
+            varargs: Some(varargs),
+        },
+        f,
+    }
 }
 
 const DIM_KEEPDIM: &[Param] = &[opt("dim", D::None), opt("keepdim", D::Bool(false))];
@@ -28,10 +44,16 @@ const DIM_KEEPDIM: &[Param] = &[opt("dim", D::None), opt("keepdim", D::Bool(fals
 /// The tensor method table (semantics.md §10.3 ranks what comes first).
 pub static METHODS: &[Method] = &[
     m("argmax", DIM_KEEPDIM, |t, s, a| {
-        Ok(Value::tensor(t.f_argmax(opt_int_arg(s, 0, &a[0])?, bool_arg(s, 1, &a[1])?)?))
+        Ok(Value::tensor(t.f_argmax(
+            opt_int_arg(s, 0, &a[0])?,
+            bool_arg(s, 1, &a[1])?,
+        )?))
     }),
     m("argmin", DIM_KEEPDIM, |t, s, a| {
-        Ok(Value::tensor(t.f_argmin(opt_int_arg(s, 0, &a[0])?, bool_arg(s, 1, &a[1])?)?))
+        Ok(Value::tensor(t.f_argmin(
+            opt_int_arg(s, 0, &a[0])?,
+            bool_arg(s, 1, &a[1])?,
+        )?))
     }),
     m("sum", DIM_KEEPDIM, |t, s, a| {
         Ok(Value::tensor(match opt_int_arg(s, 0, &a[0])? {
@@ -46,19 +68,35 @@ pub static METHODS: &[Method] = &[
         }))
     }),
     m("detach", &[], |t, _, _| Ok(Value::tensor(t.f_detach()?))),
-    m("cpu", &[], |t, _, _| Ok(Value::tensor(t.f_to_device(tch::Device::Cpu)?))),
+    m("cpu", &[], |t, _, _| {
+        Ok(Value::tensor(t.f_to_device(tch::Device::Cpu)?))
+    }),
     m("clone", &[], |t, _, _| Ok(Value::tensor(deep_copy(t)?))),
-    m("contiguous", &[], |t, _, _| Ok(Value::tensor(t.f_contiguous()?))),
-    m("float", &[], |t, _, _| Ok(Value::tensor(t.f_to_kind(Kind::Float)?))),
-    m("long", &[], |t, _, _| Ok(Value::tensor(t.f_to_kind(Kind::Int64)?))),
+    m("contiguous", &[], |t, _, _| {
+        Ok(Value::tensor(t.f_contiguous()?))
+    }),
+    m("float", &[], |t, _, _| {
+        Ok(Value::tensor(t.f_to_kind(Kind::Float)?))
+    }),
+    m("long", &[], |t, _, _| {
+        Ok(Value::tensor(t.f_to_kind(Kind::Int64)?))
+    }),
     m("abs", &[], |t, _, _| Ok(Value::tensor(t.f_abs()?))),
     m("exp", &[], |t, _, _| Ok(Value::tensor(t.f_exp()?))),
     m("log", &[], |t, _, _| Ok(Value::tensor(t.f_log()?))),
-    m("softmax", &[req("dim")], |t, s, a| Ok(Value::tensor(t.f_softmax(int_arg(s, 0, &a[0])?, None::<Kind>)?))),
-    m("log_softmax", &[req("dim")], |t, s, a| {
-        Ok(Value::tensor(t.f_log_softmax(int_arg(s, 0, &a[0])?, None::<Kind>)?))
+    m("softmax", &[req("dim")], |t, s, a| {
+        Ok(Value::tensor(
+            t.f_softmax(int_arg(s, 0, &a[0])?, None::<Kind>)?,
+        ))
     }),
-    m("unsqueeze", &[req("dim")], |t, s, a| Ok(Value::tensor(t.f_unsqueeze(int_arg(s, 0, &a[0])?)?))),
+    m("log_softmax", &[req("dim")], |t, s, a| {
+        Ok(Value::tensor(
+            t.f_log_softmax(int_arg(s, 0, &a[0])?, None::<Kind>)?,
+        ))
+    }),
+    m("unsqueeze", &[req("dim")], |t, s, a| {
+        Ok(Value::tensor(t.f_unsqueeze(int_arg(s, 0, &a[0])?)?))
+    }),
     m("squeeze", &[opt("dim", D::None)], |t, s, a| {
         Ok(Value::tensor(match opt_int_arg(s, 0, &a[0])? {
             None => t.f_squeeze()?,
@@ -66,17 +104,28 @@ pub static METHODS: &[Method] = &[
         }))
     }),
     m("transpose", &[req("dim0"), req("dim1")], |t, s, a| {
-        Ok(Value::tensor(t.f_transpose(int_arg(s, 0, &a[0])?, int_arg(s, 1, &a[1])?)?))
+        Ok(Value::tensor(t.f_transpose(
+            int_arg(s, 0, &a[0])?,
+            int_arg(s, 1, &a[1])?,
+        )?))
     }),
-    mv("view", "shape", |t, s, a| Ok(Value::tensor(t.f_view(shape_arg(s, &a[0])?.as_slice())?))),
-    mv("reshape", "shape", |t, s, a| Ok(Value::tensor(t.f_reshape(shape_arg(s, &a[0])?.as_slice())?))),
+    mv("view", "shape", |t, s, a| {
+        Ok(Value::tensor(t.f_view(shape_arg(s, &a[0])?.as_slice())?))
+    }),
+    mv("reshape", "shape", |t, s, a| {
+        Ok(Value::tensor(t.f_reshape(shape_arg(s, &a[0])?.as_slice())?))
+    }),
     m("item", &[], |t, _, _| scalar(t)),
     m("dim", &[], |t, _, _| Ok(Value::Int(t.dim() as i64))),
     m("numel", &[], |t, _, _| Ok(Value::Int(t.numel() as i64))),
-    m("size", &[opt("dim", D::None)], |t, s, a| match opt_int_arg(s, 0, &a[0])? {
-        None => Ok(Value::Size(std::sync::Arc::new(t.size()))),
-        Some(d) => Ok(Value::Int(t.f_size1_dim(d)?)),
-    }),
+    m(
+        "size",
+        &[opt("dim", D::None)],
+        |t, s, a| match opt_int_arg(s, 0, &a[0])? {
+            None => Ok(Value::Size(std::sync::Arc::new(t.size()))),
+            Some(d) => Ok(Value::Int(t.f_size1_dim(d)?)),
+        },
+    ),
     m("tolist", &[], |t, _, _| tolist(t)),
 ];
 
@@ -93,7 +142,12 @@ impl SizeDim for Tensor {
 }
 
 /// Calls tensor method `name`; `None` if the table has no such method.
-pub fn call_method(t: &Tensor, name: &str, args: Vec<Value>, kwargs: Vec<(String, Value)>) -> Option<PyResult<Value>> {
+pub fn call_method(
+    t: &Tensor,
+    name: &str,
+    args: Vec<Value>,
+    kwargs: Vec<(String, Value)>,
+) -> Option<PyResult<Value>> {
     let method = METHODS.iter().find(|m| m.sig.name == name)?;
     Some(bind(&method.sig, args, kwargs).and_then(|a| (method.f)(t, &method.sig, &a)))
 }
@@ -127,7 +181,10 @@ pub fn scalar(t: &Tensor) -> PyResult<Value> {
     if t.numel() != 1 {
         return Err(PyErr::new(
             "RuntimeError",
-            format!("a Tensor with {} elements cannot be converted to Scalar", t.numel()),
+            format!(
+                "a Tensor with {} elements cannot be converted to Scalar",
+                t.numel()
+            ),
         ));
     }
     Ok(match t.kind() {
@@ -142,7 +199,9 @@ fn tolist(t: &Tensor) -> PyResult<Value> {
         return scalar(t);
     }
     let n = t.size()[0];
-    let items = (0..n).map(|i| tolist(&t.f_select(0, i)?)).collect::<PyResult<Vec<_>>>()?;
+    let items = (0..n)
+        .map(|i| tolist(&t.f_select(0, i)?))
+        .collect::<PyResult<Vec<_>>>()?;
     Ok(Value::list(items))
 }
 
@@ -159,7 +218,10 @@ pub fn get_item(t: &Tensor, index: &Value) -> PyResult<Tensor> {
         Value::Tuple(items) => items.to_vec(),
         other => vec![other.clone()],
     };
-    let consuming = parts.iter().filter(|p| !matches!(p, Value::None | Value::Ellipsis)).count();
+    let consuming = parts
+        .iter()
+        .filter(|p| !matches!(p, Value::None | Value::Ellipsis))
+        .count();
     let mut out = t.shallow_clone();
     let mut dim: i64 = 0;
     for part in &parts {
@@ -214,9 +276,13 @@ pub fn get_item(t: &Tensor, index: &Value) -> PyResult<Tensor> {
                 dim += 1;
             }
             Value::List(l) => {
-                let ints = lock(l).iter().map(|v| v.as_int()).collect::<Option<Vec<_>>>().ok_or_else(|| {
-                    PyErr::index_error("only lists of integers are valid tensor indices")
-                })?;
+                let ints = lock(l)
+                    .iter()
+                    .map(|v| v.as_int())
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        PyErr::index_error("only lists of integers are valid tensor indices")
+                    })?;
                 let mut indices: Vec<Option<Tensor>> = (0..dim).map(|_| None).collect();
                 indices.push(Some(Tensor::from_slice(&ints).to_device(out.device())));
                 out = out.f_index(&indices)?;
@@ -235,7 +301,10 @@ pub fn get_item(t: &Tensor, index: &Value) -> PyResult<Tensor> {
 
 fn consumed_before(parts: &[Value], at: &Value) -> i64 {
     let pos = parts.iter().position(|p| std::ptr::eq(p, at)).unwrap_or(0);
-    parts[..pos].iter().filter(|p| !matches!(p, Value::None | Value::Ellipsis)).count() as i64
+    parts[..pos]
+        .iter()
+        .filter(|p| !matches!(p, Value::None | Value::Ellipsis))
+        .count() as i64
 }
 
 fn slice_bound(v: &Value) -> PyResult<Option<i64>> {
@@ -252,11 +321,15 @@ fn slice_bound(v: &Value) -> PyResult<Option<i64>> {
 /// `t[index] = value`: writes through the view into the tensor (in place, like torch).
 pub fn set_item(t: &Tensor, index: &Value, value: &Value) -> PyResult<()> {
     let has_advanced = match index {
-        Value::Tuple(items) => items.iter().any(|p| matches!(p, Value::Tensor(_) | Value::List(_))),
+        Value::Tuple(items) => items
+            .iter()
+            .any(|p| matches!(p, Value::Tensor(_) | Value::List(_))),
         other => matches!(other, Value::Tensor(_) | Value::List(_)),
     };
     if has_advanced {
-        return Err(PyErr::unsupported("assignment through a tensor or list index"));
+        return Err(PyErr::unsupported(
+            "assignment through a tensor or list index",
+        ));
     }
     let mut view = get_item(t, index)?;
     match value {
@@ -291,8 +364,12 @@ fn scalar_of(v: &Value) -> PyResult<tch::Scalar> {
 pub fn binary(op: &str, a: &Value, b: &Value) -> Option<PyResult<Value>> {
     let r = match (a, b) {
         (Value::Tensor(x), Value::Tensor(y)) => tensor_tensor(op, &x.0, &y.0),
-        (Value::Tensor(x), s) => scalar_of(s).ok().map(|s| tensor_scalar(op, &x.0, s, false))?,
-        (s, Value::Tensor(y)) => scalar_of(s).ok().map(|s| tensor_scalar(op, &y.0, s, true))?,
+        (Value::Tensor(x), s) => scalar_of(s)
+            .ok()
+            .map(|s| tensor_scalar(op, &x.0, s, false))?,
+        (s, Value::Tensor(y)) => scalar_of(s)
+            .ok()
+            .map(|s| tensor_scalar(op, &y.0, s, true))?,
         _ => return None,
     };
     Some(r.map(Value::tensor))
@@ -336,7 +413,9 @@ fn tensor_scalar(op: &str, x: &Tensor, s: tch::Scalar, reflected: bool) -> PyRes
         (">", false) | ("<", true) => x.f_gt(s)?,
         (">=", false) | ("<=", true) => x.f_ge(s)?,
         (other, _) => {
-            return Err(PyErr::unsupported(format!("operator '{other}' with a scalar on the left of a tensor")));
+            return Err(PyErr::unsupported(format!(
+                "operator '{other}' with a scalar on the left of a tensor"
+            )));
         }
     })
 }

@@ -22,7 +22,14 @@ impl Host for FakeHost {
         self.modules.contains(&path)
     }
     fn module_len(&self, path: &str) -> Option<usize> {
-        let n = self.modules.iter().filter(|m| m.rsplit_once('.').is_some_and(|(p, last)| p == path && last.parse::<usize>().is_ok())).count();
+        let n = self
+            .modules
+            .iter()
+            .filter(|m| {
+                m.rsplit_once('.')
+                    .is_some_and(|(p, last)| p == path && last.parse::<usize>().is_ok())
+            })
+            .count();
         (n > 0).then_some(n)
     }
     fn read(&mut self, path: &str, hook: Hook) -> PyResult<Value> {
@@ -30,7 +37,12 @@ impl Host for FakeHost {
         self.values
             .get(&(path.to_string(), hook))
             .cloned()
-            .ok_or_else(|| PyErr::new("OutOfOrderError", format!("'{path}.{}.i0' was never provided", hook.name())))
+            .ok_or_else(|| {
+                PyErr::new(
+                    "OutOfOrderError",
+                    format!("'{path}.{}.i0' was never provided", hook.name()),
+                )
+            })
     }
     fn write(&mut self, path: &str, hook: Hook, value: Value) -> PyResult<()> {
         self.writes.push((path.to_string(), hook, value));
@@ -44,14 +56,24 @@ impl Host for FakeHost {
 
 fn host() -> FakeHost {
     let mut h = FakeHost {
-        modules: vec!["model", "model.h", "model.h.0", "model.h.1", "model.lm_head"],
+        modules: vec![
+            "model",
+            "model.h",
+            "model.h.0",
+            "model.h.1",
+            "model.lm_head",
+        ],
         ..Default::default()
     };
     let t = Tensor::arange(24, (Kind::Float, tch::Device::Cpu)).view([1, 4, 6]);
-    h.values.insert(("model.h.0".into(), Hook::Output), Value::tensor(t));
+    h.values
+        .insert(("model.h.0".into(), Hook::Output), Value::tensor(t));
     let inputs = Value::tuple(vec![
         Value::tuple(vec![]),
-        Value::dict(vec![(Value::str("hidden_states"), Value::Int(7)), (Value::str("mask"), Value::None)]),
+        Value::dict(vec![
+            (Value::str("hidden_states"), Value::Int(7)),
+            (Value::str("mask"), Value::None),
+        ]),
     ]);
     h.values.insert(("model.h.1".into(), Hook::Input), inputs);
     h
@@ -70,11 +92,21 @@ fn run_with(mut h: FakeHost, src: &str) -> Ran {
     globals.set("torch", Value::Module("torch"));
     globals.set("nnsight", Value::Module("nnsight"));
     let (result, saved) = {
-        let mut interp = Interp::new(&mut h, &program, globals, Scope::default(), Limits { max_steps: 10_000 });
+        let mut interp = Interp::new(
+            &mut h,
+            &program,
+            globals,
+            Scope::default(),
+            Limits { max_steps: 10_000 },
+        );
         let r = interp.run();
         (r, interp.saved())
     };
-    Ran { result, saved, host: h }
+    Ran {
+        result,
+        saved,
+        host: h,
+    }
 }
 
 fn run(src: &str) -> Ran {
@@ -89,7 +121,11 @@ fn tensor(v: &Value) -> &Tensor {
 }
 
 fn saved<'a>(r: &'a Ran, name: &str) -> &'a Value {
-    &r.saved.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("'{name}' not saved: {:?}", r.saved)).1
+    &r.saved
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("'{name}' not saved: {:?}", r.saved))
+        .1
 }
 
 fn fails(src: &str, kind: &str, words: &[&str], line: usize) {
@@ -128,7 +164,12 @@ fn module_lists_index_like_python_lists() {
     let r2 = run("x = model.h[-1].input.save()\n");
     r2.result.as_ref().unwrap();
     assert_eq!(r2.host.reads, [("model.h.1".to_string(), Hook::Input)]);
-    fails("x = model.h[2]\n", "AttributeError", &["'Envoy' object (nor its module) has attribute '2'"], 1);
+    fails(
+        "x = model.h[2]\n",
+        "AttributeError",
+        &["'Envoy' object (nor its module) has attribute '2'"],
+        1,
+    );
     fails("x = model.nope\n", "AttributeError", &["'nope'"], 1);
 }
 
@@ -146,7 +187,9 @@ fn input_is_first_positional_else_first_keyword() {
 
 #[test]
 fn tensor_indexing_matches_torch() {
-    let r = run("h = model.h[0].output\na = h[0, -1].save()\nb = h[:, 1:3].save()\nc = h[0, :, ::2].save()\nd = h[..., -1].save()\ne = h[:, None, 0].save()\n");
+    let r = run(
+        "h = model.h[0].output\na = h[0, -1].save()\nb = h[:, 1:3].save()\nc = h[0, :, ::2].save()\nd = h[..., -1].save()\ne = h[:, None, 0].save()\n",
+    );
     r.result.as_ref().unwrap();
     let t = Tensor::arange(24, (Kind::Float, tch::Device::Cpu)).view([1, 4, 6]);
     assert!(tensor(saved(&r, "a")).equal(&t.select(0, 0).select(0, 3)));
@@ -154,7 +197,12 @@ fn tensor_indexing_matches_torch() {
     assert!(tensor(saved(&r, "c")).equal(&t.select(0, 0).slice(1, 0, None, 2)));
     assert!(tensor(saved(&r, "d")).equal(&t.select(2, 5)));
     assert!(tensor(saved(&r, "e")).equal(&t.unsqueeze(1).select(2, 0)));
-    fails("x = model.h[0].output[0, 9]\n", "IndexError", &["out of bounds"], 1);
+    fails(
+        "x = model.h[0].output[0, 9]\n",
+        "IndexError",
+        &["out of bounds"],
+        1,
+    );
 }
 
 #[test]
@@ -164,15 +212,27 @@ fn index_assignment_writes_through_to_the_module_value() {
         Some(Value::Tensor(t)) => t.0.shallow_clone(),
         _ => unreachable!(),
     };
-    let r = run_with(h, "model.h[0].output[:, -1, :] = 0\nmodel.h[0].output[0, 0] += 100\n");
+    let r = run_with(
+        h,
+        "model.h[0].output[:, -1, :] = 0\nmodel.h[0].output[0, 0] += 100\n",
+    );
     r.result.as_ref().unwrap();
-    assert_eq!(original.select(1, 3).abs().sum(Kind::Float).double_value(&[]), 0.0);
+    assert_eq!(
+        original
+            .select(1, 3)
+            .abs()
+            .sum(Kind::Float)
+            .double_value(&[]),
+        0.0
+    );
     assert_eq!(original.double_value(&[0, 0, 1]), 101.0);
 }
 
 #[test]
 fn tensor_methods_bind_python_signatures() {
-    let r = run("h = model.h[0].output\na = h.argmax(dim=-1).save()\nb = h.sum().save()\nc = h.clone().detach().cpu().save()\nd = h.shape.save()\nf = h[0, 0, 1].item()\ng = nnsight.save(f * 2)\n");
+    let r = run(
+        "h = model.h[0].output\na = h.argmax(dim=-1).save()\nb = h.sum().save()\nc = h.clone().detach().cpu().save()\nd = h.shape.save()\nf = h[0, 0, 1].item()\ng = nnsight.save(f * 2)\n",
+    );
     r.result.as_ref().unwrap();
     let t = Tensor::arange(24, (Kind::Float, tch::Device::Cpu)).view([1, 4, 6]);
     assert!(tensor(saved(&r, "a")).equal(&t.argmax(-1, false)));
@@ -180,15 +240,24 @@ fn tensor_methods_bind_python_signatures() {
     assert!(tensor(saved(&r, "c")).equal(&t));
     assert!(matches!(saved(&r, "d"), Value::Size(s) if s.as_slice() == [1, 4, 6]));
     assert!(matches!(saved(&r, "g"), Value::Float(f) if *f == 2.0));
-    fails("x = model.h[0].output.argmax(axis=1)\n", "TypeError", &["argmax() got an unexpected keyword argument 'axis'"], 1);
+    fails(
+        "x = model.h[0].output.argmax(axis=1)\n",
+        "TypeError",
+        &["argmax() got an unexpected keyword argument 'axis'"],
+        1,
+    );
 }
 
 #[test]
 fn arithmetic_and_control_flow_follow_python() {
-    let r = run("out = []\nfor i in range(5):\n    if i % 2 == 0:\n        continue\n    out.append(i // 2 - 7 % 3)\nout.save()\nn = len(out)\n");
+    let r = run(
+        "out = []\nfor i in range(5):\n    if i % 2 == 0:\n        continue\n    out.append(i // 2 - 7 % 3)\nout.save()\nn = len(out)\n",
+    );
     r.result.as_ref().unwrap();
     assert_eq!(repr(saved(&r, "out")), "[-1, 0]");
-    let r = run("x = -7 // 2\ny = -7 % 3\nz = 2 ** 10\nw = 1 / 4\nnnsight.save([x, y, z, w])\nv = [x, y, z, w]\nv.save()\n");
+    let r = run(
+        "x = -7 // 2\ny = -7 % 3\nz = 2 ** 10\nw = 1 / 4\nnnsight.save([x, y, z, w])\nv = [x, y, z, w]\nv.save()\n",
+    );
     r.result.as_ref().unwrap();
     assert_eq!(repr(saved(&r, "v")), "[-4, 2, 1024, 0.25]");
 }
@@ -202,16 +271,43 @@ fn print_goes_to_the_host() {
 
 #[test]
 fn unsupported_constructs_are_named_with_their_line() {
-    fails("x = 1\n\nf = lambda t: t\n", "NotImplementedError", &["does not support lambda expressions yet"], 3);
-    fails("x = [i for i in range(3)]\n", "NotImplementedError", &["list comprehensions"], 1);
-    fails("\n\nwith model.trace() as t:\n    pass\n", "NotImplementedError", &["`with` block"], 3);
+    fails(
+        "x = 1\n\nf = lambda t: t\n",
+        "NotImplementedError",
+        &["does not support lambda expressions yet"],
+        3,
+    );
+    fails(
+        "x = [i for i in range(3)]\n",
+        "NotImplementedError",
+        &["list comprehensions"],
+        1,
+    );
+    fails(
+        "\n\nwith model.trace() as t:\n    pass\n",
+        "NotImplementedError",
+        &["`with` block"],
+        3,
+    );
 }
 
 #[test]
 fn errors_carry_the_innermost_line() {
-    fails("for i in range(2):\n    y = undefined_name\n", "NameError", &["name 'undefined_name' is not defined"], 2);
-    fails("t = (1, 2)\nt[0] = 3\n", "TypeError", &["does not support item assignment"], 2);
-    let e = Program::parse("x = (\n", "user.py").err().expect("syntax error");
+    fails(
+        "for i in range(2):\n    y = undefined_name\n",
+        "NameError",
+        &["name 'undefined_name' is not defined"],
+        2,
+    );
+    fails(
+        "t = (1, 2)\nt[0] = 3\n",
+        "TypeError",
+        &["does not support item assignment"],
+        2,
+    );
+    let e = Program::parse("x = (\n", "user.py")
+        .err()
+        .expect("syntax error");
     assert_eq!(e.kind_name(), "SyntaxError");
 }
 
@@ -228,5 +324,8 @@ fn tracebacks_quote_the_users_line() {
     let tb = e.traceback("/home/u/analysis.py", src);
     assert!(tb.contains("File \"/home/u/analysis.py\", line 4"), "{tb}");
     assert!(tb.contains("    y = x.nope\n"), "{tb}");
-    assert!(tb.ends_with("AttributeError: 'Tensor' object has no attribute 'nope'"), "{tb}");
+    assert!(
+        tb.ends_with("AttributeError: 'Tensor' object has no attribute 'nope'"),
+        "{tb}"
+    );
 }

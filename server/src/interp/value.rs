@@ -19,7 +19,12 @@ unsafe impl Sync for Tens {}
 
 impl fmt::Debug for Tens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tensor(shape={:?}, dtype={:?})", self.0.size(), self.0.kind())
+        write!(
+            f,
+            "tensor(shape={:?}, dtype={:?})",
+            self.0.size(),
+            self.0.kind()
+        )
     }
 }
 
@@ -178,7 +183,10 @@ pub fn repr(v: &Value) -> String {
         Value::Tuple(t) if t.len() == 1 => format!("({},)", repr(&t[0])),
         Value::Tuple(t) => format!("({})", join(t)),
         Value::Dict(d) => {
-            let items: Vec<String> = lock(d).iter().map(|(k, v)| format!("{}: {}", repr(k), repr(v))).collect();
+            let items: Vec<String> = lock(d)
+                .iter()
+                .map(|(k, v)| format!("{}: {}", repr(k), repr(v)))
+                .collect();
             format!("{{{}}}", items.join(", "))
         }
         Value::Slice(s) => format!("slice({}, {}, {})", repr(&s[0]), repr(&s[1]), repr(&s[2])),

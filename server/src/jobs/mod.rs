@@ -19,13 +19,15 @@ pub trait Subscriber: Send + Sync {
     fn send(&self, update: &Update) -> bool;
 }
 
+/// A job's body: runs it, reporting LOG lines through the callback; returns the result
+/// blob (already encoded for the client) or the ERROR description.
+pub type JobFn = Box<dyn FnOnce(&mut dyn FnMut(String)) -> Result<Vec<u8>, String> + Send>;
+
 /// What the executor needs to run one job; produced by the transport layer.
 pub struct Work {
     pub id: String,
     pub session: Option<String>,
-    /// Runs the job, reporting LOG lines through the callback; returns the result blob
-    /// (already encoded for the client) or the ERROR description.
-    pub run: Box<dyn FnOnce(&mut dyn FnMut(String)) -> Result<Vec<u8>, String> + Send>,
+    pub run: JobFn,
     /// Where the client downloads the result (`{base}/results/{id}`).
     pub result_url: String,
 }
@@ -107,7 +109,10 @@ impl Jobs {
         queue.push_back(work);
         let position = queue.len();
         drop(queue);
-        self.publish(session.as_deref(), Update::new(&id, Status::Queued, &status::queued(position)));
+        self.publish(
+            session.as_deref(),
+            Update::new(&id, Status::Queued, &status::queued(position)),
+        );
         self.inner.wake.notify_one();
         Ok(received)
     }
@@ -119,10 +124,10 @@ impl Jobs {
         }
         if let Some(s) = session {
             let sub = lock(&self.inner.subscribers).get(s).cloned();
-            if let Some(sub) = sub {
-                if !sub.send(&update) {
-                    self.unsubscribe(s);
-                }
+            if let Some(sub) = sub
+                && !sub.send(&update)
+            {
+                self.unsubscribe(s);
             }
         }
     }
@@ -135,7 +140,11 @@ impl Jobs {
                     if let Some(w) = queue.pop_front() {
                         break w;
                     }
-                    queue = self.inner.wake.wait(queue).unwrap_or_else(std::sync::PoisonError::into_inner);
+                    queue = self
+                        .inner
+                        .wake
+                        .wait(queue)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
             };
             self.execute(work);
@@ -144,9 +153,17 @@ impl Jobs {
 
     /// Runs one job to exactly one terminal status, even if the job panics.
     fn execute(&self, work: Work) {
-        let Work { id, session, run, result_url } = work;
+        let Work {
+            id,
+            session,
+            run,
+            result_url,
+        } = work;
         let session = session.as_deref();
-        self.publish(session, Update::new(&id, Status::Dispatched, status::DISPATCHED));
+        self.publish(
+            session,
+            Update::new(&id, Status::Dispatched, status::DISPATCHED),
+        );
         self.publish(session, Update::new(&id, Status::Running, status::RUNNING));
         let mut log = |text: String| {
             // G2 LOGs are whole printed lines (protocol.md §4.2).
@@ -154,7 +171,9 @@ impl Jobs {
             self.publish(session, Update::new(&id, Status::Log, &line));
         };
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut log)))
-            .unwrap_or_else(|_| Err("InternalError (a localndif bug): the job's executor panicked".to_string()));
+            .unwrap_or_else(|_| {
+                Err("InternalError (a localndif bug): the job's executor panicked".to_string())
+            });
         match outcome {
             Ok(blob) => {
                 self.inner.results.put(&id, blob);
@@ -162,7 +181,9 @@ impl Jobs {
                 done.data = Data::Url(result_url);
                 self.publish(session, done);
             }
-            Err(description) => self.publish(session, Update::new(&id, Status::Error, &description)),
+            Err(description) => {
+                self.publish(session, Update::new(&id, Status::Error, &description))
+            }
         }
     }
 }

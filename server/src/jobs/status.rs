@@ -57,7 +57,12 @@ fn data_or_null<S: serde::Serializer>(d: &Data, s: S) -> Result<S::Ok, S::Error>
 
 impl Update {
     pub fn new(id: &str, status: Status, description: &str) -> Update {
-        Update { id: id.to_string(), status, description: description.to_string(), data: Data::None }
+        Update {
+            id: id.to_string(),
+            status,
+            description: description.to_string(),
+            data: Data::None,
+        }
     }
 
     /// The G2 JSON text frame / poll body (`ResponseModel.model_validate_json`).

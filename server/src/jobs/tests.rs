@@ -15,16 +15,23 @@ impl Subscriber for Recorder {
 }
 
 /// Collects a session's updates until its job's terminal one (bounded wait, no sleeps).
-fn transcript(jobs: &Jobs, session: &str, run: Box<dyn FnOnce(&mut dyn FnMut(String)) -> Result<Vec<u8>, String> + Send>) -> (Update, Vec<Update>) {
+fn transcript(jobs: &Jobs, session: &str, run: JobFn) -> (Update, Vec<Update>) {
     let (tx, rx) = mpsc::channel();
     jobs.subscribe(session, Arc::new(Recorder(Mutex::new(tx))));
     let id = Jobs::new_id();
     let received = jobs
-        .submit(Work { id: id.clone(), session: Some(session.into()), run, result_url: format!("http://x/results/{id}") })
+        .submit(Work {
+            id: id.clone(),
+            session: Some(session.into()),
+            run,
+            result_url: format!("http://x/results/{id}"),
+        })
         .unwrap();
     let mut seen = Vec::new();
     loop {
-        let u = rx.recv_timeout(Duration::from_secs(30)).expect("the job must end");
+        let u = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the job must end");
         assert_eq!(u.id, id);
         let done = u.status.is_terminal();
         seen.push(u);
@@ -36,18 +43,28 @@ fn transcript(jobs: &Jobs, session: &str, run: Box<dyn FnOnce(&mut dyn FnMut(Str
 }
 
 fn statuses(updates: &[Update]) -> Vec<(Status, String)> {
-    updates.iter().map(|u| (u.status, u.description.clone())).collect()
+    updates
+        .iter()
+        .map(|u| (u.status, u.description.clone()))
+        .collect()
 }
 
 #[test]
 fn a_completed_job_reports_ndif_statuses_in_order() {
     let jobs = Jobs::start(10);
-    let (received, seen) = transcript(&jobs, "s1", Box::new(|log| {
-        log("first\n".into());
-        log("second\n".into());
-        Ok(vec![1, 2, 3])
-    }));
-    assert_eq!((received.status, received.description.as_str()), (Status::Received, status::RECEIVED));
+    let (received, seen) = transcript(
+        &jobs,
+        "s1",
+        Box::new(|log| {
+            log("first\n".into());
+            log("second\n".into());
+            Ok(vec![1, 2, 3])
+        }),
+    );
+    assert_eq!(
+        (received.status, received.description.as_str()),
+        (Status::Received, status::RECEIVED)
+    );
     assert_eq!(
         statuses(&seen),
         [
@@ -60,8 +77,14 @@ fn a_completed_job_reports_ndif_statuses_in_order() {
         ]
     );
     let done = seen.last().unwrap();
-    assert_eq!(done.data, Data::Url(format!("http://x/results/{}", done.id)));
-    assert_eq!(jobs.results().get(&done.id).as_deref(), Some(&[1u8, 2, 3][..]));
+    assert_eq!(
+        done.data,
+        Data::Url(format!("http://x/results/{}", done.id))
+    );
+    assert_eq!(
+        jobs.results().get(&done.id).as_deref(),
+        Some(&[1u8, 2, 3][..])
+    );
     assert_eq!(jobs.latest(&done.id).unwrap().status, Status::Completed);
 }
 
@@ -70,11 +93,18 @@ fn a_failing_or_panicking_job_ends_in_one_error() {
     let jobs = Jobs::start(10);
     let (_, seen) = transcript(&jobs, "s2", Box::new(|_| Err("ValueError: boom".into())));
     assert_eq!(seen.iter().filter(|u| u.status.is_terminal()).count(), 1);
-    assert_eq!(statuses(&seen).last().unwrap(), &(Status::Error, "ValueError: boom".to_string()));
+    assert_eq!(
+        statuses(&seen).last().unwrap(),
+        &(Status::Error, "ValueError: boom".to_string())
+    );
     let (_, seen) = transcript(&jobs, "s3", Box::new(|_| panic!("worker bug")));
     let last = seen.last().unwrap();
     assert_eq!(last.status, Status::Error);
-    assert!(last.description.contains("panicked"), "{}", last.description);
+    assert!(
+        last.description.contains("panicked"),
+        "{}",
+        last.description
+    );
 }
 
 #[test]
@@ -84,7 +114,9 @@ fn json_frames_have_the_client_schema() {
     let v: serde_json::Value = serde_json::from_str(&u.to_json()).unwrap();
     assert_eq!(v["status"], "COMPLETED");
     assert_eq!(v["data"], "http://h/results/abc");
-    let v: serde_json::Value = serde_json::from_str(&Update::new("abc", Status::Running, status::RUNNING).to_json()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&Update::new("abc", Status::Running, status::RUNNING).to_json())
+            .unwrap();
     assert!(v["data"].is_null());
     assert_eq!(v["description"], status::RUNNING);
 }
@@ -93,13 +125,18 @@ fn json_frames_have_the_client_schema() {
 fn a_full_queue_refuses_new_jobs() {
     let jobs = Jobs::start(1);
     let (gate_tx, gate_rx) = mpsc::channel::<()>();
-    let block = |rx: mpsc::Receiver<()>| -> Box<dyn FnOnce(&mut dyn FnMut(String)) -> Result<Vec<u8>, String> + Send> {
+    let block = |rx: mpsc::Receiver<()>| -> JobFn {
         Box::new(move |_| {
             let _ = rx.recv();
             Ok(vec![])
         })
     };
-    let work = |run| Work { id: Jobs::new_id(), session: None, run, result_url: String::new() };
+    let work = |run| Work {
+        id: Jobs::new_id(),
+        session: None,
+        run,
+        result_url: String::new(),
+    };
     // One job occupies the executor, one waits; the next is refused.
     let (started_tx, started_rx) = mpsc::channel();
     jobs.submit(work(Box::new(move |_| {

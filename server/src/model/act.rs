@@ -87,7 +87,10 @@ pub struct Call {
 
 impl Call {
     pub fn positional(args: Vec<Act>) -> Call {
-        Call { args, kwargs: Vec::new() }
+        Call {
+            args,
+            kwargs: Vec::new(),
+        }
     }
 
     pub fn kwarg(&self, name: &str) -> Option<&Act> {

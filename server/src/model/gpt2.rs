@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
 use super::{
-    Act, CausalLm, Call, ForwardError, Hooks, Record, arg_tensor, hooked, hooked_unary,
+    Act, Call, CausalLm, ForwardError, Hooks, Record, arg_tensor, hooked, hooked_unary,
     output_tensor,
 };
 
@@ -68,7 +68,9 @@ impl Conv1d {
         let mut size = x.size();
         let nx = size.pop().unwrap_or(0);
         size.push(self.w.size()[1]);
-        self.b.f_addmm(&x.f_view([-1, nx])?, &self.w)?.f_view(size.as_slice())
+        self.b
+            .f_addmm(&x.f_view([-1, nx])?, &self.w)?
+            .f_view(size.as_slice())
     }
 }
 
@@ -126,10 +128,17 @@ impl Weights {
             .ok_or_else(|| anyhow::anyhow!("checkpoint has no tensor '{name}'"))
     }
     fn norm(&self, prefix: &str, eps: f64) -> anyhow::Result<Norm> {
-        Ok(Norm { w: self.get(&format!("{prefix}.weight"))?, b: self.get(&format!("{prefix}.bias"))?, eps })
+        Ok(Norm {
+            w: self.get(&format!("{prefix}.weight"))?,
+            b: self.get(&format!("{prefix}.bias"))?,
+            eps,
+        })
     }
     fn conv(&self, prefix: &str) -> anyhow::Result<Conv1d> {
-        Ok(Conv1d { w: self.get(&format!("{prefix}.weight"))?, b: self.get(&format!("{prefix}.bias"))? })
+        Ok(Conv1d {
+            w: self.get(&format!("{prefix}.weight"))?,
+            b: self.get(&format!("{prefix}.bias"))?,
+        })
     }
 }
 
@@ -145,15 +154,28 @@ impl Gpt2 {
             "activation_function '{}' is not supported (only gelu_new)",
             cfg.activation_function
         );
-        anyhow::ensure!(!cfg.add_cross_attention, "GPT-2 with cross-attention is not supported");
-        anyhow::ensure!(cfg.n_embd % cfg.n_head == 0, "n_embd must be divisible by n_head");
+        anyhow::ensure!(
+            !cfg.add_cross_attention,
+            "GPT-2 with cross-attention is not supported"
+        );
+        anyhow::ensure!(
+            cfg.n_embd % cfg.n_head == 0,
+            "n_embd must be divisible by n_head"
+        );
         let _ = cfg.n_inner; // the MLP width comes from the checkpoint's c_fc shape
         let n_params = tensors.values().map(Tensor::numel).sum::<usize>() as i64;
         let w = Weights(tensors);
         let head_dim = (cfg.n_embd / cfg.n_head) as f64;
-        let mut paths: Vec<String> = ["", "transformer", "transformer.wte", "transformer.wpe", "transformer.drop", "transformer.h"]
-            .map(String::from)
-            .to_vec();
+        let mut paths: Vec<String> = [
+            "",
+            "transformer",
+            "transformer.wte",
+            "transformer.wpe",
+            "transformer.drop",
+            "transformer.h",
+        ]
+        .map(String::from)
+        .to_vec();
         let mut blocks = Vec::with_capacity(cfg.n_layer);
         for i in 0..cfg.n_layer {
             let b = format!("transformer.h.{i}");
@@ -187,7 +209,11 @@ impl Gpt2 {
                 p.act.clone(),
                 p.mlp_dropout.clone(),
             ]);
-            let mut scaling = if cfg.scale_attn_weights { head_dim.powf(-0.5) } else { 1.0 };
+            let mut scaling = if cfg.scale_attn_weights {
+                head_dim.powf(-0.5)
+            } else {
+                1.0
+            };
             if cfg.scale_attn_by_inverse_layer_idx {
                 scaling /= (i + 1) as f64;
             }
@@ -212,7 +238,9 @@ impl Gpt2 {
             cfg.n_embd
         );
         // Tied by default (GPT2LMHeadModel._tied_weights_keys).
-        let lm_head = w.get("lm_head.weight").unwrap_or_else(|_| wte.shallow_clone());
+        let lm_head = w
+            .get("lm_head.weight")
+            .unwrap_or_else(|_| wte.shallow_clone());
         Ok(Gpt2 {
             n_embd: cfg.n_embd,
             n_head: cfg.n_head,
@@ -235,7 +263,9 @@ impl Gpt2 {
         let (batch, seq) = match input_ids.size().as_slice() {
             [b, s] => (*b, *s),
             other => {
-                return Err(ForwardError::Type(format!("input_ids must be [batch, seq], got {other:?}")));
+                return Err(ForwardError::Type(format!(
+                    "input_ids must be [batch, seq], got {other:?}"
+                )));
             }
         };
         let embeds = hooked_unary(h, "transformer.wte", &input_ids, |x| {
@@ -256,23 +286,32 @@ impl Gpt2 {
                 args: vec![
                     Act::Tensor(hidden),
                     Act::Opaque("DynamicCache"),
-                    mask.as_ref().map_or(Act::None, |m| Act::Tensor(m.shallow_clone())),
+                    mask.as_ref()
+                        .map_or(Act::None, |m| Act::Tensor(m.shallow_clone())),
                     Act::None,
                 ],
                 kwargs: vec![
                     ("encoder_attention_mask".into(), Act::None),
                     ("use_cache".into(), Act::Bool(true)),
-                    ("position_ids".into(), Act::Tensor(position_ids.shallow_clone())),
+                    (
+                        "position_ids".into(),
+                        Act::Tensor(position_ids.shallow_clone()),
+                    ),
                 ],
             };
-            let out = hooked(h, &block.p.block, call, |h, call| self.block(block, h, call))?;
+            let out = hooked(h, &block.p.block, call, |h, call| {
+                self.block(block, h, call)
+            })?;
             hidden = output_tensor(out, &block.p.block)?;
         }
         let hidden = hooked_unary(h, "transformer.ln_f", &hidden, |x| self.ln_f.apply(x))?;
         Ok(Act::Record(Record {
             module: "transformers.modeling_outputs",
             class: "BaseModelOutputWithPastAndCrossAttentions",
-            fields: vec![("last_hidden_state", Act::Tensor(hidden)), ("cache", Act::Opaque("DynamicCache"))],
+            fields: vec![
+                ("last_hidden_state", Act::Tensor(hidden)),
+                ("cache", Act::Opaque("DynamicCache")),
+            ],
         }))
     }
 
@@ -293,21 +332,30 @@ impl Gpt2 {
                 ("position_ids".into(), position_ids),
             ],
         };
-        let attn = hooked(h, &b.p.attn, attn_call, |h, call| self.attention(b, h, call))?;
+        let attn = hooked(h, &b.p.attn, attn_call, |h, call| {
+            self.attention(b, h, call)
+        })?;
         let attn_out = match attn {
-            Act::Tuple(mut items) if !items.is_empty() => output_tensor(items.swap_remove(0), &b.p.attn)?,
+            Act::Tuple(mut items) if !items.is_empty() => {
+                output_tensor(items.swap_remove(0), &b.p.attn)?
+            }
             other => output_tensor(other, &b.p.attn)?,
         };
         let hidden = attn_out.f_add(&hidden)?;
         let x = hooked_unary(h, &b.p.ln_2, &hidden, |x| b.ln_2.apply(x))?;
-        let mlp = hooked(h, &b.p.mlp, Call::positional(vec![Act::Tensor(x)]), |h, call| {
-            let x = arg_tensor(&call, &b.p.mlp)?;
-            let x = hooked_unary(h, &b.p.c_fc, &x, |x| b.c_fc.apply(x))?;
-            let x = hooked_unary(h, &b.p.act, &x, gelu_new)?;
-            let x = hooked_unary(h, &b.p.mlp_proj, &x, |x| b.mlp_proj.apply(x))?;
-            let x = hooked_unary(h, &b.p.mlp_dropout, &x, |x| Ok(x.shallow_clone()))?;
-            Ok(Act::Tensor(x))
-        })?;
+        let mlp = hooked(
+            h,
+            &b.p.mlp,
+            Call::positional(vec![Act::Tensor(x)]),
+            |h, call| {
+                let x = arg_tensor(&call, &b.p.mlp)?;
+                let x = hooked_unary(h, &b.p.c_fc, &x, |x| b.c_fc.apply(x))?;
+                let x = hooked_unary(h, &b.p.act, &x, gelu_new)?;
+                let x = hooked_unary(h, &b.p.mlp_proj, &x, |x| b.mlp_proj.apply(x))?;
+                let x = hooked_unary(h, &b.p.mlp_dropout, &x, |x| Ok(x.shallow_clone()))?;
+                Ok(Act::Tensor(x))
+            },
+        )?;
         let ff = output_tensor(mlp, &b.p.mlp)?;
         Ok(Act::Tensor(hidden.f_add(&ff)?))
     }
@@ -330,7 +378,14 @@ impl Gpt2 {
         // transformers' sdpa_attention_forward: causal flag only without an explicit mask.
         let is_causal = q.size()[2] > 1 && mask.is_none();
         let out = Tensor::f_scaled_dot_product_attention(
-            &q, &k, &v, mask.as_ref(), 0.0, is_causal, Some(b.scaling), false,
+            &q,
+            &k,
+            &v,
+            mask.as_ref(),
+            0.0,
+            is_causal,
+            Some(b.scaling),
+            false,
         )?;
         let out = out.f_transpose(1, 2)?.f_contiguous()?;
         let mut shape = out.size();
@@ -359,29 +414,53 @@ impl CausalLm for Gpt2 {
                     Some(Act::Tensor(t)) => Some(t.shallow_clone()),
                     _ => None,
                 })
-                .ok_or_else(|| ForwardError::Type("the model was called without input_ids".into()))?;
+                .ok_or_else(|| {
+                    ForwardError::Type("the model was called without input_ids".into())
+                })?;
             let mut kwargs = vec![("cache".to_string(), Act::None)];
             kwargs.push(("attention_mask".into(), kwarg_act(&call, "attention_mask")));
             kwargs.push(("token_type_ids".into(), Act::None));
             kwargs.push(("position_ids".into(), kwarg_act(&call, "position_ids")));
-            for name in ["inputs_embeds", "encoder_hidden_states", "encoder_attention_mask", "use_cache"] {
+            for name in [
+                "inputs_embeds",
+                "encoder_hidden_states",
+                "encoder_attention_mask",
+                "use_cache",
+            ] {
                 kwargs.push((name.into(), Act::None));
             }
-            let call = Call { args: vec![Act::Tensor(input_ids)], kwargs };
+            let call = Call {
+                args: vec![Act::Tensor(input_ids)],
+                kwargs,
+            };
             let out = hooked(h, "transformer", call, |h, call| self.transformer(h, call))?;
             let last = match &out {
                 Act::Record(r) => match r.get("last_hidden_state") {
                     Some(Act::Tensor(t)) => t.shallow_clone(),
-                    _ => return Err(ForwardError::Type("transformer output has no last_hidden_state tensor".into())),
+                    _ => {
+                        return Err(ForwardError::Type(
+                            "transformer output has no last_hidden_state tensor".into(),
+                        ));
+                    }
                 },
                 Act::Tensor(t) => t.shallow_clone(),
-                other => return Err(ForwardError::Type(format!("unexpected transformer output {}", other.type_name()))),
+                other => {
+                    return Err(ForwardError::Type(format!(
+                        "unexpected transformer output {}",
+                        other.type_name()
+                    )));
+                }
             };
-            let logits = hooked_unary(h, "lm_head", &last, |x| x.f_linear(&self.lm_head, None::<&Tensor>))?;
+            let logits = hooked_unary(h, "lm_head", &last, |x| {
+                x.f_linear(&self.lm_head, None::<&Tensor>)
+            })?;
             Ok(Act::Record(Record {
                 module: "transformers.modeling_outputs",
                 class: "CausalLMOutputWithCrossAttentions",
-                fields: vec![("logits", Act::Tensor(logits)), ("cache", Act::Opaque("DynamicCache"))],
+                fields: vec![
+                    ("logits", Act::Tensor(logits)),
+                    ("cache", Act::Opaque("DynamicCache")),
+                ],
             }))
         })
     }
@@ -413,14 +492,23 @@ fn kwarg_act(call: &Call, name: &str) -> Act {
 /// `NewGELUActivation`, op for op.
 fn gelu_new(x: &Tensor) -> Result<Tensor, tch::TchError> {
     let c = (2.0f64 / std::f64::consts::PI).sqrt();
-    let inner = x.f_add(&x.f_pow_tensor_scalar(3.0)?.f_mul_scalar(0.044715)?)?.f_mul_scalar(c)?;
-    x.f_mul_scalar(0.5)?.f_mul(&inner.f_tanh()?.f_add_scalar(1.0)?)
+    let inner = x
+        .f_add(&x.f_pow_tensor_scalar(3.0)?.f_mul_scalar(0.044715)?)?
+        .f_mul_scalar(c)?;
+    x.f_mul_scalar(0.5)?
+        .f_mul(&inner.f_tanh()?.f_add_scalar(1.0)?)
 }
 
 /// The SDPA mask transformers builds: `None` without padding (the kernel's causal flag is
 /// used), else a boolean `[B, 1, S, S]` mask, causal and hiding padded keys.
-fn causal_mask(attention_mask: Option<&Tensor>, batch: i64, seq: i64) -> Result<Option<Tensor>, tch::TchError> {
-    let Some(mask) = attention_mask else { return Ok(None) };
+fn causal_mask(
+    attention_mask: Option<&Tensor>,
+    batch: i64,
+    seq: i64,
+) -> Result<Option<Tensor>, tch::TchError> {
+    let Some(mask) = attention_mask else {
+        return Ok(None);
+    };
     if mask.f_eq(1)?.f_all()?.int64_value(&[]) == 1 {
         return Ok(None);
     }

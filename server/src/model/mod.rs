@@ -80,7 +80,9 @@ pub(crate) fn arg_tensor(call: &Call, path: &str) -> Result<tch::Tensor, Forward
             "module '{path}' expected a Tensor as its first argument, got {}",
             other.type_name()
         ))),
-        None => Err(ForwardError::Type(format!("module '{path}' was called without arguments"))),
+        None => Err(ForwardError::Type(format!(
+            "module '{path}' was called without arguments"
+        ))),
     }
 }
 
@@ -91,9 +93,12 @@ pub(crate) fn hooked_unary(
     x: &tch::Tensor,
     f: impl FnOnce(&tch::Tensor) -> Result<tch::Tensor, tch::TchError>,
 ) -> Result<tch::Tensor, ForwardError> {
-    let out = hooked(hooks, path, Call::positional(vec![Act::Tensor(x.shallow_clone())]), |_, call| {
-        Ok(Act::Tensor(f(&arg_tensor(&call, path)?)?))
-    })?;
+    let out = hooked(
+        hooks,
+        path,
+        Call::positional(vec![Act::Tensor(x.shallow_clone())]),
+        |_, call| Ok(Act::Tensor(f(&arg_tensor(&call, path)?)?)),
+    )?;
     output_tensor(out, path)
 }
 

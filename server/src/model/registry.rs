@@ -7,17 +7,21 @@ use std::sync::Arc;
 use anyhow::Context;
 use tch::Device;
 
+use super::CausalLm;
 use super::gpt2::Gpt2;
 use super::tokenize::TextTokenizer;
-use super::weights::load_safetensors;
-use super::CausalLm;
+use super::weights::{config_float_kind, load_safetensors};
 
 /// Where a model's files come from.
 pub enum ModelSource {
     /// An HF model directory: `config.json`, `model.safetensors`, `tokenizer.json`.
     Dir(PathBuf),
     /// The same three files compiled into the binary.
-    Embedded { config: &'static [u8], weights: &'static [u8], tokenizer: &'static [u8] },
+    Embedded {
+        config: &'static [u8],
+        weights: &'static [u8],
+        tokenizer: &'static [u8],
+    },
 }
 
 /// A loaded model under the repo id clients name it by.
@@ -75,16 +79,21 @@ fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
 
 fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Result<ServedModel> {
     let (config, weights, tokenizer) = match source {
-        ModelSource::Dir(dir) => {
-            (read(&dir, "config.json")?, read(&dir, "model.safetensors")?, read(&dir, "tokenizer.json")?)
-        }
-        ModelSource::Embedded { config, weights, tokenizer } => {
-            (config.to_vec(), weights.to_vec(), tokenizer.to_vec())
-        }
+        ModelSource::Dir(dir) => (
+            read(&dir, "config.json")?,
+            read(&dir, "model.safetensors")?,
+            read(&dir, "tokenizer.json")?,
+        ),
+        ModelSource::Embedded {
+            config,
+            weights,
+            tokenizer,
+        } => (config.to_vec(), weights.to_vec(), tokenizer.to_vec()),
     };
     let config = String::from_utf8(config).context("config.json is not UTF-8")?;
     let meta: serde_json::Value = serde_json::from_str(&config).context("config.json")?;
-    let tensors = load_safetensors(&weights, device).context("model.safetensors")?;
+    let tensors = load_safetensors(&weights, config_float_kind(&meta), device)
+        .context("model.safetensors")?;
     let model: Box<dyn CausalLm> = match meta["model_type"].as_str() {
         Some("gpt2") => Box::new(Gpt2::load(&config, tensors, device)?),
         other => anyhow::bail!("model_type {other:?} is not supported yet (supported: gpt2)"),
@@ -97,5 +106,9 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
         .or_else(|| tokenizer.token_id("<|endoftext|>"))
         .context("no pad or eos token id in config.json")?;
     tokenizer.set_pad_id(pad);
-    Ok(ServedModel { repo_id: repo_id.to_string(), model, tokenizer })
+    Ok(ServedModel {
+        repo_id: repo_id.to_string(),
+        model,
+        tokenizer,
+    })
 }

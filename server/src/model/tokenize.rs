@@ -18,7 +18,8 @@ pub struct Encoded {
 
 impl TextTokenizer {
     pub fn from_bytes(json: &[u8], pad_id: i64) -> anyhow::Result<TextTokenizer> {
-        let inner = Tokenizer::from_bytes(json).map_err(|e| anyhow::anyhow!("tokenizer.json: {e}"))?;
+        let inner =
+            Tokenizer::from_bytes(json).map_err(|e| anyhow::anyhow!("tokenizer.json: {e}"))?;
         Ok(TextTokenizer { inner, pad_id })
     }
 
@@ -32,7 +33,10 @@ impl TextTokenizer {
     }
 
     pub fn encode(&self, text: &str) -> anyhow::Result<Vec<i64>> {
-        let enc = self.inner.encode(text, true).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+        let enc = self
+            .inner
+            .encode(text, true)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
         Ok(enc.get_ids().iter().map(|&i| i64::from(i)).collect())
     }
 
@@ -48,7 +52,10 @@ impl TextTokenizer {
         }
         let shape = [rows.len() as i64, width as i64];
         Ok(Encoded {
-            input_ids: Tensor::from_slice(&ids).view(shape).to_kind(Kind::Int64).to_device(device),
+            input_ids: Tensor::from_slice(&ids)
+                .view(shape)
+                .to_kind(Kind::Int64)
+                .to_device(device),
             attention_mask: Tensor::from_slice(&mask).view(shape).to_device(device),
         })
     }

@@ -31,7 +31,8 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
     let model_key = ModelKey::parse(&envelope.model_key)?;
     // Sniff rather than trust the flag (protocol.md §8): a zstd frame starts 28 b5 2f fd.
     let raw = if zstdio::is_zstd(blob) {
-        zstdio::decompress(blob, MAX_PAYLOAD).map_err(|e| RequestError::Decompress(e.to_string()))?
+        zstdio::decompress(blob, MAX_PAYLOAD)
+            .map_err(|e| RequestError::Decompress(e.to_string()))?
     } else {
         blob.to_vec()
     };
@@ -39,8 +40,13 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
     let x = Extract { g: &g };
     let [tracer, block] = x.tuple_n::<2>(g.root, "the payload")?;
     let [source, globals, locals] = x.tuple_n::<3>(block, "the code block")?;
-    let source = x.str(source).ok_or_else(|| shape("the code block's source is not a string"))?.to_string();
-    let (tmodule, tclass) = x.class(tracer).ok_or_else(|| shape("the tracer is not an object"))?;
+    let source = x
+        .str(source)
+        .ok_or_else(|| shape("the code block's source is not a string"))?
+        .to_string();
+    let (tmodule, tclass) = x
+        .class(tracer)
+        .ok_or_else(|| shape("the tracer is not an object"))?;
     let state = x.state(tracer);
     let method = match (tmodule, tclass) {
         ("nnsight.tracing.tracer", "Tracer") => Method::Session,
@@ -62,7 +68,12 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         .unwrap_or("<nnsight trace>")
         .to_string();
     let args = match state.and_then(|s| x.get(s, "args")) {
-        Some(a) => x.items(a).unwrap_or_default().iter().map(|&i| x.captured(i, tracer, 0)).collect(),
+        Some(a) => x
+            .items(a)
+            .unwrap_or_default()
+            .iter()
+            .map(|&i| x.captured(i, tracer, 0))
+            .collect(),
         None => Vec::new(),
     };
     let kwargs = match state.and_then(|s| x.get(s, "kwargs")) {
@@ -96,52 +107,43 @@ const MAX_DEPTH: usize = 64;
 
 impl<'g> Extract<'g> {
     fn node(&self, id: Id) -> Option<&'g Node> {
-        self.g.nodes.get(id)
+        self.g.node(id)
     }
 
     fn str(&self, id: Id) -> Option<&'g str> {
-        match self.node(id)? {
-            Node::Str(s) => Some(s),
-            _ => None,
-        }
+        self.g.as_str(id)
     }
 
     fn items(&self, id: Id) -> Option<Vec<Id>> {
-        match self.node(id)? {
-            Node::Tuple(v) | Node::List(v) => Some(v.clone()),
-            _ => None,
-        }
+        self.g.tuple_items(id).map(<[Id]>::to_vec)
     }
 
     fn tuple_n<const N: usize>(&self, id: Id, what: &str) -> Result<[Id; N], RequestError> {
-        let items = self.items(id).ok_or_else(|| shape(&format!("{what} is not a tuple")))?;
-        <[Id; N]>::try_from(items).map_err(|v| shape(&format!("{what} has {} items, expected {N}", v.len())))
+        let items = self
+            .items(id)
+            .ok_or_else(|| shape(&format!("{what} is not a tuple")))?;
+        <[Id; N]>::try_from(items)
+            .map_err(|v| shape(&format!("{what} has {} items, expected {N}", v.len())))
     }
 
     /// `(module, name)` of an object's class when the class is a GLOBAL.
     fn class(&self, id: Id) -> Option<(&'g str, &'g str)> {
-        match self.node(id)? {
-            Node::Object(o) => match self.node(o.callable)? {
-                Node::Global { module, name } => Some((module, name)),
-                _ => None,
-            },
-            _ => None,
-        }
+        self.g.obj(id)?;
+        self.g.global(id)
     }
 
     /// The object's `__setstate__` dict (its last BUILD state that is a dict).
     fn state(&self, id: Id) -> Option<Id> {
-        match self.node(id)? {
-            Node::Object(o) => o.state.iter().rev().copied().find(|&s| matches!(self.node(s), Some(Node::Dict(_)))),
-            _ => None,
-        }
+        let obj = self.g.obj(id)?;
+        obj.state
+            .iter()
+            .rev()
+            .copied()
+            .find(|&s| matches!(self.node(s), Some(Node::Dict(_))))
     }
 
     fn get(&self, dict: Id, key: &str) -> Option<Id> {
-        match self.node(dict)? {
-            Node::Dict(items) => items.iter().find(|(k, _)| self.str(*k) == Some(key)).map(|(_, v)| *v),
-            _ => None,
-        }
+        self.g.dict_get(dict, key)
     }
 
     fn args_of(&self, id: Id) -> Vec<Id> {
@@ -155,23 +157,24 @@ impl<'g> Extract<'g> {
     /// function shipped by source named `generate` is nnsight's generate (payloads.md §12.3).
     fn method_of(&self, f: Id) -> Result<Method, RequestError> {
         let target = self.args_of(f).first().copied();
-        if let Some(t) = target {
-            if let Some((_, name)) = self.class(t).or_else(|| match self.node(t) {
-                Some(Node::Global { module, name }) => Some((module.as_str(), name.as_str())),
-                _ => None,
-            }) {
-                if name == "TransformersModel._call" || name.ends_with("._call") || name == "__call__" {
-                    return Ok(Method::Trace);
-                }
-                if name == "_load_function" {
-                    let fname = self.args_of(t).get(1).and_then(|&n| self.str(n)).unwrap_or("");
-                    return match fname {
-                        "generate" => Ok(Method::Generate),
-                        other => Err(shape(&format!("unknown traced method '{other}'"))),
-                    };
-                }
-                return Err(shape(&format!("unknown traced method '{name}'")));
+        if let Some(t) = target
+            && let Some((_, name)) = self.g.global(t)
+        {
+            if name.ends_with("._call") || name == "__call__" {
+                return Ok(Method::Trace);
             }
+            if name == "_load_function" {
+                let fname = self
+                    .args_of(t)
+                    .get(1)
+                    .and_then(|&n| self.str(n))
+                    .unwrap_or("");
+                return match fname {
+                    "generate" => Ok(Method::Generate),
+                    other => Err(shape(&format!("unknown traced method '{other}'"))),
+                };
+            }
+            return Err(shape(&format!("unknown traced method '{name}'")));
         }
         Err(shape("the tracer's fn is not a method reference"))
     }
@@ -182,7 +185,9 @@ impl<'g> Extract<'g> {
             Some(Node::Dict(items)) => items
                 .iter()
                 .map(|(k, v)| {
-                    let name = self.str(*k).ok_or_else(|| shape("a scope key is not a string"))?;
+                    let name = self
+                        .str(*k)
+                        .ok_or_else(|| shape("a scope key is not a string"))?;
                     Ok((name.to_string(), self.captured(*v, tracer, 0)))
                 })
                 .collect(),
@@ -194,7 +199,9 @@ impl<'g> Extract<'g> {
     /// with a description, and fails only if user code touches it.
     fn captured(&self, id: Id, tracer: Id, depth: usize) -> Captured {
         if depth > MAX_DEPTH {
-            return Captured::Unsupported("a value nested too deeply (or referring to itself)".into());
+            return Captured::Unsupported(
+                "a value nested too deeply (or referring to itself)".into(),
+            );
         }
         let Some(node) = self.node(id) else {
             return Captured::Unsupported("a dangling reference".into());
@@ -209,7 +216,9 @@ impl<'g> Extract<'g> {
             Node::Str(s) => Captured::Str(s.clone()),
             Node::List(v) => Captured::List(v.iter().map(sub).collect()),
             Node::Tuple(v) => Captured::Tuple(v.iter().map(sub).collect()),
-            Node::Dict(items) => Captured::Dict(items.iter().map(|(k, v)| (sub(k), sub(v))).collect()),
+            Node::Dict(items) => {
+                Captured::Dict(items.iter().map(|(k, v)| (sub(k), sub(v))).collect())
+            }
             Node::Object(_) if id == tracer => Captured::Tracer,
             Node::Object(o) => {
                 if let Ok(Some(t)) = torch::tensor_from_graph(self.g, id) {
@@ -217,15 +226,25 @@ impl<'g> Extract<'g> {
                 }
                 match self.class(id) {
                     Some((_, "InterleavingTracer" | "Tracer")) => Captured::Tracer,
-                    Some((m, c)) if m.starts_with("nnsight.") && self.state(id).and_then(|s| self.get(s, "path")).is_some() => {
-                        let path = self.state(id).and_then(|s| self.get(s, "path")).and_then(|p| self.str(p));
+                    Some((m, c))
+                        if m.starts_with("nnsight.")
+                            && self.state(id).and_then(|s| self.get(s, "path")).is_some() =>
+                    {
+                        let path = self
+                            .state(id)
+                            .and_then(|s| self.get(s, "path"))
+                            .and_then(|p| self.str(p));
                         match path {
                             Some(p) => Captured::Envoy(p.to_string()),
                             None => Captured::Unsupported(format!("a {m}.{c} without a path")),
                         }
                     }
                     Some(("cloudpickle.cloudpickle", "subimport")) => {
-                        match o.args.and_then(|a| self.items(a)).and_then(|a| a.first().and_then(|&m| self.str(m))) {
+                        match o
+                            .args
+                            .and_then(|a| self.items(a))
+                            .and_then(|a| a.first().and_then(|&m| self.str(m)))
+                        {
                             Some(m) => Captured::Module(m.to_string()),
                             None => Captured::Unsupported("a module object".into()),
                         }
@@ -234,10 +253,14 @@ impl<'g> Extract<'g> {
                         Captured::Unsupported("a function shipped by source".into())
                     }
                     Some((m, c)) => Captured::Unsupported(format!("an object of class {m}.{c}")),
-                    None => Captured::Unsupported("an object of a class built inside the payload".into()),
+                    None => Captured::Unsupported(
+                        "an object of a class built inside the payload".into(),
+                    ),
                 }
             }
-            Node::Global { module, name } => Captured::Unsupported(format!("the global {module}.{name}")),
+            Node::Global { module, name } => {
+                Captured::Unsupported(format!("the global {module}.{name}"))
+            }
             other => Captured::Unsupported(format!("a pickled {}", node_kind(other))),
         }
     }

@@ -77,3 +77,6 @@ pub enum RequestError {
     #[error("invalid model key '{key}': {why}")]
     ModelKey { key: String, why: String },
 }
+
+#[cfg(test)]
+mod tests;
