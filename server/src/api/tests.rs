@@ -225,3 +225,87 @@ async fn user_errors_come_back_as_error_statuses_naming_the_line() {
         "{d}"
     );
 }
+
+/// The G2 blocking exchange over a real socket: `/subscribe` speaks first with the session
+/// id; after the POST (RECEIVED in its reply) the socket carries QUEUED, DISPATCHED, RUNNING
+/// and COMPLETED as JSON text frames with NDIF's texts, all for the POSTed job.
+#[tokio::test]
+async fn subscribe_streams_the_job_statuses_as_json_frames() {
+    use crate::jobs::status;
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let Some(blob) = capture("c01_save_output") else {
+        return eprintln!("captures not found; skipped");
+    };
+    let s = state_serving("openai-community/gpt2");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(s.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/subscribe"))
+        .await
+        .unwrap();
+    let next = |m: Option<Result<Message, _>>| -> serde_json::Value {
+        match m {
+            Some(Ok(Message::Text(t))) => serde_json::from_str(&t).unwrap(),
+            other => panic!("expected a JSON text frame, got {other:?}"),
+        }
+    };
+    let hello = next(ws.next().await);
+    let session = hello["session_id"]
+        .as_str()
+        .expect("first frame names the session")
+        .to_string();
+
+    let data = envelope().replace(
+        r#""session_id":"""#,
+        &format!(r#""session_id":"{session}""#),
+    );
+    let (code, body) = send(&s, multipart(&data, &blob)).await;
+    assert_eq!(code, StatusCode::OK);
+    let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut seen = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(120), ws.next())
+            .await
+            .expect("a status frame");
+        let v = next(frame);
+        assert_eq!(v["id"], id.as_str());
+        let done = v["status"] == "COMPLETED" || v["status"] == "ERROR";
+        seen.push(v);
+        if done {
+            break;
+        }
+    }
+    let transcript: Vec<(String, String)> = seen
+        .iter()
+        .map(|v| {
+            (
+                v["status"].as_str().unwrap().to_string(),
+                v["description"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("QUEUED", "Moved to position 1 in Queue."),
+        ("DISPATCHED", status::DISPATCHED),
+        ("RUNNING", status::RUNNING),
+        ("COMPLETED", status::COMPLETED),
+    ];
+    assert_eq!(
+        transcript,
+        expected.map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert!(
+        seen.last().unwrap()["data"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/results/{id}"))
+    );
+    server.abort();
+}

@@ -3,7 +3,7 @@
 //! socket.io sid next), the latest status per job for polling, and the result store.
 //! Knows nothing of HTTP: transports register a [`Subscriber`] under a session id.
 
-mod status;
+pub mod status;
 mod store;
 
 pub use status::{Data, Status, Update};
