@@ -143,6 +143,7 @@ impl Worker {
         let (down_tx, down_rx) = mpsc::channel();
         let thread = thread::Builder::new()
             .name("invoke".into())
+            .stack_size(crate::interp::STACK_SIZE)
             .spawn(move || {
                 let mut host = WorkerHost {
                     up: up_tx.clone(),

@@ -37,6 +37,15 @@ pub struct Program {
 
 impl Program {
     pub fn parse(source: &str, filename: &str) -> PyResult<Program> {
+        if source.len() > MAX_SOURCE {
+            return Err(PyErr::new(
+                "SyntaxError",
+                format!(
+                    "the traced source is {} bytes; localndif accepts at most {MAX_SOURCE}",
+                    source.len()
+                ),
+            ));
+        }
         let line_starts = std::iter::once(0)
             .chain(source.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
@@ -100,8 +109,20 @@ pub struct Interp<'a> {
     pub locals: Scope,
     saves: Vec<Value>,
     steps: u64,
+    depth: usize,
     limits: Limits,
 }
+
+/// CPython's default recursion limit; evaluation nests at most this deep.
+const MAX_DEPTH: usize = 1000;
+
+/// Stack for threads that parse or evaluate user code: room for [`MAX_DEPTH`] nested
+/// evaluations and for the parser on the largest accepted source (only touched pages are
+/// committed).
+pub const STACK_SIZE: usize = 256 << 20;
+
+/// The largest user source accepted (bytes).
+pub const MAX_SOURCE: usize = 1 << 20;
 
 impl<'a> Interp<'a> {
     pub fn new(
@@ -118,6 +139,7 @@ impl<'a> Interp<'a> {
             locals,
             saves: Vec::new(),
             steps: 0,
+            depth: 0,
             limits,
         }
     }
@@ -291,7 +313,22 @@ impl<'a> Interp<'a> {
         }
     }
 
+    /// Evaluates with CPython's recursion limit, so deeply nested user code is a
+    /// `RecursionError`, not a stack overflow.
     fn eval(&mut self, expr: &Expr) -> PyResult<Value> {
+        if self.depth >= MAX_DEPTH {
+            return Err(PyErr::new(
+                "RecursionError",
+                "maximum recursion depth exceeded",
+            ));
+        }
+        self.depth += 1;
+        let result = self.eval_node(expr);
+        self.depth -= 1;
+        result
+    }
+
+    fn eval_node(&mut self, expr: &Expr) -> PyResult<Value> {
         self.tick()?;
         Ok(match expr {
             Expr::Name(n) => self.lookup(n.id.as_str())?,

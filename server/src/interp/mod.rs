@@ -13,7 +13,7 @@ mod tensor;
 mod value;
 
 pub use error::{ErrorKind, PyErr, PyResult};
-pub use eval::{Interp, Limits, Program, Scope};
+pub use eval::{Interp, Limits, MAX_SOURCE, Program, STACK_SIZE, Scope};
 pub use host::{Hook, Host};
 pub use value::{RecordVal, Tens, Value, dtype_name, lock, repr};
 

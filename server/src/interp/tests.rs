@@ -329,3 +329,31 @@ fn tracebacks_quote_the_users_line() {
         "{tb}"
     );
 }
+
+#[test]
+fn deep_nesting_is_a_recursion_error_not_a_crash() {
+    let kind = |src: String| -> &'static str {
+        match Program::parse(&src, "user.py") {
+            Err(e) => e.kind_name(),
+            Ok(_) => run(&src).result.err().map_or("no error", |e| e.kind_name()),
+        }
+    };
+    // Run where the server runs user code: a thread with the interpreter's stack.
+    let (parens, chain) = std::thread::Builder::new()
+        .stack_size(STACK_SIZE)
+        .spawn(move || {
+            let parens = kind(format!(
+                "x = {}1{}\n",
+                "(".repeat(50_000),
+                ")".repeat(50_000)
+            ));
+            let chain = kind(format!("y = {}\n", vec!["1"; 20_000].join(" + ")));
+            (parens, chain)
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    // Parentheses add no AST depth: the parser survives them and the value is just 1.
+    assert_eq!(parens, "no error");
+    assert_eq!(chain, "RecursionError");
+}

@@ -70,6 +70,8 @@ impl Jobs {
         let worker = jobs.clone();
         thread::Builder::new()
             .name("executor".into())
+            // The executor parses user source (exec.rs).
+            .stack_size(crate::interp::STACK_SIZE)
             .spawn(move || worker.execute_forever())
             .expect("spawning the executor thread");
         jobs
