@@ -108,69 +108,22 @@ fn model_inputs(req: &Request, served: &ServedModel) -> Result<Call, PyErr> {
             req.args.len()
         )));
     };
-    let rows: Vec<Vec<i64>> = match input {
-        Captured::Str(s) => vec![encode(served, s)?],
-        Captured::List(items) | Captured::Tuple(items)
-            if items.iter().all(|i| matches!(i, Captured::Str(_))) =>
-        {
-            items
-                .iter()
-                .map(|i| match i {
-                    Captured::Str(s) => encode(served, s),
-                    _ => unreachable!("checked above"),
-                })
-                .collect::<Result<_, _>>()?
-        }
-        Captured::List(items) if items.iter().all(|i| matches!(i, Captured::Int(_))) => {
-            vec![
-                items
-                    .iter()
-                    .filter_map(|i| {
-                        if let Captured::Int(v) = i {
-                            Some(*v)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect(),
-            ]
-        }
-        Captured::List(items) if items.iter().all(|i| matches!(i, Captured::List(_))) => items
-            .iter()
-            .map(|row| match row {
-                Captured::List(ids) => ids
-                    .iter()
-                    .map(|i| {
-                        if let Captured::Int(v) = i {
-                            Ok(*v)
-                        } else {
-                            Err(PyErr::type_error("token ids must be ints"))
-                        }
-                    })
-                    .collect(),
-                _ => unreachable!("checked above"),
-            })
-            .collect::<Result<_, _>>()?,
-        Captured::Tensor(t) => {
-            let ids = tensor_of(t)?.to_device(device);
-            let ids = if ids.dim() == 1 {
-                ids.unsqueeze(0)
-            } else {
-                ids
-            };
-            let mask = match req.kwargs.iter().find(|(k, _)| k == "attention_mask") {
-                Some((_, Captured::Tensor(m))) => tensor_of(m)?.to_device(device),
-                _ => ids.ones_like(),
-            };
-            return root_call(ids, mask);
-        }
-        other => {
-            return Err(PyErr::unsupported(format!(
-                "trace() input of this kind ({})",
-                describe(other)
-            )));
-        }
-    };
+    if let Captured::Tensor(t) = input {
+        let ids = tensor_of(t)?.to_device(device);
+        let ids = if ids.dim() == 1 {
+            ids.unsqueeze(0)
+        } else {
+            ids
+        };
+        let mask = match req.kwargs.iter().find(|(k, _)| k == "attention_mask") {
+            Some((_, Captured::Tensor(m))) => tensor_of(m)?.to_device(device),
+            _ => ids.ones_like(),
+        };
+        return root_call(ids, mask);
+    }
+    let rows = token_rows(input, served)?.ok_or_else(|| {
+        PyErr::unsupported(format!("trace() input of this kind ({})", describe(input)))
+    })?;
     if let Some((k, _)) = req.kwargs.iter().find(|(k, _)| k != "attention_mask") {
         return Err(PyErr::unsupported(format!(
             "the trace() keyword argument '{k}'"
@@ -181,6 +134,55 @@ fn model_inputs(req: &Request, served: &ServedModel) -> Result<Call, PyErr> {
         .batch(&rows, device)
         .map_err(|e| PyErr::value_error(e.to_string()))?;
     root_call(enc.input_ids, enc.attention_mask)
+}
+
+/// Text, a list of texts, one list of token ids, or a list of them → rows of ids.
+fn token_rows(input: &Captured, served: &ServedModel) -> Result<Option<Vec<Vec<i64>>>, PyErr> {
+    let encode = |text: &str| {
+        served
+            .tokenizer
+            .encode(text)
+            .map_err(|e| PyErr::value_error(e.to_string()))
+    };
+    let items = match input {
+        Captured::Str(text) => return Ok(Some(vec![encode(text)?])),
+        Captured::List(items) | Captured::Tuple(items) if !items.is_empty() => items,
+        _ => return Ok(None),
+    };
+    if let Some(texts) = items.iter().map(as_str).collect::<Option<Vec<_>>>() {
+        return texts
+            .into_iter()
+            .map(encode)
+            .collect::<Result<_, _>>()
+            .map(Some);
+    }
+    if let Some(ids) = as_ids(items) {
+        return Ok(Some(vec![ids]));
+    }
+    Ok(items
+        .iter()
+        .map(|row| match row {
+            Captured::List(r) | Captured::Tuple(r) => as_ids(r),
+            _ => None,
+        })
+        .collect())
+}
+
+fn as_str(c: &Captured) -> Option<&str> {
+    match c {
+        Captured::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn as_ids(items: &[Captured]) -> Option<Vec<i64>> {
+    items
+        .iter()
+        .map(|c| match c {
+            Captured::Int(i) => Some(*i),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The root call's kwargs. Like nnsight 0.8.1's `supply_position_ids`, a batch with padding
@@ -221,13 +223,6 @@ fn positions(mask: &Tensor) -> Result<Tensor, tch::TchError> {
         .f_ge(0)?
         .f_all_dim(-1, true)?;
     counted.f_where_self(&left_padded, &plain)
-}
-
-fn encode(served: &ServedModel, text: &str) -> Result<Vec<i64>, PyErr> {
-    served
-        .tokenizer
-        .encode(text)
-        .map_err(|e| PyErr::value_error(e.to_string()))
 }
 
 fn describe(c: &Captured) -> String {
