@@ -7,11 +7,7 @@ use crate::interp::{Hook, PyErr, PyResult, RecordVal, Value, lock, repr};
 use crate::model::{Act, Record};
 
 /// What user code sees at a hook point: `.output` as is; `.inputs` as `(args, kwargs)`.
-pub fn act_to_value(act: &Act, _hook: Hook) -> Value {
-    to_value(act)
-}
-
-fn to_value(act: &Act) -> Value {
+pub fn to_value(act: &Act) -> Value {
     match act {
         Act::None => Value::None,
         Act::Bool(b) => Value::Bool(*b),

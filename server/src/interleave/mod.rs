@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::interp::{Hook, Host, Interp, Limits, Program, PyErr, PyResult, Scope, Value};
 use crate::model::{Act, Call, CausalLm, ForwardError, Hooks, Interrupted};
 
-pub use convert::{act_to_value, value_to_act};
+use convert::{to_value, value_to_act};
 pub use tree::ModuleTree;
 
 /// How a trace ended badly.
@@ -235,7 +235,7 @@ impl Forward<'_, '_> {
                         unreachable!()
                     };
                     let reply = match swap {
-                        None => Down::Value(act_to_value(&value, hook)),
+                        None => Down::Value(to_value(&value)),
                         Some(v) => match value_to_act(v, hook) {
                             Ok(new) => {
                                 value = new;
