@@ -9,5 +9,10 @@ def run(model, remote):
             late = model.transformer.h[1].output.save()
             early = model.transformer.h[0].output.save()
     except Exception:
-        return {"raised": True, "last_line": traceback.format_exc().strip().splitlines()[-1]}
+        text = traceback.format_exc()
+        return {
+            "raised": True,
+            "last_line": text.strip().splitlines()[-1],
+            "names_the_line": "early = model.transformer.h[0].output.save()" in text,
+        }
     return {"raised": False}

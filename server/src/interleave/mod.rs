@@ -48,6 +48,8 @@ enum Up {
 enum Down {
     Value(Value),
     Swapped,
+    /// The request cannot be served: the worker raises this error where it asked.
+    Fail(PyErr),
 }
 
 /// One trace run: the model, its module tree, the time limit and where prints go.
@@ -99,12 +101,18 @@ impl Run<'_> {
                 Some(Pending::Done(Ok(()), s)) => saved.extend(s),
                 Some(Pending::Done(Err(e), _)) => return Err(TraceError::User(e)),
                 Some(Pending::Request { path, hook, .. }) => {
-                    return Err(TraceError::User(PyErr::new(
+                    // Raised inside the worker, at the statement that asked, as nnsight does.
+                    let err = PyErr::new(
                         "OutOfOrderError",
                         format!(
                             "'{path}.{}.i0' was requested but the model already ran past it",
                             hook.name()
                         ),
+                    );
+                    w.fail(err);
+                    state.advance(&mut w)?;
+                    return Err(TraceError::User(PyErr::internal(
+                        "a worker went on after an out-of-order request",
                     )));
                 }
                 None => return Err(TraceError::User(PyErr::internal("worker state lost"))),
@@ -162,6 +170,15 @@ impl Worker {
             up: up_rx,
             state: None,
             thread,
+        }
+    }
+}
+
+impl Worker {
+    fn fail(&self, err: PyErr) {
+        if let Some(down) = &self.down {
+            // A worker that is gone has nothing left to raise.
+            let _ = down.send(Down::Fail(err));
         }
     }
 }
@@ -335,6 +352,7 @@ impl Host for WorkerHost {
     fn read(&mut self, path: &str, hook: Hook) -> PyResult<Value> {
         match self.ask(path, hook, None)? {
             Down::Value(v) => Ok(v),
+            Down::Fail(e) => Err(e),
             Down::Swapped => Err(PyErr::internal(
                 "expected a value, got a swap acknowledgement",
             )),
@@ -344,6 +362,7 @@ impl Host for WorkerHost {
     fn write(&mut self, path: &str, hook: Hook, value: Value) -> PyResult<()> {
         match self.ask(path, hook, Some(value))? {
             Down::Swapped => Ok(()),
+            Down::Fail(e) => Err(e),
             Down::Value(_) => Err(PyErr::internal(
                 "expected a swap acknowledgement, got a value",
             )),
