@@ -375,3 +375,6 @@ impl Host for WorkerHost {
             .map_err(|_| PyErr::cancelled())
     }
 }
+
+#[cfg(test)]
+mod tests;
