@@ -93,7 +93,16 @@ impl Driver {
         let result = (|| -> Result<Outcome, String> {
             std::fs::create_dir_all(&local).map_err(|e| e.to_string())?;
             std::fs::create_dir_all(&remote).map_err(|e| e.to_string())?;
-            let oracle = self.client(case, target, "local", &local)?;
+            // The oracle and the server run side by side: each is mostly Python start-up.
+            let (oracle, served) = std::thread::scope(|scope| {
+                let oracle = scope.spawn(|| self.client(case, target, "local", &local));
+                let served = self.client(case, target, "remote", &remote);
+                let oracle = oracle
+                    .join()
+                    .unwrap_or_else(|_| Err("the oracle driver panicked".into()));
+                (oracle, served)
+            });
+            let (oracle, served) = (oracle?, served?);
             if !oracle.ok {
                 return Ok(Outcome::new(
                     case,
@@ -104,7 +113,6 @@ impl Driver {
                     ),
                 ));
             }
-            let served = self.client(case, target, "remote", &remote)?;
             if !served.ok && served.message.contains("NotImplementedError") {
                 return Ok(Outcome::new(case, Verdict::Missing, served.message));
             }
