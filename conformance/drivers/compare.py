@@ -206,6 +206,11 @@ def failure(verdict: str, base: dict, outcome: dict, label: str, prefix: str) ->
     }
 
 
+def raised(exc: Exception) -> dict:
+    """An exception as the error part of an outcome."""
+    return {"error_type": type(exc).__name__, "message": str(exc)}
+
+
 def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: float | None) -> dict:
     expected = read_outcome(expected_dir)
     tol = (expected or {}).get("tolerance") or {}
@@ -219,9 +224,7 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
     try:
         exp_values = load_values(expected_dir)
     except Exception as exc:  # noqa: BLE001
-        return {"verdict": "INFO", **base, "error_type": type(exc).__name__, "message": str(exc),
-                "details": [{"name": "(oracle)", "ok": False, "max_abs_diff": None,
-                             "why": f"the oracle's values.pt does not load: {type(exc).__name__}: {exc}"}]}
+        return failure("INFO", base, raised(exc), "(oracle)", "the oracle's values.pt does not load: ")
 
     actual = read_outcome(actual_dir)
     if actual is None or not actual.get("ok"):
@@ -230,9 +233,7 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
     try:
         act_values = load_values(actual_dir)
     except Exception as exc:  # noqa: BLE001
-        return {"verdict": "FAIL", **base, "error_type": type(exc).__name__, "message": str(exc),
-                "details": [{"name": "(run)", "ok": False, "max_abs_diff": None,
-                             "why": f"values.pt does not load: {type(exc).__name__}: {exc}"}]}
+        return failure("FAIL", base, raised(exc), "(run)", "values.pt does not load: ")
 
     details = []
     for name in list(exp_values) + [n for n in act_values if n not in exp_values]:
