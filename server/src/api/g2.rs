@@ -86,12 +86,20 @@ pub async fn submit(
             ),
         )
     })?;
+    // A blocking job's updates go only to its session's socket: without one the client
+    // would wait forever, so refuse instead.
+    let session = Some(envelope.session_id).filter(|id| !id.is_empty());
+    if let Some(session) = session.as_deref().filter(|id| !s.jobs.is_subscribed(id)) {
+        return Err(ApiError::bad_request(format!(
+            "No /subscribe WebSocket is open for session '{session}': open one first, or submit with an empty session_id to poll instead."
+        )));
+    }
     let id = Jobs::new_id();
     let limits = s.limits;
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
         id,
-        session: Some(envelope.session_id).filter(|s| !s.is_empty()),
+        session,
         run: Box::new(move |log| exec::execute(&req, &served, limits, log)),
     };
     let received = s

@@ -140,6 +140,19 @@ async fn bad_requests_get_a_detail() {
     let (code, body) = send(&s, multipart(&envelope(), b"\x80\x04not a pickle")).await;
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(detail(&body).contains("decode"), "{}", detail(&body));
+
+    // A blocking submission whose session has no open /subscribe socket would never hear back.
+    if let Some(blob) = capture("c01_save_output") {
+        let s = state_serving("openai-community/gpt2");
+        let data = envelope().replace(r#""session_id":"""#, r#""session_id":"not-open""#);
+        let (code, body) = send(&s, multipart(&data, &blob)).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        let d = detail(&body);
+        assert!(
+            d.contains("No /subscribe WebSocket is open for session 'not-open'"),
+            "{d}"
+        );
+    }
 }
 
 #[tokio::test]

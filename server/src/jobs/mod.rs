@@ -85,6 +85,10 @@ impl Jobs {
         lock(&self.inner.subscribers).insert(session.to_string(), subscriber);
     }
 
+    pub fn is_subscribed(&self, session: &str) -> bool {
+        lock(&self.inner.subscribers).contains_key(session)
+    }
+
     pub fn unsubscribe(&self, session: &str) {
         lock(&self.inner.subscribers).remove(session);
     }
