@@ -69,10 +69,21 @@ fn multipart(data: &str, blob: &[u8]) -> Request<Body> {
 
 const G2_KEY: &str = r#"nnsight.modeling.transformers.TransformersModel:{\"repo_id\": \"openai-community/gpt2\", \"revision\": null, \"task\": \"text-generation\"}"#;
 
-fn envelope() -> String {
+/// The `data` part for a blocking job on `session`, or a non-blocking one for `""`.
+fn envelope_for(session: &str) -> String {
     format!(
-        r#"{{"model_key":"{G2_KEY}","session_id":"","compress":true,"env":{{"attn_implementation":"sdpa"}}}}"#
+        r#"{{"model_key":"{G2_KEY}","session_id":"{session}","compress":true,"env":{{"attn_implementation":"sdpa"}}}}"#
     )
+}
+
+fn envelope() -> String {
+    envelope_for("")
+}
+
+/// The job id of a RECEIVED reply.
+fn job_id(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["id"].as_str().expect("a job id").to_string()
 }
 
 fn capture(case: &str) -> Option<Vec<u8>> {
@@ -144,8 +155,7 @@ async fn bad_requests_get_a_detail() {
     // A blocking submission whose session has no open /subscribe socket would never hear back.
     if let Some(blob) = capture("c01_save_output") {
         let s = state_serving("openai-community/gpt2");
-        let data = envelope().replace(r#""session_id":"""#, r#""session_id":"not-open""#);
-        let (code, body) = send(&s, multipart(&data, &blob)).await;
+        let (code, body) = send(&s, multipart(&envelope_for("not-open"), &blob)).await;
         assert_eq!(code, StatusCode::BAD_REQUEST);
         let d = detail(&body);
         assert!(
@@ -226,11 +236,7 @@ async fn user_errors_come_back_as_error_statuses_naming_the_line() {
     patched[at..at + needle.len()].copy_from_slice(b"h[7].output");
     let (code, body) = send(&s, multipart(&envelope(), &patched)).await;
     assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let done = wait_terminal(&s, &id).await;
+    let done = wait_terminal(&s, &job_id(&body)).await;
     assert_eq!(done["status"], "ERROR");
     let d = done["description"].as_str().unwrap();
     assert!(
@@ -271,16 +277,9 @@ async fn subscribe_streams_the_job_statuses_as_json_frames() {
         .expect("first frame names the session")
         .to_string();
 
-    let data = envelope().replace(
-        r#""session_id":"""#,
-        &format!(r#""session_id":"{session}""#),
-    );
-    let (code, body) = send(&s, multipart(&data, &blob)).await;
+    let (code, body) = send(&s, multipart(&envelope_for(&session), &blob)).await;
     assert_eq!(code, StatusCode::OK);
-    let id = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = job_id(&body);
 
     let mut seen = Vec::new();
     loop {

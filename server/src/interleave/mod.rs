@@ -33,13 +33,16 @@ pub enum TraceError {
 /// What user code saw fit to return: the saved locals, in binding order.
 pub type Saved = Vec<(String, Value)>;
 
+/// A worker's request: the value at a hook point, or (with `swap`) its replacement.
+struct Ask {
+    path: Arc<str>,
+    hook: Hook,
+    swap: Option<Value>,
+}
+
 /// Worker → forward messages.
 enum Up {
-    Request {
-        path: Arc<str>,
-        hook: Hook,
-        swap: Option<Value>,
-    },
+    Request(Ask),
     Print(String),
     Done(PyResult<()>, Saved),
 }
@@ -100,7 +103,7 @@ impl Run<'_> {
             match w.state.take() {
                 Some(Pending::Done(Ok(()), s)) => saved.extend(s),
                 Some(Pending::Done(Err(e), _)) => return Err(TraceError::User(e)),
-                Some(Pending::Request { path, hook, .. }) => {
+                Some(Pending::Request(Ask { path, hook, .. })) => {
                     // Raised inside the worker, at the statement that asked, as nnsight does.
                     let err = PyErr::new(
                         "OutOfOrderError",
@@ -123,11 +126,7 @@ impl Run<'_> {
 }
 
 enum Pending {
-    Request {
-        path: Arc<str>,
-        hook: Hook,
-        swap: Option<Value>,
-    },
+    Request(Ask),
     Done(PyResult<()>, Saved),
 }
 
@@ -175,6 +174,19 @@ impl Worker {
 }
 
 impl Worker {
+    /// Its pending request, if it asks for this hook point.
+    fn take_request(&mut self, envoy_path: &str, hook: Hook) -> Option<Ask> {
+        match self.state.take() {
+            Some(Pending::Request(ask)) if &*ask.path == envoy_path && ask.hook == hook => {
+                Some(ask)
+            }
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
     fn fail(&self, err: PyErr) {
         if let Some(down) = &self.down {
             // A worker that is gone has nothing left to raise.
@@ -208,8 +220,8 @@ impl Forward<'_, '_> {
             let left = self.run.deadline.saturating_duration_since(Instant::now());
             match w.up.recv_timeout(left) {
                 Ok(Up::Print(text)) => (self.run.log)(text),
-                Ok(Up::Request { path, hook, swap }) => {
-                    w.state = Some(Pending::Request { path, hook, swap });
+                Ok(Up::Request(ask)) => {
+                    w.state = Some(Pending::Request(ask));
                     return Ok(());
                 }
                 Ok(Up::Done(result, saved)) => {
@@ -245,12 +257,9 @@ impl Forward<'_, '_> {
         let result = (|| {
             for w in &mut workers {
                 // Without tracer.iter every request targets occurrence 0 (semantics.md §1.6).
-                while visit == 0
-                    && matches!(&w.state, Some(Pending::Request { path: p, hook: h, .. }) if **p == *envoy && *h == hook)
+                while let Some(Ask { swap, .. }) =
+                    (visit == 0).then(|| w.take_request(&envoy, hook)).flatten()
                 {
-                    let Some(Pending::Request { swap, .. }) = w.state.take() else {
-                        unreachable!()
-                    };
                     let reply = match swap {
                         None => Down::Value(to_value(&value)),
                         Some(v) => match value_to_act(v, hook) {
@@ -330,11 +339,11 @@ struct WorkerHost {
 impl WorkerHost {
     fn ask(&mut self, path: &str, hook: Hook, swap: Option<Value>) -> PyResult<Down> {
         self.up
-            .send(Up::Request {
+            .send(Up::Request(Ask {
                 path: path.into(),
                 hook,
                 swap,
-            })
+            }))
             .map_err(|_| PyErr::cancelled())?;
         self.down.recv().map_err(|_| PyErr::cancelled())
     }
