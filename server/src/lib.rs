@@ -2,14 +2,16 @@
 //! Python source plus captured variables (pickled); this crate decodes the pickle inertly
 //! (`wire`), extracts what was asked (`request`), interprets the source (`interp`) in
 //! lock-step with a hooked tch model (`interleave`, `model`), and returns the saved values
-//! as `torch.save` bytes. `api` and `jobs` are the control plane. See ../shared/design.md.
+//! as `torch.save` bytes (`job`). `api` and `jobs` are the control plane; `value` is the
+//! one value model everything in between shares.
 
 pub use localndif_wire as wire;
 
 pub mod api;
-pub mod exec;
 pub mod interleave;
 pub mod interp;
+pub mod job;
 pub mod jobs;
 pub mod model;
 pub mod request;
+pub mod value;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use localndif::api::{AppState, app};
-use localndif::exec::ExecLimits;
-use localndif::jobs::Jobs;
+use localndif::jobs::{ExecConfig, Jobs};
+use localndif::value::ctx::Caps;
 use localndif::model::{ModelSource, Registry};
 
 #[derive(Parser)]
@@ -40,7 +40,58 @@ enum Command {
         /// Jobs allowed to wait in the queue before new ones get 503.
         #[arg(long, default_value_t = 1000)]
         max_queue: usize,
+        /// Jobs that run at once (each on its own thread, sharing the weights).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        #[command(flatten)]
+        limits: Limits,
     },
+}
+
+/// The bounds every job runs under (design.md §10); a job past one ends with an error
+/// naming it, and the server goes on.
+#[derive(clap::Args)]
+struct Limits {
+    /// Seconds a job may run.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// Interpreter steps a job may take.
+    #[arg(long, default_value_t = 50_000_000)]
+    max_steps: u64,
+    /// Characters of a str (bytes of a bytes) user code may build.
+    #[arg(long, default_value_t = 64 << 20)]
+    max_str: usize,
+    /// Items of a list, tuple, dict or set user code may build.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_container: usize,
+    /// Bits of an int user code may build.
+    #[arg(long, default_value_t = 1 << 16)]
+    max_int_bits: u64,
+    /// Elements of a tensor user code may create.
+    #[arg(long, default_value_t = 1 << 31)]
+    max_tensor_numel: i64,
+    /// Bytes of tensors a job's code may hold at once (default: a quarter of RAM).
+    #[arg(long)]
+    tensor_budget: Option<u64>,
+    /// Python call depth (CPython's recursion limit).
+    #[arg(long, default_value_t = 1000)]
+    max_depth: usize,
+}
+
+impl Limits {
+    fn caps(&self) -> Caps {
+        let d = Caps::default();
+        Caps {
+            max_str: self.max_str,
+            max_container: self.max_container,
+            max_int_bits: self.max_int_bits,
+            max_tensor_numel: self.max_tensor_numel,
+            tensor_budget: self.tensor_budget.unwrap_or(d.tensor_budget),
+            max_steps: self.max_steps,
+            max_depth: self.max_depth,
+            wall: std::time::Duration::from_secs(self.timeout),
+        }
+    }
 }
 
 fn parse_model(s: &str) -> Result<(String, PathBuf), String> {
@@ -64,7 +115,10 @@ fn main() -> anyhow::Result<()> {
         models,
         device,
         max_queue,
+        workers,
+        limits,
     } = Cli::parse().command;
+    let caps = limits.caps();
     let device = match device.as_str() {
         "cuda" => {
             anyhow::ensure!(
@@ -85,9 +139,14 @@ fn main() -> anyhow::Result<()> {
     };
     let registry = Arc::new(Registry::load(entries, device)?);
     let state = AppState {
-        jobs: Jobs::start(max_queue),
+        jobs: Jobs::start(ExecConfig {
+            max_queue,
+            workers,
+            wall: caps.wall,
+            stack: localndif::job::JOB_STACK,
+        }),
         registry,
-        limits: ExecLimits::default(),
+        caps,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::{ApiError, AppState, MAX_BODY, base_url, json};
-use crate::exec;
+use crate::job;
 use crate::jobs::{Jobs, Subscriber, Update, Work};
 use crate::request::{self, Envelope};
 
@@ -95,12 +95,12 @@ pub async fn submit(
         )));
     }
     let id = Jobs::new_id();
-    let limits = s.limits;
+    let caps = s.caps;
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
         id,
         session,
-        run: Box::new(move |log| exec::execute(&req, &served, limits, log)),
+        run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl.cancel, ctl.log)),
     };
     let received = s
         .jobs

@@ -32,8 +32,8 @@ pub async fn status(State(s): State<AppState>) -> Response {
                 "repo_id": m.repo_id,
                 "revision": Value::Null,
                 "task": "text-generation",
-                "config": m.model.config_json(),
-                "n_params": m.model.n_params(),
+                "config": m.config_json(),
+                "n_params": m.n_params(),
             }),
         );
     }

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::exec::ExecLimits;
+use crate::value::ctx::Caps;
 use crate::jobs::Jobs;
 use crate::model::Registry;
 
@@ -25,7 +25,8 @@ pub const MAX_BODY: usize = 256 << 20;
 pub struct AppState {
     pub jobs: Jobs,
     pub registry: Arc<Registry>,
-    pub limits: ExecLimits,
+    /// The bounds every job runs under.
+    pub caps: Caps,
 }
 
 /// The whole application; `main` serves it, tests drive it with `oneshot`.

@@ -20,9 +20,13 @@ fn state_serving(repo: &str) -> AppState {
     };
     let registry = Registry::load(vec![(repo.to_string(), source)], tch::Device::Cpu).unwrap();
     AppState {
-        jobs: Jobs::start(8),
+        jobs: Jobs::start(crate::jobs::ExecConfig {
+            max_queue: 8,
+            stack: crate::job::JOB_STACK,
+            ..Default::default()
+        }),
         registry: Arc::new(registry),
-        limits: ExecLimits::default(),
+        caps: Caps::default(),
     }
 }
 
@@ -86,12 +90,13 @@ fn job_id(body: &[u8]) -> String {
     v["id"].as_str().expect("a job id").to_string()
 }
 
-fn capture(case: &str) -> Option<Vec<u8>> {
+/// A real 0.8.1 request payload from `fixtures/captures` (missing fixtures fail).
+fn capture(case: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/captures/v0.8.1")
+        .join("../fixtures/captures/v0.8.1")
         .join(case)
         .join("request.blob");
-    std::fs::read(&p).ok()
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 #[tokio::test]
@@ -153,23 +158,20 @@ async fn bad_requests_get_a_detail() {
     assert!(detail(&body).contains("decode"), "{}", detail(&body));
 
     // A blocking submission whose session has no open /subscribe socket would never hear back.
-    if let Some(blob) = capture("c01_save_output") {
-        let s = state_serving("openai-community/gpt2");
-        let (code, body) = send(&s, multipart(&envelope_for("not-open"), &blob)).await;
-        assert_eq!(code, StatusCode::BAD_REQUEST);
-        let d = detail(&body);
-        assert!(
-            d.contains("No /subscribe WebSocket is open for session 'not-open'"),
-            "{d}"
-        );
-    }
+    let blob = capture("c01_save_output");
+    let s = state_serving("openai-community/gpt2");
+    let (code, body) = send(&s, multipart(&envelope_for("not-open"), &blob)).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    let d = detail(&body);
+    assert!(
+        d.contains("No /subscribe WebSocket is open for session 'not-open'"),
+        "{d}"
+    );
 }
 
 #[tokio::test]
 async fn an_unserved_model_is_refused_naming_what_is_served() {
-    let Some(blob) = capture("c01_save_output") else {
-        return eprintln!("captures not found; skipped");
-    };
+    let blob = capture("c01_save_output");
     let s = state_serving("localndif/tiny-gpt2");
     let (code, body) = send(&s, multipart(&envelope(), &blob)).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
@@ -196,9 +198,7 @@ async fn wait_terminal(s: &AppState, id: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_captured_trace_runs_and_its_result_downloads() {
-    let Some(blob) = capture("c01_save_output") else {
-        return eprintln!("captures not found; skipped");
-    };
+    let blob = capture("c01_save_output");
     let s = state_serving("openai-community/gpt2");
     let (code, body) = send(&s, multipart(&envelope(), &blob)).await;
     assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
@@ -219,9 +219,7 @@ async fn a_captured_trace_runs_and_its_result_downloads() {
 
 #[tokio::test]
 async fn user_errors_come_back_as_error_statuses_naming_the_line() {
-    let Some(blob) = capture("c01_save_output") else {
-        return eprintln!("captures not found; skipped");
-    };
+    let blob = capture("c01_save_output");
     let s = state_serving("openai-community/gpt2");
     // c01's body reads h[0] and lm_head; serve a model whose tree lacks nothing, but make the
     // request ask for a block that does not exist by patching the source text in place
@@ -254,9 +252,7 @@ async fn subscribe_streams_the_job_statuses_as_json_frames() {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
 
-    let Some(blob) = capture("c01_save_output") else {
-        return eprintln!("captures not found; skipped");
-    };
+    let blob = capture("c01_save_output");
     let s = state_serving("openai-community/gpt2");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -1,183 +1,53 @@
-//! The evaluator: runs a parsed module body statement by statement over the value model,
-//! asking the [`Host`] for module values. Every AST node it does not implement is refused
-//! by name with the user's line (design.md §5), so adding a construct is adding a case.
+//! Statements: the evaluator's outer loop. Every statement ticks the job budget (steps,
+//! deadline, cancellation) and checks the native stack, so no user program can run
+//! forever, stall its job past the deadline, or overflow the stack.
+
+use std::rc::Rc;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_python_parser::parse_module;
 use ruff_text_size::Ranged;
 
-use super::builtins::{self, BUILTINS};
-use super::error::{ErrorKind, PyErr, PyResult};
-use super::host::{Hook, Host};
-use super::ops;
-use super::tensor;
-use super::value::{RecordVal, Value, lock, repr, to_str};
+use super::Interp;
+use super::code::{Code, CodeNode};
+use super::frame::Frame;
+use super::host::WithBody;
+use super::program::{NameOp, ptr};
+use crate::value::object::{Cell, Namespace};
+use crate::value::types::{self, ClassRef};
+use crate::value::{Class, Dict, Function, PyErr, PyResult, Value, ctx, stack};
 
-/// Limits that keep a job finite (design.md §10).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_steps: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_steps: 10_000_000,
-        }
-    }
-}
-
-/// Parsed user source with its file name, for errors that quote the user's lines.
-pub struct Program {
-    pub source: String,
-    pub filename: String,
-    body: Vec<Stmt>,
-    line_starts: Vec<usize>,
-}
-
-impl Program {
-    pub fn parse(source: &str, filename: &str) -> PyResult<Program> {
-        if source.len() > MAX_SOURCE {
-            return Err(PyErr::new(
-                "SyntaxError",
-                format!(
-                    "the traced source is {} bytes; localndif accepts at most {MAX_SOURCE}",
-                    source.len()
-                ),
-            ));
-        }
-        let line_starts = std::iter::once(0)
-            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        let mut program = Program {
-            source: source.to_string(),
-            filename: filename.to_string(),
-            body: vec![],
-            line_starts,
-        };
-        match parse_module(source) {
-            Ok(parsed) => program.body = parsed.into_syntax().body.into_iter().collect(),
-            Err(e) => {
-                let line = program.line_of(e.location.start().to_usize());
-                return Err(PyErr::new("SyntaxError", e.error.to_string()).at_line(line));
-            }
-        }
-        Ok(program)
-    }
-
-    /// 1-based line of a byte offset.
-    pub fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&s| s <= offset)
-    }
-
-    pub fn body(&self) -> &[Stmt] {
-        &self.body
-    }
-}
-
-/// Names → values in insertion order (Python dicts keep it; saved results follow it).
-#[derive(Default)]
-pub struct Scope {
-    names: Vec<(String, Value)>,
-}
-
-impl Scope {
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.names.iter().find(|(n, _)| n == name).map(|(_, v)| v)
-    }
-    pub fn set(&mut self, name: &str, value: Value) {
-        match self.names.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = value,
-            None => self.names.push((name.to_string(), value)),
-        }
-    }
-    pub fn iter(&self) -> impl Iterator<Item = &(String, Value)> {
-        self.names.iter()
-    }
-}
-
-enum Flow {
+pub enum Flow {
     Normal,
     Break,
     Continue,
+    Return(Value),
 }
 
-pub struct Interp<'a> {
-    host: &'a mut dyn Host,
-    program: &'a Program,
-    pub globals: Scope,
-    pub locals: Scope,
-    saves: Vec<Value>,
-    steps: u64,
-    depth: usize,
-    limits: Limits,
-}
-
-/// CPython's default recursion limit; evaluation nests at most this deep.
-const MAX_DEPTH: usize = 1000;
-
-/// Stack for threads that parse or evaluate user code: room for [`MAX_DEPTH`] nested
-/// evaluations and for the parser on the largest accepted source (only touched pages are
-/// committed).
-pub const STACK_SIZE: usize = 256 << 20;
-
-/// The largest user source accepted (bytes).
-pub const MAX_SOURCE: usize = 1 << 20;
-
-impl<'a> Interp<'a> {
-    pub fn new(
-        host: &'a mut dyn Host,
-        program: &'a Program,
-        globals: Scope,
-        locals: Scope,
-        limits: Limits,
-    ) -> Self {
-        Interp {
-            host,
-            program,
-            globals,
-            locals,
-            saves: Vec::new(),
-            steps: 0,
-            depth: 0,
-            limits,
+impl Interp<'_> {
+    /// Runs module-level code against `ns`, recording the frame in tracebacks.
+    pub fn exec_module(&mut self, code: Rc<Code>, ns: Rc<Namespace>) -> PyResult<()> {
+        let mut frame = Frame::module(code.clone(), ns);
+        let r = self.exec_block(&mut frame, code.body());
+        match r {
+            Ok(Flow::Return(_)) => Err(PyErr::new(&types::SYNTAX_ERROR, "'return' outside function")),
+            Ok(_) => Ok(()),
+            Err(mut e) => {
+                if e.is_exception() {
+                    e.push_frame(code.program.entry(frame.line, &code.name));
+                }
+                Err(e)
+            }
         }
     }
 
-    /// Runs the whole program body.
-    pub fn run(&mut self) -> PyResult<()> {
-        let program = self.program;
-        self.exec_block(program.body()).map(drop)
+    /// Runs statements in an existing frame (a `with` body run in place).
+    pub fn exec_in(&mut self, frame: &mut Frame, stmts: &[Stmt]) -> PyResult<Flow> {
+        self.exec_block(frame, stmts)
     }
 
-    /// The locals whose values were marked with `.save()` / `nnsight.save()`, in binding
-    /// order (nnsight's `push`, protocol.md §7.1).
-    pub fn saved(&self) -> Vec<(String, Value)> {
-        self.locals
-            .iter()
-            .filter(|(_, v)| self.saves.iter().any(|s| s.is(v)))
-            .map(|(n, v)| (n.clone(), v.clone()))
-            .collect()
-    }
-
-    fn tick(&mut self) -> PyResult<()> {
-        self.steps += 1;
-        if self.steps > self.limits.max_steps {
-            return Err(PyErr::new(
-                "RuntimeError",
-                format!(
-                    "the trace exceeded localndif's budget of {} interpreter steps",
-                    self.limits.max_steps
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    fn exec_block(&mut self, stmts: &[Stmt]) -> PyResult<Flow> {
-        for stmt in stmts {
-            let line = self.program.line_of(stmt.start().to_usize());
-            match self.exec(stmt).map_err(|e| e.at_line(line))? {
+    pub(super) fn exec_block(&mut self, f: &mut Frame, stmts: &[Stmt]) -> PyResult<Flow> {
+        for st in stmts {
+            match self.exec_stmt(f, st)? {
                 Flow::Normal => {}
                 other => return Ok(other),
             }
@@ -185,111 +55,436 @@ impl<'a> Interp<'a> {
         Ok(Flow::Normal)
     }
 
-    fn exec(&mut self, stmt: &Stmt) -> PyResult<Flow> {
-        self.tick()?;
-        match stmt {
+    fn exec_stmt(&mut self, f: &mut Frame, st: &Stmt) -> PyResult<Flow> {
+        ctx::tick()?;
+        stack::guard()?;
+        f.line = f.code.program.line_of(st.start().to_usize());
+        match st {
             Stmt::Expr(s) => {
-                self.eval(&s.value)?;
+                self.eval(f, &s.value)?;
             }
             Stmt::Assign(s) => {
-                // Python evaluates the right-hand side first, then each target left to
-                // right (semantics.md §4.2 depends on this order).
-                let value = self.eval(&s.value)?;
-                for target in &s.targets {
-                    self.assign(target, value.clone())?;
+                // Right-hand side first, then each target left to right (semantics.md §4.2
+                // depends on this order).
+                let v = self.eval(f, &s.value)?;
+                for t in &s.targets {
+                    self.assign(f, t, v.clone())?;
                 }
             }
-            Stmt::AugAssign(s) => self.aug_assign(s)?,
-            Stmt::Pass(_) => {}
-            Stmt::If(s) => {
-                if self.eval(&s.test)?.truthy()? {
-                    return self.exec_block(&s.body);
+            Stmt::AugAssign(s) => self.aug_assign(f, s)?,
+            Stmt::AnnAssign(s) => {
+                if let Some(v) = &s.value {
+                    let v = self.eval(f, v)?;
+                    self.assign(f, &s.target, v)?;
                 }
-                for clause in &s.elif_else_clauses {
-                    let take = match &clause.test {
-                        Some(test) => self.eval(test)?.truthy()?,
+                // Class bodies record their annotations (dataclasses read them); the
+                // annotation is kept as text, not evaluated (PEP 563).
+                if f.code.scope.kind == super::program::ScopeKind::Class
+                    && let (Expr::Name(n), Some(ns)) = (s.target.as_ref(), &f.locals)
+                {
+                    let ann = match ns.get("__annotations__") {
+                        Some(Value::Dict(d)) => d,
+                        _ => {
+                            let d = Dict::new();
+                            ns.set("__annotations__", Value::Dict(d.clone()))?;
+                            d
+                        }
+                    };
+                    use ruff_text_size::Ranged;
+                    let text = f.code.program.source.get(s.annotation.range().start().to_usize()..s.annotation.range().end().to_usize()).unwrap_or("");
+                    ann.insert(Value::str(n.id.as_str()), Value::str(text))?;
+                }
+            }
+            Stmt::Pass(_) => {}
+            Stmt::Break(_) => return Ok(Flow::Break),
+            Stmt::Continue(_) => return Ok(Flow::Continue),
+            Stmt::Return(r) => {
+                let v = match &r.value {
+                    Some(e) => self.eval(f, e)?,
+                    None => Value::None,
+                };
+                return Ok(Flow::Return(v));
+            }
+            Stmt::If(s) => {
+                let t = self.eval(f, &s.test)?;
+                if self.truthy(&t)? {
+                    return self.exec_block(f, &s.body);
+                }
+                for c in &s.elif_else_clauses {
+                    let take = match &c.test {
+                        Some(t) => {
+                            let v = self.eval(f, t)?;
+                            self.truthy(&v)?
+                        }
                         None => true,
                     };
                     if take {
-                        return self.exec_block(&clause.body);
+                        return self.exec_block(f, &c.body);
                     }
-                }
-            }
-            Stmt::For(s) if !s.is_async => {
-                let items = builtins::iterate(&self.eval(&s.iter)?)?;
-                let mut broke = false;
-                for item in items {
-                    self.assign(&s.target, item)?;
-                    match self.exec_block(&s.body)? {
-                        Flow::Break => {
-                            broke = true;
-                            break;
-                        }
-                        Flow::Continue | Flow::Normal => {}
-                    }
-                }
-                if !broke {
-                    return self.exec_block(&s.orelse);
                 }
             }
             Stmt::While(s) => {
-                while self.eval(&s.test)?.truthy()? {
-                    self.tick()?;
-                    match self.exec_block(&s.body)? {
-                        Flow::Break => return Ok(Flow::Normal),
-                        Flow::Continue | Flow::Normal => {}
+                loop {
+                    let t = self.eval(f, &s.test)?;
+                    if !self.truthy(&t)? {
+                        return self.exec_block(f, &s.orelse);
+                    }
+                    match self.exec_block(f, &s.body)? {
+                        Flow::Break => break,
+                        Flow::Return(v) => return Ok(Flow::Return(v)),
+                        Flow::Normal | Flow::Continue => {}
+                    }
+                    ctx::tick()?;
+                }
+            }
+            Stmt::For(s) => {
+                if s.is_async {
+                    return Err(PyErr::unsupported("`async for`"));
+                }
+                let iterable = self.eval(f, &s.iter)?;
+                let it = self.iter(&iterable)?;
+                loop {
+                    let Some(item) = self.next(&it)? else {
+                        return self.exec_block(f, &s.orelse);
+                    };
+                    self.assign(f, &s.target, item)?;
+                    match self.exec_block(f, &s.body)? {
+                        Flow::Break => break,
+                        Flow::Return(v) => return Ok(Flow::Return(v)),
+                        Flow::Normal | Flow::Continue => {}
                     }
                 }
-                return self.exec_block(&s.orelse);
             }
-            Stmt::Break(_) => return Ok(Flow::Break),
-            Stmt::Continue(_) => return Ok(Flow::Continue),
-            other => return Err(PyErr::unsupported(stmt_name(other))),
+            Stmt::FunctionDef(d) => {
+                let v = self.make_function(f, d)?;
+                self.store_ident(f, &d.name, v)?;
+            }
+            Stmt::ClassDef(c) => {
+                let v = self.make_class(f, c)?;
+                self.store_ident(f, &c.name, v)?;
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    self.delete(f, t)?;
+                }
+            }
+            Stmt::Raise(r) => return Err(self.raise(f, r)?),
+            Stmt::Try(t) => return self.exec_try(f, t),
+            Stmt::Assert(a) => {
+                let t = self.eval(f, &a.test)?;
+                if !self.truthy(&t)? {
+                    return Err(match &a.msg {
+                        Some(m) => {
+                            let m = self.eval(f, m)?;
+                            let text = self.str(&m)?;
+                            PyErr::with_args(&types::ASSERTION_ERROR, text, vec![m])
+                        }
+                        None => PyErr::new(&types::ASSERTION_ERROR, ""),
+                    });
+                }
+            }
+            Stmt::With(w) => return self.exec_with(f, w, 0),
+            Stmt::Import(i) => {
+                for al in &i.names {
+                    let full = al.name.id.as_str();
+                    let module = super::modules::import(full)?;
+                    match &al.asname {
+                        Some(n) => self.store_ident(f, n, module)?,
+                        None => {
+                            let first = full.split('.').next().unwrap_or(full);
+                            let top = super::modules::import(first)?;
+                            let op = f.code.res.name_op(ptr(&al.name));
+                            self.store_op(f, op, first, top)?;
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let module_name = i.module.as_ref().map_or("", |m| m.id.as_str());
+                if i.level > 0 {
+                    return Err(PyErr::new(
+                        &types::IMPORT_ERROR,
+                        "attempted relative import with no known parent package",
+                    ));
+                }
+                let module = super::modules::import(module_name)?;
+                for al in &i.names {
+                    if al.name.id.as_str() == "*" {
+                        return Err(PyErr::unsupported("`from ... import *`"));
+                    }
+                    let name = al.name.id.as_str();
+                    let v = match self.getattr(&module, name) {
+                        Ok(v) => v,
+                        Err(_) => match super::modules::import(&format!("{module_name}.{name}")) {
+                            Ok(m) => m,
+                            Err(_) => {
+                                return Err(PyErr::new(
+                                    &types::IMPORT_ERROR,
+                                    format!("cannot import name '{name}' from '{module_name}'"),
+                                ));
+                            }
+                        },
+                    };
+                    let id = al.asname.as_ref().unwrap_or(&al.name);
+                    self.store_ident(f, id, v)?;
+                }
+            }
+            Stmt::Global(_) | Stmt::Nonlocal(_) => {}
+            Stmt::Match(_) => return Err(PyErr::unsupported("the `match` statement")),
+            Stmt::TypeAlias(_) => return Err(PyErr::unsupported("`type` aliases")),
+            Stmt::IpyEscapeCommand(_) => return Err(PyErr::unsupported("IPython escape commands")),
         }
         Ok(Flow::Normal)
     }
 
-    fn aug_assign(&mut self, s: &ast::StmtAugAssign) -> PyResult<()> {
-        let op = operator(s.op);
-        let current = self.eval(&s.target)?;
-        let rhs = self.eval(&s.value)?;
-        // Tensors update in place (`Tensor.__iadd__`), then the target is re-set with the
-        // same object (for `m.output += 1` that is a swap, semantics.md §2.4).
-        let new = match &current {
-            Value::Tensor(t) => match tensor::inplace(op, &t.0, &rhs) {
-                Some(r) => {
-                    r?;
-                    current.clone()
+    fn exec_try(&mut self, f: &mut Frame, t: &ast::StmtTry) -> PyResult<Flow> {
+        if t.is_star {
+            return Err(PyErr::unsupported("`except*`"));
+        }
+        let mut outcome = self.exec_block(f, &t.body);
+        if let Err(e) = &outcome
+            && e.is_exception()
+        {
+            let mut e = e.clone();
+            let mut handled = None;
+            for h in &t.handlers {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                let matches = match &h.type_ {
+                    None => true,
+                    Some(ty) => {
+                        let cls = self.eval(f, ty)?;
+                        exception_matches(&e, &cls)?
+                    }
+                };
+                if !matches {
+                    continue;
                 }
-                None => ops::binary(op, &current, &rhs)?,
-            },
-            Value::List(l) if op == "+" => {
-                let extra = builtins::iterate(&rhs)?;
-                lock(l).extend(extra);
-                current.clone()
+                if let Some(n) = &h.name {
+                    let v = e.value();
+                    self.store_ident(f, n, v)?;
+                }
+                self.handling.push(e.clone());
+                let r = self.exec_block(f, &h.body);
+                self.handling.pop();
+                if let Some(n) = &h.name {
+                    let op = f.code.res.name_op(ptr(n));
+                    let _ = self.delete_op(f, op, n.id.as_str());
+                }
+                handled = Some(r.map_err(|mut inner| {
+                    if inner.is_exception() && inner.cause().is_none() && !same_error(&inner, &e) {
+                        // Python chains it as the context; we keep the new error.
+                        let _ = &mut inner;
+                    }
+                    inner
+                }));
+                break;
             }
-            _ => ops::binary(op, &current, &rhs)?,
-        };
-        self.assign(&s.target, new)
+            if let Some(r) = handled {
+                outcome = r;
+            }
+        } else if let Ok(Flow::Normal) = outcome {
+            outcome = self.exec_block(f, &t.orelse);
+        }
+        if t.finalbody.is_empty() {
+            return outcome;
+        }
+        // A budget stop or our bug skips `finally` (it could only run user code longer).
+        if let Err(e) = &outcome
+            && !e.is_exception()
+        {
+            return outcome;
+        }
+        match self.exec_block(f, &t.finalbody)? {
+            Flow::Normal => outcome,
+            other => Ok(other),
+        }
     }
 
-    fn assign(&mut self, target: &Expr, value: Value) -> PyResult<()> {
-        match target {
+    fn raise(&mut self, f: &mut Frame, r: &ast::StmtRaise) -> PyResult<PyErr> {
+        let Some(exc) = &r.exc else {
+            return Ok(self.handling.last().cloned().unwrap_or_else(|| {
+                PyErr::runtime_error("No active exception to reraise")
+            }));
+        };
+        let v = self.eval(f, exc)?;
+        let mut err = self.make_exception(v)?;
+        if let Some(c) = &r.cause {
+            let c = self.eval(f, c)?;
+            let cause = match c {
+                Value::None => None,
+                other => Some(self.make_exception(other)?),
+            };
+            err.set_cause(cause);
+        }
+        Ok(err)
+    }
+
+    /// `raise X`: an exception instance, or a class to instantiate.
+    pub fn make_exception(&mut self, v: Value) -> PyResult<PyErr> {
+        match &v {
+            Value::Instance(i) if i.is_exception() => Ok(PyErr::from_instance(v)),
+            Value::Type(t) if t.is_subtype(&types::BASE_EXCEPTION) => {
+                let inst = self.call(&v, vec![], vec![])?;
+                Ok(PyErr::from_instance(inst))
+            }
+            Value::Class(c) if ClassRef::User(c.clone()).derives_from_builtin(&types::BASE_EXCEPTION) => {
+                let inst = self.call(&v, vec![], vec![])?;
+                Ok(PyErr::from_instance(inst))
+            }
+            _ => Err(PyErr::type_error("exceptions must derive from BaseException")),
+        }
+    }
+
+    fn exec_with(&mut self, f: &mut Frame, w: &ast::StmtWith, item: usize) -> PyResult<Flow> {
+        if w.is_async {
+            return Err(PyErr::unsupported("`async with`"));
+        }
+        if item == w.items.len() {
+            return self.exec_block(f, &w.body);
+        }
+        let it = &w.items[item];
+        let mgr = self.eval(f, &it.context_expr)?;
+        if let Value::Host(h) = &mgr
+            && item + 1 == w.items.len()
+        {
+            let h = h.clone();
+            let code = f.code.clone();
+            let body = WithBody {
+                code: &code,
+                stmts: &w.body,
+                target: it.optional_vars.as_deref(),
+                line: f.line,
+            };
+            if let Some(r) = h.with_body(self, &mgr, body, f) {
+                r?;
+                return Ok(Flow::Normal);
+            }
+        }
+        let entered = self.enter(&mgr)?;
+        if let Some(t) = &it.optional_vars {
+            self.assign(f, t, entered)?;
+        }
+        let r = self.exec_with(f, w, item + 1);
+        match r {
+            Ok(flow) => {
+                self.exit(&mgr, None)?;
+                Ok(flow)
+            }
+            Err(e) if e.is_exception() => {
+                if self.exit(&mgr, Some(&e))? {
+                    Ok(Flow::Normal)
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn enter(&mut self, mgr: &Value) -> PyResult<Value> {
+        match mgr {
+            Value::Host(h) => h.clone().enter(self, mgr),
+            Value::Instance(_) => {
+                let m = self.getattr(mgr, "__enter__").map_err(|_| no_context(mgr))?;
+                self.call(&m, vec![], vec![])
+            }
+            other => Err(no_context(other)),
+        }
+    }
+
+    /// `__exit__`; returns whether the exception is suppressed.
+    fn exit(&mut self, mgr: &Value, err: Option<&PyErr>) -> PyResult<bool> {
+        match mgr {
+            Value::Host(h) => h.clone().exit(self, mgr, err),
+            _ => {
+                let m = self.getattr(mgr, "__exit__")?;
+                let args = match err {
+                    None => vec![Value::None, Value::None, Value::None],
+                    Some(e) => {
+                        let mut e = e.clone();
+                        let v = e.value();
+                        let cls = match v.class() {
+                            ClassRef::Builtin(t) => Value::Type(t),
+                            ClassRef::User(c) => Value::Class(c),
+                        };
+                        vec![cls, v, Value::None]
+                    }
+                };
+                let r = self.call(&m, args, vec![])?;
+                self.truthy(&r)
+            }
+        }
+    }
+
+    fn aug_assign(&mut self, f: &mut Frame, s: &ast::StmtAugAssign) -> PyResult<()> {
+        let op = s.op.as_str();
+        match s.target.as_ref() {
             Expr::Name(n) => {
-                self.locals.set(n.id.as_str(), value);
-                Ok(())
+                let cur = self.load_name(f, n)?;
+                let rhs = self.eval(f, &s.value)?;
+                let new = self.inplace_op(op, &cur, &rhs)?;
+                self.store_name(f, n, new)
             }
             Expr::Attribute(a) => {
-                let base = self.eval(&a.value)?;
-                self.set_attr(&base, a.attr.as_str(), value)
+                let obj = self.eval(f, &a.value)?;
+                let cur = self.getattr(&obj, a.attr.id.as_str())?;
+                let rhs = self.eval(f, &s.value)?;
+                let new = self.inplace_op(op, &cur, &rhs)?;
+                self.setattr(&obj, a.attr.id.as_str(), new)
+            }
+            Expr::Subscript(sub) => {
+                let obj = self.eval(f, &sub.value)?;
+                let idx = self.eval(f, &sub.slice)?;
+                let cur = self.getitem(&obj, &idx)?;
+                let rhs = self.eval(f, &s.value)?;
+                let new = self.inplace_op(op, &cur, &rhs)?;
+                self.setitem(&obj, &idx, new)
+            }
+            other => Err(PyErr::new(
+                &types::SYNTAX_ERROR,
+                format!("'{}' is an illegal expression for augmented assignment", expr_kind(other)),
+            )),
+        }
+    }
+
+    /// Binds `v` to an assignment target.
+    pub fn assign(&mut self, f: &mut Frame, target: &Expr, v: Value) -> PyResult<()> {
+        match target {
+            Expr::Name(n) => self.store_name(f, n, v),
+            Expr::Attribute(a) => {
+                let obj = self.eval(f, &a.value)?;
+                self.setattr(&obj, a.attr.id.as_str(), v)
             }
             Expr::Subscript(s) => {
-                let base = self.eval(&s.value)?;
-                let index = self.eval_index(&s.slice)?;
-                set_item(&base, &index, value)
+                let obj = self.eval(f, &s.value)?;
+                let idx = self.eval(f, &s.slice)?;
+                self.setitem(&obj, &idx, v)
             }
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
-                let items = builtins::iterate(&value)?;
+                self.unpack_into(f, elts, v)
+            }
+            Expr::Starred(_) => Err(PyErr::new(
+                &types::SYNTAX_ERROR,
+                "starred assignment target must be in a list or tuple",
+            )),
+            other => Err(PyErr::new(
+                &types::SYNTAX_ERROR,
+                format!("cannot assign to {}", expr_kind(other)),
+            )),
+        }
+    }
+
+    fn unpack_into(&mut self, f: &mut Frame, elts: &[Expr], v: Value) -> PyResult<()> {
+        let items = self.collect(&v).map_err(|e| {
+            if e.is_instance_of(&types::TYPE_ERROR) {
+                PyErr::type_error(format!("cannot unpack non-iterable {} object", v.type_name()))
+            } else {
+                e
+            }
+        })?;
+        let star = elts.iter().position(|e| matches!(e, Expr::Starred(_)));
+        match star {
+            None => {
                 if items.len() != elts.len() {
                     return Err(PyErr::value_error(if items.len() > elts.len() {
                         format!("too many values to unpack (expected {})", elts.len())
@@ -301,664 +496,395 @@ impl<'a> Interp<'a> {
                         )
                     }));
                 }
-                for (t, v) in elts.iter().zip(items) {
-                    self.assign(t, v)?;
+                for (t, item) in elts.iter().zip(items) {
+                    self.assign(f, t, item)?;
+                }
+            }
+            Some(si) => {
+                let after = elts.len() - si - 1;
+                if items.len() < si + after {
+                    return Err(PyErr::value_error(format!(
+                        "not enough values to unpack (expected at least {}, got {})",
+                        si + after,
+                        items.len()
+                    )));
+                }
+                let mut items = items;
+                let tail = items.split_off(items.len() - after);
+                let middle = items.split_off(si);
+                for (t, item) in elts[..si].iter().zip(items) {
+                    self.assign(f, t, item)?;
+                }
+                if let Expr::Starred(s) = &elts[si] {
+                    self.assign(f, &s.value, Value::list(middle))?;
+                }
+                for (t, item) in elts[si + 1..].iter().zip(tail) {
+                    self.assign(f, t, item)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, f: &mut Frame, t: &Expr) -> PyResult<()> {
+        match t {
+            Expr::Name(n) => {
+                let op = f.code.res.name_op(ptr(n));
+                self.delete_op(f, op, n.id.as_str())
+            }
+            Expr::Subscript(s) => {
+                let obj = self.eval(f, &s.value)?;
+                let idx = self.eval(f, &s.slice)?;
+                self.delitem(&obj, &idx)
+            }
+            Expr::Attribute(a) => {
+                let obj = self.eval(f, &a.value)?;
+                self.delattr(&obj, a.attr.id.as_str())
+            }
+            Expr::Tuple(tp) => {
+                for e in &tp.elts {
+                    self.delete(f, e)?;
                 }
                 Ok(())
             }
-            other => Err(PyErr::unsupported(format!(
-                "assignment to {}",
-                expr_name(other)
-            ))),
+            Expr::List(l) => {
+                for e in &l.elts {
+                    self.delete(f, e)?;
+                }
+                Ok(())
+            }
+            other => Err(PyErr::new(
+                &types::SYNTAX_ERROR,
+                format!("cannot delete {}", expr_kind(other)),
+            )),
         }
     }
 
-    /// Evaluates with CPython's recursion limit, so deeply nested user code is a
-    /// `RecursionError`, not a stack overflow.
-    fn eval(&mut self, expr: &Expr) -> PyResult<Value> {
-        if self.depth >= MAX_DEPTH {
-            return Err(PyErr::new(
-                "RecursionError",
-                "maximum recursion depth exceeded",
-            ));
+    fn delete_op(&mut self, f: &mut Frame, op: NameOp, name: &str) -> PyResult<()> {
+        let missing = || PyErr::name_error(name);
+        match op {
+            NameOp::Fast(i) => {
+                if f.fast[i as usize].take().is_none() {
+                    return Err(unbound_local(name));
+                }
+            }
+            NameOp::Cell(i) | NameOp::ClassDeref(i) => {
+                let c = &f.cells[i as usize];
+                if c.get().is_none() {
+                    return Err(unbound_local(name));
+                }
+                c.set(None);
+            }
+            NameOp::Global => {
+                if !f.globals.delete(name)? {
+                    return Err(missing());
+                }
+            }
+            NameOp::Name => {
+                let ns = f.locals.clone().unwrap_or_else(|| f.globals.clone());
+                if !ns.delete(name)? {
+                    return Err(missing());
+                }
+            }
         }
-        self.depth += 1;
-        let result = self.eval_node(expr);
-        self.depth -= 1;
-        result
+        Ok(())
     }
 
-    fn eval_node(&mut self, expr: &Expr) -> PyResult<Value> {
-        self.tick()?;
-        Ok(match expr {
-            Expr::Name(n) => self.lookup(n.id.as_str())?,
-            Expr::NumberLiteral(n) => match &n.value {
-                ast::Number::Int(i) => Value::Int(i.as_i64().ok_or_else(|| {
-                    PyErr::new("OverflowError", "integer literal does not fit in 64 bits")
-                })?),
-                ast::Number::Float(f) => Value::Float(*f),
-                ast::Number::Complex { .. } => return Err(PyErr::unsupported("complex numbers")),
+    pub(super) fn store_name(&mut self, f: &mut Frame, n: &ast::ExprName, v: Value) -> PyResult<()> {
+        let op = f.code.res.name_op(ptr(n));
+        self.store_op(f, op, n.id.as_str(), v)
+    }
+
+    fn store_ident(&mut self, f: &mut Frame, id: &ast::Identifier, v: Value) -> PyResult<()> {
+        let op = f.code.res.name_op(ptr(id));
+        self.store_op(f, op, id.id.as_str(), v)
+    }
+
+    pub(super) fn store_op(&mut self, f: &mut Frame, op: NameOp, name: &str, v: Value) -> PyResult<()> {
+        match op {
+            NameOp::Fast(i) => f.fast[i as usize] = Some(v),
+            NameOp::Cell(i) | NameOp::ClassDeref(i) => f.cells[i as usize].set(Some(v)),
+            NameOp::Global => f.globals.set(name, v)?,
+            NameOp::Name => match &f.locals {
+                Some(ns) => ns.set(name, v)?,
+                None => f.globals.set(name, v)?,
             },
-            Expr::StringLiteral(s) => Value::str(s.value.to_str()),
-            Expr::BooleanLiteral(b) => Value::Bool(b.value),
-            Expr::NoneLiteral(_) => Value::None,
-            Expr::EllipsisLiteral(_) => Value::Ellipsis,
-            Expr::Attribute(a) => {
-                let base = self.eval(&a.value)?;
-                self.get_attr(&base, a.attr.as_str())?
-            }
-            Expr::Subscript(s) => {
-                let base = self.eval(&s.value)?;
-                let index = self.eval_index(&s.slice)?;
-                self.get_item(&base, &index)?
-            }
-            Expr::Call(c) => self.eval_call(c)?,
-            Expr::BinOp(b) => {
-                let l = self.eval(&b.left)?;
-                let r = self.eval(&b.right)?;
-                ops::binary(operator(b.op), &l, &r)?
-            }
-            Expr::UnaryOp(u) => {
-                let v = self.eval(&u.operand)?;
-                unary(u.op, &v)?
-            }
-            Expr::BoolOp(b) => {
-                let mut last = Value::None;
-                for (i, e) in b.values.iter().enumerate() {
-                    last = self.eval(e)?;
-                    let t = last.truthy()?;
-                    let stop = match b.op {
-                        ast::BoolOp::And => !t,
-                        ast::BoolOp::Or => t,
-                    };
-                    if stop || i + 1 == b.values.len() {
-                        break;
-                    }
-                }
-                last
-            }
-            Expr::Compare(c) => {
-                let mut left = self.eval(&c.left)?;
-                let mut result = Value::Bool(true);
-                for (op, right) in c.ops.iter().zip(c.comparators.iter()) {
-                    let right = self.eval(right)?;
-                    result = ops::compare(op.as_str(), &left, &right)?;
-                    if matches!(result, Value::Bool(false)) {
-                        break;
-                    }
-                    left = right;
-                }
-                result
-            }
-            Expr::If(i) => {
-                if self.eval(&i.test)?.truthy()? {
-                    self.eval(&i.body)?
-                } else {
-                    self.eval(&i.orelse)?
-                }
-            }
-            Expr::Tuple(t) => Value::tuple(self.eval_all(&t.elts)?),
-            Expr::List(l) => Value::list(self.eval_all(&l.elts)?),
-            Expr::Dict(d) => {
-                let mut items = Vec::with_capacity(d.items.len());
-                for item in &d.items {
-                    let Some(key) = &item.key else {
-                        return Err(PyErr::unsupported("`**` unpacking in a dict literal"));
-                    };
-                    let k = self.eval(key)?;
-                    let v = self.eval(&item.value)?;
-                    dict_set(&mut items, k, v);
-                }
-                Value::dict(items)
-            }
-            Expr::Slice(s) => {
-                let part = |me: &mut Self, e: &Option<Box<Expr>>| -> PyResult<Value> {
-                    e.as_deref().map_or(Ok(Value::None), |e| me.eval(e))
-                };
-                let lower = part(self, &s.lower)?;
-                let upper = part(self, &s.upper)?;
-                let step = part(self, &s.step)?;
-                Value::Slice(std::sync::Arc::new([lower, upper, step]))
-            }
-            other => return Err(PyErr::unsupported(expr_name(other))),
-        })
+        }
+        Ok(())
     }
 
-    fn eval_all(&mut self, exprs: &[Expr]) -> PyResult<Vec<Value>> {
-        exprs
+    pub(super) fn load_name(&mut self, f: &mut Frame, n: &ast::ExprName) -> PyResult<Value> {
+        let name = n.id.as_str();
+        match f.code.res.name_op(ptr(n)) {
+            NameOp::Fast(i) => f.fast[i as usize].clone().ok_or_else(|| unbound_local(name)),
+            NameOp::Cell(i) => f.cells[i as usize].get().ok_or_else(|| {
+                if (i as usize) < f.code.scope.n_own_cells {
+                    unbound_local(name)
+                } else {
+                    PyErr::name_error_free(name)
+                }
+            }),
+            NameOp::ClassDeref(i) => {
+                if let Some(ns) = &f.locals
+                    && let Ok(Some(v)) = ns.own.get(&Value::str(name))
+                {
+                    return Ok(v);
+                }
+                f.cells[i as usize].get().ok_or_else(|| PyErr::name_error_free(name))
+            }
+            NameOp::Global => lookup_global(&f.globals, name),
+            NameOp::Name => {
+                if let Some(ns) = &f.locals
+                    && let Some(v) = ns.get(name)
+                {
+                    return Ok(v);
+                }
+                lookup_global(&f.globals, name)
+            }
+        }
+    }
+
+    /// `def`: evaluates decorators, defaults and keyword defaults now, in this frame.
+    fn make_function(&mut self, f: &mut Frame, d: &ast::StmtFunctionDef) -> PyResult<Value> {
+        if d.is_async {
+            return Err(PyErr::unsupported("`async def`"));
+        }
+        let decorators = d
+            .decorator_list
             .iter()
-            .map(|e| match e {
-                Expr::Starred(_) => Err(PyErr::unsupported("`*` unpacking")),
-                e => self.eval(e),
+            .map(|dec| self.eval(f, &dec.expression))
+            .collect::<PyResult<Vec<_>>>()?;
+        let code = f
+            .code
+            .child(CodeNode::Function(d as *const _), ptr(d), d.name.id.as_str())
+            .ok_or_else(|| PyErr::internal("a function without a scope"))?;
+        if code.scope.has_yield {
+            return Err(PyErr::unsupported("generator functions (`yield`)"));
+        }
+        let mut func = self.function_value(f, code, &d.parameters)?;
+        for dec in decorators.into_iter().rev() {
+            func = self.call(&dec, vec![func], vec![])?;
+        }
+        Ok(func)
+    }
+
+    pub(super) fn function_value(
+        &mut self,
+        f: &mut Frame,
+        code: Rc<Code>,
+        params: &ast::Parameters,
+    ) -> PyResult<Value> {
+        let mut defaults = Vec::new();
+        for p in params.posonlyargs.iter().chain(params.args.iter()) {
+            if let Some(d) = &p.default {
+                defaults.push(self.eval(f, d)?);
+            }
+        }
+        let mut kwdefaults = Vec::new();
+        for p in params.kwonlyargs.iter() {
+            if let Some(d) = &p.default {
+                kwdefaults.push((Rc::from(p.parameter.name.id.as_str()), self.eval(f, d)?));
+            }
+        }
+        let closure = self.closure_for(f, &code);
+        let module = module_name(&f.globals);
+        Ok(Value::Function(Rc::new(Function {
+            name: code.name.clone(),
+            qualname: code.scope.qualname.clone(),
+            module,
+            globals: f.globals.clone(),
+            defaults,
+            kwdefaults,
+            closure,
+            attrs: Default::default(),
+            code,
+            owner: Default::default(),
+        })))
+    }
+
+    /// The cells a new code object's free variables refer to, from this frame.
+    pub(super) fn closure_for(&self, f: &Frame, code: &Code) -> Vec<Rc<Cell>> {
+        let scope = &code.scope;
+        scope.cells[scope.n_own_cells..]
+            .iter()
+            .map(|name| {
+                f.code
+                    .scope
+                    .cell_index(name)
+                    .and_then(|i| f.cells.get(i).cloned())
+                    .unwrap_or_else(|| Cell::new(None))
             })
             .collect()
     }
 
-    /// A subscript's index: slices become `slice` values, tuples of them a tuple.
-    fn eval_index(&mut self, expr: &Expr) -> PyResult<Value> {
-        self.eval(expr)
-    }
-
-    fn lookup(&self, name: &str) -> PyResult<Value> {
-        if let Some(v) = self.locals.get(name).or_else(|| self.globals.get(name)) {
-            return Ok(v.clone());
-        }
-        if let Some(b) = BUILTINS.iter().find(|b| **b == name) {
-            return Ok(Value::Builtin(b));
-        }
-        Err(PyErr::new(
-            "NameError",
-            format!("name '{name}' is not defined"),
-        ))
-    }
-
-    fn eval_call(&mut self, c: &ast::ExprCall) -> PyResult<Value> {
-        // `x.method(...)` calls the method without materialising a bound-method value.
-        let (callee, method) = match &*c.func {
-            Expr::Attribute(a) => (self.eval(&a.value)?, Some(a.attr.as_str())),
-            other => (self.eval(other)?, None),
-        };
-        let args = self.eval_all(&c.arguments.args)?;
-        let mut kwargs = Vec::with_capacity(c.arguments.keywords.len());
-        for kw in &c.arguments.keywords {
-            let Some(name) = &kw.arg else {
-                return Err(PyErr::unsupported("`**` unpacking in a call"));
-            };
-            kwargs.push((name.as_str().to_string(), self.eval(&kw.value)?));
-        }
-        match method {
-            Some(name) => self.call_method(callee, name, args, kwargs),
-            None => self.call(callee, args, kwargs),
-        }
-    }
-
-    fn call(
-        &mut self,
-        callee: Value,
-        args: Vec<Value>,
-        kwargs: Vec<(String, Value)>,
-    ) -> PyResult<Value> {
-        match callee {
-            Value::Builtin("print") => self.print(args, kwargs),
-            Value::Builtin("nnsight.save") => match args.as_slice() {
-                [v] if kwargs.is_empty() => Ok(self.save(v.clone())),
-                _ => Err(PyErr::type_error("save() takes exactly one argument")),
-            },
-            Value::Builtin(name) => builtins::call(name, args, kwargs),
-            Value::Method(m) => {
-                let (recv, name) = (*m).clone();
-                self.call_method(recv, &name, args, kwargs)
-            }
-            Value::Envoy(path) => Err(PyErr::unsupported(format!(
-                "calling a module ({path}(...))"
-            ))),
-            other => Err(PyErr::type_error(format!(
-                "'{}' object is not callable",
-                other.type_name()
-            ))),
-        }
-    }
-
-    fn call_method(
-        &mut self,
-        recv: Value,
-        name: &str,
-        args: Vec<Value>,
-        kwargs: Vec<(String, Value)>,
-    ) -> PyResult<Value> {
-        if name == "save" && !matches!(recv, Value::Module(_) | Value::Envoy(_)) {
-            if !args.is_empty() || !kwargs.is_empty() {
-                return Err(PyErr::type_error("save() takes no arguments"));
-            }
-            return Ok(self.save(recv));
-        }
-        match &recv {
-            Value::Tensor(t) => {
-                if let Some(r) = tensor::call_method(&t.0, name, args, kwargs) {
-                    return r;
-                }
-            }
-            Value::List(l) => match (name, args.as_slice()) {
-                ("append", [v]) => {
-                    lock(l).push(v.clone());
-                    return Ok(Value::None);
-                }
-                ("extend", [v]) => {
-                    let items = builtins::iterate(v)?;
-                    lock(l).extend(items);
-                    return Ok(Value::None);
-                }
-                _ => {}
-            },
-            Value::Dict(d) => match (name, args.as_slice()) {
-                ("keys", []) => {
-                    return Ok(Value::list(
-                        lock(d).iter().map(|(k, _)| k.clone()).collect(),
-                    ));
-                }
-                ("values", []) => {
-                    return Ok(Value::list(
-                        lock(d).iter().map(|(_, v)| v.clone()).collect(),
-                    ));
-                }
-                ("items", []) => {
-                    return Ok(Value::list(
-                        lock(d)
-                            .iter()
-                            .map(|(k, v)| Value::tuple(vec![k.clone(), v.clone()]))
-                            .collect(),
-                    ));
-                }
-                ("get", [k, rest @ ..]) if rest.len() <= 1 => {
-                    let found = lock(d)
-                        .iter()
-                        .find(|(key, _)| ops::equal(key, k))
-                        .map(|(_, v)| v.clone());
-                    return Ok(found
-                        .or_else(|| rest.first().cloned())
-                        .unwrap_or(Value::None));
-                }
-                _ => {}
-            },
-            Value::Module(_) | Value::Envoy(_) | Value::Record(_) => {
-                let f = self.get_attr(&recv, name)?;
-                return self.call(f, args, kwargs);
-            }
-            _ => {}
-        }
-        Err(PyErr::attribute_error(format!(
-            "'{}' object has no attribute '{name}'",
-            recv.type_name()
-        )))
-    }
-
-    fn save(&mut self, v: Value) -> Value {
-        self.saves.push(v.clone());
-        v
-    }
-
-    fn print(&mut self, args: Vec<Value>, kwargs: Vec<(String, Value)>) -> PyResult<Value> {
-        let mut sep = " ".to_string();
-        let mut end = "\n".to_string();
-        for (k, v) in kwargs {
-            match (k.as_str(), v) {
-                ("sep", Value::Str(s)) => sep = s.to_string(),
-                ("end", Value::Str(s)) => end = s.to_string(),
-                ("sep" | "end", Value::None) => {}
-                (other, _) => {
-                    return Err(PyErr::type_error(format!(
-                        "'{other}' is an invalid keyword argument for print()"
-                    )));
-                }
-            }
-        }
-        let text = args.iter().map(to_str).collect::<Vec<_>>().join(&sep) + &end;
-        self.host.print(text)?;
-        Ok(Value::None)
-    }
-
-    fn get_attr(&mut self, base: &Value, name: &str) -> PyResult<Value> {
-        match base {
-            Value::Envoy(path) => match name {
-                "output" => self.host.read(path, Hook::Output),
-                "inputs" => self.host.read(path, Hook::Input),
-                "input" => {
-                    let inputs = self.host.read(path, Hook::Input)?;
-                    first_input(&inputs)
-                }
-                _ => {
-                    let child = format!("{path}.{name}");
-                    if self.host.has_module(&child) {
-                        Ok(Value::Envoy(child.into()))
-                    } else {
-                        Err(PyErr::attribute_error(format!(
-                            "'Envoy' object (nor its module) has attribute '{name}'"
-                        )))
+    fn make_class(&mut self, f: &mut Frame, c: &ast::StmtClassDef) -> PyResult<Value> {
+        let decorators = c
+            .decorator_list
+            .iter()
+            .map(|dec| self.eval(f, &dec.expression))
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut bases = Vec::new();
+        if let Some(args) = &c.arguments {
+            for a in args.args.iter() {
+                let b = self.eval(f, a)?;
+                bases.push(match b {
+                    Value::Type(t) => ClassRef::Builtin(t),
+                    Value::Class(k) => ClassRef::User(k),
+                    other => {
+                        return Err(PyErr::type_error(format!(
+                            "bases must be types, not {}",
+                            other.type_name()
+                        )));
                     }
-                }
-            },
-            Value::Tensor(t) => tensor::attribute(&t.0, name)
-                .or_else(|| tensor::has_method(name).then(|| Ok(method(base, name))))
-                .unwrap_or_else(|| Err(no_attr(base, name))),
-            Value::Record(r) => r
-                .fields
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| Ok(v.clone()))
-                .unwrap_or_else(|| Err(no_attr(base, name))),
-            Value::Module("torch") => {
-                builtins::torch_attr(name).ok_or_else(|| no_module_attr("torch", name))
+                });
             }
-            Value::Module("nnsight") => match name {
-                "save" => Ok(Value::Builtin("nnsight.save")),
-                _ => Err(no_module_attr("nnsight", name)),
-            },
-            Value::List(_) if matches!(name, "append" | "extend") => Ok(method(base, name)),
-            Value::Dict(_) if matches!(name, "keys" | "values" | "items" | "get") => {
-                Ok(method(base, name))
+            if !args.keywords.is_empty() {
+                return Err(PyErr::unsupported("class keyword arguments (metaclasses)"));
             }
-            _ if name == "save" => Ok(method(base, name)),
-            _ => Err(no_attr(base, name)),
         }
+        let code = f
+            .code
+            .child(CodeNode::Class(c as *const _), ptr(c), c.name.id.as_str())
+            .ok_or_else(|| PyErr::internal("a class without a scope"))?;
+        let ns = Namespace::new(Dict::new(), None, None);
+        let module = module_name(&f.globals);
+        ns.set("__module__", Value::Str(Rc::new(crate::value::PyStr::new(&module))))?;
+        ns.set("__qualname__", Value::str(&code.scope.qualname))?;
+        let cells: Vec<Rc<Cell>> = (0..code.scope.n_own_cells)
+            .map(|_| Cell::new(None))
+            .chain(self.closure_for(f, &code))
+            .collect();
+        let mut frame = Frame {
+            code: code.clone(),
+            fast: Vec::new(),
+            cells,
+            globals: f.globals.clone(),
+            locals: Some(ns.clone()),
+            line: f.line,
+            func: None,
+        };
+        self.depth_enter()?;
+        let r = self.exec_block(&mut frame, code.body());
+        self.depth -= 1;
+        if let Err(mut e) = r {
+            if e.is_exception() {
+                e.push_frame(code.program.entry(frame.line, &code.name));
+            }
+            return Err(e);
+        }
+        let class = Class::new(
+            c.name.id.as_str(),
+            &code.scope.qualname,
+            &module,
+            bases,
+            ns.own.clone(),
+        )?;
+        for (_, v) in class.dict.items() {
+            let func = match &v {
+                Value::Function(func) => Some(func.clone()),
+                Value::Instance(i) => match i.get_attr("__func__") {
+                    Some(Value::Function(func)) => Some(func),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(func) = func {
+                *func.owner.borrow_mut() = Some(Rc::downgrade(&class));
+            }
+        }
+        let mut v = Value::Class(class);
+        for dec in decorators.into_iter().rev() {
+            v = self.call(&dec, vec![v], vec![])?;
+        }
+        Ok(v)
     }
 
-    fn set_attr(&mut self, base: &Value, name: &str, value: Value) -> PyResult<()> {
-        match base {
-            Value::Envoy(path) => match name {
-                "output" => self.host.write(path, Hook::Output, value),
-                "inputs" => self.host.write(path, Hook::Input, value),
-                "input" => {
-                    // 0.8.1: replace the first positional, else the first keyword
-                    // (semantics.md §2.3).
-                    let inputs = self.host.read(path, Hook::Input)?;
-                    let swapped = replace_first_input(&inputs, value)?;
-                    self.host.write(path, Hook::Input, swapped)
-                }
-                _ => Err(PyErr::unsupported(format!(
-                    "setting the attribute '{name}' of a module"
-                ))),
-            },
-            other => Err(PyErr::attribute_error(format!(
-                "'{}' object attribute '{name}' is read-only",
-                other.type_name()
-            ))),
+    pub(super) fn depth_enter(&mut self) -> PyResult<()> {
+        if self.depth >= ctx::caps().max_depth {
+            return Err(PyErr::recursion());
         }
-    }
-
-    fn get_item(&mut self, base: &Value, index: &Value) -> PyResult<Value> {
-        match base {
-            Value::Envoy(path) => {
-                let i = index.as_int().ok_or_else(|| {
-                    PyErr::unsupported(format!("indexing a module with {}", index.type_name()))
-                })?;
-                let len = self.host.module_len(path).ok_or_else(|| {
-                    PyErr::type_error(format!("'Envoy' object ({path}) is not subscriptable"))
-                })?;
-                let j = if i < 0 { i + len as i64 } else { i };
-                if !(0..len as i64).contains(&j) {
-                    // 0.8.1 looks the child up by name, so a bad index is an AttributeError.
-                    return Err(PyErr::attribute_error(format!(
-                        "'Envoy' object (nor its module) has attribute '{i}'"
-                    )));
-                }
-                Ok(Value::Envoy(format!("{path}.{j}").into()))
-            }
-            _ => get_item(base, index),
-        }
+        self.depth += 1;
+        Ok(())
     }
 }
 
-fn method(base: &Value, name: &str) -> Value {
-    Value::Method(std::sync::Arc::new((base.clone(), name.to_string())))
+/// Globals, then builtins.
+pub(super) fn lookup_global(globals: &Namespace, name: &str) -> PyResult<Value> {
+    if let Some(v) = globals.get(name) {
+        return Ok(v);
+    }
+    super::builtins::lookup(name).ok_or_else(|| PyErr::name_error(name))
 }
 
-fn no_attr(base: &Value, name: &str) -> PyErr {
-    PyErr::attribute_error(format!(
-        "'{}' object has no attribute '{name}'",
-        base.type_name()
+fn module_name(globals: &Namespace) -> Rc<str> {
+    match globals.get("__name__") {
+        Some(Value::Str(s)) => Rc::from(s.as_str()),
+        _ => Rc::from("__main__"),
+    }
+}
+
+fn unbound_local(name: &str) -> PyErr {
+    PyErr::new(
+        &types::UNBOUND_LOCAL_ERROR,
+        format!("cannot access local variable '{name}' where it is not associated with a value"),
+    )
+}
+
+fn no_context(v: &Value) -> PyErr {
+    PyErr::type_error(format!(
+        "'{}' object does not support the context manager protocol",
+        v.type_name()
     ))
 }
 
-fn no_module_attr(module: &str, name: &str) -> PyErr {
-    PyErr::unsupported(format!("'{module}.{name}'"))
+fn same_error(a: &PyErr, b: &PyErr) -> bool {
+    a.headline() == b.headline()
 }
 
-/// `.input`: the first positional argument, else the first keyword value
-/// (`[*args, *kwargs.values()][0]`, semantics.md §2.2).
-fn first_input(inputs: &Value) -> PyResult<Value> {
-    let (args, kwargs) = split_inputs(inputs)?;
-    if let Some(first) = args.first() {
-        return Ok(first.clone());
-    }
-    lock(&kwargs)
-        .first()
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| PyErr::index_error("the module was called without arguments"))
-}
-
-fn replace_first_input(inputs: &Value, value: Value) -> PyResult<Value> {
-    let (args, kwargs) = split_inputs(inputs)?;
-    let mut args = args.to_vec();
-    let mut kw = lock(&kwargs).clone();
-    if let Some(first) = args.first_mut() {
-        *first = value;
-    } else if let Some(first) = kw.first_mut() {
-        first.1 = value;
-    } else {
-        return Err(PyErr::index_error(
-            "the module was called without arguments",
-        ));
-    }
-    Ok(Value::tuple(vec![Value::tuple(args), Value::dict(kw)]))
-}
-
-type Inputs = (
-    std::sync::Arc<Vec<Value>>,
-    std::sync::Arc<std::sync::Mutex<Vec<(Value, Value)>>>,
-);
-
-fn split_inputs(inputs: &Value) -> PyResult<Inputs> {
-    if let Value::Tuple(pair) = inputs
-        && let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice()
-    {
-        return Ok((args.clone(), kwargs.clone()));
-    }
-    Err(PyErr::type_error(format!(
-        "module inputs must be an (args, kwargs) pair, got {}",
-        repr(inputs)
-    )))
-}
-
-fn dict_set(items: &mut Vec<(Value, Value)>, k: Value, v: Value) {
-    match items.iter_mut().find(|(key, _)| ops::equal(key, &k)) {
-        Some(slot) => slot.1 = v,
-        None => items.push((k, v)),
-    }
-}
-
-fn seq_index(len: usize, index: &Value, what: &str) -> PyResult<usize> {
-    let i = index.as_int().ok_or_else(|| {
-        PyErr::type_error(format!(
-            "{what} indices must be integers or slices, not {}",
-            index.type_name()
-        ))
-    })?;
-    let j = if i < 0 { i + len as i64 } else { i };
-    if (0..len as i64).contains(&j) {
-        Ok(j as usize)
-    } else {
-        Err(PyErr::index_error(format!("{what} index out of range")))
-    }
-}
-
-fn slice_seq(items: &[Value], s: &[Value; 3]) -> PyResult<Vec<Value>> {
-    let len = items.len() as i64;
-    let get = |v: &Value| -> PyResult<Option<i64>> {
-        match v {
-            Value::None => Ok(None),
-            other => other
-                .as_int()
-                .map(Some)
-                .ok_or_else(|| PyErr::type_error("slice indices must be integers or None")),
-        }
+/// Whether an exception matches an `except` clause's class (or tuple of classes).
+pub fn exception_matches(e: &PyErr, cls: &Value) -> PyResult<bool> {
+    let Some(class) = e.class() else {
+        return Ok(false);
     };
-    let step = get(&s[2])?.unwrap_or(1);
-    if step == 0 {
-        return Err(PyErr::value_error("slice step cannot be zero"));
-    }
-    let clamp = |i: i64, lo: i64, hi: i64| if i < 0 { (i + len).max(lo) } else { i.min(hi) };
-    let (start, stop) = if step > 0 {
-        (
-            get(&s[0])?.map_or(0, |i| clamp(i, 0, len)),
-            get(&s[1])?.map_or(len, |i| clamp(i, 0, len)),
-        )
-    } else {
-        (
-            get(&s[0])?.map_or(len - 1, |i| clamp(i, -1, len - 1)),
-            get(&s[1])?.map_or(-1, |i| clamp(i, -1, len - 1)),
-        )
-    };
-    let mut out = Vec::new();
-    let mut i = start;
-    while (step > 0 && i < stop) || (step < 0 && i > stop) {
-        out.push(items[i as usize].clone());
-        i += step;
-    }
-    Ok(out)
-}
-
-fn get_item(base: &Value, index: &Value) -> PyResult<Value> {
-    let seq = |items: &[Value], what: &str, tuple: bool| -> PyResult<Value> {
-        match index {
-            Value::Slice(s) => {
-                let v = slice_seq(items, s)?;
-                Ok(if tuple {
-                    Value::tuple(v)
-                } else {
-                    Value::list(v)
-                })
+    Ok(match cls {
+        Value::Type(t) => class.derives_from_builtin(t),
+        Value::Class(c) => class.is_subclass(&ClassRef::User(c.clone())),
+        Value::Tuple(items) => {
+            for it in items.iter() {
+                if exception_matches(e, it)? {
+                    return Ok(true);
+                }
             }
-            i => Ok(items[seq_index(items.len(), i, what)?].clone()),
+            false
         }
-    };
-    match base {
-        Value::Tensor(t) => Ok(Value::tensor(tensor::get_item(&t.0, index)?)),
-        Value::List(l) => seq(&lock(l), "list", false),
-        Value::Tuple(t) => seq(t, "tuple", true),
-        Value::Size(s) => {
-            let items: Vec<Value> = s.iter().map(|&i| Value::Int(i)).collect();
-            match seq(&items, "tuple", true)? {
-                Value::Tuple(t) => Ok(Value::Size(std::sync::Arc::new(
-                    t.iter().filter_map(Value::as_int).collect(),
-                ))),
-                v => Ok(v),
-            }
-        }
-        Value::Str(s) => {
-            let chars: Vec<Value> = s.chars().map(|c| Value::str(&c.to_string())).collect();
-            match seq(&chars, "string", true)? {
-                Value::Tuple(t) => Ok(Value::str(&t.iter().map(to_str).collect::<String>())),
-                v => Ok(v),
-            }
-        }
-        Value::Dict(d) => lock(d)
-            .iter()
-            .find(|(k, _)| ops::equal(k, index))
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| PyErr::new("KeyError", repr(index))),
-        Value::Record(r) => record_item(r, index),
-        other => Err(PyErr::type_error(format!(
-            "'{}' object is not subscriptable",
-            other.type_name()
-        ))),
-    }
-}
-
-/// `ModelOutput[i]` / `ModelOutput["name"]` (semantics.md §2.5).
-fn record_item(r: &RecordVal, index: &Value) -> PyResult<Value> {
-    match index {
-        Value::Str(s) => r
-            .fields
-            .iter()
-            .find(|(n, _)| *n == &**s)
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| PyErr::new("KeyError", repr(index))),
-        other => {
-            let i = seq_index(r.fields.len(), other, "tuple")?;
-            Ok(r.fields[i].1.clone())
-        }
-    }
-}
-
-fn set_item(base: &Value, index: &Value, value: Value) -> PyResult<()> {
-    match base {
-        Value::Tensor(t) => tensor::set_item(&t.0, index, &value),
-        Value::List(l) => {
-            let mut items = lock(l);
-            let i = seq_index(items.len(), index, "list assignment")?;
-            items[i] = value;
-            Ok(())
-        }
-        Value::Dict(d) => {
-            dict_set(&mut lock(d), index.clone(), value);
-            Ok(())
-        }
-        other => Err(PyErr::type_error(format!(
-            "'{}' object does not support item assignment",
-            other.type_name()
-        ))),
-    }
-}
-
-fn unary(op: ast::UnaryOp, v: &Value) -> PyResult<Value> {
-    Ok(match (op, v) {
-        (ast::UnaryOp::Not, v) => Value::Bool(!v.truthy()?),
-        (ast::UnaryOp::USub, Value::Int(i)) => Value::Int(
-            i.checked_neg()
-                .ok_or_else(|| PyErr::new("OverflowError", "integer negation overflows"))?,
-        ),
-        (ast::UnaryOp::USub, Value::Float(f)) => Value::Float(-f),
-        (ast::UnaryOp::USub, Value::Tensor(t)) => Value::tensor(t.0.f_neg()?),
-        (ast::UnaryOp::UAdd, Value::Int(_) | Value::Float(_) | Value::Tensor(_)) => v.clone(),
-        (ast::UnaryOp::Invert, Value::Int(i)) => Value::Int(!i),
-        (ast::UnaryOp::Invert, Value::Tensor(t)) => Value::tensor(t.0.f_bitwise_not()?),
-        (op, v) => {
-            return Err(PyErr::type_error(format!(
-                "bad operand type for unary {}: '{}'",
-                op.as_str(),
-                v.type_name()
-            )));
+        _ => {
+            return Err(PyErr::type_error(
+                "catching classes that do not inherit from BaseException is not allowed",
+            ));
         }
     })
 }
 
-fn operator(op: ast::Operator) -> &'static str {
-    op.as_str()
-}
-
-/// The user-facing name of a statement kind this interpreter does not run.
-fn stmt_name(stmt: &Stmt) -> String {
-    match stmt {
-        Stmt::FunctionDef(_) => "`def` inside a trace".into(),
-        Stmt::ClassDef(_) => "`class` inside a trace".into(),
-        Stmt::Return(_) => "`return` in a traced block".into(),
-        Stmt::Delete(_) => "the `del` statement".into(),
-        Stmt::AnnAssign(_) => "annotated assignment".into(),
-        Stmt::For(_) => "`async for`".into(),
-        Stmt::With(_) => "a `with` block inside a trace (invokes, backward, sessions)".into(),
-        Stmt::Match(_) => "the `match` statement".into(),
-        Stmt::Raise(_) => "the `raise` statement".into(),
-        Stmt::Try(_) => "`try`/`except`".into(),
-        Stmt::Assert(_) => "the `assert` statement".into(),
-        Stmt::Import(_) | Stmt::ImportFrom(_) => "`import` inside a trace".into(),
-        Stmt::Global(_) | Stmt::Nonlocal(_) => "`global`/`nonlocal`".into(),
-        Stmt::TypeAlias(_) => "type aliases".into(),
-        Stmt::IpyEscapeCommand(_) => "IPython escape commands".into(),
-        _ => "this statement".into(),
-    }
-}
-
-fn expr_name(expr: &Expr) -> String {
-    match expr {
-        Expr::Lambda(_) => "lambda expressions".into(),
-        Expr::ListComp(_) => "list comprehensions".into(),
-        Expr::SetComp(_) => "set comprehensions".into(),
-        Expr::DictComp(_) => "dict comprehensions".into(),
-        Expr::Generator(_) => "generator expressions".into(),
-        Expr::Await(_) | Expr::Yield(_) | Expr::YieldFrom(_) => "`await`/`yield`".into(),
-        Expr::FString(_) => "f-strings".into(),
-        Expr::TString(_) => "t-strings".into(),
-        Expr::BytesLiteral(_) => "bytes literals".into(),
-        Expr::Set(_) => "set literals".into(),
-        Expr::Named(_) => "the walrus operator `:=`".into(),
-        Expr::Starred(_) => "`*` unpacking".into(),
-        _ => "this expression".into(),
+pub(super) fn expr_kind(e: &Expr) -> &'static str {
+    match e {
+        Expr::Call(_) => "function call",
+        Expr::Lambda(_) => "lambda",
+        Expr::BinOp(_) | Expr::BoolOp(_) | Expr::UnaryOp(_) => "expression",
+        Expr::Compare(_) => "comparison",
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::BooleanLiteral(_) | Expr::NoneLiteral(_) => "literal",
+        Expr::FString(_) => "f-string expression",
+        Expr::ListComp(_) => "list comprehension",
+        Expr::Dict(_) => "dict literal",
+        Expr::Set(_) => "set display",
+        _ => "expression",
     }
 }
 
 impl PyErr {
-    /// Whether this error should be shown to the user as theirs.
-    pub fn is_user_visible(&self) -> bool {
-        !matches!(self.kind, ErrorKind::Cancelled)
+    pub fn name_error_free(name: &str) -> PyErr {
+        PyErr::new(
+            &types::NAME_ERROR,
+            format!("cannot access free variable '{name}' where it is not associated with a value in enclosing scope"),
+        )
     }
 }

@@ -1,21 +1,57 @@
-//! The interpreter of the Python subset that nnsight intervention code uses (design.md §5):
-//! parsing with `ruff_python_parser`, a small explicit value model, builtins, the tensor op
-//! table and Python-shaped errors carrying the user's line. It reaches the model only
-//! through [`Host`], so it knows nothing of threads, hooks or tch modules.
+//! The interpreter of the Python that intervention code is written in (design.md §5):
+//! parsing and scope analysis ([`program`]), statements ([`eval`]) and expressions
+//! ([`expr`]) over the one value model (`crate::value`), calls with Python's argument
+//! binding ([`call`]), attributes ([`attr`]), operators ([`ops`]), builtins and the
+//! methods of builtin types, the format mini-language ([`format`]), importable modules
+//! ([`modules`]) and torch's tensor operations ([`torch`]). It reaches the world outside
+//! user code only through [`host::Host`] and host objects, so it knows nothing of
+//! coroutines, hooks or models.
 
-mod builtins;
-mod error;
-mod eval;
-mod host;
-mod ops;
-mod sig;
-mod tensor;
-mod value;
-
-pub use error::{ErrorKind, PyErr, PyResult};
-pub use eval::{Interp, Limits, MAX_SOURCE, Program, STACK_SIZE, Scope};
-pub use host::{Hook, Host};
-pub use value::{RecordVal, Tens, Value, dtype_name, lock, repr};
+pub mod attr;
+pub mod builtins;
+pub mod call;
+pub mod code;
+pub mod dataclass;
+pub mod eval;
+pub mod expr;
+pub mod foreign;
+pub mod format;
+pub mod frame;
+pub mod host;
+pub mod iter;
+pub mod methods;
+pub mod modules;
+pub mod ops;
+pub mod program;
+pub mod saves;
+pub mod torch;
 
 #[cfg(test)]
 mod tests;
+
+use host::Host;
+
+use crate::value::PyErr;
+
+/// One running body of user code. Interpreters for the workers of a trace run on their
+/// own coroutine stacks; they share nothing but values.
+pub struct Interp<'h> {
+    pub host: &'h mut dyn Host,
+    /// Python call depth (RecursionError past CPython's limit).
+    depth: usize,
+    /// Exceptions being handled by `except` blocks (bare `raise` re-raises the last).
+    handling: Vec<PyErr>,
+    /// Nesting of container comparisons (RecursionError past the limit).
+    cmp_depth: usize,
+}
+
+impl<'h> Interp<'h> {
+    pub fn new(host: &'h mut dyn Host) -> Interp<'h> {
+        Interp {
+            host,
+            depth: 0,
+            handling: Vec::new(),
+            cmp_depth: 0,
+        }
+    }
+}

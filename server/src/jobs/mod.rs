@@ -1,7 +1,10 @@
-//! Jobs: ids, the queue and its single executor thread, statuses with NDIF's texts
-//! (protocol.md §4.2), fan-out of updates to whoever subscribed (a G2 WebSocket today, a G1
-//! socket.io sid next), the latest status per job for polling, and the result store.
-//! Knows nothing of HTTP: transports register a [`Subscriber`] under a session id.
+//! Jobs: ids, the queue and the executors that drain it (`--workers N` at once), statuses
+//! with NDIF's texts (protocol.md §4.2), fan-out of updates to whoever subscribed (a G2
+//! WebSocket today, a G1 socket.io sid next), the latest status per job for polling, and
+//! the result store. Each job runs on a thread of its own; its executor waits for it with a
+//! deadline and, should the job not stop when told to (a libtorch kernel cannot be
+//! interrupted), reports the timeout and moves on. Knows nothing of HTTP: transports
+//! register a [`Subscriber`] under a session id.
 
 pub mod status;
 mod store;
@@ -10,8 +13,10 @@ pub use status::{Data, Status, Update};
 pub use store::ResultStore;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
+use std::time::Duration;
 
 /// Receives the updates of the jobs submitted under one session (a subscribed socket).
 pub trait Subscriber: Send + Sync {
@@ -19,9 +24,49 @@ pub trait Subscriber: Send + Sync {
     fn send(&self, update: &Update) -> bool;
 }
 
-/// A job's body: runs it, reporting LOG lines through the callback; returns the result
+/// What a running job gets from its executor.
+pub struct JobCtl {
+    /// Publishes one LOG update (a printed line).
+    pub log: Arc<dyn Fn(String) + Send + Sync>,
+    /// Set when the job must stop (its deadline passed); the job polls it.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// A job's body: runs it, reporting LOG lines through its [`JobCtl`]; returns the result
 /// blob (already encoded for the client) or the ERROR description.
-pub type JobFn = Box<dyn FnOnce(&mut dyn FnMut(String)) -> Result<Vec<u8>, String> + Send>;
+pub type JobFn = Box<dyn FnOnce(JobCtl) -> Result<Vec<u8>, String> + Send>;
+
+/// How the executors run jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecConfig {
+    /// Jobs allowed to wait in the queue before new ones are refused.
+    pub max_queue: usize,
+    /// Jobs that run at once.
+    pub workers: usize,
+    /// The job's own deadline (it stops itself then); the executor waits this long plus
+    /// [`GRACE`] before giving up on it.
+    pub wall: Duration,
+    /// Stack of each job thread.
+    pub stack: usize,
+}
+
+impl Default for ExecConfig {
+    fn default() -> Self {
+        ExecConfig {
+            max_queue: 1000,
+            workers: 1,
+            wall: Duration::from_secs(600),
+            stack: 8 << 20,
+        }
+    }
+}
+
+const RUNNING: u8 = 0;
+const DONE: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// How long past its deadline a job may take to notice it before its executor moves on.
+pub const GRACE: Duration = Duration::from_secs(30);
 
 /// What the executor needs to run one job; produced by the transport layer.
 pub struct Work {
@@ -43,8 +88,10 @@ struct Inner {
     latest: Mutex<HashMap<String, Update>>,
     queue: Mutex<VecDeque<Work>>,
     wake: Condvar,
-    max_queue: usize,
+    config: ExecConfig,
     results: ResultStore,
+    /// Job threads given up on that are still running.
+    abandoned: AtomicUsize,
 }
 
 /// Why a job could not be queued.
@@ -55,25 +102,26 @@ pub enum SubmitError {
 }
 
 impl Jobs {
-    /// Starts the executor thread; jobs run one at a time, in submission order.
-    pub fn start(max_queue: usize) -> Jobs {
+    /// Starts `config.workers` executors; jobs start in submission order.
+    pub fn start(config: ExecConfig) -> Jobs {
         let jobs = Jobs {
             inner: Arc::new(Inner {
                 subscribers: Mutex::default(),
                 latest: Mutex::default(),
                 queue: Mutex::default(),
                 wake: Condvar::new(),
-                max_queue,
+                config,
                 results: ResultStore::default(),
+                abandoned: AtomicUsize::new(0),
             }),
         };
-        let worker = jobs.clone();
-        thread::Builder::new()
-            .name("executor".into())
-            // The executor parses user source (exec.rs).
-            .stack_size(crate::interp::STACK_SIZE)
-            .spawn(move || worker.execute_forever())
-            .expect("spawning the executor thread");
+        for i in 0..config.workers.max(1) {
+            let worker = jobs.clone();
+            thread::Builder::new()
+                .name(format!("executor-{i}"))
+                .spawn(move || worker.execute_forever())
+                .expect("spawning an executor thread");
+        }
         jobs
     }
 
@@ -107,7 +155,7 @@ impl Jobs {
     pub fn submit(&self, work: Work) -> Result<Update, SubmitError> {
         let received = Update::new(&work.id, Status::Received, status::RECEIVED);
         let mut queue = lock(&self.inner.queue);
-        if queue.len() >= self.inner.max_queue {
+        if queue.len() >= self.inner.config.max_queue {
             return Err(SubmitError::QueueFull(queue.len()));
         }
         lock(&self.inner.latest).insert(work.id.clone(), received.clone());
@@ -140,6 +188,11 @@ impl Jobs {
 
     fn execute_forever(&self) {
         loop {
+            // Abandoned job threads still hold memory: past a bound, wait for them to end
+            // before starting more.
+            while self.abandoned() >= 4 * self.inner.config.workers.max(1) {
+                thread::park_timeout(Duration::from_secs(1));
+            }
             let work = {
                 let mut queue = lock(&self.inner.queue);
                 loop {
@@ -157,7 +210,7 @@ impl Jobs {
         }
     }
 
-    /// Runs one job to exactly one terminal status, even if the job panics.
+    /// Runs one job to exactly one terminal status, even if the job panics or hangs.
     fn execute(&self, work: Work) {
         let Work {
             id,
@@ -165,32 +218,86 @@ impl Jobs {
             run,
             result_url,
         } = work;
-        let session = session.as_deref();
         self.publish(
-            session,
+            session.as_deref(),
             Update::new(&id, Status::Dispatched, status::DISPATCHED),
         );
-        self.publish(session, Update::new(&id, Status::Running, status::RUNNING));
-        let mut log = |text: String| {
-            // G2 LOGs are whole printed lines (protocol.md §4.2).
-            let line = text.strip_suffix('\n').unwrap_or(&text).to_string();
-            self.publish(session, Update::new(&id, Status::Log, &line));
+        self.publish(session.as_deref(), Update::new(&id, Status::Running, status::RUNNING));
+        let log = {
+            let (jobs, id, session) = (self.clone(), id.clone(), session.clone());
+            Arc::new(move |line: String| {
+                jobs.publish(session.as_deref(), Update::new(&id, Status::Log, &line));
+            })
         };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut log)))
-            .unwrap_or_else(|_| {
-                Err("InternalError (a localndif bug): the job's executor panicked".to_string())
+        let cancel = Arc::new(AtomicBool::new(false));
+        let ctl = JobCtl { log, cancel: cancel.clone() };
+        let (tx, rx) = mpsc::channel();
+        let inner = self.inner.clone();
+        // RUNNING → DONE (the thread finished first) or → ABANDONED (the executor gave up
+        // first): exactly one side wins, so the abandoned count stays exact.
+        let state = Arc::new(std::sync::atomic::AtomicU8::new(RUNNING));
+        let thread_state = state.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("job-{}", &id[..id.len().min(8)]))
+            .stack_size(self.inner.config.stack)
+            .spawn(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(ctl)))
+                    .unwrap_or_else(|_| {
+                        Err("InternalError (a localndif bug): the job panicked".to_string())
+                    });
+                if thread_state.compare_exchange(RUNNING, DONE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                    let _ = tx.send(outcome);
+                } else {
+                    // The executor gave up on us and reported the timeout.
+                    inner.abandoned.fetch_sub(1, Ordering::SeqCst);
+                }
             });
+        let outcome = match spawned {
+            Err(e) => Err(format!("MemoryError: the server could not start a thread for this job: {e}")),
+            Ok(_) => {
+                let wall = self.inner.config.wall;
+                match rx.recv_timeout(wall + GRACE) {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        cancel.store(true, Ordering::SeqCst);
+                        match rx.recv_timeout(GRACE) {
+                            Ok(outcome) => outcome,
+                            Err(_) if state.compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst).is_err() => {
+                                // It finished just now: its outcome is on its way.
+                                rx.recv().unwrap_or_else(|_| Err("InternalError (a localndif bug): the job's outcome was lost".into()))
+                            }
+                            Err(_) => {
+                                // Still inside one uninterruptible operation: report and
+                                // move on; the thread ends on its own and is counted
+                                // until then.
+                                self.inner.abandoned.fetch_add(1, Ordering::SeqCst);
+                                tracing::warn!(job = %id, "a job did not stop at its deadline; abandoned its thread");
+                                Err(format!(
+                                    "Your job exceeded the execution timeout of {}s.",
+                                    wall.as_secs()
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+        };
         match outcome {
             Ok(blob) => {
                 self.inner.results.put(&id, blob);
                 let mut done = Update::new(&id, Status::Completed, status::COMPLETED);
                 done.data = Data::Url(result_url);
-                self.publish(session, done);
+                self.publish(session.as_deref(), done);
             }
             Err(description) => {
-                self.publish(session, Update::new(&id, Status::Error, &description))
+                self.publish(session.as_deref(), Update::new(&id, Status::Error, &description))
             }
         }
+    }
+
+    /// Job threads given up on that are still running.
+    pub fn abandoned(&self) -> usize {
+        self.inner.abandoned.load(Ordering::SeqCst)
     }
 }
 

@@ -42,6 +42,10 @@ fn transcript(jobs: &Jobs, session: &str, run: JobFn) -> (Update, Vec<Update>) {
     (received, seen)
 }
 
+fn config(max_queue: usize) -> ExecConfig {
+    ExecConfig { max_queue, ..ExecConfig::default() }
+}
+
 fn statuses(updates: &[Update]) -> Vec<(Status, String)> {
     updates
         .iter()
@@ -51,13 +55,13 @@ fn statuses(updates: &[Update]) -> Vec<(Status, String)> {
 
 #[test]
 fn a_completed_job_reports_ndif_statuses_in_order() {
-    let jobs = Jobs::start(10);
+    let jobs = Jobs::start(config(10));
     let (received, seen) = transcript(
         &jobs,
         "s1",
-        Box::new(|log| {
-            log("first\n".into());
-            log("second\n".into());
+        Box::new(|ctl| {
+            (ctl.log)("first".into());
+            (ctl.log)("second".into());
             Ok(vec![1, 2, 3])
         }),
     );
@@ -90,7 +94,7 @@ fn a_completed_job_reports_ndif_statuses_in_order() {
 
 #[test]
 fn a_failing_or_panicking_job_ends_in_one_error() {
-    let jobs = Jobs::start(10);
+    let jobs = Jobs::start(config(10));
     let (_, seen) = transcript(&jobs, "s2", Box::new(|_| Err("ValueError: boom".into())));
     assert_eq!(seen.iter().filter(|u| u.status.is_terminal()).count(), 1);
     assert_eq!(
@@ -123,7 +127,7 @@ fn json_frames_have_the_client_schema() {
 
 #[test]
 fn a_full_queue_refuses_new_jobs() {
-    let jobs = Jobs::start(1);
+    let jobs = Jobs::start(config(1));
     let (gate_tx, gate_rx) = mpsc::channel::<()>();
     let block = |rx: mpsc::Receiver<()>| -> JobFn {
         Box::new(move |_| {

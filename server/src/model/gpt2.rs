@@ -1,20 +1,21 @@
 //! GPT-2 (`GPT2LMHeadModel`) with transformers 5.24's module tree and call structure
 //! (semantics.md §9.1): blocks return a tensor, attention returns `(out, None)`, the root
-//! returns a `CausalLMOutputWithCrossAttentions`. Ops follow `modeling_gpt2.py`, the SDPA
-//! integration and `Conv1D` exactly (same ATen kernels), so numbers equal HF PyTorch's.
+//! returns a `CausalLMOutputWithCrossAttentions`, keys and values go into a
+//! `DynamicCache`. Ops follow `modeling_gpt2.py`, the SDPA integration and `Conv1D`
+//! exactly (same ATen kernels), so numbers equal HF PyTorch's.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind as DKind, Tensor};
 
-use super::{
-    Act, Call, CausalLm, ForwardError, Hooks, Record, arg_tensor, hooked, hooked_unary,
-    output_tensor,
-};
+use super::cache::DynamicCache;
+use super::forward::{CallArgs, Fwd, out_tensor, tv};
+use super::tree::{Kind, ModuleId, Tree, Weights};
+use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
 /// The fields of GPT-2's `config.json` this implementation reads (HF defaults).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Gpt2Config {
     pub vocab_size: i64,
     pub n_embd: i64,
@@ -31,7 +32,11 @@ pub struct Gpt2Config {
     #[serde(default)]
     pub scale_attn_by_inverse_layer_idx: bool,
     #[serde(default)]
+    pub reorder_and_upcast_attn: bool,
+    #[serde(default)]
     pub add_cross_attention: bool,
+    #[serde(default = "yes")]
+    pub use_cache: bool,
 }
 
 fn default_eps() -> f64 {
@@ -44,476 +49,367 @@ fn yes() -> bool {
     true
 }
 
-struct Norm {
-    w: Tensor,
-    b: Tensor,
-    eps: f64,
+/// Looks a weight up under its HF name, with or without the `transformer.` prefix
+/// (openai-community/gpt2's own checkpoint stores `h.0.attn.c_attn.weight`).
+fn take(tensors: &HashMap<String, Tensor>, name: &str) -> anyhow::Result<Tensor> {
+    let short = name.strip_prefix("transformer.").unwrap_or(name);
+    tensors
+        .get(name)
+        .or_else(|| tensors.get(short))
+        .map(Tensor::shallow_clone)
+        .ok_or_else(|| anyhow::anyhow!("the checkpoint has no tensor '{name}'"))
 }
 
-impl Norm {
-    fn apply(&self, x: &Tensor) -> Result<Tensor, tch::TchError> {
-        let n = x.size().last().copied().unwrap_or(0);
-        x.f_layer_norm([n], Some(&self.w), Some(&self.b), self.eps, true)
+/// Builds the module tree and the weights, checking every tensor against the config.
+pub fn build(config_json: &str, tensors: &HashMap<String, Tensor>) -> anyhow::Result<(Gpt2Config, Tree, Weights)> {
+    let cfg: Gpt2Config = serde_json::from_str(config_json)?;
+    anyhow::ensure!(
+        cfg.activation_function == "gelu_new",
+        "activation_function '{}' is not supported (only gelu_new)",
+        cfg.activation_function
+    );
+    anyhow::ensure!(!cfg.add_cross_attention, "GPT-2 with cross-attention is not supported");
+    anyhow::ensure!(!cfg.reorder_and_upcast_attn, "reorder_and_upcast_attn is not supported");
+    anyhow::ensure!(cfg.n_embd % cfg.n_head == 0, "n_embd must be divisible by n_head");
+    let mut t = Tree::new("GPT2LMHeadModel", Kind::Gpt2LmHead);
+    let mut params: Vec<Vec<Tensor>> = vec![Vec::new()];
+    let add = |t: &mut Tree, params: &mut Vec<Vec<Tensor>>, parent: ModuleId, name: &str, class: &'static str, kind: Kind, ws: &[&str]| -> anyhow::Result<ModuleId> {
+        let id = t.add(parent, name, class, kind);
+        params.push(Vec::new());
+        let path = t.node(id).path.clone();
+        for w in ws {
+            t.add_param(id, w);
+            params[id].push(take(tensors, &format!("{path}.{w}"))?);
+        }
+        Ok(id)
+    };
+    let root = t.root();
+    let tr = add(&mut t, &mut params, root, "transformer", "GPT2Model", Kind::Gpt2Model, &[])?;
+    let wte = add(&mut t, &mut params, tr, "wte", "Embedding", Kind::Embedding, &["weight"])?;
+    add(&mut t, &mut params, tr, "wpe", "Embedding", Kind::Embedding, &["weight"])?;
+    add(&mut t, &mut params, tr, "drop", "Dropout", Kind::Dropout, &[])?;
+    let h = add(&mut t, &mut params, tr, "h", "ModuleList", Kind::ModuleList, &[])?;
+    let head_dim = (cfg.n_embd / cfg.n_head) as f64;
+    for i in 0..cfg.n_layer {
+        let b = add(&mut t, &mut params, h, &i.to_string(), "GPT2Block", Kind::Gpt2Block, &[])?;
+        add(&mut t, &mut params, b, "ln_1", "LayerNorm", Kind::LayerNorm { eps: cfg.layer_norm_epsilon }, &["weight", "bias"])?;
+        let mut scaling = if cfg.scale_attn_weights { head_dim.powf(-0.5) } else { 1.0 };
+        if cfg.scale_attn_by_inverse_layer_idx {
+            scaling /= (i + 1) as f64;
+        }
+        let a = add(&mut t, &mut params, b, "attn", "GPT2Attention", Kind::Gpt2Attention { scaling, layer: i }, &[])?;
+        add(&mut t, &mut params, a, "c_attn", "Conv1D", Kind::Conv1D, &["weight", "bias"])?;
+        add(&mut t, &mut params, a, "c_proj", "Conv1D", Kind::Conv1D, &["weight", "bias"])?;
+        add(&mut t, &mut params, a, "attn_dropout", "Dropout", Kind::Unused, &[])?;
+        add(&mut t, &mut params, a, "resid_dropout", "Dropout", Kind::Dropout, &[])?;
+        add(&mut t, &mut params, b, "ln_2", "LayerNorm", Kind::LayerNorm { eps: cfg.layer_norm_epsilon }, &["weight", "bias"])?;
+        let m = add(&mut t, &mut params, b, "mlp", "GPT2MLP", Kind::Gpt2Mlp, &[])?;
+        add(&mut t, &mut params, m, "c_fc", "Conv1D", Kind::Conv1D, &["weight", "bias"])?;
+        add(&mut t, &mut params, m, "c_proj", "Conv1D", Kind::Conv1D, &["weight", "bias"])?;
+        add(&mut t, &mut params, m, "act", "NewGELUActivation", Kind::NewGelu, &[])?;
+        add(&mut t, &mut params, m, "dropout", "Dropout", Kind::Dropout, &[])?;
     }
+    add(&mut t, &mut params, tr, "ln_f", "LayerNorm", Kind::LayerNorm { eps: cfg.layer_norm_epsilon }, &["weight", "bias"])?;
+    // Tied by default (GPT2LMHeadModel._tied_weights_keys).
+    let lm_head = t.add(root, "lm_head", "Linear", Kind::Linear);
+    t.add_param(lm_head, "weight");
+    params.push(vec![take(tensors, "lm_head.weight").unwrap_or_else(|_| params[wte][0].shallow_clone())]);
+    let wte_w = &params[wte][0];
+    anyhow::ensure!(
+        wte_w.size() == [cfg.vocab_size, cfg.n_embd],
+        "transformer.wte.weight has shape {:?}, config.json says [{}, {}]",
+        wte_w.size(),
+        cfg.vocab_size,
+        cfg.n_embd
+    );
+    let g = t.add(root, "generator", "Generator", Kind::Generator);
+    params.push(Vec::new());
+    t.add(g, "streamer", "Streamer", Kind::Streamer);
+    params.push(Vec::new());
+    Ok((cfg, t, Weights { params }))
+}
+
+fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> PyResult<Tensor> {
+    let n = x.size().last().copied().unwrap_or(0);
+    Ok(x.f_layer_norm([n], Some(w), Some(b), eps, true)?)
 }
 
 /// HF `Conv1D`: `addmm(bias, x.view(-1, nx), weight)` with weight `[nx, nf]`.
-struct Conv1d {
-    w: Tensor,
-    b: Tensor,
+fn conv1d(x: &Tensor, w: &Tensor, b: &Tensor) -> PyResult<Tensor> {
+    let mut size = x.size();
+    let nx = size.pop().unwrap_or(0);
+    size.push(w.size()[1]);
+    Ok(b.f_addmm(&x.f_view([-1, nx])?, w)?.f_view(size.as_slice())?)
 }
 
-impl Conv1d {
-    fn apply(&self, x: &Tensor) -> Result<Tensor, tch::TchError> {
-        let mut size = x.size();
-        let nx = size.pop().unwrap_or(0);
-        size.push(self.w.size()[1]);
-        self.b
-            .f_addmm(&x.f_view([-1, nx])?, &self.w)?
-            .f_view(size.as_slice())
+/// `NewGELUActivation`, op for op.
+fn gelu_new(x: &Tensor) -> PyResult<Tensor> {
+    let c = (2.0f64 / std::f64::consts::PI).sqrt();
+    let inner = x.f_add(&x.f_pow_tensor_scalar(3.0)?.f_mul_scalar(0.044715)?)?.f_mul_scalar(c)?;
+    Ok(x.f_mul_scalar(0.5)?.f_mul(&inner.f_tanh()?.f_add_scalar(1.0)?)?)
+}
+
+/// The SDPA mask transformers builds: `None` without padding (the kernel's causal flag is
+/// used), else a boolean `[B, 1, S, past+S]` mask, causal and hiding padded keys.
+pub fn causal_mask(attention_mask: Option<&Tensor>, q_len: i64, past: i64) -> PyResult<Option<Tensor>> {
+    let Some(mask) = attention_mask else {
+        return Ok(None);
+    };
+    if mask.f_eq(1)?.f_all()?.f_int64_value(&[])? == 1 {
+        return Ok(None);
     }
+    let device = mask.device();
+    let kv = past + q_len;
+    let b = mask.size()[0];
+    let q = Tensor::f_arange_start(past, past + q_len, (DKind::Int64, device))?.f_view([q_len, 1])?;
+    let k = Tensor::f_arange(kv, (DKind::Int64, device))?.f_view([1, kv])?;
+    let causal = k.f_le_tensor(&q)?;
+    let keys = mask.f_narrow(1, mask.size()[1] - kv, kv)?.f_to_kind(DKind::Bool)?.f_view([b, 1, 1, kv])?;
+    Ok(Some(causal.f_view([1, 1, q_len, kv])?.f_logical_and(&keys)?))
 }
 
-struct BlockPaths {
-    block: String,
-    ln_1: String,
-    attn: String,
-    c_attn: String,
-    attn_proj: String,
-    resid_dropout: String,
-    ln_2: String,
-    mlp: String,
-    c_fc: String,
-    act: String,
-    mlp_proj: String,
-    mlp_dropout: String,
+fn param<'a>(f: &'a Fwd<'_>, id: ModuleId, i: usize) -> &'a Tensor {
+    f.m.weights.get(id, i)
 }
 
-struct Block {
-    p: BlockPaths,
-    ln_1: Norm,
-    c_attn: Conv1d,
-    attn_proj: Conv1d,
-    ln_2: Norm,
-    c_fc: Conv1d,
-    mlp_proj: Conv1d,
-    scaling: f64,
+fn child(f: &Fwd<'_>, id: ModuleId, name: &str) -> PyResult<ModuleId> {
+    f.m.tree()
+        .child(id, name)
+        .ok_or_else(|| PyErr::internal(format!("module {} has no child {name}", f.m.tree().node(id).envoy)))
 }
 
-pub struct Gpt2 {
-    n_embd: i64,
-    n_head: i64,
-    wte: Tensor,
-    wpe: Tensor,
-    blocks: Vec<Block>,
-    ln_f: Norm,
-    lm_head: Tensor,
-    paths: Vec<String>,
-    device: Device,
-    config_json: String,
-    n_params: i64,
+fn envoy<'a>(f: &'a Fwd<'_>, id: ModuleId) -> &'a str {
+    &f.m.tree().node(id).envoy
 }
 
-/// Looks a weight up under its HF name, with or without the `transformer.` prefix
-/// (openai-community/gpt2's own checkpoint stores `h.0.attn.c_attn.weight`).
-struct Weights(HashMap<String, Tensor>);
-
-impl Weights {
-    fn get(&self, name: &str) -> anyhow::Result<Tensor> {
-        let short = name.strip_prefix("transformer.").unwrap_or(name);
-        self.0
-            .get(name)
-            .or_else(|| self.0.get(short))
-            .map(Tensor::shallow_clone)
-            .ok_or_else(|| anyhow::anyhow!("checkpoint has no tensor '{name}'"))
-    }
-    fn norm(&self, prefix: &str, eps: f64) -> anyhow::Result<Norm> {
-        Ok(Norm {
-            w: self.get(&format!("{prefix}.weight"))?,
-            b: self.get(&format!("{prefix}.bias"))?,
-            eps,
-        })
-    }
-    fn conv(&self, prefix: &str) -> anyhow::Result<Conv1d> {
-        Ok(Conv1d {
-            w: self.get(&format!("{prefix}.weight"))?,
-            b: self.get(&format!("{prefix}.bias"))?,
-        })
-    }
-}
-
-impl Gpt2 {
-    pub fn load(
-        config_json: &str,
-        tensors: HashMap<String, Tensor>,
-        device: Device,
-    ) -> anyhow::Result<Gpt2> {
-        let cfg: Gpt2Config = serde_json::from_str(config_json)?;
-        anyhow::ensure!(
-            cfg.activation_function == "gelu_new",
-            "activation_function '{}' is not supported (only gelu_new)",
-            cfg.activation_function
-        );
-        anyhow::ensure!(
-            !cfg.add_cross_attention,
-            "GPT-2 with cross-attention is not supported"
-        );
-        anyhow::ensure!(
-            cfg.n_embd % cfg.n_head == 0,
-            "n_embd must be divisible by n_head"
-        );
-        let _ = cfg.n_inner; // the MLP width comes from the checkpoint's c_fc shape
-        let n_params = tensors.values().map(Tensor::numel).sum::<usize>() as i64;
-        let w = Weights(tensors);
-        let head_dim = (cfg.n_embd / cfg.n_head) as f64;
-        let mut paths: Vec<String> = [
-            "",
-            "transformer",
-            "transformer.wte",
-            "transformer.wpe",
-            "transformer.drop",
-            "transformer.h",
-        ]
-        .map(String::from)
-        .to_vec();
-        let mut blocks = Vec::with_capacity(cfg.n_layer);
-        for i in 0..cfg.n_layer {
-            let b = format!("transformer.h.{i}");
-            let p = BlockPaths {
-                ln_1: format!("{b}.ln_1"),
-                attn: format!("{b}.attn"),
-                c_attn: format!("{b}.attn.c_attn"),
-                attn_proj: format!("{b}.attn.c_proj"),
-                resid_dropout: format!("{b}.attn.resid_dropout"),
-                ln_2: format!("{b}.ln_2"),
-                mlp: format!("{b}.mlp"),
-                c_fc: format!("{b}.mlp.c_fc"),
-                act: format!("{b}.mlp.act"),
-                mlp_proj: format!("{b}.mlp.c_proj"),
-                mlp_dropout: format!("{b}.mlp.dropout"),
-                block: b.clone(),
-            };
-            // named_modules() order of GPT2Block; attn_dropout exists but is never called.
-            paths.extend([
-                p.block.clone(),
-                p.ln_1.clone(),
-                p.attn.clone(),
-                p.c_attn.clone(),
-                p.attn_proj.clone(),
-                format!("{b}.attn.attn_dropout"),
-                p.resid_dropout.clone(),
-                p.ln_2.clone(),
-                p.mlp.clone(),
-                p.c_fc.clone(),
-                p.mlp_proj.clone(),
-                p.act.clone(),
-                p.mlp_dropout.clone(),
-            ]);
-            let mut scaling = if cfg.scale_attn_weights {
-                head_dim.powf(-0.5)
-            } else {
-                1.0
-            };
-            if cfg.scale_attn_by_inverse_layer_idx {
-                scaling /= (i + 1) as f64;
-            }
-            blocks.push(Block {
-                ln_1: w.norm(&format!("{b}.ln_1"), cfg.layer_norm_epsilon)?,
-                c_attn: w.conv(&p.c_attn)?,
-                attn_proj: w.conv(&p.attn_proj)?,
-                ln_2: w.norm(&format!("{b}.ln_2"), cfg.layer_norm_epsilon)?,
-                c_fc: w.conv(&p.c_fc)?,
-                mlp_proj: w.conv(&p.mlp_proj)?,
-                scaling,
-                p,
-            });
+pub fn run(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, kind: Kind, c: &CallArgs) -> PyResult<Value> {
+    let name = envoy(f, id).to_string();
+    match kind {
+        Kind::Embedding => {
+            let ids = c.tensor(Some(0), "input", &name)?;
+            Ok(tv(Tensor::f_embedding(param(f, id, 0), &ids, -1, false, false)?))
         }
-        paths.extend(["transformer.ln_f", "lm_head"].map(String::from));
-        let wte = w.get("transformer.wte.weight")?;
-        anyhow::ensure!(
-            wte.size() == [cfg.vocab_size, cfg.n_embd],
-            "transformer.wte.weight has shape {:?}, config.json says [{}, {}]",
-            wte.size(),
-            cfg.vocab_size,
-            cfg.n_embd
-        );
-        // Tied by default (GPT2LMHeadModel._tied_weights_keys).
-        let lm_head = w
-            .get("lm_head.weight")
-            .unwrap_or_else(|_| wte.shallow_clone());
-        Ok(Gpt2 {
-            n_embd: cfg.n_embd,
-            n_head: cfg.n_head,
-            wpe: w.get("transformer.wpe.weight")?,
-            ln_f: w.norm("transformer.ln_f", cfg.layer_norm_epsilon)?,
-            wte,
-            lm_head,
-            blocks,
-            paths,
-            device,
-            config_json: config_json.to_string(),
-            n_params,
-        })
-    }
-
-    fn transformer(&self, h: &mut dyn Hooks, call: Call) -> Result<Act, ForwardError> {
-        let input_ids = arg_tensor(&call, "transformer")?;
-        let attention_mask = kwarg_tensor(&call, "attention_mask");
-        let position_ids = kwarg_tensor(&call, "position_ids");
-        let (batch, seq) = match input_ids.size().as_slice() {
-            [b, s] => (*b, *s),
-            other => {
-                return Err(ForwardError::Type(format!(
-                    "input_ids must be [batch, seq], got {other:?}"
-                )));
-            }
-        };
-        let embeds = hooked_unary(h, "transformer.wte", &input_ids, |x| {
-            Tensor::f_embedding(&self.wte, x, -1, false, false)
-        })?;
-        let position_ids = match position_ids {
-            Some(p) => p,
-            None => Tensor::f_arange(seq, (Kind::Int64, self.device))?.f_unsqueeze(0)?,
-        };
-        let pos = hooked_unary(h, "transformer.wpe", &position_ids, |x| {
-            Tensor::f_embedding(&self.wpe, x, -1, false, false)
-        })?;
-        let hidden = embeds.f_add(&pos)?;
-        let mask = causal_mask(attention_mask.as_ref(), batch, seq)?;
-        let mut hidden = hooked_unary(h, "transformer.drop", &hidden, |x| Ok(x.shallow_clone()))?;
-        for block in &self.blocks {
-            let call = Call {
-                args: vec![
-                    Act::Tensor(hidden),
-                    Act::Opaque("DynamicCache"),
-                    mask.as_ref()
-                        .map_or(Act::None, |m| Act::Tensor(m.shallow_clone())),
-                    Act::None,
-                ],
-                kwargs: vec![
-                    ("encoder_attention_mask".into(), Act::None),
-                    ("use_cache".into(), Act::Bool(true)),
-                    (
-                        "position_ids".into(),
-                        Act::Tensor(position_ids.shallow_clone()),
-                    ),
-                ],
-            };
-            let out = hooked(h, &block.p.block, call, |h, call| {
-                self.block(block, h, call)
-            })?;
-            hidden = output_tensor(out, &block.p.block)?;
+        Kind::LayerNorm { eps } => {
+            let x = c.tensor(Some(0), "input", &name)?;
+            Ok(tv(layer_norm(&x, param(f, id, 0), param(f, id, 1), eps)?))
         }
-        let hidden = hooked_unary(h, "transformer.ln_f", &hidden, |x| self.ln_f.apply(x))?;
-        Ok(Act::Record(Record {
-            module: "transformers.modeling_outputs",
-            class: "BaseModelOutputWithPastAndCrossAttentions",
-            fields: vec![
-                ("last_hidden_state", Act::Tensor(hidden)),
-                ("cache", Act::Opaque("DynamicCache")),
-            ],
-        }))
-    }
-
-    fn block(&self, b: &Block, h: &mut dyn Hooks, call: Call) -> Result<Act, ForwardError> {
-        let hidden = arg_tensor(&call, &b.p.block)?;
-        let mask = match call.args.get(2) {
-            Some(Act::Tensor(m)) => Act::Tensor(m.shallow_clone()),
-            _ => Act::None,
-        };
-        let position_ids = call.kwarg("position_ids").map_or(Act::None, Act::share);
-        let x = hooked_unary(h, &b.p.ln_1, &hidden, |x| b.ln_1.apply(x))?;
-        let attn_call = Call {
-            args: vec![Act::Tensor(x)],
-            kwargs: vec![
-                ("cache".into(), Act::Opaque("DynamicCache")),
-                ("attention_mask".into(), mask),
-                ("use_cache".into(), Act::Bool(true)),
-                ("position_ids".into(), position_ids),
-            ],
-        };
-        let attn = hooked(h, &b.p.attn, attn_call, |h, call| {
-            self.attention(b, h, call)
-        })?;
-        let attn_out = match attn {
-            Act::Tuple(mut items) if !items.is_empty() => {
-                output_tensor(items.swap_remove(0), &b.p.attn)?
-            }
-            other => output_tensor(other, &b.p.attn)?,
-        };
-        let hidden = attn_out.f_add(&hidden)?;
-        let x = hooked_unary(h, &b.p.ln_2, &hidden, |x| b.ln_2.apply(x))?;
-        let mlp = hooked(
-            h,
-            &b.p.mlp,
-            Call::positional(vec![Act::Tensor(x)]),
-            |h, call| {
-                let x = arg_tensor(&call, &b.p.mlp)?;
-                let x = hooked_unary(h, &b.p.c_fc, &x, |x| b.c_fc.apply(x))?;
-                let x = hooked_unary(h, &b.p.act, &x, gelu_new)?;
-                let x = hooked_unary(h, &b.p.mlp_proj, &x, |x| b.mlp_proj.apply(x))?;
-                let x = hooked_unary(h, &b.p.mlp_dropout, &x, |x| Ok(x.shallow_clone()))?;
-                Ok(Act::Tensor(x))
-            },
-        )?;
-        let ff = output_tensor(mlp, &b.p.mlp)?;
-        Ok(Act::Tensor(hidden.f_add(&ff)?))
-    }
-
-    fn attention(&self, b: &Block, h: &mut dyn Hooks, call: Call) -> Result<Act, ForwardError> {
-        let x = arg_tensor(&call, &b.p.attn)?;
-        let mask = kwarg_tensor(&call, "attention_mask");
-        let qkv = hooked_unary(h, &b.p.c_attn, &x, |x| b.c_attn.apply(x))?;
-        let parts = qkv.f_split(self.n_embd, 2)?;
-        let [q, k, v] = <[Tensor; 3]>::try_from(parts)
-            .map_err(|_| ForwardError::Type("c_attn output must split into q, k, v".into()))?;
-        let head_dim = self.n_embd / self.n_head;
-        let heads = |t: &Tensor| -> Result<Tensor, tch::TchError> {
-            let mut shape = t.size();
-            shape.pop();
-            shape.extend([-1, head_dim]);
-            t.f_view(shape.as_slice())?.f_transpose(1, 2)
-        };
-        let (q, k, v) = (heads(&q)?, heads(&k)?, heads(&v)?);
-        // transformers' sdpa_attention_forward: causal flag only without an explicit mask.
-        let is_causal = q.size()[2] > 1 && mask.is_none();
-        let out = Tensor::f_scaled_dot_product_attention(
-            &q,
-            &k,
-            &v,
-            mask.as_ref(),
-            0.0,
-            is_causal,
-            Some(b.scaling),
-            false,
-        )?;
-        let out = out.f_transpose(1, 2)?.f_contiguous()?;
-        let mut shape = out.size();
-        shape.truncate(shape.len().saturating_sub(2));
-        shape.push(-1);
-        let out = out.f_reshape(shape.as_slice())?.f_contiguous()?;
-        let out = hooked_unary(h, &b.p.attn_proj, &out, |x| b.attn_proj.apply(x))?;
-        let out = hooked_unary(h, &b.p.resid_dropout, &out, |x| Ok(x.shallow_clone()))?;
-        Ok(Act::Tuple(vec![Act::Tensor(out), Act::None]))
+        Kind::Conv1D => {
+            let x = c.tensor(Some(0), "x", &name)?;
+            Ok(tv(conv1d(&x, param(f, id, 0), param(f, id, 1))?))
+        }
+        Kind::Linear => {
+            let x = c.tensor(Some(0), "input", &name)?;
+            let w = param(f, id, 0).shallow_clone();
+            let b = f.m.tree().node(id).params.get(1).map(|_| param(f, id, 1).shallow_clone());
+            Ok(tv(x.f_linear(&w, b.as_ref())?))
+        }
+        Kind::NewGelu => Ok(tv(gelu_new(&c.tensor(Some(0), "input", &name)?)?)),
+        Kind::Gpt2Mlp => {
+            let x = c.get(Some(0), "hidden_states");
+            let x = f.call(child(f, id, "c_fc")?, vec![x], vec![])?;
+            let x = f.call(child(f, id, "act")?, vec![x], vec![])?;
+            let x = f.call(child(f, id, "c_proj")?, vec![x], vec![])?;
+            f.call(child(f, id, "dropout")?, vec![x], vec![])
+        }
+        Kind::Gpt2Attention { scaling, layer } => attention(f, cfg, id, scaling, layer, c),
+        Kind::Gpt2Block => block(f, id, c),
+        Kind::Gpt2Model => model(f, cfg, id, c),
+        Kind::Gpt2LmHead => lm_head_model(f, id, c),
+        other => Err(PyErr::unsupported(format!("calling a {other:?} module of a GPT-2 model"))),
     }
 }
 
-// SAFETY: the weights are only ever read (no module exposes them to user code and forwards
-// never write them), and libtorch reads of one tensor from several threads are safe.
-unsafe impl Sync for Gpt2 {}
-
-impl CausalLm for Gpt2 {
-    fn module_paths(&self) -> &[String] {
-        &self.paths
+fn attention(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, scaling: f64, layer: usize, c: &CallArgs) -> PyResult<Value> {
+    let name = envoy(f, id).to_string();
+    let x = c.get(Some(0), "hidden_states");
+    let mask = c.opt_tensor(None, "attention_mask");
+    let cache_v = c.get(None, "cache");
+    let cache = cache_of(&cache_v);
+    let qkv = f.call(child(f, id, "c_attn")?, vec![x], vec![])?;
+    let qkv = out_tensor(&qkv, &format!("{name}.c_attn"))?;
+    let parts = qkv.f_split(cfg.n_embd, 2)?;
+    let [q, k, v] = <[Tensor; 3]>::try_from(parts)
+        .map_err(|_| PyErr::runtime_error(format!("{name}: c_attn output must split into q, k, v")))?;
+    let head_dim = cfg.n_embd / cfg.n_head;
+    let heads = |t: &Tensor| -> PyResult<Tensor> {
+        let mut shape = t.size();
+        shape.pop();
+        shape.extend([-1, head_dim]);
+        Ok(t.f_view(shape.as_slice())?.f_transpose(1, 2)?)
+    };
+    let (q, mut k, mut v) = (heads(&q)?, heads(&k)?, heads(&v)?);
+    if let Some(cache) = cache {
+        let (nk, nv) = cache.update(layer, &k, &v)?;
+        k = nk;
+        v = nv;
     }
-
-    fn forward(&self, inputs: Call, hooks: &mut dyn Hooks) -> Result<Act, ForwardError> {
-        hooked(hooks, "", inputs, |h, call| {
-            let input_ids = kwarg_tensor(&call, "input_ids")
-                .or_else(|| match call.args.first() {
-                    Some(Act::Tensor(t)) => Some(t.shallow_clone()),
-                    _ => None,
-                })
-                .ok_or_else(|| {
-                    ForwardError::Type("the model was called without input_ids".into())
-                })?;
-            let mut kwargs = vec![("cache".to_string(), Act::None)];
-            kwargs.push(("attention_mask".into(), kwarg_act(&call, "attention_mask")));
-            kwargs.push(("token_type_ids".into(), Act::None));
-            kwargs.push(("position_ids".into(), kwarg_act(&call, "position_ids")));
-            for name in [
-                "inputs_embeds",
-                "encoder_hidden_states",
-                "encoder_attention_mask",
-                "use_cache",
-            ] {
-                kwargs.push((name.into(), Act::None));
-            }
-            let call = Call {
-                args: vec![Act::Tensor(input_ids)],
-                kwargs,
-            };
-            let out = hooked(h, "transformer", call, |h, call| self.transformer(h, call))?;
-            let last = match &out {
-                Act::Record(r) => match r.get("last_hidden_state") {
-                    Some(Act::Tensor(t)) => t.shallow_clone(),
-                    _ => {
-                        return Err(ForwardError::Type(
-                            "transformer output has no last_hidden_state tensor".into(),
-                        ));
-                    }
-                },
-                Act::Tensor(t) => t.shallow_clone(),
-                other => {
-                    return Err(ForwardError::Type(format!(
-                        "unexpected transformer output {}",
-                        other.type_name()
-                    )));
-                }
-            };
-            let logits = hooked_unary(h, "lm_head", &last, |x| {
-                x.f_linear(&self.lm_head, None::<&Tensor>)
-            })?;
-            Ok(Act::Record(Record {
-                module: "transformers.modeling_outputs",
-                class: "CausalLMOutputWithCrossAttentions",
-                fields: vec![
-                    ("logits", Act::Tensor(logits)),
-                    ("cache", Act::Opaque("DynamicCache")),
-                ],
-            }))
-        })
-    }
-
-    fn device(&self) -> Device {
-        self.device
-    }
-
-    fn config_json(&self) -> &str {
-        &self.config_json
-    }
-
-    fn n_params(&self) -> i64 {
-        self.n_params
-    }
+    // transformers' sdpa_attention_forward: causal flag only without an explicit mask.
+    let is_causal = q.size()[2] > 1 && mask.is_none();
+    let out = Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), 0.0, is_causal, Some(scaling), false)?;
+    let out = out.f_transpose(1, 2)?.f_contiguous()?;
+    let mut shape = out.size();
+    shape.truncate(shape.len().saturating_sub(2));
+    shape.push(-1);
+    let out = out.f_reshape(shape.as_slice())?.f_contiguous()?;
+    let out = f.call(child(f, id, "c_proj")?, vec![tv(out)], vec![])?;
+    let out = f.call(child(f, id, "resid_dropout")?, vec![out], vec![])?;
+    Ok(Value::tuple(vec![out, Value::None]))
 }
 
-fn kwarg_tensor(call: &Call, name: &str) -> Option<Tensor> {
-    match call.kwarg(name) {
-        Some(Act::Tensor(t)) => Some(t.shallow_clone()),
+/// The `DynamicCache` a value holds, if it is one.
+pub fn cache_of(v: &Value) -> Option<&DynamicCache> {
+    match v {
+        Value::Host(h) => h.as_any().downcast_ref::<DynamicCache>(),
         _ => None,
     }
 }
 
-fn kwarg_act(call: &Call, name: &str) -> Act {
-    call.kwarg(name).map_or(Act::None, Act::share)
-}
-
-/// `NewGELUActivation`, op for op.
-fn gelu_new(x: &Tensor) -> Result<Tensor, tch::TchError> {
-    let c = (2.0f64 / std::f64::consts::PI).sqrt();
-    let inner = x
-        .f_add(&x.f_pow_tensor_scalar(3.0)?.f_mul_scalar(0.044715)?)?
-        .f_mul_scalar(c)?;
-    x.f_mul_scalar(0.5)?
-        .f_mul(&inner.f_tanh()?.f_add_scalar(1.0)?)
-}
-
-/// The SDPA mask transformers builds: `None` without padding (the kernel's causal flag is
-/// used), else a boolean `[B, 1, S, S]` mask, causal and hiding padded keys.
-fn causal_mask(
-    attention_mask: Option<&Tensor>,
-    batch: i64,
-    seq: i64,
-) -> Result<Option<Tensor>, tch::TchError> {
-    let Some(mask) = attention_mask else {
-        return Ok(None);
+fn block(f: &mut Fwd<'_>, id: ModuleId, c: &CallArgs) -> PyResult<Value> {
+    let name = envoy(f, id).to_string();
+    let hidden_v = c.get(Some(0), "hidden_states");
+    let hidden = out_tensor(&hidden_v, &name)?;
+    let cache = c.get(Some(1), "cache");
+    let mask = c.get(Some(2), "attention_mask");
+    let use_cache = c.get(None, "use_cache");
+    let position_ids = c.get(None, "position_ids");
+    let x = f.call(child(f, id, "ln_1")?, vec![hidden_v], vec![])?;
+    let attn = f.call(
+        child(f, id, "attn")?,
+        vec![x],
+        vec![("cache", cache), ("attention_mask", mask), ("use_cache", use_cache), ("position_ids", position_ids)],
+    )?;
+    let attn_out = match &attn {
+        Value::Tuple(items) if !items.is_empty() => out_tensor(&items[0], &format!("{name}.attn"))?,
+        other => out_tensor(other, &format!("{name}.attn"))?,
     };
-    if mask.f_eq(1)?.f_all()?.int64_value(&[]) == 1 {
-        return Ok(None);
+    let hidden = attn_out.f_add(&hidden)?;
+    let x = f.call(child(f, id, "ln_2")?, vec![tv(hidden.shallow_clone())], vec![])?;
+    let ff = f.call(child(f, id, "mlp")?, vec![x], vec![])?;
+    let ff = out_tensor(&ff, &format!("{name}.mlp"))?;
+    Ok(tv(hidden.f_add(&ff)?))
+}
+
+fn model(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, c: &CallArgs) -> PyResult<Value> {
+    let name = envoy(f, id).to_string();
+    let input_ids = c.tensor(Some(0), "input_ids", &name)?;
+    let attention_mask = c.opt_tensor(None, "attention_mask");
+    let position_ids = c.opt_tensor(None, "position_ids");
+    let use_cache = match c.get(None, "use_cache") {
+        Value::Bool(b) => b,
+        _ => cfg.use_cache,
+    };
+    let cache = match c.get(None, "cache") {
+        v @ Value::Host(_) => Some(v),
+        _ if use_cache => Some(DynamicCache::new(cfg.n_layer).value()),
+        _ => None,
+    };
+    let past = cache.as_ref().and_then(cache_of).map_or(0, DynamicCache::seq_length);
+    let (batch, seq) = match input_ids.size().as_slice() {
+        [b, s] => (*b, *s),
+        other => return Err(PyErr::value_error(format!("input_ids must be [batch, seq], got {other:?}"))),
+    };
+    let embeds = f.call(child(f, id, "wte")?, vec![tv(input_ids.shallow_clone())], vec![])?;
+    let embeds_t = out_tensor(&embeds, &format!("{name}.wte"))?;
+    let position_ids = match position_ids {
+        Some(p) => p,
+        None => Tensor::f_arange_start(past, past + seq, (DKind::Int64, embeds_t.device()))?.f_unsqueeze(0)?,
+    };
+    let pos = f.call(child(f, id, "wpe")?, vec![tv(position_ids.shallow_clone())], vec![])?;
+    let pos = out_tensor(&pos, &format!("{name}.wpe"))?;
+    let hidden = embeds_t.f_add(&pos)?;
+    let mask = causal_mask(attention_mask.as_ref(), seq, past)?;
+    let _ = batch;
+    let mut hidden = f.call(child(f, id, "drop")?, vec![tv(hidden)], vec![])?;
+    let h = child(f, id, "h")?;
+    let blocks = f.m.tree().node(h).children.clone();
+    let mask_v = mask.as_ref().map_or(Value::None, |m| tv(m.shallow_clone()));
+    for b in blocks {
+        hidden = f.call(
+            b,
+            vec![hidden, cache.clone().unwrap_or(Value::None), mask_v.clone(), Value::None],
+            vec![
+                ("encoder_attention_mask", Value::None),
+                ("use_cache", Value::Bool(use_cache)),
+                ("position_ids", tv(position_ids.shallow_clone())),
+            ],
+        )?;
     }
-    let device = mask.device();
-    let causal = Tensor::f_ones([seq, seq], (Kind::Bool, device))?.f_tril(0)?;
-    let keys = mask.f_to_kind(Kind::Bool)?.f_view([batch, 1, 1, seq])?;
-    Ok(Some(causal.f_view([1, 1, seq, seq])?.f_logical_and(&keys)?))
+    let hidden = f.call(child(f, id, "ln_f")?, vec![hidden], vec![])?;
+    Ok(Value::Record(Record::new(
+        RecordKind::ModelOutput,
+        "transformers.modeling_outputs",
+        "BaseModelOutputWithPastAndCrossAttentions",
+        vec![
+            ("last_hidden_state", hidden),
+            ("cache", cache.unwrap_or(Value::None)),
+            ("hidden_states", Value::None),
+            ("attentions", Value::None),
+            ("cross_attentions", Value::None),
+        ],
+    )))
+}
+
+fn lm_head_model(f: &mut Fwd<'_>, id: ModuleId, c: &CallArgs) -> PyResult<Value> {
+    let input_ids = c.get(Some(0), "input_ids");
+    if input_ids.is_none() {
+        return Err(PyErr::value_error("You have to specify either input_ids or inputs_embeds"));
+    }
+    let tr = child(f, id, "transformer")?;
+    let out = f.call(
+        tr,
+        vec![input_ids],
+        vec![
+            ("cache", c.get(None, "cache")),
+            ("attention_mask", c.get(None, "attention_mask")),
+            ("token_type_ids", Value::None),
+            ("position_ids", c.get(None, "position_ids")),
+            ("inputs_embeds", Value::None),
+            ("encoder_hidden_states", Value::None),
+            ("encoder_attention_mask", Value::None),
+            ("use_cache", c.get(None, "use_cache")),
+        ],
+    )?;
+    let (hidden, cache) = match &out {
+        Value::Record(r) => (r.get("last_hidden_state").unwrap_or(Value::None), r.get("cache").unwrap_or(Value::None)),
+        other => (other.clone(), Value::None),
+    };
+    let hidden_t = out_tensor(&hidden, "model.transformer.last_hidden_state")?;
+    let keep = c.get(None, "logits_to_keep").as_int().unwrap_or(0);
+    let sliced = if keep > 0 {
+        let s = hidden_t.size()[1];
+        tv(hidden_t.f_narrow(1, (s - keep).max(0), keep.min(s))?)
+    } else {
+        tv(hidden_t)
+    };
+    let logits = f.call(child(f, id, "lm_head")?, vec![sliced], vec![])?;
+    let loss = match c.opt_tensor(None, "labels") {
+        Some(labels) => tv(causal_lm_loss(&out_tensor(&logits, "model.lm_head")?, &labels)?),
+        None => Value::None,
+    };
+    Ok(Value::Record(Record::new(
+        RecordKind::ModelOutput,
+        "transformers.modeling_outputs",
+        "CausalLMOutputWithCrossAttentions",
+        vec![
+            ("loss", loss),
+            ("logits", logits),
+            ("cache", cache),
+            ("hidden_states", Value::None),
+            ("attentions", Value::None),
+            ("cross_attentions", Value::None),
+        ],
+    )))
+}
+
+/// transformers' `ForCausalLMLoss`: logits upcast to float, labels shifted by one with
+/// -100 padding, mean cross entropy ignoring -100.
+pub fn causal_lm_loss(logits: &Tensor, labels: &Tensor) -> PyResult<Tensor> {
+    let logits = logits.f_to_kind(DKind::Float)?;
+    let labels = labels.f_to_device(logits.device())?;
+    let padded = labels.f_pad([0, 1], "constant", Some(-100.0))?;
+    let shift = padded.f_narrow(-1, 1, labels.size()[labels.dim() - 1])?.f_contiguous()?;
+    let v = logits.size().last().copied().unwrap_or(0);
+    Ok(logits
+        .f_reshape([-1, v])?
+        .f_cross_entropy_loss(&shift.f_reshape([-1])?, None::<Tensor>, tch::Reduction::Mean, -100, 0.0)?)
 }

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use tch::Device;
 
-use super::CausalLm;
-use super::gpt2::Gpt2;
+use std::sync::Mutex;
+
 use super::tokenize::TextTokenizer;
 use super::weights::{config_float_kind, load_safetensors};
+use super::{Arch, Model, Structure, Weights, gpt2};
 
 /// Where a model's files come from.
 pub enum ModelSource {
@@ -24,11 +25,41 @@ pub enum ModelSource {
     },
 }
 
-/// A loaded model under the repo id clients name it by.
+/// A loaded model under the repo id clients name it by. Jobs get their own handles to the
+/// weights ([`ServedModel::instance`]); the structure and tokenizer are shared.
 pub struct ServedModel {
     pub repo_id: String,
-    pub model: Box<dyn CausalLm>,
-    pub tokenizer: TextTokenizer,
+    pub structure: Arc<Structure>,
+    /// The master handles; each job shallow-clones them under the lock, so no tensor
+    /// handle is ever used from two threads.
+    weights: Mutex<Weights>,
+    pub tokenizer: Arc<TextTokenizer>,
+    pub device: Device,
+    pub config: serde_json::Value,
+}
+
+impl ServedModel {
+    /// This job's model: the shared structure and fresh handles to the same weights.
+    pub fn instance(&self) -> Model {
+        let weights = self
+            .weights
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .handles();
+        Model {
+            structure: self.structure.clone(),
+            weights,
+            device: self.device,
+        }
+    }
+
+    pub fn config_json(&self) -> &str {
+        &self.structure.config_json
+    }
+
+    pub fn n_params(&self) -> i64 {
+        self.structure.n_params
+    }
 }
 
 pub struct Registry {
@@ -94,10 +125,15 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
     let meta: serde_json::Value = serde_json::from_str(&config).context("config.json")?;
     let tensors = load_safetensors(&weights, config_float_kind(&meta), device)
         .context("model.safetensors")?;
-    let model: Box<dyn CausalLm> = match meta["model_type"].as_str() {
-        Some("gpt2") => Box::new(Gpt2::load(&config, tensors, device)?),
+    let n_params = tensors.values().map(tch::Tensor::numel).sum::<usize>() as i64;
+    let (arch, tree, weights) = match meta["model_type"].as_str() {
+        Some("gpt2") => {
+            let (cfg, tree, w) = gpt2::build(&config, &tensors)?;
+            (Arch::Gpt2(cfg), tree, w)
+        }
         other => anyhow::bail!("model_type {other:?} is not supported yet (supported: gpt2)"),
     };
+    drop(tensors);
     let mut tokenizer = TextTokenizer::from_bytes(&tokenizer, 0)?;
     // nnsight pads with EOS when the tokenizer has no pad token (_configure_tokenizer).
     let pad = meta["pad_token_id"]
@@ -106,9 +142,21 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
         .or_else(|| tokenizer.token_id("<|endoftext|>"))
         .context("no pad or eos token id in config.json")?;
     tokenizer.set_pad_id(pad);
+    tokenizer.set_special(
+        meta["eos_token_id"].as_i64().or_else(|| tokenizer.token_id("<|endoftext|>")),
+        meta["bos_token_id"].as_i64(),
+    );
     Ok(ServedModel {
         repo_id: repo_id.to_string(),
-        model,
-        tokenizer,
+        structure: Arc::new(Structure {
+            tree,
+            arch,
+            config_json: config,
+            n_params,
+        }),
+        weights: Mutex::new(weights),
+        tokenizer: Arc::new(tokenizer),
+        device,
+        config: meta,
     })
 }

@@ -8,6 +8,8 @@ use tokenizers::Tokenizer;
 pub struct TextTokenizer {
     inner: Tokenizer,
     pad_id: i64,
+    eos_id: Option<i64>,
+    bos_id: Option<i64>,
 }
 
 /// A tokenized batch: `[B, S]` int64 ids and mask.
@@ -20,12 +22,48 @@ impl TextTokenizer {
     pub fn from_bytes(json: &[u8], pad_id: i64) -> anyhow::Result<TextTokenizer> {
         let inner =
             Tokenizer::from_bytes(json).map_err(|e| anyhow::anyhow!("tokenizer.json: {e}"))?;
-        Ok(TextTokenizer { inner, pad_id })
+        Ok(TextTokenizer {
+            inner,
+            pad_id,
+            eos_id: None,
+            bos_id: None,
+        })
     }
 
     /// The id left padding uses (nnsight: EOS when the tokenizer has no pad token).
     pub fn set_pad_id(&mut self, pad_id: i64) {
         self.pad_id = pad_id;
+    }
+
+    pub fn pad_id(&self) -> i64 {
+        self.pad_id
+    }
+
+    pub fn set_special(&mut self, eos: Option<i64>, bos: Option<i64>) {
+        self.eos_id = eos;
+        self.bos_id = bos;
+    }
+
+    pub fn eos_id(&self) -> Option<i64> {
+        self.eos_id
+    }
+
+    pub fn bos_id(&self) -> Option<i64> {
+        self.bos_id
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
+    }
+
+    pub fn decode(&self, ids: &[u32], skip_special: bool) -> anyhow::Result<String> {
+        self.inner
+            .decode(ids, skip_special)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))
     }
 
     pub fn token_id(&self, token: &str) -> Option<i64> {

@@ -2,10 +2,11 @@
 //! `blob` payload `(tracer, (source, globals, locals))` (payloads.md §4), decoded inertly.
 
 use localndif_wire::pickle::{self, Graph, Id, Node};
-use localndif_wire::{torch, zstdio};
+use localndif_wire::zstdio;
+use std::sync::Arc;
 use serde::Deserialize;
 
-use super::{Captured, Method, ModelKey, Request, RequestError};
+use super::{Method, ModelKey, Request, RequestError};
 
 /// The multipart `data` part: `RequestModel.model_dump_json()` of 0.8.1.
 #[derive(Debug, Clone, Deserialize)]
@@ -68,28 +69,27 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         .unwrap_or("<nnsight trace>")
         .to_string();
     let args = match state.and_then(|s| x.get(s, "args")) {
-        Some(a) => x
-            .items(a)
-            .unwrap_or_default()
-            .iter()
-            .map(|&i| x.captured(i, tracer, 0))
-            .collect(),
+        Some(a) => x.items(a).ok_or_else(|| shape("the tracer's args are not a tuple"))?,
         None => Vec::new(),
     };
     let kwargs = match state.and_then(|s| x.get(s, "kwargs")) {
-        Some(k) => x.named(k, tracer)?,
+        Some(k) => x.named(k)?,
         None => Vec::new(),
     };
+    let globals = x.named(globals)?;
+    let locals = x.named(locals)?;
     Ok(Request {
         model_key,
         method,
-        args,
-        kwargs,
         source,
         filename,
-        globals: x.named(globals, tracer)?,
-        locals: x.named(locals, tracer)?,
         compress: envelope.compress,
+        tracer: Some(tracer),
+        args,
+        kwargs,
+        globals,
+        locals,
+        payload: Arc::new(g),
     })
 }
 
@@ -101,9 +101,6 @@ fn shape(why: &str) -> RequestError {
 struct Extract<'g> {
     g: &'g Graph,
 }
-
-/// Deepest nesting of captured containers we follow (cycles end here too).
-const MAX_DEPTH: usize = 64;
 
 impl<'g> Extract<'g> {
     fn node(&self, id: Id) -> Option<&'g Node> {
@@ -179,8 +176,8 @@ impl<'g> Extract<'g> {
         Err(shape("the tracer's fn is not a method reference"))
     }
 
-    /// A scope dict `{name: value}` as named captured values.
-    fn named(&self, dict: Id, tracer: Id) -> Result<Vec<(String, Captured)>, RequestError> {
+    /// A scope dict `{name: value}` as names and nodes.
+    fn named(&self, dict: Id) -> Result<Vec<(String, Id)>, RequestError> {
         match self.node(dict) {
             Some(Node::Dict(items)) => items
                 .iter()
@@ -188,90 +185,11 @@ impl<'g> Extract<'g> {
                     let name = self
                         .str(*k)
                         .ok_or_else(|| shape("a scope key is not a string"))?;
-                    Ok((name.to_string(), self.captured(*v, tracer, 0)))
+                    Ok((name.to_string(), *v))
                 })
                 .collect(),
             _ => Err(shape("a scope is not a dict")),
         }
     }
-
-    /// One captured value. Anything the server cannot represent becomes `Unsupported`
-    /// with a description, and fails only if user code touches it.
-    fn captured(&self, id: Id, tracer: Id, depth: usize) -> Captured {
-        if depth > MAX_DEPTH {
-            return Captured::Unsupported(
-                "a value nested too deeply (or referring to itself)".into(),
-            );
-        }
-        let Some(node) = self.node(id) else {
-            return Captured::Unsupported("a dangling reference".into());
-        };
-        let sub = |i: &Id| self.captured(*i, tracer, depth + 1);
-        match node {
-            Node::None => Captured::None,
-            Node::Bool(b) => Captured::Bool(*b),
-            Node::Int(i) => Captured::Int(*i),
-            Node::BigInt(_) => Captured::Unsupported("an integer wider than 64 bits".into()),
-            Node::Float(f) => Captured::Float(*f),
-            Node::Str(s) => Captured::Str(s.clone()),
-            Node::List(v) => Captured::List(v.iter().map(sub).collect()),
-            Node::Tuple(v) => Captured::Tuple(v.iter().map(sub).collect()),
-            Node::Dict(items) => {
-                Captured::Dict(items.iter().map(|(k, v)| (sub(k), sub(v))).collect())
-            }
-            Node::Object(_) if id == tracer => Captured::Tracer,
-            Node::Object(o) => {
-                if let Ok(Some(t)) = torch::tensor_from_graph(self.g, id) {
-                    return Captured::Tensor(t);
-                }
-                match self.class(id) {
-                    Some((_, "InterleavingTracer" | "Tracer")) => Captured::Tracer,
-                    Some((m, c))
-                        if m.starts_with("nnsight.")
-                            && self.state(id).and_then(|s| self.get(s, "path")).is_some() =>
-                    {
-                        let path = self
-                            .state(id)
-                            .and_then(|s| self.get(s, "path"))
-                            .and_then(|p| self.str(p));
-                        match path {
-                            Some(p) => Captured::Envoy(p.to_string()),
-                            None => Captured::Unsupported(format!("a {m}.{c} without a path")),
-                        }
-                    }
-                    Some(("cloudpickle.cloudpickle", "subimport")) => {
-                        match o
-                            .args
-                            .and_then(|a| self.items(a))
-                            .and_then(|a| a.first().and_then(|&m| self.str(m)))
-                        {
-                            Some(m) => Captured::Module(m.to_string()),
-                            None => Captured::Unsupported("a module object".into()),
-                        }
-                    }
-                    Some(("nnsight.intervention.serialization", "_load_function")) => {
-                        Captured::Unsupported("a function shipped by source".into())
-                    }
-                    Some((m, c)) => Captured::Unsupported(format!("an object of class {m}.{c}")),
-                    None => Captured::Unsupported(
-                        "an object of a class built inside the payload".into(),
-                    ),
-                }
-            }
-            Node::Global { module, name } => {
-                Captured::Unsupported(format!("the global {module}.{name}"))
-            }
-            other => Captured::Unsupported(format!("a pickled {}", node_kind(other))),
-        }
-    }
 }
 
-fn node_kind(n: &Node) -> &'static str {
-    match n {
-        Node::Bytes(_) | Node::PyStr2(_) => "bytes value",
-        Node::ByteArray(_) => "bytearray",
-        Node::Set(_) | Node::FrozenSet(_) => "set",
-        Node::PersId(_) => "persistent object",
-        _ => "value",
-    }
-}

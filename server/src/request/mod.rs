@@ -1,5 +1,5 @@
 //! What the client asked: turns a decoded payload into one validated [`Request`] (model key,
-//! method, inputs, source, captured scope) that later stages require (style.md §6, TGI's
+//! method, source, and the payload's inputs and captured scope) that later stages require (style.md §6, TGI's
 //! `ValidGenerateRequest`). G2 (nnsight 0.8.x) payloads are `(tracer, (source, globals,
 //! locals))` (payloads.md §4); the model, envoys and tokenizer are persistent ids or envoy
 //! objects carrying their `path`.
@@ -10,7 +10,9 @@ mod model_key;
 pub use g2::{Envelope, decode_g2};
 pub use model_key::ModelKey;
 
-use localndif_wire::torch::TensorData;
+use std::sync::Arc;
+
+use localndif_wire::pickle::{Graph, Id};
 
 /// What the traced call does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,42 +25,25 @@ pub enum Method {
     Session,
 }
 
-/// A value captured from the client's scope (or a trace argument), decoded inertly.
-#[derive(Debug, Clone)]
-pub enum Captured {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    List(Vec<Captured>),
-    Tuple(Vec<Captured>),
-    Dict(Vec<(Captured, Captured)>),
-    Tensor(TensorData),
-    /// An nnsight Envoy: the module at this envoy path (`model`, `model.transformer.h.0`).
-    Envoy(String),
-    /// A Python module object (`torch`, `nnsight`).
-    Module(String),
-    /// The trace's own tracer (`with model.trace() as tracer`).
-    Tracer,
-    /// Something the server does not run (yet): the text says what it is.
-    Unsupported(String),
-}
-
 /// One validated request, independent of the client generation.
 #[derive(Debug, Clone)]
 pub struct Request {
     pub model_key: ModelKey,
     pub method: Method,
+    /// The decoded payload, kept as the inert graph it is: the job turns the nodes below
+    /// into values on its own thread (`job::load`), keeping shared references shared.
+    pub payload: Arc<Graph>,
+    /// The shipped tracer object (what `as tracer` names in the captured scope).
+    pub tracer: Option<Id>,
     /// The traced call's positional arguments (`trace("prompt")` → one string).
-    pub args: Vec<Captured>,
-    pub kwargs: Vec<(String, Captured)>,
+    pub args: Vec<Id>,
+    pub kwargs: Vec<(String, Id)>,
     /// The `with` body as source, padded with newlines so line numbers are the user's.
     pub source: String,
     /// The user's file, for tracebacks.
     pub filename: String,
-    pub globals: Vec<(String, Captured)>,
-    pub locals: Vec<(String, Captured)>,
+    pub globals: Vec<(String, Id)>,
+    pub locals: Vec<(String, Id)>,
     /// Whether the client wants a zstd-compressed result.
     pub compress: bool,
 }

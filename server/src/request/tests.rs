@@ -1,129 +1,87 @@
-//! G2 extraction from the real nnsight 0.8.1 captures (../shared/reference/captures):
-//! method, inputs, source and captured scope as payloads.md §4 and §10 describe them.
+//! G2 extraction from real nnsight 0.8.1 payloads (`fixtures/captures/v0.8.1`): method,
+//! inputs, source and captured scope as the payload carries them (docs/protocol.md).
 
 use std::path::PathBuf;
 
+use localndif_wire::pickle::Node;
+
 use super::*;
 
-fn decode(case: &str) -> Option<Request> {
+fn decode(case: &str) -> Request {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/captures/v0.8.1")
+        .join("../fixtures/captures/v0.8.1")
         .join(case);
-    let blob = std::fs::read(dir.join("request.blob")).ok()?;
+    let blob = std::fs::read(dir.join("request.blob"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let envelope = Envelope {
         model_key: r#"nnsight.modeling.transformers.TransformersModel:{"repo_id": "openai-community/gpt2", "revision": null, "task": "text-generation"}"#.into(),
         session_id: String::new(),
         compress: true,
         env: serde_json::Value::Null,
     };
-    Some(decode_g2(&envelope, &blob).unwrap_or_else(|e| panic!("{case}: {e}")))
+    decode_g2(&envelope, &blob).unwrap_or_else(|e| panic!("{case}: {e}"))
 }
 
-fn scope<'a>(vars: &'a [(String, Captured)], name: &str) -> &'a Captured {
-    &vars
+fn node<'a>(r: &'a Request, vars: &[(String, Id)], name: &str) -> &'a Node {
+    let id = vars
         .iter()
         .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no '{name}' in {vars:?}"))
-        .1
+        .unwrap_or_else(|| panic!("no '{name}' in the scope"))
+        .1;
+    r.payload.node(id).unwrap()
 }
 
 #[test]
 fn a_direct_input_trace() {
-    let Some(r) = decode("c01_save_output") else {
-        return eprintln!("captures not found; skipped");
-    };
+    let r = decode("c01_save_output");
     assert_eq!(r.method, Method::Trace);
     assert_eq!(r.model_key.repo_id, "openai-community/gpt2");
-    assert!(
-        matches!(r.args.as_slice(), [Captured::Str(s)] if s == "The Eiffel Tower is in the city of")
-    );
+    assert!(matches!(r.args.as_slice(), [a] if r.payload.as_str(*a) == Some("The Eiffel Tower is in the city of")));
     assert!(r.kwargs.is_empty());
-    assert!(matches!(scope(&r.globals, "model"), Captured::Envoy(p) if p == "model"));
-    // The source is padded so that line numbers are the user's file's.
-    let line = r
-        .source
-        .lines()
-        .position(|l| l.contains("model.transformer.h[0].output.save()"))
-        .unwrap()
-        + 1;
-    let snippet = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/reference/captures/v0.8.1/c01_save_output/tree.txt"),
-    )
-    .unwrap();
-    let first = snippet
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("'co_firstlineno': "))
-        .unwrap()
-        .parse::<usize>()
-        .unwrap();
-    assert!(
-        line > first,
-        "body line {line} must follow the def at {first}"
-    );
+    // The model envoy arrives with its path.
+    let Node::Object(o) = node(&r, &r.globals, "model") else { panic!("model is not an object") };
+    let state = *o.state.last().unwrap();
+    assert_eq!(r.payload.dict_get(state, "path").and_then(|p| r.payload.as_str(p)), Some("model"));
+    // The source is padded so that line numbers are the user's file's: the body's first
+    // statement sits on a line after the blank padding.
+    let first_code = r.source.lines().position(|l| !l.trim().is_empty()).unwrap();
+    assert!(first_code > 0, "no padding in {:?}", r.source);
     assert!(r.filename.ends_with(".py"), "{}", r.filename);
 }
 
 #[test]
-fn captured_values_of_every_plain_kind() {
-    let Some(r) = decode("c08_closure_values") else {
-        return eprintln!("captures not found; skipped");
-    };
-    assert!(matches!(scope(&r.locals, "layer"), Captured::Int(1)));
-    assert!(matches!(scope(&r.locals, "scale"), Captured::Float(f) if *f == 0.5));
-    assert!(matches!(scope(&r.locals, "label"), Captured::Str(s) if s == "steered"));
-    assert!(
-        matches!(scope(&r.locals, "positions"), Captured::List(v) if matches!(v.as_slice(), [Captured::Int(0), Captured::Int(2)]))
-    );
-    let Captured::Tensor(steer) = scope(&r.locals, "steer") else {
-        panic!("steer is not a tensor")
-    };
-    assert_eq!(steer.shape, [32]);
-    let Captured::Dict(cfg) = scope(&r.locals, "cfg") else {
-        panic!("cfg is not a dict")
-    };
-    assert!(
-        matches!(&cfg[1], (Captured::Str(k), Captured::Tuple(v)) if k == "names" && v.len() == 2)
-    );
+fn captured_values_stay_nodes_of_the_payload() {
+    let r = decode("c08_closure_values");
+    assert!(matches!(node(&r, &r.locals, "layer"), Node::Int(1)));
+    assert!(matches!(node(&r, &r.locals, "scale"), Node::Float(f) if *f == 0.5));
+    assert!(matches!(node(&r, &r.locals, "label"), Node::Str(s) if s == "steered"));
+    assert!(matches!(node(&r, &r.locals, "positions"), Node::List(v) if v.len() == 2));
+    let steer = r.locals.iter().find(|(n, _)| n == "steer").unwrap().1;
+    let t = localndif_wire::torch::tensor_from_graph(&r.payload, steer).unwrap().unwrap();
+    assert_eq!(t.shape, [32]);
 }
 
 #[test]
 fn tensor_inputs_and_keyword_arguments() {
-    let Some(r) = decode("c07_tensor_inputs") else {
-        return eprintln!("captures not found; skipped");
-    };
-    assert!(matches!(r.args.as_slice(), [Captured::Tensor(t)] if t.shape == [2, 4]));
-    assert!(matches!(r.kwargs.as_slice(), [(k, Captured::Tensor(_))] if k == "attention_mask"));
+    let r = decode("c07_tensor_inputs");
+    let [a] = r.args.as_slice() else { panic!("one input expected") };
+    let t = localndif_wire::torch::tensor_from_graph(&r.payload, *a).unwrap().unwrap();
+    assert_eq!(t.shape, [2, 4]);
+    assert!(matches!(r.kwargs.as_slice(), [(k, _)] if k == "attention_mask"));
 }
 
 #[test]
 fn invokes_generation_and_sessions_are_recognised() {
-    let Some(r) = decode("c05_multi_invoke") else {
-        return eprintln!("captures not found; skipped");
-    };
+    let r = decode("c05_multi_invoke");
     assert_eq!((r.method.clone(), r.args.len()), (Method::Trace, 0));
-    assert!(matches!(scope(&r.locals, "tracer"), Captured::Tracer));
-    let Some(r) = decode("c12_generate_iter_all") else {
-        return;
-    };
+    // `tracer` in the scope is the shipped tracer itself (a cycle in the payload).
+    let t = r.locals.iter().find(|(n, _)| n == "tracer").unwrap().1;
+    assert_eq!(Some(t), r.tracer);
+    let r = decode("c12_generate_iter_all");
     assert_eq!(r.method, Method::Generate);
-    assert!(
-        r.kwargs
-            .iter()
-            .any(|(k, v)| k == "max_new_tokens" && matches!(v, Captured::Int(3)))
-    );
-    let Some(r) = decode("c14_session_two_traces") else {
-        return;
-    };
-    assert_eq!(r.method, Method::Session);
-}
-
-#[test]
-fn functions_shipped_by_source_are_marked_unsupported() {
-    let Some(r) = decode("c09_user_function") else {
-        return eprintln!("captures not found; skipped");
-    };
-    assert!(
-        matches!(scope(&r.globals, "scale_fn"), Captured::Unsupported(w) if w.contains("function"))
-    );
+    assert!(r
+        .kwargs
+        .iter()
+        .any(|(k, v)| k == "max_new_tokens" && r.payload.as_int(*v) == Some(3)));
+    assert_eq!(decode("c14_session_two_traces").method, Method::Session);
 }

@@ -3,7 +3,10 @@
 //! records, laid out exactly as torch 2.13 writes it. `torch.load` reads the result with
 //! `weights_only` both False and True (protocol.md §7.2, payloads.md §11).
 
+mod graph;
 mod pickler;
+
+pub use graph::{SaveGraph, SaveId, SaveNode};
 
 use std::io::{Cursor, Write};
 
@@ -14,7 +17,8 @@ use crate::WireError;
 use crate::torch::TensorData;
 use pickler::Pickler;
 
-/// A value to save. `Object` is rebuilt by `module.name(*args)` then, with a state,
+/// A tree-shaped value to save (statuses, tests); [`SaveGraph`] is the general form.
+/// `Object` is rebuilt by `module.name(*args)` then, with a state,
 /// BUILD (for `ModelOutput`, `torch.device` and the like).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Saved {
@@ -49,6 +53,12 @@ const SERIALIZATION_ID: &[u8; 40] = b"0000000000000000000000000000000000000000";
 /// Fails if a tensor's data length does not match its shape and dtype, or a string or
 /// int is too long for protocol 2.
 pub fn torch_save(value: &Saved) -> Result<Vec<u8>, WireError> {
+    torch_save_graph(&SaveGraph::from_tree(value))
+}
+
+/// The bytes of `torch.save(value)` for a value graph: every node reached more than
+/// once is written once and then referenced through the memo.
+pub fn torch_save_graph(value: &SaveGraph) -> Result<Vec<u8>, WireError> {
     let (data_pkl, storages) = Pickler::dump(value)?;
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let mut record = |name: &str, bytes: &[u8]| -> Result<(), WireError> {

@@ -1,8 +1,12 @@
 //! The protocol-2 `data.pkl` of a torch.save archive, opcode by opcode per the table in
 //! toolchain.md §1 "Own torch.save writer (proven)". Only opcodes that torch's
-//! `weights_only` unpickler accepts are written; no memo is needed.
+//! `weights_only` unpickler accepts are written. A node reached more than once goes in
+//! the memo (BINPUT) when first written and is referenced (BINGET) after, with
+//! CPython's rule for a tuple that is reached again while its items are written.
 
-use super::Saved;
+use std::collections::HashMap;
+
+use super::graph::{SaveGraph, SaveId, SaveNode};
 use crate::WireError;
 use crate::pickle::encode_i64;
 use crate::torch::TensorData;
@@ -33,65 +37,219 @@ const GLOBAL: u8 = b'c';
 const REDUCE: u8 = b'R';
 const BUILD: u8 = b'b';
 const BINPERSID: u8 = b'Q';
+const BINPUT: u8 = b'q';
+const LONG_BINPUT: u8 = b'r';
+const BINGET: u8 = b'h';
+const LONG_BINGET: u8 = b'j';
+const POP_MARK: u8 = b'1';
+const NEWOBJ: u8 = 0x81;
+
+/// Deepest nesting written (a deeper value is refused, as CPython's pickle refuses
+/// one past its recursion limit).
+const MAX_DEPTH: usize = 2000;
 
 /// Writes `value` as a protocol-2 pickle; tensor storages are collected in write order
 /// (storage key = decimal index).
 pub(super) struct Pickler<'a> {
+    g: &'a SaveGraph,
     out: Vec<u8>,
     storages: Vec<&'a [u8]>,
+    /// Nodes referenced more than once (they go in the memo).
+    shared: Vec<bool>,
+    memo: HashMap<SaveId, u32>,
+    depth: usize,
 }
 
 impl<'a> Pickler<'a> {
     /// The pickle bytes and the storages its tensors reference.
-    pub(super) fn dump(value: &'a Saved) -> Result<(Vec<u8>, Vec<&'a [u8]>), WireError> {
+    pub(super) fn dump(g: &'a SaveGraph) -> Result<(Vec<u8>, Vec<&'a [u8]>), WireError> {
+        let mut refs = vec![0u32; g.nodes.len()];
+        let mut bump = |id: SaveId| -> Result<(), WireError> {
+            let r = refs
+                .get_mut(id)
+                .ok_or_else(|| WireError::Archive(format!("node {id} does not exist")))?;
+            *r = r.saturating_add(1);
+            Ok(())
+        };
+        bump(g.root)?;
+        for node in &g.nodes {
+            match node {
+                SaveNode::List(items) | SaveNode::Tuple(items) | SaveNode::Set(items) | SaveNode::FrozenSet(items) => {
+                    items.iter().try_for_each(|&i| bump(i))?
+                }
+                SaveNode::Dict(items) | SaveNode::OrderedDict(items) => {
+                    items.iter().try_for_each(|&(k, v)| bump(k).and_then(|_| bump(v)))?
+                }
+                SaveNode::Object { args, items, state, .. } => {
+                    args.iter().try_for_each(|&i| bump(i))?;
+                    items.iter().try_for_each(|&(k, v)| bump(k).and_then(|_| bump(v)))?;
+                    if let Some(s) = state {
+                        bump(*s)?;
+                    }
+                }
+                _ => {}
+            }
+        }
         let mut pickler = Pickler {
+            g,
             out: vec![PROTO, 2],
             storages: Vec::new(),
+            shared: refs.iter().map(|&r| r > 1).collect(),
+            memo: HashMap::new(),
+            depth: 0,
         };
-        pickler.value(value)?;
+        pickler.node(g.root)?;
         pickler.out.push(STOP);
         Ok((pickler.out, pickler.storages))
     }
 
-    fn value(&mut self, value: &'a Saved) -> Result<(), WireError> {
-        match value {
-            Saved::None => self.out.push(NONE),
-            Saved::Bool(b) => self.out.push(if *b { NEWTRUE } else { NEWFALSE }),
-            Saved::Int(v) => self.int(*v),
-            Saved::BigInt(bytes) => self.long(bytes)?,
-            Saved::Float(v) => {
+    fn node(&mut self, id: SaveId) -> Result<(), WireError> {
+        if let Some(&m) = self.memo.get(&id) {
+            self.get(m);
+            return Ok(());
+        }
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(WireError::Archive(format!(
+                "the value is nested more than {MAX_DEPTH} levels deep"
+            )));
+        }
+        let r = self.write(id);
+        self.depth -= 1;
+        r
+    }
+
+    fn write(&mut self, id: SaveId) -> Result<(), WireError> {
+        let g = self.g;
+        match &g.nodes[id] {
+            SaveNode::None => self.out.push(NONE),
+            SaveNode::Bool(b) => self.out.push(if *b { NEWTRUE } else { NEWFALSE }),
+            SaveNode::Int(v) => self.int(*v),
+            SaveNode::BigInt(bytes) => self.long(bytes)?,
+            SaveNode::Float(v) => {
                 self.out.push(BINFLOAT);
                 self.out.extend_from_slice(&v.to_be_bytes());
             }
-            Saved::Str(s) => self.str(s)?,
-            Saved::Bytes(b) => self.bytes(b)?,
-            Saved::List(items) => self.list(items)?,
-            Saved::Tuple(items) => self.tuple(items)?,
-            Saved::Dict(items) => {
+            SaveNode::Str(s) => {
+                self.str(s)?;
+                self.put(id);
+            }
+            SaveNode::Bytes(b) => {
+                self.bytes(b)?;
+                self.put(id);
+            }
+            SaveNode::List(items) => {
+                self.out.push(EMPTY_LIST);
+                self.put(id);
+                if !items.is_empty() {
+                    self.out.push(MARK);
+                    items.iter().try_for_each(|&i| self.node(i))?;
+                    self.out.push(APPENDS);
+                }
+            }
+            SaveNode::Tuple(items) => self.tuple(id, items)?,
+            SaveNode::Dict(items) => {
                 self.out.push(EMPTY_DICT);
+                self.put(id);
                 self.set_items(items)?;
             }
-            Saved::OrderedDict(items) => {
+            SaveNode::OrderedDict(items) => {
                 self.empty_ordered_dict();
+                self.put(id);
                 self.set_items(items)?;
             }
-            Saved::Tensor(tensor) => self.tensor(tensor)?,
-            Saved::Object {
-                module,
-                name,
-                args,
-                state,
-            } => {
+            SaveNode::Set(items) | SaveNode::FrozenSet(items) => {
+                // Protocol 2 has no set opcodes: `builtins.set([items])`, as CPython writes.
+                let frozen = matches!(g.nodes[id], SaveNode::FrozenSet(_));
+                self.global("builtins", if frozen { "frozenset" } else { "set" });
+                self.out.push(EMPTY_LIST);
+                if !items.is_empty() {
+                    self.out.push(MARK);
+                    items.iter().try_for_each(|&i| self.node(i))?;
+                    self.out.push(APPENDS);
+                }
+                self.out.extend_from_slice(&[TUPLE1, REDUCE]);
+                self.put(id);
+            }
+            SaveNode::Tensor(t) => {
+                self.tensor(t)?;
+                self.put(id);
+            }
+            SaveNode::Global { module, name } => {
                 self.global(module, name);
-                self.tuple(args)?;
-                self.out.push(REDUCE);
-                if let Some(state) = state {
-                    self.value(state)?;
+                self.put(id);
+            }
+            SaveNode::Object { module, name, newobj, args, items, state } => {
+                self.global(module, name);
+                self.out.push(MARK);
+                args.iter().try_for_each(|&a| self.node(a))?;
+                self.out.push(TUPLE);
+                self.out.push(if *newobj { NEWOBJ } else { REDUCE });
+                self.put(id);
+                self.set_items(items)?;
+                if let Some(s) = state {
+                    self.node(*s)?;
                     self.out.push(BUILD);
                 }
             }
         }
         Ok(())
+    }
+
+    /// A tuple; if writing its items reached it again (a cycle through a container),
+    /// its copy is in the memo now: drop the items and reference that (CPython's rule).
+    fn tuple(&mut self, id: SaveId, items: &'a [SaveId]) -> Result<(), WireError> {
+        if items.is_empty() {
+            self.out.push(EMPTY_TUPLE);
+            self.put(id);
+            return Ok(());
+        }
+        self.out.push(MARK);
+        items.iter().try_for_each(|&i| self.node(i))?;
+        if let Some(&m) = self.memo.get(&id) {
+            self.out.push(POP_MARK);
+            self.get(m);
+            return Ok(());
+        }
+        self.out.push(TUPLE);
+        self.put(id);
+        Ok(())
+    }
+
+    fn set_items(&mut self, items: &'a [(SaveId, SaveId)]) -> Result<(), WireError> {
+        if !items.is_empty() {
+            self.out.push(MARK);
+            for &(key, value) in items {
+                self.node(key)?;
+                self.node(value)?;
+            }
+            self.out.push(SETITEMS);
+        }
+        Ok(())
+    }
+
+    /// Memoizes the object just written, if it is referenced again.
+    fn put(&mut self, id: SaveId) {
+        if !self.shared[id] || self.memo.contains_key(&id) {
+            return;
+        }
+        let m = self.memo.len() as u32;
+        self.memo.insert(id, m);
+        if let Ok(small) = u8::try_from(m) {
+            self.out.extend_from_slice(&[BINPUT, small]);
+        } else {
+            self.out.push(LONG_BINPUT);
+            self.out.extend_from_slice(&m.to_le_bytes());
+        }
+    }
+
+    fn get(&mut self, m: u32) {
+        if let Ok(small) = u8::try_from(m) {
+            self.out.extend_from_slice(&[BINGET, small]);
+        } else {
+            self.out.push(LONG_BINGET);
+            self.out.extend_from_slice(&m.to_le_bytes());
+        }
     }
 
     /// `K` u8 and `M` u16 for non-negative values, `J` i32, else minimal LONG1.
@@ -142,20 +300,6 @@ impl<'a> Pickler<'a> {
         Ok(())
     }
 
-    fn list(&mut self, items: &'a [Saved]) -> Result<(), WireError> {
-        self.out.push(EMPTY_LIST);
-        if !items.is_empty() {
-            self.out.push(MARK);
-            self.values(items)?;
-            self.out.push(APPENDS);
-        }
-        Ok(())
-    }
-
-    fn tuple(&mut self, items: &'a [Saved]) -> Result<(), WireError> {
-        self.tuple_of(items.len(), |pickler| pickler.values(items))
-    }
-
     fn int_tuple(&mut self, values: &[usize]) -> Result<(), WireError> {
         self.tuple_of(values.len(), |pickler| {
             values.iter().try_for_each(|&v| {
@@ -184,22 +328,6 @@ impl<'a> Pickler<'a> {
             self.out.push(TUPLE);
         }
         Ok(())
-    }
-
-    fn set_items(&mut self, items: &'a [(Saved, Saved)]) -> Result<(), WireError> {
-        if !items.is_empty() {
-            self.out.push(MARK);
-            for (key, value) in items {
-                self.value(key)?;
-                self.value(value)?;
-            }
-            self.out.push(SETITEMS);
-        }
-        Ok(())
-    }
-
-    fn values(&mut self, items: &'a [Saved]) -> Result<(), WireError> {
-        items.iter().try_for_each(|item| self.value(item))
     }
 
     fn global(&mut self, module: &str, name: &str) {

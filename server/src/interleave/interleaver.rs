@@ -1,0 +1,364 @@
+//! The model side of interleaving (semantics.md §1.5, nnsight 0.8.1's `Interleaver`):
+//! workers start in order and run to their first request; at every hook point the
+//! workers parked on this visit are served in invoke order — a read gets the value (its
+//! rows of it), an assignment replaces it (its rows), a skip supplies the module's
+//! output — and a worker may make any number of requests at one visit. After the model
+//! returns, a worker still parked asked for a location the model ran past: nnsight's
+//! `OutOfOrderError` is thrown into it at the line that asked.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::batch::{Batcher, Group};
+use super::loc::{Loc, Site};
+use super::worker::{Cursor, Event, LogSink, Reply, Request, Step, Worker};
+use crate::interp::code::Code;
+use crate::model::{Hooks, ModuleId, Tree};
+use crate::value::object::Namespace;
+use crate::value::{PyErr, PyResult, Value, types};
+
+pub struct Mediator {
+    worker: Worker,
+    pub pending: Option<Request>,
+    pub cursor: Rc<Cursor>,
+    pub group: Group,
+    /// The scope the body runs in (what the trace pushes back).
+    pub scope: Rc<Namespace>,
+    /// The error the body ended with, if any (kept for the caller to decide).
+    pub error: Option<PyErr>,
+}
+
+/// An interleaved run: its workers, visit counts and batch.
+pub struct Interleaver {
+    pub mediators: Vec<Mediator>,
+    counts: Rc<RefCell<HashMap<Loc, usize>>>,
+    pub batcher: Batcher,
+    tree: Rc<TreeNames>,
+    log: LogSink,
+    /// A `tracer.stop()` was served; raised once the current visit completes.
+    stopped: Option<PyErr>,
+    /// Warnings to show the user (a loop that asked for a step the run did not make).
+    pub warnings: Vec<String>,
+}
+
+/// Module names for requester strings, shared without borrowing the model.
+pub struct TreeNames {
+    pub envoys: Vec<String>,
+}
+
+impl TreeNames {
+    pub fn of(tree: &Tree) -> TreeNames {
+        TreeNames {
+            envoys: tree.ids().map(|id| tree.node(id).envoy.clone()).collect(),
+        }
+    }
+
+    fn requester(&self, loc: &Loc, occurrence: usize) -> String {
+        let site = match loc.site {
+            Site::Input => "input",
+            Site::Skip => "skip",
+            Site::Output => "output",
+            Site::Result => "result",
+        };
+        match loc.module {
+            Some(id) => format!("{}.{site}.i{occurrence}", self.envoys[id]),
+            None => format!("{site}.i{occurrence}"),
+        }
+    }
+}
+
+fn is_early_stop(e: &PyErr) -> bool {
+    e.is_instance_of(&types::EARLY_STOP)
+}
+
+impl Interleaver {
+    pub fn new(tree: Rc<TreeNames>, log: LogSink) -> Interleaver {
+        Interleaver {
+            mediators: Vec::new(),
+            counts: Rc::new(RefCell::new(HashMap::new())),
+            batcher: Batcher::default(),
+            tree,
+            log,
+            stopped: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Registers a worker for `code` (started by [`Interleaver::start`]).
+    pub fn add(&mut self, code: Rc<Code>, scope: Rc<Namespace>, group: Group) -> PyResult<()> {
+        if self.mediators.len() >= 4096 {
+            return Err(PyErr::memory("a trace of more than 4096 invokes exceeds localndif's limit"));
+        }
+        let cursor = Rc::new(Cursor {
+            iteration: std::cell::Cell::new(Some(0)),
+            counts: self.counts.clone(),
+            counts_at_start: RefCell::new(HashMap::new()),
+        });
+        let worker = Worker::new(code, scope.clone(), cursor.clone(), self.log.clone())?;
+        self.mediators.push(Mediator {
+            worker,
+            pending: None,
+            cursor,
+            group,
+            scope,
+            error: None,
+        });
+        Ok(())
+    }
+
+    /// Starts every worker in order, each running to its first request.
+    pub fn start(&mut self) -> PyResult<()> {
+        for i in 0..self.mediators.len() {
+            *self.mediators[i].cursor.counts_at_start.borrow_mut() = self.counts.borrow().clone();
+            let step = self.mediators[i].worker.resume(Reply::Start);
+            self.settle(i, step)?;
+        }
+        Ok(())
+    }
+
+    /// Records what a worker did after a resume: parked, finished, or failed. A worker
+    /// that completes a barrier has the others released first, then goes on.
+    fn settle(&mut self, i: usize, mut step: Step) -> PyResult<()> {
+        while let Step::Parked(Request { event: Event::Release(id), .. }) = &step {
+            let id = *id;
+            self.mediators[i].pending = None;
+            self.release_barrier(id)?;
+            step = self.mediators[i].worker.resume(Reply::Ack);
+        }
+        match step {
+            Step::Parked(req) => {
+                self.mediators[i].pending = Some(req);
+                Ok(())
+            }
+            Step::Done(Ok(())) => {
+                self.mediators[i].pending = None;
+                Ok(())
+            }
+            Step::Done(Err(e)) => {
+                self.mediators[i].pending = None;
+                if is_early_stop(&e) {
+                    self.stopped = Some(e);
+                    return Ok(());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn ready(&self, loc: &Loc) -> Vec<usize> {
+        self.mediators
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.pending
+                    .as_ref()
+                    .is_some_and(|p| {
+                        p.loc == *loc
+                            && !matches!(p.event, Event::Barrier(_) | Event::Release(_))
+                            && p.occurrence == m.cursor.occurrence(loc)
+                    })
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Serves the workers parked on this visit of `loc`; returns the value that flows on.
+    pub fn handle(&mut self, loc: Loc, mut value: Value) -> PyResult<Value> {
+        let any = self.mediators.iter().any(|m| m.pending.as_ref().is_some_and(|p| p.loc == loc));
+        if any {
+            loop {
+                let ready = self.ready(&loc);
+                if ready.is_empty() {
+                    break;
+                }
+                for i in ready {
+                    value = self.serve(i, &loc, value)?;
+                }
+            }
+        }
+        *self.counts.borrow_mut().entry(loc).or_insert(0) += 1;
+        if let Some(stop) = self.stopped.take() {
+            return Err(stop);
+        }
+        Ok(value)
+    }
+
+    /// Drains worker `i`'s requests at this visit.
+    fn serve(&mut self, i: usize, loc: &Loc, mut value: Value) -> PyResult<Value> {
+        loop {
+            let occ = self.mediators[i].cursor.occurrence(loc);
+            let Some(req) = self.mediators[i].pending.clone() else {
+                return Ok(value);
+            };
+            if req.loc != *loc || req.occurrence != occ || matches!(req.event, Event::Barrier(_) | Event::Release(_)) {
+                return Ok(value);
+            }
+            // First hit of a pinned non-zero step relaxes the cursor (semantics.md §1.6).
+            let cursor = &self.mediators[i].cursor;
+            if cursor.iteration.get().is_some_and(|n| n > 0) {
+                cursor.iteration.set(None);
+            }
+            let group = self.mediators[i].group;
+            let reply = match req.event {
+                Event::Value => Reply::Value(self.batcher.narrow(&value, group)?),
+                Event::Swap(new) => {
+                    value = self.batcher.widen(&value, group, new)?;
+                    Reply::Ack
+                }
+                Event::Skip(new) => {
+                    value = new;
+                    Reply::Ack
+                }
+                Event::Barrier(_) | Event::Release(_) => return Ok(value),
+            };
+            let step = self.mediators[i].worker.resume(reply);
+            self.settle(i, step)?;
+        }
+    }
+
+    /// A module's skip gate: the replacement a worker supplied, if any.
+    pub fn handle_skip(&mut self, id: ModuleId) -> PyResult<Option<Value>> {
+        let loc = Loc::module(id, Site::Skip);
+        let any = self.mediators.iter().any(|m| m.pending.as_ref().is_some_and(|p| p.loc == loc));
+        if !any {
+            *self.counts.borrow_mut().entry(loc).or_insert(0) += 1;
+            return Ok(None);
+        }
+        let mut parts: Vec<((i64, i64), Value)> = Vec::new();
+        let mut whole: Option<Value> = None;
+        loop {
+            let ready = self.ready(&loc);
+            if ready.is_empty() {
+                break;
+            }
+            for i in ready {
+                let Some(Request { event: Event::Skip(v), .. }) = self.mediators[i].pending.clone() else {
+                    // A read at a skip gate cannot happen (nothing asks for it).
+                    let step = self.mediators[i].worker.resume(Reply::Ack);
+                    self.settle(i, step)?;
+                    continue;
+                };
+                let cursor = &self.mediators[i].cursor;
+                if cursor.iteration.get().is_some_and(|n| n > 0) {
+                    cursor.iteration.set(None);
+                }
+                match self.mediators[i].group {
+                    Some(g) if self.batcher.batching() => parts.push((g, v)),
+                    _ => whole = Some(v),
+                }
+                let step = self.mediators[i].worker.resume(Reply::Ack);
+                self.settle(i, step)?;
+            }
+        }
+        *self.counts.borrow_mut().entry(loc).or_insert(0) += 1;
+        if let Some(stop) = self.stopped.take() {
+            return Err(stop);
+        }
+        if !parts.is_empty() {
+            return self.batcher.assemble_skip(parts).map(Some);
+        }
+        Ok(whole)
+    }
+
+    /// Releases the workers parked at barrier `id` (all `n` arrived), in invoke order.
+    pub fn release_barrier(&mut self, id: usize) -> PyResult<()> {
+        let waiting: Vec<usize> = self
+            .mediators
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| matches!(m.pending.as_ref().map(|p| &p.event), Some(Event::Barrier(b)) if *b == id))
+            .map(|(i, _)| i)
+            .collect();
+        for i in waiting {
+            let step = self.mediators[i].worker.resume(Reply::Ack);
+            self.settle(i, step)?;
+        }
+        Ok(())
+    }
+
+    /// How many workers are parked at barrier `id`.
+    pub fn at_barrier(&self, id: usize) -> usize {
+        self.mediators
+            .iter()
+            .filter(|m| matches!(m.pending.as_ref().map(|p| &p.event), Some(Event::Barrier(b)) if *b == id))
+            .count()
+    }
+
+    /// After the run: every worker still parked asked for something that never came.
+    /// Returns the error that stands (the first), warnings for loops that outran the run.
+    pub fn check_dangling(&mut self) -> PyResult<()> {
+        for i in 0..self.mediators.len() {
+            let Some(req) = self.mediators[i].pending.clone() else {
+                continue;
+            };
+            let (err, expected) = match req.event {
+                Event::Barrier(_) | Event::Release(_) => (
+                    PyErr::value_error(
+                        "A barrier was never reached by every block it waits for; check the count it was created with",
+                    ),
+                    None,
+                ),
+                _ => {
+                    let requester = self.tree.requester(&req.loc, req.occurrence);
+                    let e = PyErr::new(
+                        &types::OUT_OF_ORDER_ERROR,
+                        format!("'{requester}' was requested but the model already ran past it"),
+                    );
+                    if self.mediators[i].cursor.iteration.get() == Some(0) {
+                        (e, None)
+                    } else {
+                        (
+                            e,
+                            Some(format!(
+                                "'{requester}' was never reached: the loop asked for a step the run did not make, so it was cut short — values saved inside the loop are kept, and the statements after it did not run. An open `tracer.iter[:]` / `tracer.all()` loop ends this way by design. To hold a generation to a bounded loop's count, pass `min_new_tokens=` on transformers or `min_tokens=` / `ignore_eos=True` on vLLM; put what follows the loop in a separate `tracer.invoke()`."
+                            )),
+                        )
+                    }
+                }
+            };
+            let headline = err.headline();
+            let step = self.mediators[i].worker.resume(Reply::Throw(err));
+            match step {
+                Step::Done(Ok(())) => self.mediators[i].pending = None,
+                Step::Parked(_) => {
+                    // It caught the error and asked again: nothing can serve it now.
+                    self.mediators[i].pending = None;
+                    self.mediators[i].worker.cancel();
+                }
+                Step::Done(Err(e)) => {
+                    self.mediators[i].pending = None;
+                    match expected {
+                        Some(w) if e.headline() == headline => self.warnings.push(w),
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every worker that is still running (after an error, or at the end).
+    pub fn cancel(&mut self) {
+        for m in &mut self.mediators {
+            m.worker.cancel();
+            m.pending = None;
+        }
+    }
+
+    pub fn names(&self) -> &TreeNames {
+        &self.tree
+    }
+}
+
+impl Hooks for Interleaver {
+    fn input(&mut self, id: ModuleId, inputs: Value) -> PyResult<Value> {
+        self.handle(Loc::module(id, Site::Input), inputs)
+    }
+    fn skip(&mut self, id: ModuleId) -> PyResult<Option<Value>> {
+        self.handle_skip(id)
+    }
+    fn output(&mut self, id: ModuleId, out: Value) -> PyResult<Value> {
+        self.handle(Loc::module(id, Site::Output), out)
+    }
+}

@@ -1,0 +1,50 @@
+//! Locations: where a worker can ask for a value — a module's input, skip gate or output,
+//! the traced call's result; open for `.source` operations and gradients. A requester is
+//! printed as nnsight prints it: `model.transformer.h.0.output.i0`.
+
+use crate::model::{ModuleId, Tree};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Site {
+    Input,
+    Skip,
+    Output,
+    /// The traced call's return value (`tracer.result`).
+    Result,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Loc {
+    /// The module, or `None` for locations of the trace itself (`result`).
+    pub module: Option<ModuleId>,
+    pub site: Site,
+}
+
+impl Loc {
+    pub fn module(id: ModuleId, site: Site) -> Loc {
+        Loc { module: Some(id), site }
+    }
+
+    pub fn result() -> Loc {
+        Loc { module: None, site: Site::Result }
+    }
+
+    /// `model.transformer.h.0.output` (nnsight's provider string).
+    pub fn name(&self, tree: &Tree) -> String {
+        let site = match self.site {
+            Site::Input => "input",
+            Site::Skip => "skip",
+            Site::Output => "output",
+            Site::Result => "result",
+        };
+        match self.module {
+            Some(id) => format!("{}.{site}", tree.node(id).envoy),
+            None => site.to_string(),
+        }
+    }
+
+    /// The requester string with its occurrence (`model.x.output.i0`).
+    pub fn requester(&self, tree: &Tree, occurrence: usize) -> String {
+        format!("{}.i{occurrence}", self.name(tree))
+    }
+}

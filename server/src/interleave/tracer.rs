@@ -1,0 +1,413 @@
+//! Tracers: `model.trace(...)`, `tracer.invoke(...)`, `model.session()` and the handles
+//! user code gets from them (`tracer.stop()`, `tracer.result`, `tracer.barrier(n)`).
+//!
+//! A trace runs as nnsight 0.8.1's `InterleavingTracer.execute` does (semantics.md §1):
+//! with direct input (`model.trace(x)`) the whole body is one implicit invoke; otherwise
+//! the body runs now, in the user's frame, and every `with tracer.invoke(...)` block in
+//! it registers a worker and its rows of the batch. Then the model runs once over the
+//! assembled batch, the workers meet it at hook points, and the names the bodies bound
+//! are pushed back into the frame — only saved ones when this is the outermost trace.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::batch::batch_size;
+use super::envoy::{ModelCtx, request};
+use super::interleaver::Interleaver;
+use super::loc::Loc;
+use super::worker::{Event, WorkerHost};
+use crate::interp::Interp;
+use crate::interp::call::Kwargs;
+use crate::interp::code::Code;
+use crate::interp::frame::Frame;
+use crate::interp::host::{HostObj, WithBody};
+use crate::interp::saves;
+use crate::model::Fwd;
+use crate::value::object::{Aux, Namespace, Native};
+use crate::value::{Dict, PyErr, PyResult, Value, types};
+
+/// What a tracer runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceKind {
+    Trace,
+    Generate,
+}
+
+enum State {
+    /// Created, not entered.
+    Fresh,
+    /// The tracer body is running: invokes register here.
+    Collecting(Interleaver),
+    /// The model is running (or the trace is over).
+    Running,
+}
+
+pub struct TracerObj {
+    ctx: Rc<ModelCtx>,
+    kind: TraceKind,
+    args: Vec<Value>,
+    kwargs: Kwargs,
+    state: RefCell<State>,
+    /// The store the invoke bodies of this trace share (names bound by siblings).
+    invoke_store: Rc<Dict>,
+    barriers: Cell<usize>,
+}
+
+/// `model.trace(...)` / `model.generate(...)` / `model.session()`.
+pub fn new_tracer(_it: &mut Interp, ctx: Rc<ModelCtx>, method: &str, args: Vec<Value>, kwargs: Kwargs) -> PyResult<Value> {
+    let kind = match method {
+        "trace" => TraceKind::Trace,
+        "generate" => TraceKind::Generate,
+        "session" => {
+            if !args.is_empty() || !kwargs.is_empty() {
+                return Err(PyErr::type_error("session() takes no inputs; open traces inside it"));
+            }
+            let s: Rc<dyn HostObj> = Rc::new(SessionObj);
+            return Ok(Value::Host(s));
+        }
+        other => return Err(PyErr::unsupported(format!("model.{other}(...)"))),
+    };
+    let t: Rc<dyn HostObj> = Rc::new(TracerObj::new(ctx, kind, args, kwargs));
+    Ok(Value::Host(t))
+}
+
+/// Whether the running body is intervention code (a worker of a running trace).
+fn in_worker(it: &mut Interp) -> bool {
+    it.host.as_any().downcast_mut::<WorkerHost>().is_some()
+}
+
+/// Leaves the trace scope however the trace ends.
+struct SaveScope;
+
+impl SaveScope {
+    fn enter() -> SaveScope {
+        saves::enter();
+        SaveScope
+    }
+}
+
+impl Drop for SaveScope {
+    fn drop(&mut self) {
+        saves::leave();
+    }
+}
+
+/// nnsight's `push_result`: a body's names into the frame it was written in — only the
+/// saved ones when the outermost trace is ending.
+fn push_result(frame: &mut Frame, vars: Vec<(Rc<str>, Value)>) -> PyResult<()> {
+    let outermost = saves::depth() == 1;
+    for (name, v) in vars {
+        if outermost && !saves::is_saved(&v) {
+            continue;
+        }
+        frame.push_by_name(&name, v)?;
+    }
+    Ok(())
+}
+
+/// `frame.f_locals` as a fresh dict (nnsight's `dict(frame.f_locals)` snapshot).
+fn snapshot(frame: &Frame) -> PyResult<Rc<Dict>> {
+    let d = Dict::new();
+    for (k, v) in frame.snapshot_locals() {
+        d.insert(Value::str(&k), v)?;
+    }
+    Ok(d)
+}
+
+impl TracerObj {
+    pub fn new(ctx: Rc<ModelCtx>, kind: TraceKind, args: Vec<Value>, kwargs: Kwargs) -> TracerObj {
+        TracerObj {
+            ctx,
+            kind,
+            args,
+            kwargs,
+            state: RefCell::new(State::Fresh),
+            invoke_store: Dict::new(),
+            barriers: Cell::new(0),
+        }
+    }
+
+    /// Runs the trace whose body is `code`, written in `frame`.
+    pub fn run(&self, it: &mut Interp, code: Rc<Code>, frame: &mut Frame) -> PyResult<()> {
+        if in_worker(it) {
+            return Err(PyErr::value_error(
+                "A trace cannot be opened inside another trace's intervention code (the model is already running). Run several traces in `with model.session():` instead.",
+            ));
+        }
+        if !matches!(*self.state.borrow(), State::Fresh) {
+            return Err(PyErr::runtime_error("this tracer has already run; open a new `with model.trace(...)`"));
+        }
+        if self.kind == TraceKind::Generate {
+            return Err(PyErr::unsupported("model.generate(...)"));
+        }
+        let _scope = SaveScope::enter();
+        let mut il = Interleaver::new(self.ctx.names.clone(), self.ctx.log.clone());
+        let r = self.collect_and_run(it, code, frame, &mut il);
+        il.cancel();
+        *self.state.borrow_mut() = State::Running;
+        self.invoke_store.clear();
+        r
+    }
+
+    fn collect_and_run(&self, it: &mut Interp, code: Rc<Code>, frame: &mut Frame, il: &mut Interleaver) -> PyResult<()> {
+        let own = snapshot(frame)?;
+        let mut forward: Kwargs = Vec::new();
+        if batch_size(&self.args, &self.kwargs)? > 0 {
+            // Direct input: the whole body is one implicit invoke.
+            let group = il.batcher.add(self.args.clone(), self.kwargs.clone())?;
+            let scope = Namespace::new(own, Some(Dict::new()), Some(frame.globals.clone()));
+            il.add(code, scope, group)?;
+        } else {
+            forward = self.kwargs.clone();
+            let body = Namespace::new(own, Some(Dict::new()), Some(frame.globals.clone()));
+            let taken = std::mem::replace(il, Interleaver::new(self.ctx.names.clone(), self.ctx.log.clone()));
+            *self.state.borrow_mut() = State::Collecting(taken);
+            let r = it.exec_module(code, body.clone());
+            let back = std::mem::replace(&mut *self.state.borrow_mut(), State::Running);
+            if let State::Collecting(collected) = back {
+                *il = collected;
+            }
+            r?;
+            push_result(frame, body.writes())?;
+            if il.mediators.is_empty() {
+                return Err(PyErr::value_error("trace() needs an input, or at least one `with tracer.invoke(...)` block"));
+            }
+        }
+        self.interleave(il, forward)?;
+        for m in &il.mediators {
+            push_result(frame, m.scope.writes())?;
+        }
+        Ok(())
+    }
+
+    /// Runs the model over the assembled batch with the workers interleaved.
+    fn interleave(&self, il: &mut Interleaver, forward: Kwargs) -> PyResult<()> {
+        let ctx = &self.ctx;
+        let mut kwargs = il.batcher.assemble(&ctx.tokenizer, ctx.model.device)?;
+        for (k, v) in forward {
+            match kwargs.iter_mut().find(|(n, _)| *n == k) {
+                Some(slot) => slot.1 = v,
+                None => kwargs.push((k, v)),
+            }
+        }
+        let r = (|| -> PyResult<()> {
+            il.start()?;
+            let kw: Vec<(&str, Value)> = kwargs.iter().map(|(k, v)| (k.as_ref(), v.clone())).collect();
+            let root = ctx.model.tree().root();
+            let out = Fwd { m: &ctx.model, hooks: &mut *il }.call(root, vec![], kw)?;
+            il.handle(Loc::result(), out)?;
+            Ok(())
+        })();
+        match r {
+            Ok(()) => {}
+            Err(e) if e.is_instance_of(&types::EARLY_STOP) => {}
+            Err(e) => return Err(e),
+        }
+        il.check_dangling()?;
+        for w in std::mem::take(&mut il.warnings) {
+            (ctx.log)(&format!("UserWarning: {w}\n"))?;
+        }
+        Ok(())
+    }
+
+    fn register(&self, code: Rc<Code>, scope: Rc<Namespace>, args: Vec<Value>, kwargs: Kwargs) -> PyResult<()> {
+        let mut st = self.state.borrow_mut();
+        let State::Collecting(il) = &mut *st else {
+            return Err(PyErr::value_error("Cannot invoke while the model is already running."));
+        };
+        let group = il.batcher.add(args, kwargs)?;
+        il.add(code, scope, group)
+    }
+}
+
+/// The tracer a native method was bound to.
+fn tracer_of(n: &Native) -> PyResult<&TracerObj> {
+    match &n.recv {
+        Some(Value::Host(h)) => h
+            .as_any()
+            .downcast_ref::<TracerObj>()
+            .ok_or_else(|| PyErr::internal("a tracer method bound to something else")),
+        _ => Err(PyErr::internal("a tracer method without its tracer")),
+    }
+}
+
+impl HostObj for TracerObj {
+    fn type_name(&self) -> &str {
+        "InterleavingTracer"
+    }
+
+    fn getattr(&self, it: &mut Interp, this: &Value, name: &str) -> PyResult<Value> {
+        let bound = |name: &str, f: crate::value::object::NativeFn| Native::with_aux(name, Some(this.clone()), f, Aux::None);
+        Ok(match name {
+            "invoke" => bound("invoke", |it, n, args, kwargs| {
+                let t = tracer_of(n)?;
+                if in_worker(it) || !matches!(*t.state.borrow(), State::Collecting(_)) {
+                    return Err(PyErr::value_error("Cannot invoke while the model is already running."));
+                }
+                let inv: Rc<dyn HostObj> = Rc::new(InvokerObj {
+                    tracer: n.recv.clone().unwrap_or(Value::None),
+                    args,
+                    kwargs,
+                });
+                Ok(Value::Host(inv))
+            }),
+            "stop" => bound("stop", |_, _, _, _| {
+                Err(PyErr::new(&types::EARLY_STOP, "Early stopping the model run"))
+            }),
+            "barrier" => bound("barrier", |_, n, args, kwargs| {
+                let t = tracer_of(n)?;
+                let count = args
+                    .first()
+                    .or_else(|| kwargs.iter().find(|(k, _)| k.as_ref() == "n_participants" || k.as_ref() == "n").map(|(_, v)| v))
+                    .and_then(Value::as_int)
+                    .ok_or_else(|| PyErr::type_error("barrier() missing 1 required positional argument: 'n_participants'"))?;
+                if count < 1 {
+                    return Err(PyErr::value_error("a barrier needs at least one participant"));
+                }
+                let id = t.barriers.get();
+                t.barriers.set(id + 1);
+                let b: Rc<dyn HostObj> = Rc::new(BarrierObj { id, n: count as usize, arrived: Cell::new(0) });
+                Ok(Value::Host(b))
+            }),
+            "result" => return request(it, Event::Value, Loc::result(), "result"),
+            "model" => return Ok(self.ctx.envoy(self.ctx.model.tree().root())),
+            "iter" | "all" | "next" => return Err(PyErr::unsupported(format!("`tracer.{name}` outside `model.generate(...)`"))),
+            "cache" => return Err(PyErr::unsupported("`tracer.cache()`")),
+            _ => {
+                return Err(PyErr::attribute_error(format!(
+                    "'InterleavingTracer' object has no attribute '{name}'"
+                )));
+            }
+        })
+    }
+
+    fn with_body(&self, it: &mut Interp, this: &Value, body: WithBody<'_>, frame: &mut Frame) -> Option<PyResult<()>> {
+        Some((|| {
+            if let Some(t) = body.target {
+                it.assign(frame, t, this.clone())?;
+            }
+            let code = Code::module(body.code.program.clone(), body.stmts, &body.code.name)?;
+            self.run(it, code, frame)
+        })())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// `tracer.invoke(...)`: registers its body as a worker over its input's rows.
+pub struct InvokerObj {
+    /// The tracer value (kept alive while the invoker is).
+    tracer: Value,
+    args: Vec<Value>,
+    kwargs: Kwargs,
+}
+
+impl HostObj for InvokerObj {
+    fn type_name(&self) -> &str {
+        "Invoker"
+    }
+
+    fn with_body(&self, it: &mut Interp, this: &Value, body: WithBody<'_>, frame: &mut Frame) -> Option<PyResult<()>> {
+        Some((|| {
+            let Value::Host(h) = &self.tracer else {
+                return Err(PyErr::internal("an invoker without its tracer"));
+            };
+            let Some(t) = h.as_any().downcast_ref::<TracerObj>() else {
+                return Err(PyErr::internal("an invoker without its tracer"));
+            };
+            if in_worker(it) {
+                return Err(PyErr::value_error("Cannot invoke while the model is already running."));
+            }
+            if let Some(target) = body.target {
+                it.assign(frame, target, this.clone())?;
+            }
+            let code = Code::module(body.code.program.clone(), body.stmts, &body.code.name)?;
+            // nnsight's Mediator scope: a snapshot of the frame the block is written in,
+            // the store its sibling invokes share, then that frame's namespace.
+            let parent = frame.locals.clone().unwrap_or_else(|| frame.globals.clone());
+            let scope = Namespace::new(snapshot(frame)?, Some(t.invoke_store.clone()), Some(parent));
+            t.register(code, scope, self.args.clone(), self.kwargs.clone())
+        })())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// `tracer.barrier(n)`: parks each caller until `n` have arrived (semantics.md §7.7).
+pub struct BarrierObj {
+    id: usize,
+    n: usize,
+    arrived: Cell<usize>,
+}
+
+impl HostObj for BarrierObj {
+    fn type_name(&self) -> &str {
+        "Barrier"
+    }
+
+    fn call(&self, it: &mut Interp, _this: &Value, args: Vec<Value>, kwargs: Kwargs) -> PyResult<Value> {
+        if !args.is_empty() || !kwargs.is_empty() {
+            return Err(PyErr::type_error("Barrier.__call__() takes no arguments"));
+        }
+        if !in_worker(it) {
+            return Err(PyErr::value_error("Cannot access `tracer.barrier()` outside of interleaving"));
+        }
+        let k = self.arrived.get() + 1;
+        if k < self.n {
+            self.arrived.set(k);
+            request(it, Event::Barrier(self.id), Loc::result(), "tracer.barrier()")?;
+        } else {
+            self.arrived.set(0);
+            request(it, Event::Release(self.id), Loc::result(), "tracer.barrier()")?;
+        }
+        Ok(Value::None)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// `model.session()`: its body is plain Python run once; every trace in it is a whole
+/// run of its own, and pushes all its names into the body (semantics.md §8).
+pub struct SessionObj;
+
+impl SessionObj {
+    /// Runs the session body `code`, written in `frame`.
+    pub fn run(&self, it: &mut Interp, code: Rc<Code>, frame: &mut Frame) -> PyResult<()> {
+        if in_worker(it) {
+            return Err(PyErr::value_error(
+                "A session cannot be opened inside a trace's intervention code (the model is already running).",
+            ));
+        }
+        let _scope = SaveScope::enter();
+        let ns = Namespace::new(snapshot(frame)?, Some(Dict::new()), Some(frame.globals.clone()));
+        it.exec_module(code, ns.clone())?;
+        push_result(frame, ns.writes())
+    }
+}
+
+impl HostObj for SessionObj {
+    fn type_name(&self) -> &str {
+        "Tracer"
+    }
+
+    fn with_body(&self, it: &mut Interp, this: &Value, body: WithBody<'_>, frame: &mut Frame) -> Option<PyResult<()>> {
+        Some((|| {
+            if let Some(t) = body.target {
+                it.assign(frame, t, this.clone())?;
+            }
+            let code = Code::module(body.code.program.clone(), body.stmts, &body.code.name)?;
+            self.run(it, code, frame)
+        })())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,360 @@
+//! The request edge: nodes of the decoded payload (`wire::pickle::Graph`) become values.
+//! Shared nodes become one shared value and cycles stay cycles (a memo by node), the
+//! model's envoys and tokenizer — persistent ids or envoy objects carrying their path —
+//! become this job's handles on the served model, functions shipped by source become
+//! functions ([`crate::interp::foreign`]). What the server cannot represent becomes an
+//! opaque value that names itself and fails only if user code uses it.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use localndif_wire::pickle::{Graph, Id, Node, Obj};
+use localndif_wire::torch::{TensorData, tensor_from_graph};
+use tch::Tensor;
+
+use crate::interleave::ModelCtx;
+use crate::interleave::tokenizer::TokenizerObj;
+use crate::interp::Interp;
+use crate::interp::call::Kwargs;
+use crate::interp::foreign::{self, ShippedFunction};
+use crate::interp::host::HostObj;
+use crate::interp::{builtins, modules};
+use crate::value::object::Namespace;
+use crate::value::{Dict, PyErr, PyResult, Set, Value, dtype, int};
+
+/// Deepest nesting of captured values followed.
+const MAX_DEPTH: usize = 500;
+
+pub struct Loader<'g> {
+    g: &'g Graph,
+    ctx: Rc<ModelCtx>,
+    /// The shipped tracer's node and the value it stands for.
+    tracer: Option<(Id, Value)>,
+    memo: HashMap<Id, Value>,
+    /// `_fill(fn, globals)` calls, by the function they fill.
+    fills: HashMap<Id, Id>,
+    depth: usize,
+}
+
+impl<'g> Loader<'g> {
+    pub fn new(g: &'g Graph, ctx: Rc<ModelCtx>, tracer: Option<(Id, Value)>) -> Loader<'g> {
+        // cloudpickle's state setters are built then popped (payloads.md §12.3): find
+        // them among all nodes by the object they set up.
+        let mut fills = HashMap::new();
+        for node in &g.nodes {
+            if let Node::Object(o) = node
+                && let Some((_, "_fill")) = g.global(o.callable)
+                && let Some(args) = o.args.and_then(|a| g.tuple_items(a))
+                && let [func, globals] = args
+            {
+                fills.insert(*func, *globals);
+            }
+        }
+        Loader { g, ctx, tracer, memo: HashMap::new(), fills, depth: 0 }
+    }
+
+    /// Makes node `id` (the shipped tracer) load as `tracer`.
+    pub fn set_tracer(&mut self, id: Id, tracer: Value) {
+        self.memo.insert(id, tracer.clone());
+        self.tracer = Some((id, tracer));
+    }
+
+    /// The value of node `id`.
+    pub fn value(&mut self, id: Id) -> PyResult<Value> {
+        if let Some(v) = self.memo.get(&id) {
+            return Ok(v.clone());
+        }
+        if self.depth >= MAX_DEPTH {
+            return Ok(opaque("a value nested too deeply"));
+        }
+        self.depth += 1;
+        let r = self.build(id);
+        self.depth -= 1;
+        let v = r?;
+        self.memo.insert(id, v.clone());
+        Ok(v)
+    }
+
+    /// `name = value` pairs (a scope, the kwargs) as keyword arguments.
+    pub fn named(&mut self, items: &[(String, Id)]) -> PyResult<Kwargs> {
+        items.iter().map(|(k, v)| Ok((Rc::from(k.as_str()), self.value(*v)?))).collect()
+    }
+
+    fn build(&mut self, id: Id) -> PyResult<Value> {
+        let g = self.g;
+        let Some(node) = g.node(id) else {
+            return Ok(opaque("a dangling reference in the payload"));
+        };
+        Ok(match node {
+            Node::None => Value::None,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Int(i) => Value::Int(*i),
+            Node::BigInt(bytes) => int::normalize(num_bigint::BigInt::from_signed_bytes_le(bytes)),
+            Node::Float(f) => Value::Float(*f),
+            Node::Str(s) => Value::str(s),
+            Node::PyStr2(b) => match std::str::from_utf8(b) {
+                Ok(s) if b.is_ascii() => Value::str(s),
+                _ => Value::Bytes(Rc::new(b.clone())),
+            },
+            Node::Bytes(b) | Node::ByteArray(b) => Value::Bytes(Rc::new(b.clone())),
+            Node::List(items) => {
+                // Memoized before its items, so a list that contains itself does.
+                let list = Value::list(Vec::new());
+                self.memo.insert(id, list.clone());
+                let vals = items.iter().map(|&i| self.value(i)).collect::<PyResult<Vec<_>>>()?;
+                if let Value::List(l) = &list {
+                    l.extend(vals)?;
+                }
+                list
+            }
+            Node::Tuple(items) => Value::tuple(items.iter().map(|&i| self.value(i)).collect::<PyResult<_>>()?),
+            Node::Dict(items) => {
+                let d = Dict::new();
+                let v = Value::Dict(d.clone());
+                self.memo.insert(id, v.clone());
+                for (k, x) in items {
+                    let k = self.value(*k)?;
+                    let x = self.value(*x)?;
+                    d.insert(k, x)?;
+                }
+                v
+            }
+            Node::Set(items) | Node::FrozenSet(items) => {
+                let vals = items.iter().map(|&i| self.value(i)).collect::<PyResult<Vec<_>>>()?;
+                Value::Set(Set::new(vals, matches!(node, Node::FrozenSet(_)))?)
+            }
+            Node::Global { module, name } => global(module, name),
+            Node::PersId(pid) => self.persistent(*pid),
+            Node::Object(o) => self.object(id, o)?,
+            Node::Ext(_) | Node::OutOfBand { .. } => opaque(&format!("a pickled {}", node.kind())),
+        })
+    }
+
+    /// `Module:<path>` → that module's envoy; `Tokenizer` → the tokenizer.
+    fn persistent(&self, pid: Id) -> Value {
+        let Some(name) = self.g.as_str(pid) else {
+            return opaque("a persistent object");
+        };
+        if let Some(path) = name.strip_prefix("Module:") {
+            return match self.ctx.model.tree().by_envoy(path) {
+                Some(m) => self.ctx.envoy(m),
+                None => opaque(&format!("the module '{path}', which this model does not have")),
+            };
+        }
+        match name {
+            "Tokenizer" => {
+                let t: Rc<dyn HostObj> = Rc::new(TokenizerObj { tok: self.ctx.tokenizer.clone() });
+                Value::Host(t)
+            }
+            other => opaque(&format!("the model's {other}")),
+        }
+    }
+
+    fn object(&mut self, id: Id, o: &Obj) -> PyResult<Value> {
+        let g = self.g;
+        if let Some((tid, t)) = &self.tracer
+            && *tid == id
+        {
+            return Ok(t.clone());
+        }
+        match tensor_from_graph(g, id) {
+            Ok(Some(t)) => return Ok(Value::tensor(tensor(&t)?)),
+            Ok(None) => {}
+            Err(e) => return Err(PyErr::value_error(format!("a tensor in the request could not be decoded: {e}"))),
+        }
+        let args: Vec<Id> = o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec).unwrap_or_default();
+        let Some((module, class)) = g.global(o.callable) else {
+            return Ok(opaque("an object of a class defined in the script (localndif does not load user classes yet)"));
+        };
+        let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))));
+        // An nnsight envoy (the model or one of its modules) carries its path.
+        if module.starts_with("nnsight.")
+            && let Some(path) = state.and_then(|s| g.dict_get(s, "path")).and_then(|p| g.as_str(p))
+        {
+            return Ok(match self.ctx.model.tree().by_envoy(path) {
+                Some(m) => self.ctx.envoy(m),
+                None => opaque(&format!("the module '{path}', which this model does not have")),
+            });
+        }
+        let arg = |i: usize| args.get(i).copied();
+        Ok(match (module, class) {
+            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "subimport") => {
+                let name = arg(0).and_then(|a| g.as_str(a)).unwrap_or("");
+                match modules::import(name) {
+                    Ok(m) => m,
+                    Err(_) => opaque(&format!("the module '{name}'")),
+                }
+            }
+            ("nnsight.intervention.serialization", "_load_function") => self.function(id, &args)?,
+            ("torch", "device") => {
+                let text = arg(0).and_then(|a| g.as_str(a)).unwrap_or("cpu");
+                let index = arg(1).and_then(|a| g.as_int(a));
+                let spec = match index {
+                    Some(i) => format!("{text}:{i}"),
+                    None => text.to_string(),
+                };
+                match dtype::parse_device(&spec) {
+                    Some(d) => Value::Device(d),
+                    None => opaque(&format!("the device '{spec}'")),
+                }
+            }
+            ("torch", "Size") => {
+                let dims = match arg(0).map(|a| self.value(a)).transpose()? {
+                    Some(Value::Tuple(t)) => t.iter().map(|d| d.as_int().unwrap_or(0)).collect(),
+                    Some(Value::List(l)) => l.snapshot().iter().map(|d| d.as_int().unwrap_or(0)).collect(),
+                    _ => Vec::new(),
+                };
+                Value::Size(Rc::new(dims))
+            }
+            ("collections", "OrderedDict") | ("builtins" | "__builtin__", "dict") => {
+                let d = Dict::new();
+                let v = Value::Dict(d.clone());
+                self.memo.insert(id, v.clone());
+                for (k, x) in &o.dictitems {
+                    let k = self.value(*k)?;
+                    let x = self.value(*x)?;
+                    d.insert(k, x)?;
+                }
+                v
+            }
+            ("builtins" | "__builtin__", "set" | "frozenset") => {
+                let items = match arg(0).map(|a| self.value(a)).transpose()? {
+                    Some(Value::List(l)) => l.snapshot(),
+                    Some(Value::Tuple(t)) => t.as_ref().clone(),
+                    _ => Vec::new(),
+                };
+                Value::Set(Set::new(items, class == "frozenset")?)
+            }
+            ("builtins" | "__builtin__", "slice") => {
+                let mut parts = Vec::new();
+                for i in 0..3 {
+                    parts.push(match arg(i) {
+                        Some(a) => self.value(a)?,
+                        None => Value::None,
+                    });
+                }
+                let [lo, hi, step] = <[Value; 3]>::try_from(parts).map_err(|_| PyErr::internal("slice parts"))?;
+                Value::slice(lo, hi, step)
+            }
+            ("_codecs", "encode") => {
+                let text = arg(0).and_then(|a| g.as_str(a)).unwrap_or("");
+                Value::Bytes(Rc::new(text.chars().map(|c| c as u32 as u8).collect()))
+            }
+            ("transformers.tokenization_utils_base", "BatchEncoding") => {
+                // A UserDict: its items are the state's `data`.
+                match state.and_then(|s| g.dict_get(s, "data")) {
+                    Some(d) => self.value(d)?,
+                    None => Value::Dict(Dict::new()),
+                }
+            }
+            (m, c) => opaque(&format!("an object of class {m}.{c}")),
+        })
+    }
+
+    /// A function shipped by source, memoized before its globals are filled so that a
+    /// recursive function finds itself.
+    fn function(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
+        let g = self.g;
+        let s = |i: usize| args.get(i).and_then(|&a| g.as_str(a)).unwrap_or("");
+        let defaults = match args.get(2).map(|&a| self.value(a)).transpose()? {
+            Some(Value::Tuple(t)) => t.as_ref().clone(),
+            _ => Vec::new(),
+        };
+        let kwdefaults = match args.get(3).map(|&a| self.value(a)).transpose()? {
+            Some(Value::Dict(d)) => d
+                .items()
+                .into_iter()
+                .filter_map(|(k, v)| k.as_str().map(|k| (Rc::from(k), v)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let first_line = args.get(6).and_then(|&a| g.as_int(a)).unwrap_or(1).clamp(1, 1 << 24) as u32;
+        let globals = Namespace::new(Dict::new(), None, None);
+        let f = foreign::function(
+            ShippedFunction {
+                source: s(0),
+                name: s(1),
+                filename: s(5),
+                first_line,
+                defaults,
+                kwdefaults,
+            },
+            globals.clone(),
+        )?;
+        self.memo.insert(id, f.clone());
+        if let Some(&gid) = self.fills.get(&id)
+            && let Value::Dict(d) = self.value(gid)?
+        {
+            for (k, v) in d.items() {
+                if let Some(k) = k.as_str() {
+                    globals.set(k, v)?;
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// A class or function by reference: builtin types and torch dtypes.
+fn global(module: &str, name: &str) -> Value {
+    match module {
+        "builtins" | "__builtin__" => builtins::lookup(name).unwrap_or_else(|| opaque(&format!("the builtin '{name}'"))),
+        "torch" => match dtype::by_name(name) {
+            Some(k) => Value::Dtype(k),
+            None => opaque(&format!("torch.{name}")),
+        },
+        m => opaque(&format!("{m}.{name}")),
+    }
+}
+
+/// A request tensor as a tch tensor (on the CPU, where the client's pickle put it).
+pub fn tensor(t: &TensorData) -> PyResult<Tensor> {
+    let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+    crate::value::tensor::check_numel(crate::value::tensor::shape_numel(&shape))?;
+    let out = Tensor::f_from_data_size(&t.data, &shape, dtype::from_wire(t.dtype))?;
+    Ok(if t.requires_grad { out.set_requires_grad(true) } else { out })
+}
+
+/// A value the server cannot represent, standing in until user code touches it.
+pub fn opaque(what: &str) -> Value {
+    let o: Rc<dyn HostObj> = Rc::new(Opaque { what: what.to_string() });
+    Value::Host(o)
+}
+
+struct Opaque {
+    what: String,
+}
+
+impl Opaque {
+    fn refuse(&self) -> PyErr {
+        PyErr::unsupported(format!("a captured value of a kind it cannot run: {}", self.what))
+    }
+}
+
+impl HostObj for Opaque {
+    fn type_name(&self) -> &str {
+        "object"
+    }
+    fn repr(&self) -> String {
+        format!("<{}>", self.what)
+    }
+    fn getattr(&self, _it: &mut Interp, _this: &Value, _name: &str) -> PyResult<Value> {
+        Err(self.refuse())
+    }
+    fn setattr(&self, _it: &mut Interp, _this: &Value, _name: &str, _v: Value) -> PyResult<()> {
+        Err(self.refuse())
+    }
+    fn getitem(&self, _it: &mut Interp, _this: &Value, _key: &Value) -> PyResult<Value> {
+        Err(self.refuse())
+    }
+    fn call(&self, _it: &mut Interp, _this: &Value, _args: Vec<Value>, _kwargs: Kwargs) -> PyResult<Value> {
+        Err(self.refuse())
+    }
+    fn iter(&self, _it: &mut Interp, _this: &Value) -> Option<PyResult<Value>> {
+        Some(Err(self.refuse()))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,158 @@
+//! One job, start to end: the request's captured values become values ([`load`]), the
+//! user's frame is rebuilt around them, the shipped body runs as the `with` block it was
+//! (a trace, or a session of traces) on this thread, and the names it saved become the
+//! result archive ([`save`]). Runs inside a job context (`value::ctx`) that bounds
+//! everything the code can do and is cancelled from outside; nothing survives the job.
+
+pub mod load;
+pub mod save;
+
+use std::any::Any;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use localndif_wire::pickle::Node;
+use localndif_wire::zstdio;
+
+use crate::interleave::tracer::{SessionObj, TraceKind, TracerObj};
+use crate::interleave::{LogSink, ModelCtx, TreeNames};
+use crate::interp::Interp;
+use crate::interp::code::Code;
+use crate::interp::frame::Frame;
+use crate::interp::host::{Host, HostObj};
+use crate::interp::program::Program;
+use crate::interp::saves;
+use crate::model::ServedModel;
+use crate::request::{Method, Request};
+use crate::value::ctx::{Caps, JobCtx};
+use crate::value::object::Namespace;
+use crate::value::{Dict, PyErr, PyResult, Value, stack, tensor};
+
+/// Bytes of stack each job thread gets (user code recurses on it; the guard in
+/// `value::stack` turns exhaustion into `RecursionError`).
+pub const JOB_STACK: usize = 256 << 20;
+
+/// Printed text a job may send back as LOG updates in all.
+pub const MAX_LOG: usize = 16 << 20;
+
+/// Where a job's printed lines go (a LOG update each).
+pub type Log = Arc<dyn Fn(String) + Send + Sync>;
+
+/// Runs `req` on `served` and returns the result blob, or the ERROR description the
+/// client shows. Call on a thread with [`JOB_STACK`] bytes of stack.
+pub fn execute(req: &Request, served: &ServedModel, caps: Caps, cancel: Arc<AtomicBool>, log: Log) -> Result<Vec<u8>, String> {
+    stack::enter(JOB_STACK - (4 << 20));
+    let _installed = JobCtx::new(caps, served.device, cancel).install();
+    saves::reset();
+    let out = run(req, served, log).map_err(|e| e.render());
+    saves::reset();
+    out
+}
+
+/// The interpreter's host for the user's own frame (the session or tracer body).
+struct JobHost {
+    log: LogSink,
+}
+
+impl Host for JobHost {
+    fn print(&mut self, text: &str) -> PyResult<()> {
+        (self.log)(text)
+    }
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<Vec<u8>> {
+    let program = Program::parse(&req.source, &req.filename)?;
+    let model = served.instance();
+    tensor::set_weight_ranges(model.weights.ranges());
+    let printed = Rc::new(Cell::new(0usize));
+    let sink: LogSink = Rc::new(move |text: &str| {
+        let total = printed.get() + text.len();
+        if total > MAX_LOG {
+            return Err(PyErr::memory(format!(
+                "the job printed more than localndif's limit of {MAX_LOG} bytes of output"
+            )));
+        }
+        printed.set(total);
+        // One LOG per print call, without its final newline (a whole line, as NDIF sends).
+        log(text.strip_suffix('\n').unwrap_or(text).to_string());
+        Ok(())
+    });
+    let g = &req.payload;
+    let ctx = Rc::new(ModelCtx {
+        names: Rc::new(TreeNames::of(model.tree())),
+        root_class: root_class(req),
+        model,
+        tokenizer: served.tokenizer.clone(),
+        repo_id: served.repo_id.clone(),
+        config: served.config.clone(),
+        log: sink.clone(),
+    });
+    let mut loader = load::Loader::new(g, ctx.clone(), None);
+    let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
+    let kwargs = loader.named(&req.kwargs)?;
+    let tracer: Value = match req.method {
+        Method::Session => {
+            let s: Rc<dyn HostObj> = Rc::new(SessionObj);
+            Value::Host(s)
+        }
+        Method::Trace | Method::Generate => {
+            let kind = if req.method == Method::Trace { TraceKind::Trace } else { TraceKind::Generate };
+            let t: Rc<dyn HostObj> = Rc::new(TracerObj::new(ctx.clone(), kind, args, kwargs));
+            Value::Host(t)
+        }
+    };
+    if let Some(id) = req.tracer {
+        loader.set_tracer(id, tracer.clone());
+    }
+    let globals = Namespace::new(Dict::new(), None, None);
+    globals.set("__name__", Value::str("__main__"))?;
+    for (k, v) in loader.named(&req.globals)? {
+        globals.set(&k, v)?;
+    }
+    let user = Namespace::new(Dict::new(), None, Some(globals));
+    for (k, v) in loader.named(&req.locals)? {
+        user.own.insert(Value::str(&k), v)?;
+    }
+    drop(loader);
+
+    let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+    let mut frame = Frame::module(code.clone(), user.clone());
+    let mut host = JobHost { log: sink };
+    let mut it = Interp::new(&mut host);
+    let Value::Host(h) = &tracer else { unreachable!("the tracer is a host object") };
+    tch::no_grad(|| -> PyResult<()> {
+        if let Some(t) = h.as_any().downcast_ref::<TracerObj>() {
+            t.run(&mut it, code, &mut frame)
+        } else if let Some(s) = h.as_any().downcast_ref::<SessionObj>() {
+            s.run(&mut it, code, &mut frame)
+        } else {
+            Err(PyErr::internal("unknown tracer"))
+        }
+    })?;
+    let saved = user.writes();
+    let blob = save::encode(&saved)?;
+    drop(it);
+    // One frame with the content size in its header: 0.8.1 decompresses one-shot.
+    Ok(if req.compress { zstdio::compress(&blob, 3) } else { blob })
+}
+
+/// The class of the shipped model envoy (`LanguageModel`), for messages that name it.
+fn root_class(req: &Request) -> String {
+    let g = &req.payload;
+    req.globals
+        .iter()
+        .chain(&req.locals)
+        .find_map(|(_, id)| match g.node(*id) {
+            Some(Node::Object(o)) => {
+                let state = o.state.iter().rev().find_map(|&s| g.dict_get(s, "path"))?;
+                (g.as_str(state) == Some("model")).then(|| g.global(o.callable).map(|(_, c)| c.to_string()))?
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| "LanguageModel".into())
+}

@@ -1,0 +1,248 @@
+//! The result edge: saved values become the `torch.save` archive the client `torch.load`s,
+//! in the pickle shape Python's own `torch.save` gives each type (docs/protocol.md,
+//! "Results"), so the client gets the same types back: tensors, scalars, containers
+//! (shared and self-referencing ones through the pickle memo), `torch.Size`, dtypes and
+//! devices, transformers' `ModelOutput` and `DynamicCache`, torch's namedtuple results.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use localndif_wire::torch::TensorData;
+use localndif_wire::torchsave::{SaveGraph, SaveId, SaveNode, torch_save_graph};
+use num_bigint::BigInt;
+
+use crate::model::cache::DynamicCache;
+use crate::value::record::RecordKind;
+use crate::value::{Identity, PyErr, PyResult, Value, dtype};
+
+/// Deepest nesting saved (CPython's pickle stops at its recursion limit too).
+const MAX_DEPTH: usize = 1000;
+
+/// `torch.save({name: value, ...})` of the saved names, in order.
+pub fn encode(saved: &[(Rc<str>, Value)]) -> PyResult<Vec<u8>> {
+    let mut s = Saver::default();
+    let mut items = Vec::with_capacity(saved.len());
+    for (name, v) in saved {
+        let k = s.g.push(SaveNode::Str(name.to_string()));
+        let v = s.value(v).map_err(|e| {
+            PyErr::type_error(format!("cannot return the saved variable '{name}': {}", e.headline()))
+        })?;
+        items.push((k, v));
+    }
+    s.g.root = s.g.push(SaveNode::Dict(items));
+    torch_save_graph(&s.g).map_err(|e| PyErr::value_error(format!("the saved values could not be encoded: {e}")))
+}
+
+#[derive(Default)]
+struct Saver {
+    g: SaveGraph,
+    memo: HashMap<Identity, SaveId>,
+    depth: usize,
+}
+
+impl Saver {
+    fn value(&mut self, v: &Value) -> PyResult<SaveId> {
+        let shared = matches!(
+            v,
+            Value::List(_) | Value::Tuple(_) | Value::Dict(_) | Value::Set(_) | Value::Tensor(_) | Value::Record(_) | Value::Host(_) | Value::Str(_)
+        );
+        let key = v.identity();
+        if shared && let Some(&id) = self.memo.get(&key) {
+            return Ok(id);
+        }
+        if self.depth >= MAX_DEPTH {
+            return Err(PyErr::new(
+                &crate::value::types::RECURSION_ERROR,
+                "maximum recursion depth exceeded while pickling an object",
+            ));
+        }
+        self.depth += 1;
+        let r = self.build(v, key);
+        self.depth -= 1;
+        let id = r?;
+        if shared {
+            self.memo.insert(key, id);
+        }
+        Ok(id)
+    }
+
+    /// Reserves the node of a container before its items, so a self-reference finds it.
+    fn open(&mut self, key: Identity, node: SaveNode) -> SaveId {
+        let id = self.g.push(node);
+        self.memo.insert(key, id);
+        id
+    }
+
+    fn object(&mut self, module: &str, name: &str, newobj: bool, args: Vec<SaveId>, state: Option<SaveId>) -> SaveId {
+        self.g.push(SaveNode::Object {
+            module: module.into(),
+            name: name.into(),
+            newobj,
+            args,
+            items: Vec::new(),
+            state,
+        })
+    }
+
+    fn str_node(&mut self, s: &str) -> SaveId {
+        self.g.push(SaveNode::Str(s.into()))
+    }
+
+    /// A `{str: value}` dict node (an object's `__dict__`).
+    fn attrs(&mut self, fields: Vec<(&str, SaveId)>) -> SaveId {
+        let items = fields.into_iter().map(|(k, v)| (self.str_node(k), v)).collect();
+        self.g.push(SaveNode::Dict(items))
+    }
+
+    fn build(&mut self, v: &Value, key: Identity) -> PyResult<SaveId> {
+        Ok(match v {
+            Value::None => self.g.push(SaveNode::None),
+            Value::Bool(b) => self.g.push(SaveNode::Bool(*b)),
+            Value::Int(i) => self.g.push(SaveNode::Int(*i)),
+            Value::BigInt(b) => self.g.push(SaveNode::BigInt(BigInt::to_signed_bytes_le(b))),
+            Value::Float(f) => self.g.push(SaveNode::Float(*f)),
+            Value::Str(s) => self.g.push(SaveNode::Str(s.as_str().to_string())),
+            Value::Bytes(b) => self.g.push(SaveNode::Bytes(b.as_ref().clone())),
+            Value::List(l) => {
+                let id = self.open(key, SaveNode::List(Vec::new()));
+                let items = l.snapshot().iter().map(|x| self.value(x)).collect::<PyResult<Vec<_>>>()?;
+                self.g.nodes[id] = SaveNode::List(items);
+                id
+            }
+            Value::Tuple(t) => {
+                let items = t.iter().map(|x| self.value(x)).collect::<PyResult<Vec<_>>>()?;
+                self.g.push(SaveNode::Tuple(items))
+            }
+            Value::Dict(d) => {
+                let id = self.open(key, SaveNode::Dict(Vec::new()));
+                let mut items = Vec::new();
+                for (k, x) in d.items() {
+                    items.push((self.value(&k)?, self.value(&x)?));
+                }
+                self.g.nodes[id] = SaveNode::Dict(items);
+                id
+            }
+            Value::Set(s) => {
+                let items = s.items().iter().map(|x| self.value(x)).collect::<PyResult<Vec<_>>>()?;
+                self.g.push(if s.frozen { SaveNode::FrozenSet(items) } else { SaveNode::Set(items) })
+            }
+            Value::Range(r) => {
+                let args = r.iter().map(|&x| self.g.push(SaveNode::Int(x))).collect();
+                self.object("builtins", "range", false, args, None)
+            }
+            Value::Slice(s) => {
+                let args = s.iter().map(|x| self.value(x)).collect::<PyResult<Vec<_>>>()?;
+                self.object("builtins", "slice", false, args, None)
+            }
+            Value::Ellipsis => self.g.push(SaveNode::Global { module: "builtins".into(), name: "Ellipsis".into() }),
+            Value::Tensor(t) => {
+                let data = tensor_data(&t.t)?;
+                self.g.push(SaveNode::Tensor(data))
+            }
+            Value::Size(s) => {
+                let dims = s.iter().map(|&d| self.g.push(SaveNode::Int(d))).collect();
+                let t = self.g.push(SaveNode::Tuple(dims));
+                self.object("torch", "Size", false, vec![t], None)
+            }
+            Value::Dtype(k) => {
+                let name = dtype::name(*k).trim_start_matches("torch.").to_string();
+                self.g.push(SaveNode::Global { module: "torch".into(), name })
+            }
+            Value::Device(d) => self.device(*d),
+            Value::Record(r) => match r.kind {
+                RecordKind::ModelOutput => {
+                    // ModelOutput.__reduce__: every field as an argument, the non-None
+                    // ones as dict items, the whole field dict as state.
+                    let fields = r.fields();
+                    let vals = fields.iter().map(|(_, x)| self.value(x)).collect::<PyResult<Vec<_>>>()?;
+                    let mut items = Vec::new();
+                    for ((name, x), &id) in fields.iter().zip(&vals) {
+                        if !x.is_none() {
+                            items.push((self.str_node(name), id));
+                        }
+                    }
+                    let state = self.attrs(fields.iter().map(|(n, _)| n.as_ref()).zip(vals.iter().copied()).collect());
+                    self.g.push(SaveNode::Object {
+                        module: r.module.to_string(),
+                        name: r.class.to_string(),
+                        newobj: false,
+                        args: vals,
+                        items,
+                        state: Some(state),
+                    })
+                }
+                RecordKind::NamedTuple => {
+                    // structseq.__reduce__: (cls, (tuple_of_fields, {})).
+                    let vals = r.items().iter().map(|(_, x)| self.value(x)).collect::<PyResult<Vec<_>>>()?;
+                    let t = self.g.push(SaveNode::Tuple(vals));
+                    let d = self.g.push(SaveNode::Dict(Vec::new()));
+                    self.object(&r.module, &r.class, false, vec![t, d], None)
+                }
+            },
+            Value::Host(h) => {
+                if let Some(c) = h.as_any().downcast_ref::<DynamicCache>() {
+                    return self.cache(c);
+                }
+                return Err(PyErr::type_error(format!("values of type '{}' cannot be returned", h.type_name())));
+            }
+            other => {
+                return Err(PyErr::type_error(format!(
+                    "values of type '{}' cannot be returned",
+                    other.type_name()
+                )));
+            }
+        })
+    }
+
+    fn device(&mut self, d: tch::Device) -> SaveId {
+        let mut args = vec![];
+        match d {
+            tch::Device::Cuda(i) => {
+                args.push(self.str_node("cuda"));
+                args.push(self.g.push(SaveNode::Int(i as i64)));
+            }
+            tch::Device::Mps => args.push(self.str_node("mps")),
+            _ => args.push(self.str_node("cpu")),
+        }
+        self.object("torch", "device", false, args, None)
+    }
+
+    /// transformers' `DynamicCache` as it pickles (NEWOBJ + BUILD of `__dict__`).
+    fn cache(&mut self, c: &DynamicCache) -> PyResult<SaveId> {
+        let mut layers = Vec::new();
+        for (k, v) in c.snapshot() {
+            let init = k.is_some();
+            let device = match &k {
+                Some(Value::Tensor(t)) => t.t.device(),
+                _ => tch::Device::Cpu,
+            };
+            let keys = self.value(&k.unwrap_or(Value::None))?;
+            let values = self.value(&v.unwrap_or(Value::None))?;
+            let is_init = self.g.push(SaveNode::Bool(init));
+            let dev = if init { self.device(device) } else { self.g.push(SaveNode::None) };
+            let state = self.attrs(vec![("keys", keys), ("values", values), ("is_initialized", is_init), ("device", dev)]);
+            layers.push(self.object("transformers.cache_utils", "DynamicLayer", true, vec![], Some(state)));
+        }
+        let layers = self.g.push(SaveNode::List(layers));
+        let class = self.g.push(SaveNode::Global { module: "transformers.cache_utils".into(), name: "DynamicLayer".into() });
+        let off = self.g.push(SaveNode::Bool(false));
+        let state = self.attrs(vec![("layers", layers), ("layer_class_to_replicate", class), ("offloading", off)]);
+        Ok(self.object("transformers.cache_utils", "DynamicCache", true, vec![], Some(state)))
+    }
+}
+
+/// A tensor's data as the wire writes it (detached, on the CPU, contiguous).
+pub fn tensor_data(t: &tch::Tensor) -> PyResult<TensorData> {
+    let wire = dtype::to_wire(t.kind())
+        .ok_or_else(|| PyErr::type_error(format!("tensors of dtype {} cannot be returned yet", dtype::name(t.kind()))))?;
+    let cpu = t.f_detach()?.f_to_device(tch::Device::Cpu)?.f_contiguous()?;
+    let numel = cpu.numel();
+    let mut data = vec![0u8; numel * dtype::elt_size(cpu.kind())];
+    cpu.f_copy_data_u8(&mut data, numel)?;
+    Ok(TensorData {
+        dtype: wire,
+        shape: cpu.size().iter().map(|&d| d as usize).collect(),
+        data,
+        requires_grad: t.requires_grad(),
+    })
+}

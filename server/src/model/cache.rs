@@ -1,0 +1,174 @@
+//! transformers' `DynamicCache` as the model fills it: one layer of keys and values per
+//! attention layer, concatenated along the sequence as tokens are added. User code sees it
+//! in `.inputs` of blocks and in `model.output.cache`, can read `layers[i].keys`, and gets
+//! it back as the transformers object when it saves it.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tch::Tensor;
+
+use crate::interp::Interp;
+use crate::interp::host::HostObj;
+use crate::value::object::Native;
+use crate::value::{PyErr, PyResult, Value};
+
+#[derive(Default)]
+pub struct CacheLayer {
+    pub keys: Option<Value>,
+    pub values: Option<Value>,
+}
+
+pub struct DynamicCache {
+    pub layers: RefCell<Vec<CacheLayer>>,
+}
+
+impl DynamicCache {
+    pub fn new(n_layers: usize) -> Rc<DynamicCache> {
+        Rc::new(DynamicCache {
+            layers: RefCell::new((0..n_layers).map(|_| CacheLayer::default()).collect()),
+        })
+    }
+
+    pub fn value(self: &Rc<Self>) -> Value {
+        let h: Rc<dyn HostObj> = self.clone();
+        Value::Host(h)
+    }
+
+    /// Appends a step's keys/values for `layer`; returns the full keys and values.
+    pub fn update(&self, layer: usize, k: &Tensor, v: &Tensor) -> PyResult<(Tensor, Tensor)> {
+        let mut layers = self.layers.borrow_mut();
+        while layers.len() <= layer {
+            layers.push(CacheLayer::default());
+        }
+        let l = &mut layers[layer];
+        let (nk, nv) = match (&l.keys, &l.values) {
+            (Some(Value::Tensor(pk)), Some(Value::Tensor(pv))) => (
+                Tensor::f_cat(&[&pk.t, k], -2)?,
+                Tensor::f_cat(&[&pv.t, v], -2)?,
+            ),
+            _ => (k.shallow_clone(), v.shallow_clone()),
+        };
+        l.keys = Some(Value::tensor(nk.shallow_clone()));
+        l.values = Some(Value::tensor(nv.shallow_clone()));
+        Ok((nk, nv))
+    }
+
+    /// Tokens already cached (layer 0).
+    pub fn seq_length(&self) -> i64 {
+        match self.layers.borrow().first().and_then(|l| l.keys.clone()) {
+            Some(Value::Tensor(t)) => t.t.size().get(2).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// The layers' (keys, values), for saving.
+    pub fn snapshot(&self) -> Vec<(Option<Value>, Option<Value>)> {
+        self.layers.borrow().iter().map(|l| (l.keys.clone(), l.values.clone())).collect()
+    }
+
+    /// Keeps only `rows` of the batch (beam search would reorder; we only narrow).
+    pub fn select_rows(&self, rows: &Tensor) -> PyResult<()> {
+        for l in self.layers.borrow_mut().iter_mut() {
+            for slot in [&mut l.keys, &mut l.values] {
+                if let Some(Value::Tensor(t)) = slot {
+                    *slot = Some(Value::tensor(t.t.f_index_select(0, rows)?));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One layer as user code sees it (`cache.layers[0].keys`).
+struct LayerView {
+    /// The cache's own handle (a `Value::Host` holding a `DynamicCache`).
+    cache: Value,
+    index: usize,
+}
+
+impl HostObj for LayerView {
+    fn type_name(&self) -> &str {
+        "DynamicLayer"
+    }
+    fn getattr(&self, _it: &mut Interp, _this: &Value, name: &str) -> PyResult<Value> {
+        let Value::Host(h) = &self.cache else {
+            return Err(PyErr::internal("a cache layer without its cache"));
+        };
+        let Some(cache) = h.as_any().downcast_ref::<DynamicCache>() else {
+            return Err(PyErr::internal("a cache layer without its cache"));
+        };
+        let layers = cache.layers.borrow();
+        let l = layers.get(self.index);
+        Ok(match name {
+            "keys" => l.and_then(|l| l.keys.clone()).unwrap_or(Value::None),
+            "values" => l.and_then(|l| l.values.clone()).unwrap_or(Value::None),
+            "is_initialized" => Value::Bool(l.is_some_and(|l| l.keys.is_some())),
+            other => {
+                return Err(PyErr::attribute_error(format!(
+                    "'DynamicLayer' object has no attribute '{other}'"
+                )));
+            }
+        })
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl HostObj for DynamicCache {
+    fn type_name(&self) -> &str {
+        "DynamicCache"
+    }
+    fn repr(&self) -> String {
+        format!("DynamicCache(layers={})", self.layers.borrow().len())
+    }
+    fn len(&self) -> Option<usize> {
+        Some(self.layers.borrow().len())
+    }
+    fn getattr(&self, _it: &mut Interp, this: &Value, name: &str) -> PyResult<Value> {
+        match name {
+            "layers" => {
+                let n = self.layers.borrow().len();
+                Ok(Value::list(
+                    (0..n)
+                        .map(|index| {
+                            let v: Rc<dyn HostObj> = Rc::new(LayerView { cache: this.clone(), index });
+                            Value::Host(v)
+                        })
+                        .collect(),
+                ))
+            }
+            "get_seq_length" => Ok(Native::bound("get_seq_length", this.clone(), |_, n, _, _| {
+                let Some(Value::Host(h)) = &n.recv else { return Ok(Value::Int(0)) };
+                let c = h.as_any().downcast_ref::<DynamicCache>().map_or(0, DynamicCache::seq_length);
+                Ok(Value::Int(c))
+            })),
+            other => Err(PyErr::attribute_error(format!(
+                "'DynamicCache' object has no attribute '{other}'"
+            ))),
+        }
+    }
+    fn getitem(&self, _it: &mut Interp, _this: &Value, key: &Value) -> PyResult<Value> {
+        let i = key.as_int().ok_or_else(|| PyErr::type_error("cache indices must be integers"))?;
+        let layers = self.layers.borrow();
+        let n = layers.len() as i64;
+        let j = if i < 0 { i + n } else { i };
+        let l = layers
+            .get(j as usize)
+            .filter(|_| (0..n).contains(&j))
+            .ok_or_else(|| PyErr::index_error(format!("Cache only has {n} layers, attempted to access layer with index {i}")))?;
+        Ok(Value::tuple(vec![
+            l.keys.clone().unwrap_or(Value::None),
+            l.values.clone().unwrap_or(Value::None),
+        ]))
+    }
+    fn clear(&self) {
+        self.layers.borrow_mut().clear();
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+

@@ -1,0 +1,181 @@
+//! The module tree of a served model: one node per `nn.Module` with its HF attribute path,
+//! its class, what its forward does ([`Kind`]), its parameter names and its children by
+//! name — the single place an architecture's structure is written. Envoy paths
+//! (`model.transformer.h.0`), `len(model.transformer.h)`, `.weight` and every hook point
+//! come from here. The structure is shared by every job; the parameters are per job
+//! handles to the same storage ([`Weights`]).
+
+use std::collections::HashMap;
+
+use tch::Tensor;
+
+pub type ModuleId = usize;
+
+/// What a module's forward computes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    // Shared leaf modules.
+    Linear,
+    Embedding,
+    LayerNorm { eps: f64 },
+    Dropout,
+    /// `nn.ModuleList`: never called itself.
+    ModuleList,
+    // GPT-2.
+    Gpt2LmHead,
+    Gpt2Model,
+    Gpt2Block,
+    Gpt2Attention { scaling: f64, layer: usize },
+    Conv1D,
+    Gpt2Mlp,
+    NewGelu,
+    /// A module that exists but is never called (GPT-2's `attn_dropout` under SDPA).
+    Unused,
+    // Llama family.
+    LlamaForCausalLm,
+    LlamaModel,
+    LlamaDecoderLayer,
+    LlamaAttention { layer: usize },
+    LlamaMlp,
+    RmsNorm { eps: f64 },
+    Silu,
+    LlamaRotary,
+    // nnsight's wrappers around generation.
+    Generator,
+    Streamer,
+}
+
+pub struct Node {
+    /// Attribute name in the parent (`h`, `0`, `attn`); `""` for the root.
+    pub name: String,
+    /// HF path (`transformer.h.0.attn`); `""` for the root.
+    pub path: String,
+    /// nnsight's envoy path (`model.transformer.h.0.attn`).
+    pub envoy: String,
+    /// The torch class name (`GPT2Attention`), for `repr` and messages.
+    pub class: &'static str,
+    pub kind: Kind,
+    /// Parameter names in registration order (`weight`, `bias`).
+    pub params: Vec<String>,
+    pub children: Vec<ModuleId>,
+    pub parent: Option<ModuleId>,
+}
+
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    by_envoy: HashMap<String, ModuleId>,
+}
+
+impl Tree {
+    pub fn new(root_class: &'static str, root_kind: Kind) -> Tree {
+        let mut t = Tree {
+            nodes: Vec::new(),
+            by_envoy: HashMap::new(),
+        };
+        t.push(None, "", root_class, root_kind);
+        t
+    }
+
+    fn push(&mut self, parent: Option<ModuleId>, name: &str, class: &'static str, kind: Kind) -> ModuleId {
+        let (path, envoy) = match parent {
+            None => (String::new(), "model".to_string()),
+            Some(p) => {
+                let pp = &self.nodes[p];
+                let path = if pp.path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{}.{name}", pp.path)
+                };
+                (path, format!("{}.{name}", pp.envoy))
+            }
+        };
+        let id = self.nodes.len();
+        self.by_envoy.insert(envoy.clone(), id);
+        self.nodes.push(Node {
+            name: name.to_string(),
+            path,
+            envoy,
+            class,
+            kind,
+            params: Vec::new(),
+            children: Vec::new(),
+            parent,
+        });
+        if let Some(p) = parent {
+            self.nodes[p].children.push(id);
+        }
+        id
+    }
+
+    /// Adds a child module; returns its id.
+    pub fn add(&mut self, parent: ModuleId, name: &str, class: &'static str, kind: Kind) -> ModuleId {
+        self.push(Some(parent), name, class, kind)
+    }
+
+    pub fn add_param(&mut self, id: ModuleId, name: &str) {
+        self.nodes[id].params.push(name.to_string());
+    }
+
+    pub fn root(&self) -> ModuleId {
+        0
+    }
+
+    pub fn node(&self, id: ModuleId) -> &Node {
+        &self.nodes[id]
+    }
+
+    pub fn by_envoy(&self, envoy: &str) -> Option<ModuleId> {
+        self.by_envoy.get(envoy).copied()
+    }
+
+    /// The child of `id` named `name`.
+    pub fn child(&self, id: ModuleId, name: &str) -> Option<ModuleId> {
+        self.nodes[id].children.iter().copied().find(|&c| self.nodes[c].name == name)
+    }
+
+    /// Every module in registration order (`named_modules()`), root first.
+    pub fn ids(&self) -> impl Iterator<Item = ModuleId> {
+        0..self.nodes.len()
+    }
+
+    /// The (module, parameter index) of every parameter, in `named_parameters()` order.
+    pub fn param_slots(&self) -> Vec<(ModuleId, usize)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(id, n)| (0..n.params.len()).map(move |p| (id, p)))
+            .collect()
+    }
+}
+
+/// A job's handles to the served parameters: `params[module][i]` (shallow handles sharing
+/// the model's storage; weights are read-only to jobs, tensor.rs guards writes).
+pub struct Weights {
+    pub params: Vec<Vec<Tensor>>,
+}
+
+impl Weights {
+    pub fn get(&self, id: ModuleId, i: usize) -> &Tensor {
+        &self.params[id][i]
+    }
+
+    /// Another set of handles to the same tensors (for another job thread).
+    pub fn handles(&self) -> Weights {
+        Weights {
+            params: self
+                .params
+                .iter()
+                .map(|ps| ps.iter().map(Tensor::shallow_clone).collect())
+                .collect(),
+        }
+    }
+
+    /// Byte ranges of every weight (to refuse in-place writes into them).
+    pub fn ranges(&self) -> Vec<(usize, usize)> {
+        self.params
+            .iter()
+            .flatten()
+            .filter_map(crate::value::tensor::byte_range)
+            .collect()
+    }
+}

@@ -1,0 +1,187 @@
+//! Builtin types as static type objects: names for messages and `type(x)`, the exception
+//! hierarchy `except` clauses match against, and the bases user classes may extend.
+
+use std::fmt;
+use std::rc::Rc;
+
+use super::object::Class;
+
+pub struct TypeObj {
+    pub name: &'static str,
+    /// `builtins` for Python's own; where the client would import it from otherwise.
+    pub module: &'static str,
+    pub base: Option<&'static TypeObj>,
+}
+
+impl TypeObj {
+    pub fn is_subtype(&'static self, of: &'static TypeObj) -> bool {
+        let mut t = Some(self);
+        while let Some(ty) = t {
+            if std::ptr::eq(ty, of) {
+                return true;
+            }
+            t = ty.base;
+        }
+        false
+    }
+
+    /// `module.Name`, or just `Name` for builtins (how tracebacks print exception types).
+    pub fn qualified(&self) -> String {
+        if self.module == "builtins" {
+            self.name.to_string()
+        } else {
+            format!("{}.{}", self.module, self.name)
+        }
+    }
+}
+
+impl fmt::Debug for TypeObj {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<class '{}'>", self.qualified())
+    }
+}
+
+macro_rules! types {
+    ($($id:ident = $name:literal in $module:literal $(: $base:ident)?;)*) => {
+        $(pub static $id: TypeObj = TypeObj { name: $name, module: $module, base: types!(@base $($base)?) };)*
+        /// Builtin types by name (for `except Name:` and `isinstance(x, Name)` lookups).
+        pub static BY_NAME: &[&TypeObj] = &[$(&$id),*];
+    };
+    (@base) => { None };
+    (@base $b:ident) => { Some(&$b) };
+}
+
+types! {
+    OBJECT = "object" in "builtins";
+    TYPE = "type" in "builtins": OBJECT;
+    NONE_TYPE = "NoneType" in "builtins": OBJECT;
+    INT = "int" in "builtins": OBJECT;
+    BOOL = "bool" in "builtins": INT;
+    FLOAT = "float" in "builtins": OBJECT;
+    COMPLEX = "complex" in "builtins": OBJECT;
+    STR = "str" in "builtins": OBJECT;
+    BYTES = "bytes" in "builtins": OBJECT;
+    LIST = "list" in "builtins": OBJECT;
+    TUPLE = "tuple" in "builtins": OBJECT;
+    DICT = "dict" in "builtins": OBJECT;
+    SET = "set" in "builtins": OBJECT;
+    FROZENSET = "frozenset" in "builtins": OBJECT;
+    RANGE = "range" in "builtins": OBJECT;
+    SLICE = "slice" in "builtins": OBJECT;
+    ELLIPSIS = "ellipsis" in "builtins": OBJECT;
+    NOT_IMPLEMENTED = "NotImplementedType" in "builtins": OBJECT;
+    FUNCTION = "function" in "builtins": OBJECT;
+    BUILTIN_FUNCTION = "builtin_function_or_method" in "builtins": OBJECT;
+    METHOD = "method" in "builtins": OBJECT;
+    MODULE = "module" in "builtins": OBJECT;
+    PROPERTY = "property" in "builtins": OBJECT;
+    STATICMETHOD = "staticmethod" in "builtins": OBJECT;
+    CLASSMETHOD = "classmethod" in "builtins": OBJECT;
+    SUPER = "super" in "builtins": OBJECT;
+    ITERATOR = "iterator" in "builtins": OBJECT;
+    GENERATOR = "generator" in "builtins": OBJECT;
+    TENSOR = "Tensor" in "torch": OBJECT;
+    PARAMETER = "Parameter" in "torch.nn.parameter": TENSOR;
+    SIZE = "Size" in "torch": TUPLE;
+    DTYPE = "dtype" in "torch": OBJECT;
+    DEVICE = "device" in "torch": OBJECT;
+    TORCH_GENERATOR = "Generator" in "torch": OBJECT;
+    NDARRAY = "ndarray" in "numpy": OBJECT;
+    BASE_EXCEPTION = "BaseException" in "builtins": OBJECT;
+    SYSTEM_EXIT = "SystemExit" in "builtins": BASE_EXCEPTION;
+    KEYBOARD_INTERRUPT = "KeyboardInterrupt" in "builtins": BASE_EXCEPTION;
+    GENERATOR_EXIT = "GeneratorExit" in "builtins": BASE_EXCEPTION;
+    EXCEPTION = "Exception" in "builtins": BASE_EXCEPTION;
+    STOP_ITERATION = "StopIteration" in "builtins": EXCEPTION;
+    ARITHMETIC_ERROR = "ArithmeticError" in "builtins": EXCEPTION;
+    ZERO_DIVISION_ERROR = "ZeroDivisionError" in "builtins": ARITHMETIC_ERROR;
+    OVERFLOW_ERROR = "OverflowError" in "builtins": ARITHMETIC_ERROR;
+    FLOATING_POINT_ERROR = "FloatingPointError" in "builtins": ARITHMETIC_ERROR;
+    ASSERTION_ERROR = "AssertionError" in "builtins": EXCEPTION;
+    ATTRIBUTE_ERROR = "AttributeError" in "builtins": EXCEPTION;
+    LOOKUP_ERROR = "LookupError" in "builtins": EXCEPTION;
+    INDEX_ERROR = "IndexError" in "builtins": LOOKUP_ERROR;
+    KEY_ERROR = "KeyError" in "builtins": LOOKUP_ERROR;
+    NAME_ERROR = "NameError" in "builtins": EXCEPTION;
+    UNBOUND_LOCAL_ERROR = "UnboundLocalError" in "builtins": NAME_ERROR;
+    RUNTIME_ERROR = "RuntimeError" in "builtins": EXCEPTION;
+    NOT_IMPLEMENTED_ERROR = "NotImplementedError" in "builtins": RUNTIME_ERROR;
+    RECURSION_ERROR = "RecursionError" in "builtins": RUNTIME_ERROR;
+    TYPE_ERROR = "TypeError" in "builtins": EXCEPTION;
+    VALUE_ERROR = "ValueError" in "builtins": EXCEPTION;
+    UNICODE_ERROR = "UnicodeError" in "builtins": VALUE_ERROR;
+    MEMORY_ERROR = "MemoryError" in "builtins": EXCEPTION;
+    IMPORT_ERROR = "ImportError" in "builtins": EXCEPTION;
+    MODULE_NOT_FOUND_ERROR = "ModuleNotFoundError" in "builtins": IMPORT_ERROR;
+    SYNTAX_ERROR = "SyntaxError" in "builtins": EXCEPTION;
+    OS_ERROR = "OSError" in "builtins": EXCEPTION;
+    WARNING = "Warning" in "builtins": EXCEPTION;
+    USER_WARNING = "UserWarning" in "builtins": WARNING;
+    DEPRECATION_WARNING = "DeprecationWarning" in "builtins": WARNING;
+    OUT_OF_ORDER_ERROR = "OutOfOrderError" in "nnsight.intervention.interleaver": EXCEPTION;
+    EARLY_STOP = "EarlyStopException" in "nnsight.intervention.interleaver": EXCEPTION;
+}
+
+/// A class: a builtin type or one user code defined.
+#[derive(Clone)]
+pub enum ClassRef {
+    Builtin(&'static TypeObj),
+    User(Rc<Class>),
+}
+
+impl ClassRef {
+    pub fn name(&self) -> String {
+        match self {
+            ClassRef::Builtin(t) => t.name.to_string(),
+            ClassRef::User(c) => c.name.to_string(),
+        }
+    }
+
+    /// The qualified name tracebacks print (`ValueError`, `nnsight.…OutOfOrderError`,
+    /// `__main__.MyError`).
+    pub fn qualified(&self) -> String {
+        match self {
+            ClassRef::Builtin(t) => t.qualified(),
+            ClassRef::User(c) => {
+                if c.module.as_ref() == "builtins" {
+                    c.name.to_string()
+                } else {
+                    format!("{}.{}", c.module, c.name)
+                }
+            }
+        }
+    }
+
+    /// Whether this class is `of` or derives from it.
+    pub fn is_subclass(&self, of: &ClassRef) -> bool {
+        match of {
+            ClassRef::Builtin(t) => self.derives_from_builtin(t),
+            ClassRef::User(o) => match self {
+                ClassRef::Builtin(_) => false,
+                ClassRef::User(c) => c.mro().iter().any(|m| Rc::ptr_eq(m, o)),
+            },
+        }
+    }
+
+    pub fn derives_from_builtin(&self, t: &'static TypeObj) -> bool {
+        match self {
+            ClassRef::Builtin(b) => b.is_subtype(t),
+            ClassRef::User(c) => std::ptr::eq(t, &OBJECT) || c.builtin_base().is_subtype(t),
+        }
+    }
+
+    pub fn same(&self, other: &ClassRef) -> bool {
+        match (self, other) {
+            (ClassRef::Builtin(a), ClassRef::Builtin(b)) => std::ptr::eq(*a, *b),
+            (ClassRef::User(a), ClassRef::User(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+pub fn builtin_by_name(name: &str) -> Option<&'static TypeObj> {
+    BY_NAME
+        .iter()
+        .copied()
+        .find(|t| t.name == name && (t.module == "builtins"))
+}
