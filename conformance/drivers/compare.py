@@ -18,9 +18,13 @@ Output:
                   "expected": "<summary>", "actual": "<summary>"}, ...],
      "error_type": ..., "message": ..., "stage": ...}      # FAIL / INFO only
 
-    INFO   the oracle itself failed (the case is broken, not the server); details carry its error
-    FAIL   the run under test raised (its error_type / message / stage are included), or left
-           no readable results
+    INFO   the oracle could not run the case (a setup failure: the case is broken, not the
+           server); details carry its error
+    FAIL   the run under test raised where the oracle returned values (its error_type /
+           message / stage are included), or left no readable results
+    An oracle that raised is a result too (an error case): the run under test must raise the
+    same exception type with the same message — for a remote run, the server's ERROR
+    description (nnsight's RemoteError) must end with that `Type: message` line — else WRONG.
     WRONG  both ran, but some value differs: a name that is missing or unexpected, a different
            type, or for tensors a different dtype or shape, values not
            `torch.allclose(actual, expected, rtol, atol, equal_nan=True)`, or, for floating
@@ -211,6 +215,36 @@ def raised(exc: Exception) -> dict:
     return {"error_type": type(exc).__name__, "message": str(exc)}
 
 
+def error_line(outcome: dict) -> str:
+    """`Type: message` as Python's traceback ends (just `Type` for an empty message)."""
+    message = outcome.get("message", "")
+    return f"{outcome.get('error_type', '')}: {message}" if message else outcome.get("error_type", "")
+
+
+def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
+    """The oracle raised: the run must raise the same error."""
+    want = error_line(expected)
+    # Python's traceback names a non-builtin exception with its module.
+    module = expected.get("error_module", "builtins")
+    wants = {want} if module in ("builtins", "__main__") else {want, f"{module}.{want}"}
+    if actual is None:
+        return failure("FAIL", base, {"error_type": "MissingOutcome", "message": "no readable outcome.json"}, "(run)", "")
+    if actual.get("ok"):
+        why = f"the oracle raised {want!r}, the run returned values"
+        return {"verdict": "WRONG", **base,
+                "details": [{"name": "(error)", "ok": False, "why": why, "max_abs_diff": None}]}
+    if actual.get("error_type") == "RemoteError":
+        got = actual.get("message", "").rstrip()
+        same = any(got == w or got.endswith("\n" + w) for w in wants)
+    else:
+        got = error_line(actual)
+        same = got == want
+    last = got.splitlines()[-1] if got else got
+    why = f"same error: {want}" if same else f"raised {last!r}, expected {want!r}"
+    return {"verdict": "PASS" if same else "WRONG", **base,
+            "details": [{"name": "(error)", "ok": same, "why": why, "max_abs_diff": None}]}
+
+
 def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: float | None) -> dict:
     expected = read_outcome(expected_dir)
     tol = (expected or {}).get("tolerance") or {}
@@ -218,6 +252,8 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
     atol = atol if atol is not None else float(tol.get("atol", DEFAULT_ATOL))
     base = {"tolerance": {"rtol": rtol, "atol": atol}}
 
+    if expected is not None and not expected.get("ok") and expected.get("stage") == "case":
+        return error_verdict(base, expected, read_outcome(actual_dir))
     if expected is None or not expected.get("ok"):
         e = expected or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {expected_dir}"}
         return failure("INFO", base, e, "(oracle)", "the oracle failed: ")

@@ -117,10 +117,10 @@ def error_outcome(exc: BaseException, stage: str, mode: str, seconds: float | No
     return outcome
 
 
-def load_case(path: str):
+def load_case(path: str, suffix: str = ""):
     """Import the case file as a uniquely named module; check it defines run()."""
     stem = os.path.splitext(os.path.basename(path))[0]
-    name = "localndif_case_" + re.sub(r"\W", "_", stem)
+    name = "localndif_case_" + re.sub(r"\W", "_", stem) + (f"_{suffix}" if suffix else "")
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise SetupError(f"cannot import case file {path}")
@@ -178,19 +178,31 @@ def make_model(mode: str, repo_id: str):
     return model
 
 
-def to_cpu(value):
-    """Detach tensors to CPU, recursing through lists, tuples and dicts."""
+def to_cpu(value, memo=None):
+    """Detach tensors to CPU, recursing through lists, tuples and dicts (shared and
+    self-referencing containers stay shared)."""
     import torch
 
+    memo = {} if memo is None else memo
+    if id(value) in memo:
+        return memo[id(value)]
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, list):
-        return [to_cpu(v) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(to_cpu(v) for v in value)
-    if type(value) is dict:
-        return {k: to_cpu(v) for k, v in value.items()}
-    return value
+        out = value.detach().cpu()
+    elif isinstance(value, list):
+        out = []
+        memo[id(value)] = out
+        out.extend(to_cpu(v, memo) for v in value)
+    elif isinstance(value, tuple) and not hasattr(value, "_fields"):
+        out = tuple(to_cpu(v, memo) for v in value)
+    elif type(value) is dict:
+        out = {}
+        memo[id(value)] = out
+        for k, v in value.items():
+            out[k] = to_cpu(v, memo)
+    else:
+        out = value
+    memo[id(value)] = out
+    return out
 
 
 def main(argv: list[str]) -> int:

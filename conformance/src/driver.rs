@@ -1,9 +1,14 @@
-//! Drivers: the real nnsight client, run as a Python subprocess from the pinned `.venv`
-//! (`drivers/nnsight_case.py`), once locally as the oracle and once against the server,
-//! then `drivers/compare.py` gives the numeric verdict.
+//! Drivers: the real nnsight client, run from the pinned `.venv` as one long-lived Python
+//! process (`drivers/session.py`) that imports nnsight once and runs each case twice —
+//! locally as the oracle and against the server — and answers with `drivers/compare.py`'s
+//! verdict. A case that does not answer in time ends the session; the next case starts a
+//! fresh one.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -23,21 +28,25 @@ pub struct Target {
 pub struct Driver {
     pub python: PathBuf,
     pub drivers: PathBuf,
+    /// How long one case (both runs) may take.
+    pub case_timeout: Duration,
 }
 
 #[derive(Deserialize)]
-struct Compared {
+struct Reply {
     verdict: String,
     #[serde(default)]
     details: serde_json::Value,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    remote: Option<RunOutcome>,
 }
 
 #[derive(Deserialize, Default)]
-struct ClientOutcome {
+struct RunOutcome {
     #[serde(default)]
     ok: bool,
-    #[serde(default)]
-    error_type: String,
     #[serde(default)]
     message: String,
 }
@@ -51,89 +60,96 @@ impl Driver {
         Driver {
             python,
             drivers: workspace.join("conformance/drivers"),
+            case_timeout: Duration::from_secs(180),
         }
     }
 
-    fn client(
-        &self,
-        case: &Case,
-        target: &Target,
-        mode: &str,
-        out: &Path,
-    ) -> Result<ClientOutcome, String> {
-        let status = Command::new(&self.python)
-            .arg(self.drivers.join("nnsight_case.py"))
-            .arg("--case")
-            .arg(&case.path)
+    /// Starts a client session against `target` (imports nnsight, builds both models).
+    pub fn session(&self, target: &Target) -> Result<Session, String> {
+        let mut child = Command::new(&self.python)
+            .arg(self.drivers.join("session.py"))
             .arg("--model-dir")
             .arg(&target.model_dir)
-            .args([
-                "--repo-id",
-                &target.repo_id,
-                "--mode",
-                mode,
-                "--host",
-                &target.url,
-                "--out",
-            ])
-            .arg(out)
-            .status()
+            .args(["--repo-id", &target.repo_id, "--host", &target.url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("could not start {}: {e}", self.python.display()))?;
-        if !status.success() {
-            return Err(format!("the {mode} driver failed ({status})"));
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut session = Session { child, stdin, lines, timeout: self.case_timeout };
+        let hello = session.next_line(Duration::from_secs(300))?;
+        let ready: serde_json::Value =
+            serde_json::from_str(&hello).map_err(|e| format!("the session said {hello:?}: {e}"))?;
+        if ready["ready"] != true {
+            return Err(format!("the client session did not start: {}", ready["error"]));
         }
-        let text = std::fs::read_to_string(out.join("outcome.json"))
-            .map_err(|e| format!("no outcome.json: {e}"))?;
-        serde_json::from_str(&text).map_err(|e| format!("bad outcome.json: {e}"))
+        Ok(session)
+    }
+}
+
+/// A running client session; killed when dropped.
+pub struct Session {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+    timeout: Duration,
+}
+
+impl Session {
+    fn next_line(&mut self, timeout: Duration) -> Result<String, String> {
+        self.lines
+            .recv_timeout(timeout)
+            .map_err(|e| match e {
+                mpsc::RecvTimeoutError::Timeout => format!("no answer within {}s", timeout.as_secs()),
+                mpsc::RecvTimeoutError::Disconnected => "the client session ended".to_string(),
+            })
     }
 
-    /// Runs one case: oracle, server, comparison.
-    pub fn run_case(&self, case: &Case, target: &Target, dir: &Path) -> Outcome {
-        let (local, remote) = (dir.join("local"), dir.join("remote"));
-        let result = (|| -> Result<Outcome, String> {
-            std::fs::create_dir_all(&local).map_err(|e| e.to_string())?;
-            std::fs::create_dir_all(&remote).map_err(|e| e.to_string())?;
-            // The oracle and the server run side by side: each is mostly Python start-up.
-            let (oracle, served) = std::thread::scope(|scope| {
-                let oracle = scope.spawn(|| self.client(case, target, "local", &local));
-                let served = self.client(case, target, "remote", &remote);
-                let oracle = oracle
-                    .join()
-                    .unwrap_or_else(|_| Err("the oracle driver panicked".into()));
-                (oracle, served)
-            });
-            let (oracle, served) = (oracle?, served?);
-            if !oracle.ok {
-                return Ok(Outcome::new(
-                    case,
-                    Verdict::Info,
-                    format!(
-                        "the oracle failed: {}: {}",
-                        oracle.error_type, oracle.message
-                    ),
-                ));
-            }
-            if !served.ok && served.message.contains("NotImplementedError") {
-                return Ok(Outcome::new(case, Verdict::Missing, served.message));
-            }
-            let output = Command::new(&self.python)
-                .arg(self.drivers.join("compare.py"))
-                .arg(&local)
-                .arg(&remote)
-                .output()
-                .map_err(|e| format!("could not run compare.py: {e}"))?;
-            let compared: Compared = serde_json::from_slice(&output.stdout).map_err(|e| {
-                format!(
-                    "compare.py printed no verdict ({e}): {}",
-                    String::from_utf8_lossy(&output.stderr)
-                )
-            })?;
-            let verdict = Verdict::parse(&compared.verdict)
-                .ok_or_else(|| format!("unknown verdict {}", compared.verdict))?;
-            let mut outcome = Outcome::new(case, verdict, compared.details.to_string());
-            outcome.details = compared.details;
-            Ok(outcome)
-        })();
-        result.unwrap_or_else(|why| Outcome::new(case, Verdict::Fail, why))
+    /// Runs one case (oracle, server, comparison); `Err` means the session is unusable.
+    pub fn run_case(&mut self, case: &Case, dir: &Path) -> Result<Outcome, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        // The session runs in a directory of its own: hand it absolute paths.
+        let path = std::fs::canonicalize(&case.path).map_err(|e| format!("{}: {e}", case.path.display()))?;
+        let dir = std::fs::canonicalize(dir).map_err(|e| e.to_string())?;
+        let request = serde_json::json!({ "case": path, "out": dir });
+        writeln!(self.stdin, "{request}").map_err(|e| format!("the client session is gone: {e}"))?;
+        self.stdin.flush().map_err(|e| e.to_string())?;
+        let line = self.next_line(self.timeout)?;
+        let reply: Reply = serde_json::from_str(&line).map_err(|e| format!("bad reply {line:?}: {e}"))?;
+        let verdict = Verdict::parse(&reply.verdict).ok_or_else(|| format!("unknown verdict {}", reply.verdict))?;
+        let remote = reply.remote.unwrap_or_default();
+        // A server that says it does not run something yet is MISSING, not broken.
+        let verdict = if verdict != Verdict::Pass && !remote.ok && remote.message.contains("NotImplementedError") {
+            Verdict::Missing
+        } else {
+            verdict
+        };
+        let message = if verdict == Verdict::Missing {
+            remote.message
+        } else if reply.message.is_empty() {
+            reply.details.to_string()
+        } else {
+            reply.message
+        };
+        let mut outcome = Outcome::new(case, verdict, message);
+        outcome.details = reply.details;
+        Ok(outcome)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -12,18 +12,31 @@ pub use case::{Case, discover};
 pub use driver::{Driver, Target};
 pub use report::{Outcome, Verdict, write_report};
 
-/// Runs the selected cases against `target` and returns one outcome per case, in order.
+/// Runs the selected cases against `target` in one client session and returns one
+/// outcome per case, in order. A case that breaks the session (no answer in time) is
+/// FAIL, and the cases after it get a fresh session.
 pub fn run_suite(
     driver: &Driver,
     target: &Target,
     cases: &[Case],
     scratch: &std::path::Path,
 ) -> Vec<Outcome> {
+    let mut session: Option<driver::Session> = None;
     cases
         .iter()
         .map(|case| {
-            let dir = scratch.join(&case.id);
-            let outcome = driver.run_case(case, target, &dir);
+            let dir = scratch.join(case.id.replace('/', "_"));
+            let outcome = (|| {
+                if session.is_none() {
+                    session = Some(driver.session(target)?);
+                }
+                let s = session.as_mut().ok_or("no session")?;
+                s.run_case(case, &dir)
+            })()
+            .unwrap_or_else(|why| {
+                session = None;
+                Outcome::new(case, Verdict::Fail, why)
+            });
             eprintln!(
                 "{:<8} {:<7} {}",
                 case.id,

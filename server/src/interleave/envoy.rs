@@ -182,24 +182,46 @@ impl HostObj for Envoy {
                 }, Aux::None));
             }
             "modules" | "named_modules" => {
-                let named = name == "named_modules";
-                return Ok(Native::with_aux(name, Some(this.clone()), |_, n, _, _| {
+                // nnsight's Envoy.modules: the subtree children first, then self,
+                // optionally filtered by `include_fn`, as (path, envoy) with names.
+                return Ok(Native::with_aux(name, Some(this.clone()), |it, n, args, kw| {
                     let Some(Value::Host(h)) = &n.recv else { return Ok(Value::None) };
                     let Some(e) = h.as_any().downcast_ref::<Envoy>() else { return Ok(Value::None) };
-                    let named = n.name.as_ref() == "named_modules";
+                    let mut args = args.into_iter();
+                    let mut include = args.next().unwrap_or(Value::None);
+                    let mut named = n.name.as_ref() == "named_modules";
+                    for (k, v) in kw {
+                        match k.as_ref() {
+                            "include_fn" => include = v,
+                            "names" if !named => named = it.truthy(&v)?,
+                            other => return Err(PyErr::type_error(format!("{}() got an unexpected keyword argument '{other}'", n.name))),
+                        }
+                    }
+                    if !named && let Some(v) = args.next() {
+                        named = it.truthy(&v)?;
+                    }
+                    let tree = e.ctx.model.tree();
+                    let mut order = Vec::new();
+                    fn walk(tree: &crate::model::Tree, id: ModuleId, out: &mut Vec<ModuleId>) {
+                        for &c in &tree.node(id).children {
+                            walk(tree, c, out);
+                        }
+                        out.push(id);
+                    }
+                    walk(tree, e.id, &mut order);
                     let mut out = Vec::new();
-                    let mut stack = vec![e.id];
-                    while let Some(id) = stack.pop() {
+                    for id in order {
                         let env = e.ctx.envoy(id);
-                        out.push(if named {
-                            Value::tuple(vec![Value::str(&e.ctx.model.tree().node(id).envoy), env])
-                        } else {
-                            env
-                        });
-                        stack.extend(e.ctx.model.tree().node(id).children.iter().rev());
+                        if !include.is_none() {
+                            let keep = it.call(&include, vec![env.clone()], vec![])?;
+                            if !it.truthy(&keep)? {
+                                continue;
+                            }
+                        }
+                        out.push(if named { Value::tuple(vec![Value::str(&tree.node(id).envoy), env]) } else { env });
                     }
                     Ok(Value::list(out))
-                }, Aux::Value(Value::Bool(named))));
+                }, Aux::None));
             }
             "get" => {
                 return Ok(Native::with_aux("get", Some(this.clone()), |_, n, args, _| {

@@ -142,9 +142,11 @@ impl Interp<'_> {
                 }
                 match m.get(name) {
                     Some(v) => Ok(Some(v)),
-                    None if m.lookup.is_some() && !name.starts_with("__") => Err(PyErr::unsupported(
-                        format!("`{}.{name}`", m.name),
-                    )),
+                    // A name the real module has is one localndif does not run yet; any
+                    // other is Python's AttributeError.
+                    None if m.lookup.is_some() && super::modules::real_name(&m.name, name) => Err(
+                        PyErr::unsupported(format!("`{}.{name}`", m.name)),
+                    ),
                     None => Ok(None),
                 }
             }

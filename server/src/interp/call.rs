@@ -318,14 +318,19 @@ impl HostObj for SuperObj {
         }
         // Past the user classes: the builtin base (`object.__init__`, `Exception.__init__`).
         if name == "__init__" {
-            return Ok(crate::value::Native::value("__init__", |_, _, args, _| {
-                if let Some(Value::Instance(i)) = args.first()
-                    && i.is_exception()
-                {
-                    *i.args.borrow_mut() = args[1..].to_vec();
-                }
-                Ok(Value::None)
-            }));
+            return Ok(crate::value::Native::with_aux(
+                "__init__",
+                Some(self.obj.clone()),
+                |_, n, args, _| {
+                    if let Some(Value::Instance(i)) = &n.recv
+                        && i.is_exception()
+                    {
+                        *i.args.borrow_mut() = args;
+                    }
+                    Ok(Value::None)
+                },
+                crate::value::object::Aux::None,
+            ));
         }
         Err(PyErr::attribute_error(format!("'super' object has no attribute '{name}'")))
     }

@@ -314,6 +314,12 @@ impl Interp<'_> {
                 Value::None => None,
                 other => Some(self.make_exception(other)?),
             };
+            // `e.__cause__` reads it back from the instance.
+            let inst = err.value();
+            if let Value::Instance(i) = &inst {
+                let cv = cause.clone().map_or(Value::None, |mut c| c.value());
+                i.dict.insert(Value::str("__cause__"), cv)?;
+            }
             err.set_cause(cause);
         }
         Ok(err)

@@ -516,6 +516,9 @@ pub fn percent(it: &mut Interp, template: &str, args: &Value) -> PyResult<String
         if left {
             spec.align = Some('<');
             spec.zero = false;
+        } else if spec.align.is_none() {
+            // printf-style fields are right-aligned for every conversion.
+            spec.align = Some('>');
         }
         let Some(&conv) = c.get(i) else {
             return Err(PyErr::value_error("incomplete format"));

@@ -98,6 +98,9 @@ pub fn unbound(t: &'static TypeObj, name: &str) -> Option<Value> {
     if std::ptr::eq(t, &types::DICT) && name == "fromkeys" {
         return Some(Native::value("fromkeys", dict_fromkeys));
     }
+    if std::ptr::eq(t, &types::INT) && name == "from_bytes" {
+        return Some(Native::value("from_bytes", int_from_bytes));
+    }
     if std::ptr::eq(t, &types::TENSOR) {
         return super::torch::unbound_method(name);
     }
@@ -722,8 +725,65 @@ fn int_method(name: &str) -> Option<NativeFn> {
             Ok(Value::tuple(vec![v, Value::Int(1)]))
         },
         "is_integer" => |_, _, _, _| Ok(Value::Bool(true)),
+        "bit_count" => |_, n, mut a, _| {
+            let v = int::big(&recv(n, &mut a)?).unwrap_or_default();
+            Ok(Value::Int(v.magnitude().count_ones() as i64))
+        },
+        "to_bytes" => |_, n, mut a, kw| {
+            let v = int::big(&recv(n, &mut a)?).unwrap_or_default();
+            let mut a = a.into_iter();
+            let length = a.next().or_else(|| kw_get(&kw, "length")).map_or(Ok(1), |l| l.as_int().ok_or_else(|| PyErr::type_error("length must be an int")))?;
+            let order = a.next().or_else(|| kw_get(&kw, "byteorder")).map_or(Ok("big".to_string()), |o| o.as_str().map(str::to_string).ok_or_else(|| PyErr::type_error("byteorder must be str")))?;
+            let signed = kw_get(&kw, "signed").is_some_and(|s| matches!(s, Value::Bool(true)));
+            if length < 0 {
+                return Err(PyErr::value_error("length argument must be non-negative"));
+            }
+            crate::value::ctx::check_str_len(length as usize)?;
+            if v.sign() == num_bigint::Sign::Minus && !signed {
+                return Err(PyErr::overflow("can't convert negative int to unsigned"));
+            }
+            let mut le = if signed { v.to_signed_bytes_le() } else { v.magnitude().to_bytes_le() };
+            if v.sign() == num_bigint::Sign::NoSign {
+                le.clear();
+            }
+            if le.len() > length as usize {
+                return Err(PyErr::overflow("int too big to convert"));
+            }
+            let fill = if v.sign() == num_bigint::Sign::Minus { 0xff } else { 0 };
+            le.resize(length as usize, fill);
+            if order == "big" {
+                le.reverse();
+            } else if order != "little" {
+                return Err(PyErr::value_error("byteorder must be either 'little' or 'big'"));
+            }
+            Ok(Value::Bytes(std::rc::Rc::new(le)))
+        },
         _ => return None,
     })
+}
+
+fn kw_get(kw: &[(std::rc::Rc<str>, Value)], name: &str) -> Option<Value> {
+    kw.iter().find(|(k, _)| k.as_ref() == name).map(|(_, v)| v.clone())
+}
+
+/// `int.from_bytes(bytes, byteorder='big', *, signed=False)`.
+fn int_from_bytes(_it: &mut Interp, _n: &Native, args: Vec<Value>, kw: Vec<(std::rc::Rc<str>, Value)>) -> PyResult<Value> {
+    let mut a = args.into_iter();
+    let data = match a.next().or_else(|| kw_get(&kw, "bytes")) {
+        Some(Value::Bytes(b)) => b.as_ref().clone(),
+        Some(Value::List(l)) => l.snapshot().iter().map(|x| x.as_int().unwrap_or(0) as u8).collect(),
+        _ => return Err(PyErr::type_error("cannot convert to bytes")),
+    };
+    let order = a.next().or_else(|| kw_get(&kw, "byteorder")).and_then(|o| o.as_str().map(str::to_string)).unwrap_or_else(|| "big".into());
+    let signed = kw_get(&kw, "signed").is_some_and(|s| matches!(s, Value::Bool(true)));
+    let v = match (order.as_str(), signed) {
+        ("big", false) => num_bigint::BigInt::from_bytes_be(num_bigint::Sign::Plus, &data),
+        ("little", false) => num_bigint::BigInt::from_bytes_le(num_bigint::Sign::Plus, &data),
+        ("big", true) => num_bigint::BigInt::from_signed_bytes_be(&data),
+        ("little", true) => num_bigint::BigInt::from_signed_bytes_le(&data),
+        _ => return Err(PyErr::value_error("byteorder must be either 'little' or 'big'")),
+    };
+    Ok(int::normalize(v))
 }
 
 fn float_method(name: &str) -> Option<NativeFn> {

@@ -13,6 +13,30 @@ use crate::value::types;
 use crate::value::{Dict, List, PyErr, PyResult, Value, ctx, int};
 
 pub fn import(name: &str) -> PyResult<Value> {
+    // One module object per name and job thread (`import a as x; import a as y; x is y`).
+    if let Some(m) = CACHE.with(|c| c.borrow().get(name).cloned()) {
+        return Ok(m);
+    }
+    let m = load(name)?;
+    CACHE.with(|c| c.borrow_mut().insert(name.to_string(), m.clone()));
+    Ok(m)
+}
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Value>> = Default::default();
+}
+
+/// Whether the real Python module has this public name (module_names.txt, generated
+/// from the pinned environment by python/module_names.py).
+pub fn real_name(module: &str, name: &str) -> bool {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        include_str!("module_names.txt").lines().filter(|l| !l.starts_with('#')).collect()
+    });
+    names.contains(format!("{module} {name}").as_str())
+}
+
+fn load(name: &str) -> PyResult<Value> {
     let lookup: fn(&str) -> Option<Value> = match name {
         "torch" => super::torch::torch_attr,
         "torch.nn" => |n| match n {

@@ -1002,7 +1002,7 @@ impl Interp<'_> {
                 return Err(PyErr::type_error(format!("unhashable type: '{}'", c.name)));
             }
         }
-        Ok(crate::value::dict::key_hash(v)? as i64 >> 2)
+        crate::value::dict::py_hash(v)
     }
 }
 

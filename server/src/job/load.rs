@@ -21,7 +21,8 @@ use crate::interp::foreign::{self, ShippedFunction};
 use crate::interp::host::HostObj;
 use crate::interp::{builtins, modules};
 use crate::value::object::Namespace;
-use crate::value::{Dict, PyErr, PyResult, Set, Value, dtype, int};
+use crate::value::types::{self, ClassRef};
+use crate::value::{Class, Dict, Instance, PyErr, PyResult, Set, Value, dtype, int};
 
 /// Deepest nesting of captured values followed.
 const MAX_DEPTH: usize = 500;
@@ -34,6 +35,8 @@ pub struct Loader<'g> {
     memo: HashMap<Id, Value>,
     /// `_fill(fn, globals)` calls, by the function they fill.
     fills: HashMap<Id, Id>,
+    /// cloudpickle's `_class_setstate(cls, (state, slots))` calls, by the class.
+    class_states: HashMap<Id, Id>,
     depth: usize,
 }
 
@@ -42,16 +45,25 @@ impl<'g> Loader<'g> {
         // cloudpickle's state setters are built then popped (payloads.md §12.3): find
         // them among all nodes by the object they set up.
         let mut fills = HashMap::new();
+        let mut class_states = HashMap::new();
         for node in &g.nodes {
             if let Node::Object(o) = node
-                && let Some((_, "_fill")) = g.global(o.callable)
+                && let Some((_, setter)) = g.global(o.callable)
                 && let Some(args) = o.args.and_then(|a| g.tuple_items(a))
-                && let [func, globals] = args
+                && let [target, state] = args
             {
-                fills.insert(*func, *globals);
+                match setter {
+                    "_fill" => {
+                        fills.insert(*target, *state);
+                    }
+                    "_class_setstate" => {
+                        class_states.insert(*target, *state);
+                    }
+                    _ => {}
+                }
             }
         }
-        Loader { g, ctx, tracer, memo: HashMap::new(), fills, depth: 0 }
+        Loader { g, ctx, tracer, memo: HashMap::new(), fills, class_states, depth: 0 }
     }
 
     /// Makes node `id` (the shipped tracer) load as `tracer`.
@@ -164,8 +176,10 @@ impl<'g> Loader<'g> {
             Err(e) => return Err(PyErr::value_error(format!("a tensor in the request could not be decoded: {e}"))),
         }
         let args: Vec<Id> = o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec).unwrap_or_default();
-        let Some((module, class)) = g.global(o.callable) else {
-            return Ok(opaque("an object of a class defined in the script (localndif does not load user classes yet)"));
+        let Some(Node::Global { module, name: class }) = g.node(o.callable) else {
+            // An instance of a class the payload itself defines (cloudpickle ships the
+            // user's classes by value): `cls.__new__(cls)` then its `__dict__`.
+            return self.instance(id, o);
         };
         let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))));
         // An nnsight envoy (the model or one of its modules) carries its path.
@@ -178,6 +192,7 @@ impl<'g> Loader<'g> {
             });
         }
         let arg = |i: usize| args.get(i).copied();
+        let (module, class) = (module.as_str(), class.as_str());
         Ok(match (module, class) {
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "subimport") => {
                 let name = arg(0).and_then(|a| g.as_str(a)).unwrap_or("");
@@ -187,6 +202,33 @@ impl<'g> Loader<'g> {
                 }
             }
             ("nnsight.intervention.serialization", "_load_function") => self.function(id, &args)?,
+            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_skeleton_class") => self.class(id, &args)?,
+            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_function") => {
+                opaque("a function shipped as CPython bytecode (its source was not available to the client)")
+            }
+            ("builtins" | "__builtin__", kind @ ("property" | "staticmethod" | "classmethod")) => {
+                let t = match kind {
+                    "property" => &types::PROPERTY,
+                    "staticmethod" => &types::STATICMETHOD,
+                    _ => &types::CLASSMETHOD,
+                };
+                let d = Instance::new(ClassRef::Builtin(t));
+                let first = match arg(0) {
+                    Some(a) => self.value(a)?,
+                    None => Value::None,
+                };
+                if kind == "property" {
+                    d.set_attr("fget", first)?;
+                    let fset = match arg(1) {
+                        Some(a) => self.value(a)?,
+                        None => Value::None,
+                    };
+                    d.set_attr("fset", fset)?;
+                } else {
+                    d.set_attr("__func__", first)?;
+                }
+                Value::Instance(d)
+            }
             ("torch", "device") => {
                 let text = arg(0).and_then(|a| g.as_str(a)).unwrap_or("cpu");
                 let index = arg(1).and_then(|a| g.as_int(a));
@@ -250,6 +292,86 @@ impl<'g> Loader<'g> {
             }
             (m, c) => opaque(&format!("an object of class {m}.{c}")),
         })
+    }
+
+    /// A class the user's script defined, shipped by value: a skeleton
+    /// (`_make_skeleton_class(type, name, bases, {'__module__': ...}, id, None)`), then its
+    /// dict (`_class_setstate`). A dataclass gets its generated methods from our own
+    /// dataclass machinery (cloudpickle ships those as bytecode).
+    fn class(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
+        let g = self.g;
+        let name = args.get(1).and_then(|&a| g.as_str(a)).unwrap_or("<class>").to_string();
+        let module = args
+            .get(3)
+            .and_then(|&d| g.dict_get(d, "__module__"))
+            .and_then(|m| g.as_str(m))
+            .unwrap_or("__main__")
+            .to_string();
+        let mut bases = Vec::new();
+        for &b in args.get(2).and_then(|&t| g.tuple_items(t)).unwrap_or(&[]) {
+            match self.value(b)? {
+                Value::Type(t) => bases.push(ClassRef::Builtin(t)),
+                Value::Class(c) => bases.push(ClassRef::User(c)),
+                other => return Ok(opaque(&format!("the class '{name}' (its base {} cannot be loaded)", other.type_name()))),
+            }
+        }
+        let dict = Dict::new();
+        let cls = Value::Class(Class::new(&name, &name, &module, bases, dict.clone())?);
+        self.memo.insert(id, cls.clone());
+        let Some(&state) = self.class_states.get(&id) else {
+            return Ok(cls);
+        };
+        let Some(state) = g.tuple_items(state).and_then(|t| t.first().copied()) else {
+            return Ok(cls);
+        };
+        let mut dataclass = false;
+        if let Some(Node::Dict(items)) = g.node(state) {
+            for (k, v) in items.clone() {
+                let Some(key) = g.as_str(k) else { continue };
+                match key {
+                    "__module__" | "__doc__" | "__slotnames__" | "__dict__" | "__weakref__" | "__qualname__" => continue,
+                    "__dataclass_fields__" | "__dataclass_params__" | "__match_args__" => {
+                        dataclass = true;
+                        continue;
+                    }
+                    _ => {}
+                }
+                let v = self.value(v)?;
+                dict.insert(Value::str(key), v)?;
+            }
+        }
+        if dataclass {
+            return crate::interp::dataclass::apply(cls);
+        }
+        Ok(cls)
+    }
+
+    /// `cls.__new__(cls)` of a class the payload defines, then its attributes.
+    fn instance(&mut self, id: Id, o: &Obj) -> PyResult<Value> {
+        let Value::Class(c) = self.value(o.callable)? else {
+            return Ok(opaque("an object of a class built inside the payload"));
+        };
+        let inst = Instance::new(ClassRef::User(c));
+        let v = Value::Instance(inst.clone());
+        self.memo.insert(id, v.clone());
+        for &s in &o.state {
+            // BUILD with a dict (or a `(dict, slots)` pair) sets attributes.
+            let d = match self.g.node(s) {
+                Some(Node::Dict(_)) => Some(s),
+                Some(Node::Tuple(t)) => t.first().copied().filter(|&d| matches!(self.g.node(d), Some(Node::Dict(_)))),
+                _ => None,
+            };
+            if let Some(d) = d
+                && let Value::Dict(items) = self.value(d)?
+            {
+                for (k, x) in items.items() {
+                    if let Some(k) = k.as_str() {
+                        inst.set_attr(k, x)?;
+                    }
+                }
+            }
+        }
+        Ok(v)
     }
 
     /// A function shipped by source, memoized before its globals are filled so that a

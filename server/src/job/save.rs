@@ -224,7 +224,9 @@ impl Saver {
             layers.push(self.object("transformers.cache_utils", "DynamicLayer", true, vec![], Some(state)));
         }
         let layers = self.g.push(SaveNode::List(layers));
-        let class = self.g.push(SaveNode::Global { module: "transformers.cache_utils".into(), name: "DynamicLayer".into() });
+        // transformers 5.24 builds the model's cache from its config: no layer class to
+        // replicate (it is None on the cache a forward returns).
+        let class = self.g.push(SaveNode::None);
         let off = self.g.push(SaveNode::Bool(false));
         let state = self.attrs(vec![("layers", layers), ("layer_class_to_replicate", class), ("offloading", off)]);
         Ok(self.object("transformers.cache_utils", "DynamicCache", true, vec![], Some(state)))

@@ -323,7 +323,18 @@ fn model(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, c: &CallArgs) -> PyRes
     let h = child(f, id, "h")?;
     let blocks = f.m.tree().node(h).children.clone();
     let mask_v = mask.as_ref().map_or(Value::None, |m| tv(m.shallow_clone()));
+    // transformers' output capturing: the input of the first block, then every block's
+    // output, the last replaced by the final (layer-normed) hidden state.
+    let record = match c.get(None, "output_hidden_states") {
+        Value::None => false,
+        Value::Bool(b) => b,
+        other => return Err(PyErr::unsupported(format!("output_hidden_states={}", other.type_name()))),
+    };
+    let mut all_hidden = Vec::new();
     for b in blocks {
+        if record && all_hidden.is_empty() {
+            all_hidden.push(hidden.clone());
+        }
         hidden = f.call(
             b,
             vec![hidden, cache.clone().unwrap_or(Value::None), mask_v.clone(), Value::None],
@@ -333,8 +344,19 @@ fn model(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, c: &CallArgs) -> PyRes
                 ("position_ids", tv(position_ids.shallow_clone())),
             ],
         )?;
+        if record {
+            all_hidden.push(hidden.clone());
+        }
     }
     let hidden = f.call(child(f, id, "ln_f")?, vec![hidden], vec![])?;
+    let hidden_states = if record {
+        if let Some(last) = all_hidden.last_mut() {
+            *last = hidden.clone();
+        }
+        Value::tuple(all_hidden)
+    } else {
+        Value::None
+    };
     Ok(Value::Record(Record::new(
         RecordKind::ModelOutput,
         "transformers.modeling_outputs",
@@ -342,7 +364,7 @@ fn model(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, c: &CallArgs) -> PyRes
         vec![
             ("last_hidden_state", hidden),
             ("cache", cache.unwrap_or(Value::None)),
-            ("hidden_states", Value::None),
+            ("hidden_states", hidden_states),
             ("attentions", Value::None),
             ("cross_attentions", Value::None),
         ],
@@ -367,11 +389,16 @@ fn lm_head_model(f: &mut Fwd<'_>, id: ModuleId, c: &CallArgs) -> PyResult<Value>
             ("encoder_hidden_states", Value::None),
             ("encoder_attention_mask", Value::None),
             ("use_cache", c.get(None, "use_cache")),
+            ("output_hidden_states", c.get(None, "output_hidden_states")),
         ],
     )?;
-    let (hidden, cache) = match &out {
-        Value::Record(r) => (r.get("last_hidden_state").unwrap_or(Value::None), r.get("cache").unwrap_or(Value::None)),
-        other => (other.clone(), Value::None),
+    let (hidden, cache, hidden_states) = match &out {
+        Value::Record(r) => (
+            r.get("last_hidden_state").unwrap_or(Value::None),
+            r.get("cache").unwrap_or(Value::None),
+            r.get("hidden_states").unwrap_or(Value::None),
+        ),
+        other => (other.clone(), Value::None, Value::None),
     };
     let hidden_t = out_tensor(&hidden, "model.transformer.last_hidden_state")?;
     let keep = c.get(None, "logits_to_keep").as_int().unwrap_or(0);
@@ -394,7 +421,7 @@ fn lm_head_model(f: &mut Fwd<'_>, id: ModuleId, c: &CallArgs) -> PyResult<Value>
             ("loss", loss),
             ("logits", logits),
             ("cache", cache),
-            ("hidden_states", Value::None),
+            ("hidden_states", hidden_states),
             ("attentions", Value::None),
             ("cross_attentions", Value::None),
         ],

@@ -213,73 +213,119 @@ impl Clear for Dict {
 
 /// Python's hash for hashable builtin values; numbers that compare equal hash equal.
 pub fn key_hash(v: &Value) -> PyResult<u64> {
+    py_hash(v).map(|h| h as u64)
+}
+
+/// CPython's modulus for numeric hashes (`sys.hash_info.modulus`).
+const HASH_MODULUS: u64 = (1 << 61) - 1;
+
+/// `hash(v)` as CPython computes it for numbers and tuples (so `hash(1) == hash(1.0) ==
+/// hash(True)` and equal tuples of them hash alike); strings and bytes use their own
+/// stable hash (CPython randomizes those per process anyway).
+pub fn py_hash(v: &Value) -> PyResult<i64> {
     use super::error::PyErr;
-    const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+    let fix = |h: i64| if h == -1 { -2 } else { h };
     Ok(match v {
-        Value::None => 0x5eed,
+        Value::None => 0xFCA86420,
         Value::Ellipsis => 0x5eee,
         Value::NotImplemented => 0x5eef,
-        Value::Bool(b) => u64::from(*b),
-        Value::Int(i) => (*i as u64).wrapping_mul(MIX),
+        Value::Bool(b) => i64::from(*b),
+        Value::Int(i) => {
+            let m = (i.unsigned_abs() % HASH_MODULUS) as i64;
+            fix(if *i < 0 { -m } else { m })
+        }
         Value::BigInt(b) => {
-            let mut h = 0u64;
-            for byte in b.to_signed_bytes_le() {
-                h = (h ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
-            }
-            h
+            use num_traits::{Signed, ToPrimitive};
+            let m = (b.abs() % num_bigint::BigInt::from(HASH_MODULUS)).to_i64().unwrap_or(0);
+            fix(if b.is_negative() { -m } else { m })
         }
-        Value::Float(f) => {
-            if f.is_finite() && f.fract() == 0.0 {
-                if f.abs() < 9.2e18 {
-                    (*f as i64 as u64).wrapping_mul(MIX)
-                } else {
-                    use num_traits::FromPrimitive;
-                    let b = num_bigint::BigInt::from_f64(*f).unwrap_or_default();
-                    return key_hash(&Value::BigInt(std::rc::Rc::new(b)));
-                }
-            } else {
-                f.to_bits().wrapping_mul(MIX) ^ 0xf1
-            }
-        }
-        Value::Str(s) => s.hash64(),
+        Value::Float(f) => float_hash(*f, v),
+        Value::Str(s) => (s.hash64() >> 1) as i64,
         Value::Bytes(b) => {
             let mut h = 0xcbf2_9ce4_8422_2325u64;
             for byte in b.iter() {
                 h = (h ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3);
             }
-            h
+            (h >> 1) as i64
         }
         Value::Tuple(items) => {
-            let mut h = 0x345678u64;
-            for it in items.iter() {
-                h = (h ^ key_hash(it)?).wrapping_mul(1_000_003);
-            }
-            h
+            let hashes = items.iter().map(py_hash).collect::<PyResult<Vec<_>>>()?;
+            tuple_hash(&hashes)
         }
         Value::Size(items) => {
-            let mut h = 0x345678u64;
-            for it in items.iter() {
-                h = (h ^ key_hash(&Value::Int(*it))?).wrapping_mul(1_000_003);
-            }
-            h
+            let hashes = items.iter().map(|&d| py_hash(&Value::Int(d))).collect::<PyResult<Vec<_>>>()?;
+            tuple_hash(&hashes)
         }
         Value::Set(s) if s.frozen => {
             let mut h = 0x1f0e_u64;
             for it in s.items() {
-                h ^= key_hash(&it)?.wrapping_mul(MIX);
+                h ^= (py_hash(&it)? as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             }
-            h
+            fix((h >> 1) as i64)
         }
-        Value::Range(r) => r[0] as u64 ^ (r[1] as u64).rotate_left(21) ^ (r[2] as u64).rotate_left(42),
-        Value::Dtype(_) | Value::Device(_) => v.id() as u64,
+        Value::Range(r) => {
+            let hashes = r.iter().map(|&x| py_hash(&Value::Int(x))).collect::<PyResult<Vec<_>>>()?;
+            tuple_hash(&hashes)
+        }
         Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::Slice(_) => {
             return Err(PyErr::type_error(format!(
                 "unhashable type: '{}'",
                 v.type_name()
             )));
         }
-        _ => v.id() as u64,
+        _ => fix(v.id() >> 4),
     })
+}
+
+/// CPython's `_Py_HashDouble`.
+fn float_hash(f: f64, v: &Value) -> i64 {
+    if f.is_nan() {
+        return v.id() >> 4;
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { 314159 } else { -314159 };
+    }
+    let (mut m, mut e) = libm::frexp(f);
+    let sign: i64 = if m < 0.0 {
+        m = -m;
+        -1
+    } else {
+        1
+    };
+    let mut x: u64 = 0;
+    while m != 0.0 {
+        x = ((x << 28) & HASH_MODULUS) | (x >> (61 - 28));
+        m *= 268435456.0;
+        e -= 28;
+        let y = m as u64;
+        m -= y as f64;
+        x += y;
+        if x >= HASH_MODULUS {
+            x -= HASH_MODULUS;
+        }
+    }
+    let e = if e >= 0 { e % 61 } else { 61 - 1 - ((-1 - e) % 61) } as u32;
+    x = ((x << e) & HASH_MODULUS) | (x >> (61 - e));
+    let h = x as i64 * sign;
+    if h == -1 { -2 } else { h }
+}
+
+/// CPython's tuple hash (xxHash-based, 3.8+).
+fn tuple_hash(hashes: &[i64]) -> i64 {
+    const P1: u64 = 11400714785074694791;
+    const P2: u64 = 14029467366897019727;
+    const P5: u64 = 2870177450012600261;
+    let mut acc = P5;
+    for &h in hashes {
+        acc = acc.wrapping_add((h as u64).wrapping_mul(P2));
+        acc = acc.rotate_left(31);
+        acc = acc.wrapping_mul(P1);
+    }
+    acc = acc.wrapping_add((hashes.len() as u64) ^ (P5 ^ 3527539));
+    if acc == u64::MAX {
+        return 1546275796;
+    }
+    acc as i64
 }
 
 /// Key equality for dict and set lookups: identity, then builtin value equality.

@@ -303,6 +303,7 @@ impl From<tch::TchError> for PyErr {
             .map(|t| t.trim_end_matches("\")"))
             .unwrap_or(&text)
             .to_string();
+        let text = text.strip_prefix("Internal torch error: ").unwrap_or(&text);
         let first = text.lines().next().unwrap_or("").trim().to_string();
         // libtorch prefixes an exception class it maps to a Python type.
         for (prefix, ty) in [

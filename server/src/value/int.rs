@@ -258,10 +258,20 @@ pub fn pow_mod(a: &Value, b: &Value, m: &Value) -> PyResult<Value> {
     if m.is_zero() {
         return Err(PyErr::value_error("pow() 3rd argument cannot be 0"));
     }
+    let am = m.abs();
+    let mut x = ((x % &am) + &am) % &am;
+    let mut e = e;
     if e.is_negative() {
-        return Err(PyErr::value_error("base is not invertible for the given modulus"));
+        // pow(x, -e, m) is pow(inverse of x mod m, e, m).
+        use num_integer::Integer;
+        let g = x.extended_gcd(&am);
+        if !g.gcd.is_one() {
+            return Err(PyErr::value_error("base is not invertible for the given modulus"));
+        }
+        x = ((g.x % &am) + &am) % &am;
+        e = -e;
     }
-    let r = x.modpow(&e, &m.abs());
+    let r = x.modpow(&e, &am);
     let r = if m.is_negative() && !r.is_zero() { r + m } else { r };
     checked(r)
 }

@@ -477,6 +477,13 @@ pub fn range_len(r: &[i64; 3]) -> i64 {
 
 /// A type error for an operation the value does not support.
 pub fn unsupported_operand(op: &str, a: &Value, b: &Value) -> PyErr {
+    if matches!(op, "+" | "+=") && matches!(a, Value::List(_) | Value::Str(_) | Value::Tuple(_) | Value::Bytes(_)) {
+        let t = a.type_name();
+        if !matches!(a, Value::Bytes(_)) {
+            return PyErr::type_error(format!("can only concatenate {t} (not \"{}\") to {t}", b.type_name()));
+        }
+        return PyErr::type_error(format!("can't concat {} to bytes", b.type_name()));
+    }
     PyErr::type_error(format!(
         "unsupported operand type(s) for {op}: '{}' and '{}'",
         a.type_name(),

@@ -187,7 +187,7 @@ pub fn table() -> Vec<Op> {
     unary_only!(v;
         "isnan" f_isnan, "isinf" f_isinf, "isfinite" f_isfinite, "isposinf" f_isposinf,
         "isneginf" f_isneginf, "signbit" f_signbit, "sgn" f_sgn, "absolute" f_absolute,
-        "nonzero" f_nonzero, "median" f_median, "fix" f_fix,
+        "median" f_median, "fix" f_fix,
     );
     v.extend([
         op!(Both "round" "(Tensor self, *, int decimals=0)" => |_, a| {
@@ -288,6 +288,15 @@ pub fn table() -> Vec<Op> {
         op!(Method "normal_" "(Tensor self, float mean=0, float std=1, *, Any generator=None)" => |_, a| { let (m, s) = (a.float(1)?, a.float(2)?); inplace(a, |t| t.f_normal_(m, s).map(drop)) }),
         op!(Method "uniform_" "(Tensor self, float from=0, float to=1, *, Any generator=None)" => |_, a| { let (f, to) = (a.float(1)?, a.float(2)?); inplace(a, |t| t.f_uniform_(f, to).map(drop)) }),
         op!(Method "to" "(Tensor self, Any a=None, Any b=None, bool non_blocking=False, bool copy=False, *, ScalarType? dtype=None, Device? device=None, Any memory_format=None)" => |_, a| to(a)),
+        op!(Method "type" "(Tensor self, Any dtype=None, bool non_blocking=False)" => |_, a| {
+            let t = a.tensor(0)?;
+            match a.value(1) {
+                Value::None => Ok(Value::string(format!("torch.{}Tensor", legacy_type_name(t.kind())))),
+                Value::Dtype(k) if *k == t.kind() => Ok(a.value(0).clone()),
+                Value::Dtype(k) => fresh(t.f_to_kind(*k)?),
+                other => Err(PyErr::type_error(format!("type() got an unsupported dtype argument of type '{}'", other.type_name()))),
+            }
+        }),
         // ---- binary arithmetic ----
         op!(Both "add" "(Tensor self, Tensor other, *, Scalar alpha=1)" => |_, a| {
             let o = scaled(a.tensor(1)?, a.value(2))?;
@@ -368,6 +377,15 @@ pub fn table() -> Vec<Op> {
         op!(Method "bitwise_xor_" "(Tensor self, Scalar other)" => |_, a| { let s = a.scalar(1)?; inplace(a, |t| t.f_bitwise_xor_(s).map(drop)) }),
         op!(Both "bitwise_left_shift" "(Tensor self, Scalar other)" => |_, a| fresh(a.tensor(0)?.f_bitwise_left_shift_tensor_scalar(a.scalar(1)?)?)),
         op!(Both "bitwise_right_shift" "(Tensor self, Scalar other)" => |_, a| fresh(a.tensor(0)?.f_bitwise_right_shift_tensor_scalar(a.scalar(1)?)?)),
+        op!(Both "bitwise_left_shift" "(Tensor self, Tensor other)" => |_, a| fresh(a.tensor(0)?.f_bitwise_left_shift(&a.tensor(1)?)?)),
+        op!(Both "bitwise_right_shift" "(Tensor self, Tensor other)" => |_, a| fresh(a.tensor(0)?.f_bitwise_right_shift(&a.tensor(1)?)?)),
+        op!(Method "bitwise_left_shift_" "(Tensor self, Scalar other)" => |_, a| { let s = a.scalar(1)?; inplace(a, |t| t.f_bitwise_left_shift_tensor_scalar_(s).map(drop)) }),
+        op!(Method "bitwise_right_shift_" "(Tensor self, Scalar other)" => |_, a| { let s = a.scalar(1)?; inplace(a, |t| t.f_bitwise_right_shift_tensor_scalar_(s).map(drop)) }),
+        op!(Method "bitwise_left_shift_" "(Tensor self, Tensor other)" => |_, a| { let o = a.tensor(1)?; inplace(a, |t| t.f_bitwise_left_shift_(&o).map(drop)) }),
+        op!(Method "bitwise_right_shift_" "(Tensor self, Tensor other)" => |_, a| { let o = a.tensor(1)?; inplace(a, |t| t.f_bitwise_right_shift_(&o).map(drop)) }),
+        op!(Both "diag" "(Tensor self, int diagonal=0)" => |_, a| fresh(a.tensor(0)?.f_diag(a.int(1)?)?)),
+        op!(Both "diagonal" "(Tensor self, int offset=0, int dim1=0, int dim2=1)" => |_, a| view(a.tensor(0)?.f_diagonal(a.int(1)?, a.int(2)?, a.int(3)?)?)),
+        op!(Both "trace" "(Tensor self)" => |_, a| fresh(a.tensor(0)?.f_trace()?)),
         op!(Both "lerp" "(Tensor self, Tensor end, Tensor weight)" => |_, a| fresh(a.tensor(0)?.f_lerp_tensor(&a.tensor(1)?, &a.tensor(2)?)?)),
         op!(Both "lerp" "(Tensor self, Tensor end, Scalar weight)" => |_, a| fresh(a.tensor(0)?.f_lerp(&a.tensor(1)?, a.scalar(2)?)?)),
         op!(Method "lerp_" "(Tensor self, Tensor end, Scalar weight)" => |_, a| { let (e, w) = (a.tensor(1)?, a.scalar(2)?); inplace(a, |t| t.f_lerp_(&e, w).map(drop)) }),
@@ -604,7 +622,7 @@ pub fn table() -> Vec<Op> {
         op!(Function "where" "(Tensor condition)" => |_, a| tensors_value(a.tensor(0)?.f_nonzero_numpy()?)),
         op!(Method "where" "(Tensor self, Tensor condition, Tensor other)" => |_, a| fresh(a.tensor(0)?.f_where_self(&a.tensor(1)?, &a.tensor(2)?)?)),
         op!(Method "where" "(Tensor self, Tensor condition, Scalar other)" => |_, a| fresh(a.tensor(0)?.f_where_scalarother(&a.tensor(1)?, a.scalar(2)?)?)),
-        op!(Function "nonzero" "(Tensor input, *, bool as_tuple=False)" => |_, a| {
+        op!(Both "nonzero" "(Tensor input, *, bool as_tuple=False)" => |_, a| {
             let t = a.tensor(0)?;
             if a.bool(1)? { tensors_value(t.f_nonzero_numpy()?) } else { fresh(t.f_nonzero()?) }
         }),
@@ -844,14 +862,16 @@ fn cast(a: &Args, k: Kind) -> PyResult<Value> {
 
 fn scaled(t: Tensor, alpha: &Value) -> PyResult<Tensor> {
     match alpha {
-        Value::Int(1) => Ok(t),
+        Value::Int(1) | Value::Bool(true) => Ok(t),
+        Value::Float(f) if *f == 1.0 => Ok(t),
         other => Ok(t.f_mul_scalar(schema::scalar_of(other)?)?),
     }
 }
 
 fn scaled_scalar(other: &Value, alpha: &Value) -> PyResult<Scalar> {
     match alpha {
-        Value::Int(1) => schema::scalar_of(other),
+        Value::Int(1) | Value::Bool(true) => schema::scalar_of(other),
+        Value::Float(f) if *f == 1.0 => schema::scalar_of(other),
         al => {
             let x = crate::interp::ops::numeric("*", other, al)?;
             schema::scalar_of(&x)
@@ -925,6 +945,23 @@ fn new_like(a: &Args, f: fn(&[i64], (Kind, Device)) -> Result<Tensor, tch::TchEr
 }
 
 /// `t.to(...)`: a dtype, a device, both, or another tensor's dtype and device.
+/// The legacy tensor type names `Tensor.type()` returns (`torch.FloatTensor`).
+fn legacy_type_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Float => "Float",
+        Kind::Double => "Double",
+        Kind::Half => "Half",
+        Kind::BFloat16 => "BFloat16",
+        Kind::Int64 => "Long",
+        Kind::Int => "Int",
+        Kind::Int16 => "Short",
+        Kind::Int8 => "Char",
+        Kind::Uint8 => "Byte",
+        Kind::Bool => "Bool",
+        _ => "",
+    }
+}
+
 fn to(a: &Args) -> PyResult<Value> {
     let t = a.tensor(0)?;
     let mut kind = a.kind(5)?;

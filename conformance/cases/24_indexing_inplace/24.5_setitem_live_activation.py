@@ -1,0 +1,13 @@
+"""24.5 assigning into a slice of a live activation edits the model"""
+
+import nnsight
+import torch
+
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote):
+        model.transformer.h[0].output[:, -1, :] = 0
+        logits = nnsight.save(model.lm_head.output)
+    return {"logits": logits}

@@ -1,0 +1,12 @@
+"""26.16 a tensor shape mismatch error"""
+
+import nnsight
+import torch
+
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote):
+        x = nnsight.save(torch.ones(3) + torch.ones(4))
+    return {"x": x}

@@ -1,0 +1,12 @@
+"""26.5 TypeError for unsupported operand types"""
+
+import nnsight
+import torch
+
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote):
+        x = nnsight.save([1] + "a")
+    return {"x": x}

@@ -1,0 +1,12 @@
+"""26.7 ValueError from int()"""
+
+import nnsight
+import torch
+
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote):
+        x = nnsight.save(int("seven"))
+    return {"x": x}

@@ -1,0 +1,14 @@
+"""31.4 tracer.stop() after a save keeps it"""
+
+import nnsight
+import torch
+
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote) as tracer:
+        h = model.transformer.h[0].output.save()
+        tracer.stop()
+        never = 1
+    return {"h": h}

@@ -1,0 +1,118 @@
+"""Run MANY conformance cases in one process with the real, installed nnsight client.
+
+Owner: conformance/drivers/. Started once by the conformance crate (conformance/src/driver.rs)
+so that torch, transformers and nnsight are imported once for a whole suite. Each case runs
+twice, exactly as nnsight_case.py runs it: locally (the oracle, on the real weights) and with
+remote=True against the server under test; compare.py's rules give the verdict.
+
+Usage:
+    python session.py --model-dir DIR --repo-id REPO --host URL [--debug]
+
+Protocol (JSON lines):
+    stdout, once:   {"ready": true}            (or {"ready": false, "error": "..."} and exit 1)
+    stdin, per case: {"case": "/abs/case.py", "out": "/abs/out/dir"}
+    stdout, per case: the verdict object of compare.py, plus "local" and "remote" outcomes.
+                      OUT/local and OUT/remote hold values.pt / outcome.json as
+                      nnsight_case.py writes them.
+Stdin closing ends the session (exit 0). Anything the cases print goes to stderr, so stdout
+carries only the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import nnsight_case as nc  # noqa: E402  (sets the offline environment on import)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Run conformance cases in one nnsight session.")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--repo-id", required=True)
+    p.add_argument("--host", default=nc.DEFAULT_HOST)
+    p.add_argument("--debug", action="store_true")
+    return p.parse_args(argv)
+
+
+def run_mode(case, model, mode: str, out: str) -> dict:
+    """Runs the case in one mode; writes OUT/outcome.json (+ values.pt); returns the outcome."""
+    import torch
+
+    os.makedirs(out, exist_ok=True)
+    for stale in ("values.pt", "outcome.json"):
+        if os.path.exists(os.path.join(out, stale)):
+            os.remove(os.path.join(out, stale))
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = case.run(model, remote=(mode == "remote"))
+        if not isinstance(result, dict) or not all(isinstance(k, str) for k in result):
+            raise TypeError(f"run() must return a dict with str keys, got {type(result).__name__}")
+        values = {k: nc.to_cpu(v) for k, v in result.items()}
+    except Exception as exc:  # noqa: BLE001 - the case's (or the server's) failure
+        outcome = nc.error_outcome(exc, "case", mode, time.perf_counter() - start)
+        nc.write_outcome(out, outcome)
+        return outcome
+    seconds = time.perf_counter() - start
+    torch.save(values, os.path.join(out, "values.pt"))
+    outcome = {"ok": True, "mode": mode, "names": list(values), "seconds": seconds}
+    tol = getattr(case, "TOLERANCE", None)
+    if tol:
+        outcome["tolerance"] = dict(tol)
+    nc.write_outcome(out, outcome)
+    return outcome
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    model_dir = os.path.abspath(args.model_dir)
+    repo = args.repo_id.strip("/")
+    tmp = tempfile.mkdtemp(prefix="localndif-session-")
+    try:
+        link = os.path.join(tmp, repo)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(model_dir, link)
+        os.chdir(tmp)
+        nnsight = nc.configure_nnsight("remote", args.host, args.debug)
+        models = {"local": nc.make_model("local", repo), "remote": nc.make_model("remote", repo)}
+        import compare
+    except Exception as exc:  # noqa: BLE001 - setup failure
+        print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        traceback.print_exc()
+        return 1
+    print(json.dumps({"ready": True}), flush=True)
+
+    for n, line in enumerate(sys.stdin):
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        out = os.path.abspath(req["out"])
+        try:
+            case = nc.load_case(req["case"], suffix=str(n))
+            nnsight.register(case)  # helper functions in the case travel by value
+        except Exception as exc:  # noqa: BLE001 - a broken case file
+            reply = {"verdict": "INFO", "details": [], "error_type": type(exc).__name__,
+                     "message": f"the case does not load: {exc}"}
+            print(json.dumps(reply, default=repr), flush=True)
+            continue
+        local = run_mode(case, models["local"], "local", os.path.join(out, "local"))
+        remote = run_mode(case, models["remote"], "remote", os.path.join(out, "remote"))
+        reply = compare.verdict_of(os.path.join(out, "local"), os.path.join(out, "remote"), None, None)
+        reply["local"] = local
+        reply["remote"] = remote
+        print(json.dumps(reply, default=repr), flush=True)
+        sys.modules.pop(case.__name__, None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
