@@ -14,6 +14,8 @@ Protocol (JSON lines):
     stdout, per case: the verdict object of compare.py, plus "local" and "remote" outcomes.
                       OUT/local and OUT/remote hold values.pt / outcome.json as
                       nnsight_case.py writes them.
+A case with SERVER_ONLY = True tests the server alone: its run(model) uses remote=True and
+raises AssertionError when the server misbehaves (PASS when it returns).
 Stdin closing ends the session (exit 0). Anything the cases print goes to stderr, so stdout
 carries only the protocol.
 """
@@ -72,6 +74,23 @@ def run_mode(case, model, mode: str, out: str) -> dict:
     return outcome
 
 
+def server_only(case, model, out: str) -> dict:
+    """A case about the server itself (limits, hostile code): `run(model)` talks to the
+    server only and raises AssertionError when it behaves wrongly. No oracle."""
+    os.makedirs(out, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            case.run(model)
+    except Exception as exc:  # noqa: BLE001 - the verdict
+        outcome = nc.error_outcome(exc, "case", "remote", time.perf_counter() - start)
+        nc.write_outcome(out, outcome)
+        return {"verdict": "FAIL", "message": f"{type(exc).__name__}: {exc}", "details": [], "remote": outcome}
+    outcome = {"ok": True, "mode": "remote", "seconds": time.perf_counter() - start}
+    nc.write_outcome(out, outcome)
+    return {"verdict": "PASS", "details": [{"name": "(server)", "ok": True, "why": "as expected"}], "remote": outcome}
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     model_dir = os.path.abspath(args.model_dir)
@@ -103,6 +122,10 @@ def main(argv: list[str]) -> int:
             reply = {"verdict": "INFO", "details": [], "error_type": type(exc).__name__,
                      "message": f"the case does not load: {exc}"}
             print(json.dumps(reply, default=repr), flush=True)
+            continue
+        if getattr(case, "SERVER_ONLY", False):
+            print(json.dumps(server_only(case, models["remote"], os.path.join(out, "remote")), default=repr), flush=True)
+            sys.modules.pop(case.__name__, None)
             continue
         local = run_mode(case, models["local"], "local", os.path.join(out, "local"))
         remote = run_mode(case, models["remote"], "remote", os.path.join(out, "remote"))

@@ -128,7 +128,7 @@ fn split(v: &Value, batched: Option<bool>) -> PyResult<(Vec<Tensor>, bool)> {
     if let Value::List(_) | Value::Tuple(_) = v {
         let items = match v {
             Value::List(l) => l.snapshot(),
-            Value::Tuple(t) => t.as_ref().clone(),
+            Value::Tuple(t) => t.to_vec(),
             _ => unreachable!(),
         };
         if items.first().is_some_and(|x| matches!(x, Value::List(_) | Value::Tuple(_) | Value::Tensor(_))) {
@@ -394,7 +394,7 @@ fn preprocess(tok: &TextTokenizer, data: Option<&Value>, kwargs: &Kwargs) -> PyR
         Some(Value::List(_) | Value::Tuple(_)) => {
             let items = match data {
                 Some(Value::List(l)) => l.snapshot(),
-                Some(Value::Tuple(t)) => t.as_ref().clone(),
+                Some(Value::Tuple(t)) => t.to_vec(),
                 _ => Vec::new(),
             };
             items

@@ -76,7 +76,7 @@ fn replace_first_input(inputs: &Value, v: Value) -> PyResult<Value> {
         && let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice()
     {
         if !args.is_empty() {
-            let mut a = args.as_ref().clone();
+            let mut a = args.to_vec();
             a[0] = v;
             return Ok(Value::tuple(vec![Value::tuple(a), Value::Dict(kwargs.clone())]));
         }

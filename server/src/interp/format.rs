@@ -435,7 +435,7 @@ fn split_top(s: &str, sep: char) -> Option<(&str, &str)> {
 /// printf-style `template % args`.
 pub fn percent(it: &mut Interp, template: &str, args: &Value) -> PyResult<String> {
     let items: Vec<Value> = match args {
-        Value::Tuple(t) => t.as_ref().clone(),
+        Value::Tuple(t) => t.to_vec(),
         other => vec![other.clone()],
     };
     let mapping = matches!(args, Value::Dict(_) | Value::Record(_));

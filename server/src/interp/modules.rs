@@ -26,6 +26,11 @@ thread_local! {
     static CACHE: std::cell::RefCell<std::collections::HashMap<String, Value>> = Default::default();
 }
 
+/// Forgets this thread's module objects (a job ended).
+pub fn reset() {
+    let _ = CACHE.try_with(|c| c.borrow_mut().clear());
+}
+
 /// Whether the real Python module has this public name (module_names.txt, generated
 /// from the pinned environment by python/module_names.py).
 pub fn real_name(module: &str, name: &str) -> bool {

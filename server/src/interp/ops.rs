@@ -277,7 +277,7 @@ impl Interp<'_> {
         }
         match (a, b) {
             (Value::List(x), Value::List(y)) => self.seq_eq(&x.snapshot(), &y.snapshot()),
-            (Value::Tuple(x), Value::Tuple(y)) => self.seq_eq(&x.as_ref().clone(), &y.as_ref().clone()),
+            (Value::Tuple(x), Value::Tuple(y)) => self.seq_eq(x, y),
             (Value::Dict(x), Value::Dict(y)) => {
                 if x.len() != y.len() {
                     return Ok(false);
@@ -387,7 +387,7 @@ impl Interp<'_> {
             (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
             (Value::Bytes(x), Value::Bytes(y)) => Some(x.cmp(y)),
             (Value::List(x), Value::List(y)) => self.seq_order(&x.snapshot(), &y.snapshot())?,
-            (Value::Tuple(x), Value::Tuple(y)) => self.seq_order(&x.as_ref().clone(), &y.as_ref().clone())?,
+            (Value::Tuple(x), Value::Tuple(y)) => self.seq_order(x, y)?,
             (Value::Size(x), Value::Size(y)) => Some(x.cmp(y)),
             (Value::Set(x), Value::Set(y)) => {
                 let sub = x.items().iter().all(|v| y.contains(v).unwrap_or(false));
@@ -758,7 +758,7 @@ impl Interp<'_> {
     pub fn collect(&mut self, v: &Value) -> PyResult<Vec<Value>> {
         match v {
             Value::List(l) => return Ok(l.snapshot()),
-            Value::Tuple(t) => return Ok(t.as_ref().clone()),
+            Value::Tuple(t) => return Ok(t.to_vec()),
             _ => {}
         }
         let it = self.iter(v)?;

@@ -263,7 +263,7 @@ impl<'g> Loader<'g> {
             ("builtins" | "__builtin__", "set" | "frozenset") => {
                 let items = match arg(0).map(|a| self.value(a)).transpose()? {
                     Some(Value::List(l)) => l.snapshot(),
-                    Some(Value::Tuple(t)) => t.as_ref().clone(),
+                    Some(Value::Tuple(t)) => t.to_vec(),
                     _ => Vec::new(),
                 };
                 Value::Set(Set::new(items, class == "frozenset")?)
@@ -380,7 +380,7 @@ impl<'g> Loader<'g> {
         let g = self.g;
         let s = |i: usize| args.get(i).and_then(|&a| g.as_str(a)).unwrap_or("");
         let defaults = match args.get(2).map(|&a| self.value(a)).transpose()? {
-            Some(Value::Tuple(t)) => t.as_ref().clone(),
+            Some(Value::Tuple(t)) => t.to_vec(),
             _ => Vec::new(),
         };
         let kwdefaults = match args.get(3).map(|&a| self.value(a)).transpose()? {

@@ -48,6 +48,7 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, cancel: Arc<Atom
     saves::reset();
     let out = run(req, served, log).map_err(|e| e.render());
     saves::reset();
+    crate::interp::modules::reset();
     out
 }
 

@@ -36,7 +36,7 @@ impl Hooks for NoHooks {
 
 /// A module call's arguments after the input hook.
 pub struct CallArgs {
-    pub args: Rc<Vec<Value>>,
+    pub args: Rc<crate::value::drop::Items>,
     pub kwargs: Rc<Dict>,
 }
 

@@ -19,6 +19,13 @@ pub struct Table {
     len: usize,
 }
 
+impl Drop for Table {
+    fn drop(&mut self) {
+        let entries = std::mem::take(&mut self.entries);
+        super::drop::release(entries.into_iter().flatten().flat_map(|(_, k, v)| [k, v]));
+    }
+}
+
 impl Table {
     fn find(&self, h: u64, key: &Value) -> Option<usize> {
         let slots = self.index.get(&h)?;
@@ -224,6 +231,7 @@ const HASH_MODULUS: u64 = (1 << 61) - 1;
 /// stable hash (CPython randomizes those per process anyway).
 pub fn py_hash(v: &Value) -> PyResult<i64> {
     use super::error::PyErr;
+    super::stack::guard()?;
     let fix = |h: i64| if h == -1 { -2 } else { h };
     Ok(match v {
         Value::None => 0xFCA86420,

@@ -13,6 +13,12 @@ pub struct List {
     items: RefCell<Vec<Value>>,
 }
 
+impl Drop for List {
+    fn drop(&mut self) {
+        super::drop::release(std::mem::take(self.items.get_mut()));
+    }
+}
+
 impl List {
     pub fn new(items: Vec<Value>) -> Rc<List> {
         let l = Rc::new(List {

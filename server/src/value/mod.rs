@@ -6,6 +6,7 @@
 
 pub mod ctx;
 pub mod dict;
+pub mod drop;
 pub mod dtype;
 pub mod error;
 pub mod float;
@@ -53,7 +54,7 @@ pub enum Value {
     Str(Rc<PyStr>),
     Bytes(Rc<Vec<u8>>),
     List(Rc<List>),
-    Tuple(Rc<Vec<Value>>),
+    Tuple(Rc<drop::Items>),
     Dict(Rc<Dict>),
     /// `set` and `frozenset` (the latter with `frozen`).
     Set(Rc<Set>),
@@ -94,7 +95,7 @@ impl Value {
         Value::List(List::new(items))
     }
     pub fn tuple(items: Vec<Value>) -> Value {
-        Value::Tuple(Rc::new(items))
+        Value::Tuple(Rc::new(drop::Items::new(items)))
     }
     pub fn dict(items: Vec<(Value, Value)>) -> PyResult<Value> {
         Ok(Value::Dict(Dict::from_pairs(items)?))

@@ -30,6 +30,42 @@ impl Cell {
     }
 }
 
+impl Drop for Cell {
+    fn drop(&mut self) {
+        if let Some(v) = self.0.get_mut().take() {
+            super::drop::release([v]);
+        }
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let d = std::mem::take(&mut self.defaults);
+        let k = std::mem::take(&mut self.kwdefaults);
+        let a = std::mem::take(self.attrs.get_mut());
+        super::drop::release(d.into_iter().chain(k.into_iter().map(|(_, v)| v)).chain(a.into_iter().map(|(_, v)| v)));
+    }
+}
+
+impl Drop for BoundMethod {
+    fn drop(&mut self) {
+        let r = std::mem::replace(&mut self.receiver, Value::None);
+        let f = std::mem::replace(&mut self.func, Value::None);
+        super::drop::release([r, f]);
+    }
+}
+
+impl Drop for Native {
+    fn drop(&mut self) {
+        if let Some(r) = self.recv.take() {
+            super::drop::release([r]);
+        }
+        if let Aux::Value(v) = std::mem::replace(&mut self.aux, Aux::None) {
+            super::drop::release([v]);
+        }
+    }
+}
+
 impl Clear for Cell {
     fn clear_refs(&self) {
         self.set(None);

@@ -14,7 +14,10 @@ pub type Hook<'h> = &'h mut dyn FnMut(&Value, bool) -> Option<PyResult<String>>;
 
 struct Printer<'h> {
     hook: Option<Hook<'h>>,
+    /// Containers being printed (a re-entered one prints as `[...]`); bounded by the
+    /// depth limit, so the linear search stays cheap.
     active: Vec<usize>,
+    depth: usize,
 }
 
 /// `repr(v)` without calling user code (messages, default reprs).
@@ -29,6 +32,7 @@ pub fn str_plain(v: &Value) -> String {
 
 pub fn repr_with(v: &Value, hook: Option<Hook<'_>>) -> PyResult<String> {
     let mut p = Printer {
+        depth: 0,
         hook,
         active: Vec::new(),
     };
@@ -42,6 +46,7 @@ pub fn str_with(v: &Value, hook: Option<Hook<'_>>) -> PyResult<String> {
         Value::Str(s) => Ok(s.as_str().to_string()),
         Value::Instance(i) if i.is_exception() => {
             let mut p = Printer {
+        depth: 0,
                 hook,
                 active: Vec::new(),
             };
@@ -54,6 +59,7 @@ pub fn str_with(v: &Value, hook: Option<Hook<'_>>) -> PyResult<String> {
         }
         Value::Instance(_) | Value::Host(_) => {
             let mut p = Printer {
+        depth: 0,
                 hook,
                 active: Vec::new(),
             };
@@ -166,6 +172,20 @@ impl Printer<'_> {
     fn repr(&mut self, v: &Value, out: &mut String) -> PyResult<()> {
         stack::guard()?;
         super::ctx::check_str_len(out.len())?;
+        self.depth += 1;
+        let r = if self.depth > super::ctx::caps().max_depth {
+            Err(PyErr::new(
+                &super::types::RECURSION_ERROR,
+                "maximum recursion depth exceeded while getting the repr of an object",
+            ))
+        } else {
+            self.repr_value(v, out)
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn repr_value(&mut self, v: &Value, out: &mut String) -> PyResult<()> {
         match v {
             Value::None => out.push_str("None"),
             Value::Ellipsis => out.push_str("Ellipsis"),

@@ -18,7 +18,7 @@ fn flatten(v: &Value, depth: usize, shape: &mut Vec<i64>, out: &mut Vec<f64>, ca
     crate::value::stack::guard()?;
     let items: Option<Vec<Value>> = match v {
         Value::List(l) => Some(l.snapshot()),
-        Value::Tuple(t) => Some(t.as_ref().clone()),
+        Value::Tuple(t) => Some(t.to_vec()),
         Value::Size(s) => Some(s.iter().map(|&d| Value::Int(d)).collect()),
         _ => None,
     };

@@ -52,7 +52,7 @@ fn sequence_tensor(v: &Value, device: tch::Device) -> PyResult<Tensor> {
 
 fn items_of(index: &Value, device: tch::Device) -> PyResult<Vec<Item>> {
     let raw: Vec<Value> = match index {
-        Value::Tuple(t) => t.as_ref().clone(),
+        Value::Tuple(t) => t.to_vec(),
         Value::List(l) => {
             let items = l.snapshot();
             if treat_as_tuple(&items) {

@@ -1131,7 +1131,7 @@ fn einsum(_it: &mut Interp, _n: &Native, args: Vec<Value>, _kw: Kwargs) -> PyRes
     };
     let operands: Vec<Value> = match args.get(1..) {
         Some([Value::List(l)]) => l.snapshot(),
-        Some([Value::Tuple(t)]) => t.as_ref().clone(),
+        Some([Value::Tuple(t)]) => t.to_vec(),
         Some(rest) => rest.to_vec(),
         None => Vec::new(),
     };

@@ -408,7 +408,7 @@ impl Args {
     pub fn tensors(&self, i: usize) -> PyResult<Vec<Tensor>> {
         let items = match self.value(i) {
             Value::List(l) => l.snapshot(),
-            Value::Tuple(t) => t.as_ref().clone(),
+            Value::Tuple(t) => t.to_vec(),
             other => return Err(PyErr::type_error(format!("expected a sequence of Tensors, got {}", other.type_name()))),
         };
         items

@@ -1,0 +1,22 @@
+"""40.10 repr of a value nested a million deep is a RecursionError"""
+
+import nnsight  # noqa: F401
+import torch  # noqa: F401
+from nnsight.intervention.backends.remote import RemoteError
+
+SERVER_ONLY = True
+EXPECT = ['RecursionError: maximum recursion depth exceeded while getting the repr of an object']
+
+
+def run(model):
+    try:
+        with model.trace("The Eiffel Tower", remote=True):
+            x = []
+            for _ in range(1000000):
+                x = [x]
+            s = repr(x)
+    except RemoteError as e:
+        text = str(e)
+        assert all(part in text for part in EXPECT), text
+        return
+    raise AssertionError("the job completed")

@@ -1,0 +1,20 @@
+"""40.2 an endless loop ends at the step limit, naming it"""
+
+import nnsight  # noqa: F401
+import torch  # noqa: F401
+from nnsight.intervention.backends.remote import RemoteError
+
+SERVER_ONLY = True
+EXPECT = ['RuntimeError:', 'interpreter steps (--max-steps)']
+
+
+def run(model):
+    try:
+        with model.trace("The Eiffel Tower", remote=True):
+            while True:
+                pass
+    except RemoteError as e:
+        text = str(e)
+        assert all(part in text for part in EXPECT), text
+        return
+    raise AssertionError("the job completed")

@@ -1,0 +1,19 @@
+"""40.3 'a' * 10**11 is refused, not allocated"""
+
+import nnsight  # noqa: F401
+import torch  # noqa: F401
+from nnsight.intervention.backends.remote import RemoteError
+
+SERVER_ONLY = True
+EXPECT = ['MemoryError:', '(--max-str)']
+
+
+def run(model):
+    try:
+        with model.trace("The Eiffel Tower", remote=True):
+            x = 'a' * 10**11
+    except RemoteError as e:
+        text = str(e)
+        assert all(part in text for part in EXPECT), text
+        return
+    raise AssertionError("the job completed")

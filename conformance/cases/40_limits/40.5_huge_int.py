@@ -1,0 +1,19 @@
+"""40.5 10 ** 10 ** 9 is refused, not computed"""
+
+import nnsight  # noqa: F401
+import torch  # noqa: F401
+from nnsight.intervention.backends.remote import RemoteError
+
+SERVER_ONLY = True
+EXPECT = ['MemoryError:', '(--max-int-bits)']
+
+
+def run(model):
+    try:
+        with model.trace("The Eiffel Tower", remote=True):
+            x = 10 ** 10 ** 9
+    except RemoteError as e:
+        text = str(e)
+        assert all(part in text for part in EXPECT), text
+        return
+    raise AssertionError("the job completed")

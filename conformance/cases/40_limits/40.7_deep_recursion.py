@@ -1,0 +1,21 @@
+"""40.7 unbounded recursion is Python's RecursionError"""
+
+import nnsight  # noqa: F401
+import torch  # noqa: F401
+from nnsight.intervention.backends.remote import RemoteError
+
+SERVER_ONLY = True
+EXPECT = ['RecursionError: maximum recursion depth exceeded']
+
+
+def run(model):
+    try:
+        with model.trace("The Eiffel Tower", remote=True):
+            def f(n):
+                return f(n + 1)
+            f(0)
+    except RemoteError as e:
+        text = str(e)
+        assert all(part in text for part in EXPECT), text
+        return
+    raise AssertionError("the job completed")

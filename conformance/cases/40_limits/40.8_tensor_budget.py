@@ -1,0 +1,21 @@
+"""40.8 tensors a job holds are bounded by its memory budget"""
+
+import nnsight  # noqa: F401
+import torch  # noqa: F401
+from nnsight.intervention.backends.remote import RemoteError
+
+SERVER_ONLY = True
+EXPECT = ['MemoryError:', '(--tensor-budget)']
+
+
+def run(model):
+    try:
+        with model.trace("The Eiffel Tower", remote=True):
+            keep = []
+            while True:
+                keep.append(torch.ones(4096, 4096))
+    except RemoteError as e:
+        text = str(e)
+        assert all(part in text for part in EXPECT), text
+        return
+    raise AssertionError("the job completed")

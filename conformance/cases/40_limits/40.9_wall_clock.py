@@ -1,0 +1,21 @@
+"""40.9 a job past its wall-clock limit ends with NDIF's timeout text"""
+
+import nnsight  # noqa: F401
+import torch  # noqa: F401
+from nnsight.intervention.backends.remote import RemoteError
+
+SERVER_ONLY = True
+EXPECT = ['Your job exceeded the execution timeout of']
+
+
+def run(model):
+    try:
+        with model.trace("The Eiffel Tower", remote=True):
+            x = torch.ones(600, 600)
+            while True:
+                x = (x @ x).clamp(-1, 1)
+    except RemoteError as e:
+        text = str(e)
+        assert all(part in text for part in EXPECT), text
+        return
+    raise AssertionError("the job completed")
