@@ -29,7 +29,7 @@ help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
 	@echo "make test    run every test (installs .venv and builds first)"
 	@echo "make build   release binary at target/release/localndif"
-	@echo "make fixtures  regenerate fixtures/models from their deterministic generator"
+	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
 venv: $(VENV_STAMP)
 
@@ -73,8 +73,12 @@ _test:
 	$(CARGO) build -j$(JOBS) -p localndif
 	$(CARGO) test -j$(JOBS) --workspace
 
+# Everything recorded from Python: the tiny models, CPython's answers for the
+# interpreter's differential tests, and the public names of the modules it provides.
 fixtures: venv
 	.venv/bin/python fixtures/models/make_tiny.py
+	.venv/bin/python python/cpython_corpus.py
+	.venv/bin/python python/module_names.py
 
 conformance: build
 	@echo "start a server, then: cargo run -p localndif-conformance -- --server http://127.0.0.1:$(PORT)"

@@ -65,7 +65,7 @@ struct Limits {
     #[arg(long, default_value_t = 16 << 20)]
     max_container: usize,
     /// Bits of an int user code may build.
-    #[arg(long, default_value_t = 1 << 16)]
+    #[arg(long, default_value_t = 1 << 20)]
     max_int_bits: u64,
     /// Elements of a tensor user code may create.
     #[arg(long, default_value_t = 1 << 31)]

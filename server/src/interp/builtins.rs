@@ -233,13 +233,61 @@ pub fn sort_values(it: &mut Interp, items: Vec<Value>, key: Option<&Value>, reve
     };
     let mut idx: Vec<usize> = (0..items.len()).collect();
     let mut err = None;
-    // Merge sort by hand so every comparison can fail (and call user code).
-    let mut buf = idx.clone();
-    merge_sort(it, &mut idx, &mut buf, &keys, reverse, &mut err);
+    if idx.len() < 64 {
+        // CPython's list.sort on a short list is one run plus binary insertion; doing
+        // the same comparisons in the same order gives the same errors (and the same
+        // calls of user `__lt__`). `reverse` reverses before and after, as CPython does.
+        if reverse {
+            idx.reverse();
+        }
+        small_sort(it, &mut idx, &keys)?;
+        if reverse {
+            idx.reverse();
+        }
+    } else {
+        // Merge sort by hand so every comparison can fail (and call user code).
+        let mut buf = idx.clone();
+        merge_sort(it, &mut idx, &mut buf, &keys, reverse, &mut err);
+    }
     if let Some(e) = err {
         return Err(e);
     }
     Ok(idx.into_iter().map(|i| items[i].clone()).collect())
+}
+
+/// timsort below its minimum run length: `count_run`, then `binarysort`.
+fn small_sort(it: &mut Interp, a: &mut [usize], keys: &[Value]) -> PyResult<()> {
+    let n = a.len();
+    if n < 2 {
+        return Ok(());
+    }
+    let lt = |it: &mut Interp, x: usize, y: usize| it.less(&keys[x], &keys[y]);
+    let mut run = 2;
+    if lt(it, a[1], a[0])? {
+        while run < n && lt(it, a[run], a[run - 1])? {
+            run += 1;
+        }
+        a[..run].reverse();
+    } else {
+        while run < n && !lt(it, a[run], a[run - 1])? {
+            run += 1;
+        }
+    }
+    for start in run..n {
+        let pivot = a[start];
+        let (mut l, mut r) = (0, start);
+        while l < r {
+            let p = l + ((r - l) >> 1);
+            if lt(it, pivot, a[p])? {
+                r = p;
+            } else {
+                l = p + 1;
+            }
+        }
+        a.copy_within(l..start, l + 1);
+        a[l] = pivot;
+    }
+    Ok(())
 }
 
 fn merge_sort(it: &mut Interp, a: &mut [usize], buf: &mut [usize], keys: &[Value], reverse: bool, err: &mut Option<PyErr>) {
@@ -331,13 +379,25 @@ fn min_max(it: &mut Interp, args: Vec<Value>, mut kw: Kwargs, name: &str, want_m
     let mut best_key = keyed(it, &best)?;
     for v in items.into_iter().skip(1) {
         let k = keyed(it, &v)?;
-        let better = if want_max { it.less(&best_key, &k)? } else { it.less(&k, &best_key)? };
+        // CPython asks `item > best` for max and `item < best` for min.
+        let better = if want_max { it.less(&best_key, &k).map_err(|e| flip_order_error(e, ">"))? } else { it.less(&k, &best_key)? };
         if better {
             best = v;
             best_key = k;
         }
     }
     Ok(best)
+}
+
+/// `a < b` failed: the error as CPython words `b > a`.
+fn flip_order_error(e: PyErr, op: &str) -> PyErr {
+    let msg = e.message();
+    if let Some(rest) = msg.strip_prefix("'<' not supported between instances of ")
+        && let Some((a, b)) = rest.split_once(" and ")
+    {
+        return PyErr::type_error(format!("'{op}' not supported between instances of {b} and {a}"));
+    }
+    e
 }
 
 fn b_min(it: &mut Interp, _: &Native, args: Vec<Value>, kw: Kwargs) -> PyResult<Value> {
@@ -410,7 +470,10 @@ fn b_round(it: &mut Interp, _: &Native, args: Vec<Value>, mut kw: Kwargs) -> PyR
             Some(n) => {
                 let n = n.as_int().unwrap_or(0);
                 if n >= 0 {
-                    return Ok(v.clone());
+                    return Ok(match v {
+                        Value::Bool(b) => Value::Int(i64::from(*b)),
+                        o => o.clone(),
+                    });
                 }
                 let p = int::pow(&Value::Int(10), &Value::Int(-n))?;
                 let q = int::floordiv(v, &p)?;
@@ -663,9 +726,13 @@ fn b_all(it: &mut Interp, _: &Native, args: Vec<Value>, kw: Kwargs) -> PyResult<
 fn b_chr(_: &mut Interp, _: &Native, args: Vec<Value>, kw: Kwargs) -> PyResult<Value> {
     no_kwargs("chr", &kw)?;
     arity("chr", &args, 1, 1)?;
+    if !int::is_int(&args[0]) {
+        return Err(PyErr::type_error(format!("'{}' object cannot be interpreted as an integer", args[0].type_name())));
+    }
     let n = args[0]
         .as_int()
-        .ok_or_else(|| PyErr::type_error(format!("'{}' object cannot be interpreted as an integer", args[0].type_name())))?;
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or_else(|| PyErr::overflow("Python int too large to convert to C int"))?;
     let c = u32::try_from(n)
         .ok()
         .and_then(char::from_u32)

@@ -786,6 +786,11 @@ fn int_from_bytes(_it: &mut Interp, _n: &Native, args: Vec<Value>, kw: Vec<(std:
     Ok(int::normalize(v))
 }
 
+fn bytes_map(v: Value, f: fn(&u8) -> u8) -> PyResult<Value> {
+    let Value::Bytes(b) = v else { return Err(PyErr::type_error("bytes expected")) };
+    Ok(Value::Bytes(Rc::new(b.iter().map(f).collect())))
+}
+
 fn float_method(name: &str) -> Option<NativeFn> {
     Some(match name {
         "is_integer" => |_, n, mut a, _| match recv(n, &mut a)? {
@@ -833,6 +838,38 @@ fn bytes_method(name: &str) -> Option<NativeFn> {
         "hex" => |_, n, mut a, _| {
             let Value::Bytes(b) = recv(n, &mut a)? else { return Err(PyErr::type_error("bytes expected")) };
             Ok(Value::string(b.iter().map(|x| format!("{x:02x}")).collect()))
+        },
+        "upper" => |_, n, mut a, _| bytes_map(recv(n, &mut a)?, |b| b.to_ascii_uppercase()),
+        "lower" => |_, n, mut a, _| bytes_map(recv(n, &mut a)?, |b| b.to_ascii_lowercase()),
+        "strip" | "lstrip" | "rstrip" | "startswith" | "endswith" | "split" | "replace" | "find" | "count" | "join" | "index" => |it, n, mut a, kw| {
+            // The rest of bytes' methods behave as str's do on its latin-1 text.
+            let Value::Bytes(b) = recv(n, &mut a)? else { return Err(PyErr::type_error("bytes expected")) };
+            let as_text = |v: Value| match v {
+                Value::Bytes(x) => Ok(Value::string(x.iter().map(|&c| c as char).collect())),
+                Value::List(_) | Value::Tuple(_) => Ok(v),
+                Value::None => Ok(v),
+                i @ (Value::Int(_) | Value::Bool(_)) => Ok(i),
+                other => Err(PyErr::type_error(format!("a bytes-like object is required, not '{}'", other.type_name()))),
+            };
+            let args = a.into_iter().map(as_text).collect::<PyResult<Vec<_>>>()?;
+            let args = match (n.name.as_ref(), args.first()) {
+                ("join", Some(items)) => {
+                    let parts = it.collect(items)?.into_iter().map(as_text).collect::<PyResult<Vec<_>>>()?;
+                    vec![Value::list(parts)]
+                }
+                _ => args,
+            };
+            let text = Value::string(b.iter().map(|&c| c as char).collect());
+            let m = bound(&text, &n.name).ok_or_else(|| PyErr::attribute_error("no such method"))?;
+            let r = it.call(&m, args, kw)?;
+            let back = |v: &Value| match v {
+                Value::Str(s) => Value::Bytes(Rc::new(s.as_str().chars().map(|c| c as u32 as u8).collect())),
+                other => other.clone(),
+            };
+            Ok(match &r {
+                Value::List(l) => Value::list(l.snapshot().iter().map(back).collect()),
+                other => back(other),
+            })
         },
         _ => return None,
     })

@@ -27,6 +27,8 @@ pub mod saves;
 pub mod torch;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 use host::Host;

@@ -318,6 +318,16 @@ fn functools_attr(name: &str) -> Option<Value> {
 
 fn itertools_attr(name: &str) -> Option<Value> {
     let f: crate::value::NativeFn = match name {
+        "count" => |_, _, a, kw| {
+            let get = |i: usize, k: &str| a.get(i).cloned().or_else(|| kw.iter().find(|(n, _)| n.as_ref() == k).map(|(_, v)| v.clone()));
+            let start = get(0, "start").map_or(Some(0), |v| v.as_int());
+            let step = get(1, "step").map_or(Some(1), |v| v.as_int());
+            let (Some(start), Some(step)) = (start, step) else {
+                return Err(PyErr::unsupported("itertools.count with a non-int start or step"));
+            };
+            let stop = if step >= 0 { i64::MAX } else { i64::MIN };
+            Ok(super::iter::PyIter::new(super::iter::IterState::Range { cur: start, stop, step }))
+        },
         "chain" => |it, _, a, _| {
             let mut out = Vec::new();
             for x in &a {

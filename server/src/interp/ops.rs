@@ -446,7 +446,11 @@ impl Interp<'_> {
                 }
             },
             Value::Dict(d) => d.contains(item),
-            Value::Set(s) => s.contains(item),
+            Value::Set(s) => match item {
+                // A set is looked up as the frozenset with its items (CPython's set_contains).
+                Value::Set(x) if !x.frozen => s.contains(&Value::Set(Set::new(x.items(), true)?)),
+                _ => s.contains(item),
+            },
             Value::Range(r) => Ok(match item.as_int() {
                 Some(i) => {
                     let (start, stop, step) = (r[0], r[1], r[2]);
@@ -975,7 +979,16 @@ impl Interp<'_> {
         } else {
             return None;
         };
+        // Like CPython's PyObject_Repr, a user repr counts toward the recursion limit.
+        if self.depth >= ctx::caps().max_depth {
+            return Some(Err(PyErr::new(
+                &types::RECURSION_ERROR,
+                format!("maximum recursion depth exceeded while getting the {} of an object", if is_str { "str" } else { "repr" }),
+            )));
+        }
+        self.depth += 1;
         let r = self.getattr(v, name).and_then(|m| self.call(&m, vec![], vec![]));
+        self.depth -= 1;
         Some(r.and_then(|s| match s {
             Value::Str(s) => Ok(s.as_str().to_string()),
             other => Err(PyErr::type_error(format!(
@@ -1093,7 +1106,8 @@ pub fn slice_indices(s: &[Value; 3], len: usize) -> PyResult<Vec<usize>> {
 }
 
 fn repeat(seq: &Value, n: &Value) -> PyResult<Value> {
-    let n = n.as_int().unwrap_or(if int::is_int(n) { i64::MAX } else { 0 }).max(0);
+    // A count past the machine's index size is CPython's OverflowError, even for "".
+    let n = n.as_int().ok_or_else(|| PyErr::overflow("cannot fit 'int' into an index-sized integer"))?.max(0);
     let n = usize::try_from(n).unwrap_or(usize::MAX);
     Ok(match seq {
         Value::Str(s) => {

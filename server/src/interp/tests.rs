@@ -32,6 +32,28 @@ fn run(src: &str) -> Result<String, (String, String)> {
     r
 }
 
+/// Like [`run`], keeping what was printed before an error.
+fn run_capturing(src: &str) -> (String, Result<(), String>) {
+    const STACK: usize = 64 << 20;
+    let src = src.to_string();
+    std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(move || {
+            stack::enter(STACK);
+            let mut host = BufferHost::default();
+            let r = (|| -> Result<(), PyErr> {
+                let program = Program::parse(&src, "<test>")?;
+                let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+                let mut it = Interp::new(&mut host);
+                it.exec_module(code, Namespace::plain())
+            })();
+            (host.out, r.map_err(|e| e.headline()))
+        })
+        .expect("spawning a test thread")
+        .join()
+        .expect("the interpreter thread panicked")
+}
+
 fn out(src: &str) -> String {
     match run(src) {
         Ok(o) => o,
@@ -46,71 +68,54 @@ fn err(src: &str) -> String {
     }
 }
 
-#[test]
-fn arithmetic_and_printing() {
-    assert_eq!(out("print(1 + 2, 7 // -2, -7 % 3, 2 ** 100, 1 / 3)"), "3 -4 2 1267650600228229401496703205376 0.3333333333333333\n");
-    assert_eq!(out("print((-2**63) // -1)"), "9223372036854775808\n");
-    assert_eq!(out("print(0.1 + 0.2, 1e16, 1e-5, 3.0)"), "0.30000000000000004 1e+16 1e-05 3.0\n");
-    assert_eq!(out("print(True + True, 3 > 2 > 1, 1 < 2 > 3)"), "2 True False\n");
+/// Rows of a CPython-recorded corpus (`make fixtures` rewrites them).
+fn corpus(name: &str) -> Vec<serde_json::Value> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/cpython").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make fixtures`)", path.display()));
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// Random expressions (python/cpython_corpus.py): the same `repr()` or the same
+/// `Type: message` as CPython 3.11.
 #[test]
-fn functions_closures_and_classes() {
-    let src = r#"
-def make(n):
-    total = 0
-    def add(x, *, k=1):
-        nonlocal total
-        total += x * k
-        return total
-    return add
-f = make(0)
-f(2); f(3, k=10)
-print(f(0))
-class A:
-    def __init__(self, v):
-        self.v = v
-    def double(self):
-        return self.v * 2
-    def __repr__(self):
-        return f"A({self.v!r})"
-class B(A):
-    def double(self):
-        return super().double() + 1
-print(B(4).double(), [B("x")], sorted([3, 1, 2], key=lambda x: -x))
-"#;
-    assert_eq!(out(src), "32\n9 [A('x')] [3, 2, 1]\n");
+fn expressions_agree_with_cpython() {
+    let rows = corpus("expressions.jsonl");
+    assert!(rows.len() >= 1000, "the corpus is too small");
+    let mut wrong = Vec::new();
+    for row in &rows {
+        let expr = row["expr"].as_str().unwrap();
+        let want = row["answer"].as_str().unwrap();
+        let got = match run(&format!("print(repr({expr}))")) {
+            Ok(o) => o.strip_suffix('\n').unwrap_or(&o).to_string(),
+            Err((h, _)) => format!("!{h}"),
+        };
+        if got != want {
+            wrong.push(format!("{expr}\n    CPython: {want}\n    ours:    {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
 }
 
+/// Small programs (python/cpython_programs.py): the same output, and the same final
+/// `Type: message` when CPython raised.
 #[test]
-fn comprehensions_and_fstrings() {
-    let src = r#"
-xs = [i * i for i in range(5) if i % 2 == 0]
-d = {k: v for k, v in zip("abc", range(3))}
-print(xs, d, sum(x for x in xs), f"{3.14159:.2f}|{'hi':>5}|{255:#x}|{1234567:,}")
-"#;
-    assert_eq!(out(src), "[0, 4, 16] {'a': 0, 'b': 1, 'c': 2} 20 3.14|   hi|0xff|1,234,567\n");
-}
-
-#[test]
-fn exceptions() {
-    let src = r#"
-try:
-    {}["missing"]
-except (KeyError, ValueError) as e:
-    print("caught", repr(e), e.args)
-finally:
-    print("finally")
-class MyErr(ValueError):
-    pass
-try:
-    raise MyErr("bad")
-except ValueError as e:
-    print(type(e).__name__, str(e))
-"#;
-    assert_eq!(out(src), "caught KeyError('missing') ('missing',)\nfinally\nMyErr bad\n");
-    assert_eq!(err("x = undefined_name"), "NameError: name 'undefined_name' is not defined");
-    assert_eq!(err("def f(a, b): pass\nf(1)"), "TypeError: f() missing 1 required positional argument: 'b'");
+fn programs_agree_with_cpython() {
+    let rows = corpus("programs.jsonl");
+    let mut wrong = Vec::new();
+    for row in &rows {
+        let name = row["name"].as_str().unwrap();
+        let src = row["src"].as_str().unwrap();
+        let stdout = row["stdout"].as_str().unwrap();
+        let error = row["error"].as_str();
+        let (out, err) = match run_capturing(src) {
+            (o, Ok(())) => (o, None),
+            (o, Err(h)) => (o, Some(h)),
+        };
+        if out != stdout || err.as_deref() != error {
+            wrong.push(format!("{name}:\n  CPython: {stdout:?} {error:?}\n  ours:    {out:?} {err:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {} differ:\n{}", wrong.len(), rows.len(), wrong.join("\n"));
 }
 
 #[test]

@@ -41,7 +41,7 @@ impl Default for Caps {
         Caps {
             max_str: 64 << 20,
             max_container: 16 << 20,
-            max_int_bits: 1 << 16,
+            max_int_bits: 1 << 20,
             max_tensor_numel: 1 << 31,
             tensor_budget: default_tensor_budget(),
             max_steps: 50_000_000,

@@ -497,6 +497,19 @@ pub fn range_len(r: &[i64; 3]) -> i64 {
 
 /// A type error for an operation the value does not support.
 pub fn unsupported_operand(op: &str, a: &Value, b: &Value) -> PyErr {
+    let is_seq = |v: &Value| matches!(v, Value::List(_) | Value::Str(_) | Value::Tuple(_) | Value::Bytes(_));
+    if matches!(op, "*" | "*=") && (is_seq(a) || is_seq(b)) {
+        // Sequence repetition tried first on the left, then the right sequence's `__rmul__`.
+        let other = if is_seq(a) { b } else { a };
+        return PyErr::type_error(format!("can't multiply sequence by non-int of type '{}'", other.type_name()));
+    }
+    if matches!(op, "**" | "**=") {
+        return PyErr::type_error(format!(
+            "unsupported operand type(s) for ** or pow(): '{}' and '{}'",
+            a.type_name(),
+            b.type_name()
+        ));
+    }
     if matches!(op, "+" | "+=") && matches!(a, Value::List(_) | Value::Str(_) | Value::Tuple(_) | Value::Bytes(_)) {
         let t = a.type_name();
         if !matches!(a, Value::Bytes(_)) {

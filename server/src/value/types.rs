@@ -143,7 +143,8 @@ impl ClassRef {
         match self {
             ClassRef::Builtin(t) => t.qualified(),
             ClassRef::User(c) => {
-                if c.module.as_ref() == "builtins" {
+                // Python's traceback omits `__main__.` and `builtins.`.
+                if matches!(c.module.as_ref(), "builtins" | "__main__") {
                     c.name.to_string()
                 } else {
                     format!("{}.{}", c.module, c.name)
