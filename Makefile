@@ -18,7 +18,7 @@ CARGO ?= cargo
 JOBS ?= 2
 PORT ?= 8001
 
-# libtorch from the venv's torch (../shared/reference/toolchain.md §1). Resolved through the
+# libtorch from the venv's torch (the pinned wheel ships it). Resolved through the
 # symlink so the value is the same for every clone and torch-sys is not rebuilt.
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1

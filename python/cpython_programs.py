@@ -217,3 +217,6 @@ print(y.to(torch.float32) @ torch.ones(4), torch.einsum('ij->j', y), y.view(2, 6
     ("torch_bool_error", "import torch\nif torch.ones(2):\n    pass"),
     ("torch_index_error", "import torch\ntorch.ones(3)[5]"),
 ]
+PROGRAMS += [
+    ("torch_unsupported_dtype_op", "import torch\nprint(torch.arange(6) & 3)\ntorch.arange(6.0) & 0"),
+]

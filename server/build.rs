@@ -1,4 +1,4 @@
-//! Link-time facts for tch (../shared/reference/toolchain.md §1): add an rpath to libtorch's
+//! Link-time facts for tch: add an rpath to libtorch's
 //! lib dir so the binary starts without LD_LIBRARY_PATH, and keep libtorch_cuda NEEDED
 //! (rustc links with --as-needed, which would silently drop it and hide CUDA).
 fn main() {

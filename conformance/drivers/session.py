@@ -6,7 +6,14 @@ twice, exactly as nnsight_case.py runs it: locally (the oracle, on the real weig
 remote=True against the server under test; compare.py's rules give the verdict.
 
 Usage:
-    python session.py --model-dir DIR --repo-id REPO --host URL [--debug]
+    python session.py --model-dir DIR --repo-id REPO --host URL [--via hub|dir] [--debug]
+
+    --via hub (default): the server is also the Hugging Face Hub for its models (localndif
+              is): HF_ENDPOINT points at it, both clients name the model by its repo id and
+              the local oracle downloads the weights from it — what a user does.
+    --via dir: for servers without a Hub endpoint: the repo id resolves to --model-dir
+              through a symlink and nnsight's id cache, the remote client gets an explicit
+              tokenizer, and the Hub is never contacted.
 
 Protocol (JSON lines):
     stdout, once:   {"ready": true}            (or {"ready": false, "error": "..."} and exit 1)
@@ -41,6 +48,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--model-dir", required=True)
     p.add_argument("--repo-id", required=True)
     p.add_argument("--host", default=nc.DEFAULT_HOST)
+    p.add_argument("--via", choices=["hub", "dir"], default="hub")
     p.add_argument("--debug", action="store_true")
     return p.parse_args(argv)
 
@@ -97,12 +105,28 @@ def main(argv: list[str]) -> int:
     repo = args.repo_id.strip("/")
     tmp = tempfile.mkdtemp(prefix="localndif-session-")
     try:
-        link = os.path.join(tmp, repo)
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(model_dir, link)
+        if args.via == "hub":
+            # Before anything imports huggingface_hub: the server is the Hub, with a cache
+            # of this session's own.
+            os.environ["HF_ENDPOINT"] = args.host
+            os.environ["HF_HOME"] = os.path.join(tmp, "hf-home")
+            for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+                os.environ.pop(var, None)
+        else:
+            link = os.path.join(tmp, repo)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(model_dir, link)
         os.chdir(tmp)
         nnsight = nc.configure_nnsight("remote", args.host, args.debug)
-        models = {"local": nc.make_model("local", repo), "remote": nc.make_model("remote", repo)}
+        if args.via == "hub":
+            from nnsight import LanguageModel
+
+            models = {
+                "local": LanguageModel(repo, dispatch=True),
+                "remote": LanguageModel(repo, tokenizer=repo),
+            }
+        else:
+            models = {"local": nc.make_model("local", repo), "remote": nc.make_model("remote", repo)}
         import compare
     except Exception as exc:  # noqa: BLE001 - setup failure
         print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)

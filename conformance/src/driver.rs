@@ -30,6 +30,9 @@ pub struct Driver {
     pub drivers: PathBuf,
     /// How long one case (both runs) may take.
     pub case_timeout: Duration,
+    /// How the clients find the model: `hub` (the server is the Hub for its models) or
+    /// `dir` (a local directory stands in, for servers without a Hub endpoint).
+    pub via: String,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +64,7 @@ impl Driver {
             python,
             drivers: workspace.join("conformance/drivers"),
             case_timeout: Duration::from_secs(180),
+            via: "hub".into(),
         }
     }
 
@@ -70,7 +74,7 @@ impl Driver {
             .arg(self.drivers.join("session.py"))
             .arg("--model-dir")
             .arg(&target.model_dir)
-            .args(["--repo-id", &target.repo_id, "--host", &target.url])
+            .args(["--repo-id", &target.repo_id, "--host", &target.url, "--via", &self.via])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -87,7 +91,7 @@ impl Driver {
             }
         });
         let mut session = Session { child, stdin, lines, timeout: self.case_timeout };
-        let hello = session.next_line(Duration::from_secs(300))?;
+        let hello = session.next_line(Duration::from_secs(120))?;
         let ready: serde_json::Value =
             serde_json::from_str(&hello).map_err(|e| format!("the session said {hello:?}: {e}"))?;
         if ready["ready"] != true {

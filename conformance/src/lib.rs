@@ -22,13 +22,21 @@ pub fn run_suite(
     scratch: &std::path::Path,
 ) -> Vec<Outcome> {
     let mut session: Option<driver::Session> = None;
+    // A session that cannot start once will not start for the next case either.
+    let mut broken: Option<String> = None;
     cases
         .iter()
         .map(|case| {
             let dir = scratch.join(case.id.replace('/', "_"));
             let outcome = (|| {
+                if let Some(why) = &broken {
+                    return Err(why.clone());
+                }
                 if session.is_none() {
-                    session = Some(driver.session(target)?);
+                    session = Some(driver.session(target).map_err(|why| {
+                        broken = Some(format!("the client session could not start: {why}"));
+                        why
+                    })?);
                 }
                 let s = session.as_mut().ok_or("no session")?;
                 s.run_case(case, &dir)

@@ -27,6 +27,10 @@ struct Cli {
     /// The same model's directory, for the local oracle.
     #[arg(long, default_value = "fixtures/models/tiny-gpt2")]
     model_dir: PathBuf,
+    /// How the clients find the model: `hub` (the server is also the Hugging Face Hub for
+    /// its models, as localndif is) or `dir` (the repo id resolves to --model-dir locally).
+    #[arg(long, default_value = "hub", value_parser = ["hub", "dir"])]
+    via: String,
     /// The checkout holding `conformance/cases`, `conformance/drivers` and `.venv`.
     #[arg(long, default_value = ".")]
     workspace: PathBuf,
@@ -36,7 +40,8 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let cases = discover(&cli.workspace.join("conformance/cases"), &cli.filter)?;
     anyhow::ensure!(!cases.is_empty(), "no case matches '{}'", cli.filter);
-    let driver = Driver::from_workspace(&cli.workspace);
+    let mut driver = Driver::from_workspace(&cli.workspace);
+    driver.via = cli.via.clone();
     let target = Target {
         url: cli.server.clone(),
         repo_id: cli.repo_id,

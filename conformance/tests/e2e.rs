@@ -39,8 +39,11 @@ impl Server {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
         let stdout = child.stdout.take().unwrap();
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        reader.read_line(&mut line).unwrap();
+        // Keep reading what else it prints, so its stdout never fills or closes.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
         let url = line
             .trim()
             .strip_prefix("localndif listening on ")
@@ -60,6 +63,10 @@ impl Drop for Server {
 /// Runs the cases whose id matches `filter` (minus those in `except` areas) against
 /// `server` and fails listing every case that did not pass.
 fn run(server: &Server, repo_id: &str, filter: &str, except: &[&str], label: &str) {
+    run_via(server, repo_id, filter, except, label, "hub");
+}
+
+fn run_via(server: &Server, repo_id: &str, filter: &str, except: &[&str], label: &str, via: &str) {
     let ws = workspace();
     let mut cases = discover(&ws.join("conformance/cases"), filter).unwrap();
     cases.retain(|c| !except.iter().any(|area| c.id.starts_with(area)));
@@ -70,8 +77,10 @@ fn run(server: &Server, repo_id: &str, filter: &str, except: &[&str], label: &st
         model_dir: ws.join("fixtures/models/tiny-gpt2"),
     };
     let out = ws.join("target/conformance").join(label);
+    let mut driver = Driver::from_workspace(&ws);
+    driver.via = via.into();
     let outcomes = run_suite(
-        &Driver::from_workspace(&ws),
+        &driver,
         &target,
         &cases,
         &out.join("runs"),
@@ -99,6 +108,8 @@ fn every_case_passes_on_the_embedded_default_model() {
     run(&server, "localndif/tiny-gpt2", "*", SPECIAL, "default");
 }
 
+/// A `--model` directory is served (and is the Hub) under the repo id clients name; the
+/// clients' other way to the model — a local directory, no Hub — works too.
 #[test]
 fn a_model_directory_is_served_under_the_repo_id_clients_name() {
     let dir = workspace().join("fixtures/models/tiny-gpt2");
@@ -106,7 +117,8 @@ fn a_model_directory_is_served_under_the_repo_id_clients_name() {
         "--model",
         &format!("openai-community/gpt2={}", dir.display()),
     ]);
-    run(&server, "openai-community/gpt2", "10.1", &[], "model-flag");
+    run(&server, "openai-community/gpt2", "10.*", &[], "model-flag");
+    run_via(&server, "openai-community/gpt2", "10.1", &[], "model-flag-dir", "dir");
 }
 
 /// Hostile code ends its own job with an error naming the limit, and the same server
@@ -136,4 +148,67 @@ fn hostile_jobs_end_with_clear_errors_and_the_server_goes_on() {
 fn concurrent_clients_get_their_own_results() {
     let server = Server::start(&["--workers", "4", "--max-steps", "2000000", "--timeout", "60"]);
     run(&server, "localndif/tiny-gpt2", "41.*", &[], "concurrency");
+}
+
+/// README.md's quick start, verbatim: with only NDIF_HOST and HF_ENDPOINT pointing at the
+/// server, the block runs remote; the same block with `remote=False` loads the weights
+/// from the server's Hub endpoint and runs locally; the saved values are equal.
+#[test]
+fn the_readme_quick_start_works_verbatim() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let section = readme
+        .split("## Quick start")
+        .nth(1)
+        .expect("README.md has a Quick start section");
+    let block = section
+        .split("```python\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the quick start has a python block");
+    assert!(block.contains("remote=True"), "{block}");
+    let server = Server::start(&[]);
+    let dir = tempfile_dir();
+    let run = |name: &str, code: &str| {
+        let script = dir.join(format!("{name}.py"));
+        let out = dir.join(format!("{name}.pt"));
+        std::fs::write(
+            &script,
+            format!("{code}\nimport torch\ntorch.save(hidden.detach().cpu(), {out:?})\n"),
+        )
+        .unwrap();
+        let status = Command::new(workspace().join(".venv/bin/python"))
+            .arg(&script)
+            .current_dir(&dir)
+            .env("NDIF_HOST", &server.url)
+            .env("HF_ENDPOINT", &server.url)
+            .env("HF_HOME", dir.join("hf-home"))
+            .env("NNSIGHT_CONFIG", "/dev/null")
+            .env_remove("NDIF_API_KEY")
+            .env_remove("HF_HUB_OFFLINE")
+            .env_remove("TRANSFORMERS_OFFLINE")
+            .status()
+            .unwrap();
+        assert!(status.success(), "{name} failed");
+        out
+    };
+    let remote = run("remote", block);
+    let local = run("local", &block.replace("remote=True", "remote=False"));
+    let check = format!(
+        "import torch\na, b = torch.load({remote:?}), torch.load({local:?})\nassert a.shape == b.shape and torch.equal(a, b), (a.shape, b.shape)\n"
+    );
+    let status = Command::new(workspace().join(".venv/bin/python"))
+        .args(["-c", &check])
+        .status()
+        .unwrap();
+    assert!(status.success(), "remote and local values differ");
+}
+
+/// A fresh scratch directory under target/.
+fn tempfile_dir() -> PathBuf {
+    let d = workspace()
+        .join("target/conformance/quickstart")
+        .join(format!("{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }

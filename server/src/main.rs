@@ -94,6 +94,21 @@ impl Limits {
     }
 }
 
+/// What to type to use the server: the environment line, then a snippet that works
+/// (README.md's quick start, which a test runs verbatim).
+fn quick_start(url: &str, repo: &str) -> String {
+    let arch_hint = if repo.contains("gpt2") { "model.transformer.h[0]" } else { "model.model.layers[0]" };
+    format!(
+        "\nPoint nnsight at it (this server is also the Hub for the models it serves):\n\n    \
+         export NDIF_HOST={url} HF_ENDPOINT={url}\n\nthen, in Python:\n\n    \
+         from nnsight import LanguageModel\n\n    \
+         model = LanguageModel(\"{repo}\", tokenizer=\"{repo}\")\n    \
+         with model.trace(\"The Eiffel Tower is in the city of\", remote=True):\n    \
+         \x20   hidden = {arch_hint}.output.save()\n    \
+         print(hidden.shape)\n"
+    )
+}
+
 fn parse_model(s: &str) -> Result<(String, PathBuf), String> {
     let (repo, dir) = s.split_once('=').ok_or("expected REPO_ID=DIR")?;
     if repo.is_empty() || dir.is_empty() {
@@ -138,6 +153,7 @@ fn main() -> anyhow::Result<()> {
             .collect()
     };
     let registry = Arc::new(Registry::load(entries, device)?);
+    let first_repo = registry.repo_ids().first().map(|r| r.to_string()).unwrap_or_default();
     let state = AppState {
         jobs: Jobs::start(ExecConfig {
             max_queue,
@@ -154,8 +170,12 @@ fn main() -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {host}:{port}"))?;
         let addr = listener.local_addr()?;
-        println!("localndif listening on http://{addr}");
-        std::io::stdout().flush()?;
+        // Whoever started us may stop reading stdout after the first line: never let a
+        // closed pipe stop the server.
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "localndif listening on http://{addr}");
+        let _ = writeln!(out, "{}", quick_start(&format!("http://{addr}"), &first_repo));
+        let _ = out.flush();
         axum::serve(listener, app(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

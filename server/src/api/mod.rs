@@ -4,6 +4,7 @@
 //! Knows nothing of pickles or tensors: it hands bytes to `request` and work to `jobs`.
 
 mod g2;
+mod hub;
 mod info;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub fn app(state: AppState) -> Router {
         .route("/env", get(info::env))
         .route("/whoami", get(info::whoami))
         .route("/models", get(info::models))
+        .route("/api/models/{*path}", get(hub::model_info))
+        .route("/{*path}", get(hub::resolve))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(state)
 }

@@ -15,7 +15,7 @@ use crate::model::{ModelSource, embedded_defaults};
 
 fn state_serving(repo: &str) -> AppState {
     let (_, source) = embedded_defaults().into_iter().next().unwrap();
-    let ModelSource::Embedded { .. } = source else {
+    let ModelSource::Embedded(_) = source else {
         unreachable!()
     };
     let registry = Registry::load(vec![(repo.to_string(), source)], tch::Device::Cpu).unwrap();
@@ -316,4 +316,80 @@ async fn subscribe_streams_the_job_statuses_as_json_frames() {
             .ends_with(&format!("/results/{id}"))
     );
     server.abort();
+}
+
+/// A response's status, headers and body.
+async fn exchange(state: &AppState, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let resp = app(state.clone()).oneshot(req).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+}
+
+fn fixture_file(name: &str) -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/tiny-gpt2").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The Hub endpoint: model info, file downloads with huggingface_hub's headers, trees,
+/// and the Hub's 404 error codes.
+#[tokio::test]
+async fn the_hub_endpoint_serves_the_models_files() {
+    let s = state_serving("localndif/tiny-gpt2");
+    let (code, body) = get(&s, "/api/models/localndif/tiny-gpt2").await;
+    assert_eq!(code, StatusCode::OK);
+    let info: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(info["id"], "localndif/tiny-gpt2");
+    let sha = info["sha"].as_str().unwrap().to_string();
+    assert!(sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()), "{sha}");
+    let files: Vec<&str> = info["siblings"].as_array().unwrap().iter().map(|f| f["rfilename"].as_str().unwrap()).collect();
+    for f in ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+        assert!(files.contains(&f), "{f} not in {files:?}");
+    }
+    assert!(info["safetensors"]["parameters"]["F32"].as_i64().unwrap() > 0);
+
+    let (code, body) = get(&s, &format!("/api/models/localndif/tiny-gpt2/revision/{sha}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["sha"], sha.as_str());
+
+    // The file, with the commit, ETag and size the client reads from a HEAD.
+    for method in ["GET", "HEAD"] {
+        let req = Request::builder()
+            .method(method)
+            .uri("/localndif/tiny-gpt2/resolve/main/config.json")
+            .body(Body::empty())
+            .unwrap();
+        let (code, headers, body) = exchange(&s, req).await;
+        assert_eq!(code, StatusCode::OK, "{method}");
+        assert_eq!(headers["x-repo-commit"], sha.as_str());
+        let etag = headers["etag"].to_str().unwrap();
+        assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2, "{etag}");
+        let want = fixture_file("config.json");
+        assert_eq!(headers["content-length"], want.len().to_string().as_str());
+        if method == "GET" {
+            assert_eq!(body, want);
+        } else {
+            assert!(body.is_empty());
+        }
+    }
+    let (code, _, body) = exchange(&s, Request::get("/localndif/tiny-gpt2/resolve/main/model.safetensors").body(Body::empty()).unwrap()).await;
+    assert_eq!((code, body), (StatusCode::OK, fixture_file("model.safetensors")));
+
+    // The tree of the repo's root.
+    let (code, body) = get(&s, "/api/models/localndif/tiny-gpt2/tree/main").await;
+    assert_eq!(code, StatusCode::OK);
+    let tree: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(tree.as_array().unwrap().iter().any(|e| e["path"] == "tokenizer.json" && e["type"] == "file"));
+
+    // The Hub's 404s, by error code.
+    for (uri, code_name) in [
+        ("/localndif/tiny-gpt2/resolve/main/special_tokens_map.json", "EntryNotFound"),
+        ("/api/models/localndif/tiny-gpt2/tree/main/additional_chat_templates", "EntryNotFound"),
+        ("/localndif/tiny-gpt2/resolve/v9.9/config.json", "RevisionNotFound"),
+        ("/nobody/nothing/resolve/main/config.json", "RepoNotFound"),
+        ("/api/models/nobody/nothing", "RepoNotFound"),
+    ] {
+        let (code, headers, _) = exchange(&s, Request::get(uri).body(Body::empty()).unwrap()).await;
+        assert_eq!(code, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(headers["x-error-code"], code_name, "{uri}");
+    }
 }

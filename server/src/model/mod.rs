@@ -8,6 +8,7 @@ pub mod cache;
 pub mod forward;
 mod gpt2;
 mod registry;
+pub mod repo;
 mod tokenize;
 pub mod tree;
 mod weights;

@@ -1,7 +1,7 @@
 //! The models this server serves: HF model directories (`--model REPO_ID=DIR`) or the tiny
 //! fixture models embedded in the binary (the default), loaded once at start-up.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,20 +9,18 @@ use tch::Device;
 
 use std::sync::Mutex;
 
+use super::repo::Repo;
 use super::tokenize::TextTokenizer;
 use super::weights::{config_float_kind, load_safetensors};
 use super::{Arch, Model, Structure, Weights, gpt2};
 
 /// Where a model's files come from.
 pub enum ModelSource {
-    /// An HF model directory: `config.json`, `model.safetensors`, `tokenizer.json`.
+    /// An HF model directory: `config.json`, `model.safetensors`, `tokenizer.json`, and
+    /// whatever else `save_pretrained` wrote (all of it is served on the Hub endpoint).
     Dir(PathBuf),
-    /// The same three files compiled into the binary.
-    Embedded {
-        config: &'static [u8],
-        weights: &'static [u8],
-        tokenizer: &'static [u8],
-    },
+    /// Such a directory's files compiled into the binary.
+    Embedded(&'static [(&'static str, &'static [u8])]),
 }
 
 /// A loaded model under the repo id clients name it by. Jobs get their own handles to the
@@ -36,6 +34,8 @@ pub struct ServedModel {
     pub tokenizer: Arc<TextTokenizer>,
     pub device: Device,
     pub config: serde_json::Value,
+    /// The model's files, as the Hub endpoint serves them.
+    pub repo: Repo,
 }
 
 impl ServedModel {
@@ -68,14 +68,19 @@ pub struct Registry {
 
 /// The tiny fixture models (fixtures/models/README.md), served when no `--model` is given.
 pub fn embedded_defaults() -> Vec<(String, ModelSource)> {
-    vec![(
-        "localndif/tiny-gpt2".to_string(),
-        ModelSource::Embedded {
-            config: include_bytes!("../../../fixtures/models/tiny-gpt2/config.json"),
-            weights: include_bytes!("../../../fixtures/models/tiny-gpt2/model.safetensors"),
-            tokenizer: include_bytes!("../../../fixtures/models/tiny-gpt2/tokenizer.json"),
-        },
-    )]
+    macro_rules! file {
+        ($name:literal) => {
+            ($name, include_bytes!(concat!("../../../fixtures/models/tiny-gpt2/", $name)).as_slice())
+        };
+    }
+    static TINY_GPT2: &[(&str, &[u8])] = &[
+        file!("config.json"),
+        file!("generation_config.json"),
+        file!("model.safetensors"),
+        file!("tokenizer.json"),
+        file!("tokenizer_config.json"),
+    ];
+    vec![("localndif/tiny-gpt2".to_string(), ModelSource::Embedded(TINY_GPT2))]
 }
 
 impl Registry {
@@ -104,23 +109,18 @@ impl Registry {
     }
 }
 
-fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(dir.join(name)).with_context(|| format!("reading {}", dir.join(name).display()))
-}
+
 
 fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Result<ServedModel> {
-    let (config, weights, tokenizer) = match source {
-        ModelSource::Dir(dir) => (
-            read(&dir, "config.json")?,
-            read(&dir, "model.safetensors")?,
-            read(&dir, "tokenizer.json")?,
-        ),
-        ModelSource::Embedded {
-            config,
-            weights,
-            tokenizer,
-        } => (config.to_vec(), weights.to_vec(), tokenizer.to_vec()),
+    let repo = match source {
+        ModelSource::Dir(dir) => Repo::dir(&dir)?,
+        ModelSource::Embedded(files) => Repo::embedded(files),
     };
+    let (config, weights, tokenizer) = (
+        repo.read("config.json")?,
+        repo.read("model.safetensors")?,
+        repo.read("tokenizer.json")?,
+    );
     let config = String::from_utf8(config).context("config.json is not UTF-8")?;
     let meta: serde_json::Value = serde_json::from_str(&config).context("config.json")?;
     let tensors = load_safetensors(&weights, config_float_kind(&meta), device)
@@ -158,5 +158,6 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
         tokenizer: Arc::new(tokenizer),
         device,
         config: meta,
+        repo,
     })
 }

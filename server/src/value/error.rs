@@ -316,6 +316,11 @@ impl From<tch::TchError> for PyErr {
                 return PyErr::new(ty, rest.to_string());
             }
         }
+        // c10::NotImplementedError (a kernel missing for a dtype) is Python's
+        // NotImplementedError; its text carries no class prefix.
+        if first.contains("\" not implemented for '") {
+            return PyErr::new(&types::NOT_IMPLEMENTED_ERROR, first);
+        }
         PyErr::runtime_error(first)
     }
 }

@@ -5,7 +5,7 @@
 //! * [`torchsave`]: a `torch.save` writer for responses;
 //! * [`zstdio`]: zstd framing of requests and result blobs.
 //!
-//! Reference: `shared/reference/toolchain.md` §1, §4, §6 and `payloads.md` §3, §7, §11.
+//! What the payloads look like: docs/protocol.md; real ones are in fixtures/captures.
 
 mod error;
 pub mod pickle;

@@ -24,6 +24,34 @@ use crate::value::{PyErr, PyResult, Record, RecordKind, Value, dtype};
 
 pub use ops::Ns;
 
+/// Runs tensor code, turning tch's panics into torch's Python errors. tch checks
+/// libtorch's error state when it frees a temporary `Scalar`; after a failing call that
+/// check runs before the call's own error is read, and it panics with torch's message
+/// (e.g. `bitwise_and` on a float tensor and a Python int). Such a panic is the error
+/// torch raises, so it becomes that exception instead of ending the job.
+pub fn guarded<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let text = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("a libtorch call failed");
+            Err(torch_panic_error(text))
+        }
+    }
+}
+
+/// `called `Result::unwrap()` on an `Err` value: Torch("...")` → torch's exception.
+fn torch_panic_error(text: &str) -> PyErr {
+    let inner = match (text.find("Torch(\""), text.rfind("\")")) {
+        (Some(a), Some(b)) if b > a + 7 => text[a + 7..b].replace("\\n", "\n").replace("\\\"", "\"").replace("\\'", "'"),
+        _ => text.to_string(),
+    };
+    PyErr::from(tch::TchError::Torch(inner))
+}
+
 /// A new tensor from an op that allocated it.
 pub fn fresh(t: Tensor) -> PyResult<Value> {
     Ok(Value::Tensor(Tens::fresh(t)?))
@@ -136,6 +164,10 @@ fn check_broadcast(a: &Value, b: &Value) -> PyResult<()> {
 
 /// `a op b` where one side is a tensor; `Ok(None)` if torch does not take the operand.
 pub fn binary(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+    guarded(|| binary_unguarded(it, op, a, b))
+}
+
+fn binary_unguarded(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Option<Value>> {
     let name = op_name(op);
     if name.is_empty() {
         return Ok(None);
@@ -200,6 +232,10 @@ fn result_kind_for_scalar(t: &Tensor, scalar: &Value, true_div: bool) -> Kind {
 
 /// `a <op> b` comparisons with a tensor side.
 pub fn compare(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+    guarded(|| compare_unguarded(it, op, a, b))
+}
+
+fn compare_unguarded(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Option<Value>> {
     let name = match op {
         "==" => "eq",
         "!=" => "ne",
@@ -235,6 +271,10 @@ pub fn compare(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Opti
 /// `t op= v` in place (the same tensor object is rebound, so `m.output += 1` and `h **= 2`
 /// edit the live activation). `Ok(None)` if torch has no in-place form for the operand.
 pub fn inplace(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+    guarded(|| inplace_unguarded(it, op, a, b))
+}
+
+fn inplace_unguarded(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Option<Value>> {
     let name = match op {
         "+" => "add_",
         "-" => "sub_",
@@ -261,6 +301,10 @@ pub fn inplace(it: &mut Interp, op: &str, a: &Value, b: &Value) -> PyResult<Opti
 }
 
 pub fn unary(it: &mut Interp, op: UnaryOp, v: &Value) -> PyResult<Value> {
+    guarded(|| unary_unguarded(it, op, v))
+}
+
+fn unary_unguarded(it: &mut Interp, op: UnaryOp, v: &Value) -> PyResult<Value> {
     let Value::Tensor(t) = v else {
         return Err(PyErr::type_error("expected a tensor"));
     };
@@ -273,6 +317,10 @@ pub fn unary(it: &mut Interp, op: UnaryOp, v: &Value) -> PyResult<Value> {
 }
 
 pub fn getitem(_it: &mut Interp, obj: &Value, idx: &Value) -> PyResult<Value> {
+    guarded(|| getitem_unguarded(_it, obj, idx))
+}
+
+fn getitem_unguarded(_it: &mut Interp, obj: &Value, idx: &Value) -> PyResult<Value> {
     let Value::Tensor(t) = obj else {
         return Err(PyErr::type_error("expected a tensor"));
     };
@@ -281,6 +329,10 @@ pub fn getitem(_it: &mut Interp, obj: &Value, idx: &Value) -> PyResult<Value> {
 }
 
 pub fn setitem(_it: &mut Interp, obj: &Value, idx: &Value, v: &Value) -> PyResult<()> {
+    guarded(|| setitem_unguarded(_it, obj, idx, v))
+}
+
+fn setitem_unguarded(_it: &mut Interp, obj: &Value, idx: &Value, v: &Value) -> PyResult<()> {
     let Value::Tensor(t) = obj else {
         return Err(PyErr::type_error("expected a tensor"));
     };

@@ -1062,7 +1062,7 @@ pub fn call(it: &mut Interp, ns: Ns, name: &str, self_value: Option<Value>, args
     let mut errors = Vec::new();
     for &i in idxs {
         match schema::bind(sname, &reg.schemas[i], self_value.clone(), &args, &kwargs) {
-            Ok(bound) => return (reg.ops[i].f)(it, &bound),
+            Ok(bound) => return super::guarded(|| (reg.ops[i].f)(it, &bound)),
             Err(schema::Mismatch(m)) => errors.push(m),
         }
     }

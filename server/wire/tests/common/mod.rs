@@ -1,5 +1,5 @@
-//! Shared helpers: locating the reference captures (`shared/reference/captures`, next to
-//! the workspace checkout) and loading the request payloads.
+//! Shared helpers: locating the captured client payloads and server responses
+//! (`fixtures/captures` of this repository) and loading the request payloads.
 
 #![allow(dead_code)] // each test binary uses part of this module
 
@@ -10,15 +10,12 @@ use localndif_wire::zstdio;
 /// Cap for decompressed request pickles (the corpus is under 11 KB each).
 const MAX_PICKLE: usize = 16 << 20;
 
-/// The captures folder, or `None` (with a note on stderr) when this checkout has none.
+/// The captures folder. `Some` always: a checkout without its fixtures fails the tests
+/// rather than skipping them.
 pub fn captures_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/captures");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIPPED: reference captures not found at {}", dir.display());
-        None
-    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/captures");
+    assert!(dir.is_dir(), "the captured payloads are missing: {}", dir.display());
+    Some(dir)
 }
 
 /// A captured request: `("v0.8.1", "c01_save_output", decompressed pickle)`.
