@@ -164,7 +164,7 @@ def make_model(mode: str, repo_id: str):
         model = LanguageModel(repo_id, dispatch=True)
     else:
         # nnsight 0.8.1 + transformers 5.24 cannot infer the tokenizer for a meta
-        # (undispatched) model, so it is passed explicitly (payloads.md §1).
+        # (undispatched) model, so it is passed explicitly (docs/protocol.md).
         from transformers import AutoTokenizer
 
         model = LanguageModel(repo_id, tokenizer=AutoTokenizer.from_pretrained(repo_id))

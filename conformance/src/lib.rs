@@ -1,5 +1,5 @@
 //! Conformance suite for NDIF-compatible servers, modelled on Autobahn|Testsuite with
-//! nnbench-style numeric verdicts (design.md §9). A case is a file under `cases/` (a Python
+//! nnbench-style numeric verdicts (docs/architecture.md). A case is a file under `cases/` (a Python
 //! module with `run(model, remote)`); each case runs twice with the real nnsight client —
 //! locally (`remote=False`, the oracle) and against the server — and the two results are
 //! compared. Knows nothing of the server's internals: it talks to it only through clients.

@@ -48,7 +48,7 @@ enum Command {
     },
 }
 
-/// The bounds every job runs under (design.md §10); a job past one ends with an error
+/// The bounds every job runs under (docs/architecture.md); a job past one ends with an error
 /// naming it, and the server goes on.
 #[derive(clap::Args)]
 struct Limits {

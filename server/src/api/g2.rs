@@ -1,6 +1,6 @@
 //! G2 (nnsight 0.8.x): multipart `POST /request` (`data` envelope + `blob` payload,
-//! protocol.md §2.8) and the plain WebSocket `/subscribe` whose first frame names the
-//! session and whose later frames are JSON status updates (protocol.md §6).
+//! docs/protocol.md) and the plain WebSocket `/subscribe` whose first frame names the
+//! session and whose later frames are JSON status updates (docs/protocol.md).
 
 use std::sync::Arc;
 

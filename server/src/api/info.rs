@@ -1,5 +1,5 @@
 //! Auxiliary endpoints: `/ping`, `/status` (the shape both nnsight `status()` parsers and
-//! `is_model_running()` accept, protocol.md §2.5), `/env`, `/whoami`, `/models`.
+//! `is_model_running()` accept, docs/protocol.md), `/env`, `/whoami`, `/models`.
 
 use axum::extract::State;
 use axum::response::Response;

@@ -1,5 +1,5 @@
-//! HTTP and WebSocket routes (design.md §3): one [`ApiError`] → `{"detail": ...}` body for
-//! every refusal (axum's error-handling example, style.md §3), G2 (nnsight 0.8.x) submission
+//! HTTP and WebSocket routes (docs/architecture.md): one [`ApiError`] → `{"detail": ...}` body for
+//! every refusal (axum's error-handling example), G2 (nnsight 0.8.x) submission
 //! as multipart + `/subscribe`, polling, result download and the auxiliary endpoints.
 //! Knows nothing of pickles or tensors: it hands bytes to `request` and work to `jobs`.
 
@@ -19,7 +19,7 @@ use crate::value::ctx::Caps;
 use crate::jobs::Jobs;
 use crate::model::Registry;
 
-/// Request bodies larger than this are refused with 413 (design.md §10).
+/// Request bodies larger than this are refused with 413 (docs/architecture.md).
 pub const MAX_BODY: usize = 256 << 20;
 
 #[derive(Clone)]
@@ -51,7 +51,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A refusal: status code + the `detail` text clients show (protocol.md §2.1, §2.8).
+/// A refusal: status code + the `detail` text clients show (docs/protocol.md).
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -87,7 +87,7 @@ fn json(body: String) -> Response {
 }
 
 /// `GET /response/{id}`: the latest non-LOG status, 404 while there is none (0.8.1 reads
-/// 404 as "no status yet", protocol.md §2.2).
+/// 404 as "no status yet", docs/protocol.md).
 async fn response(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let update = s
         .jobs
@@ -96,7 +96,7 @@ async fn response(State(s): State<AppState>, Path(id): Path<String>) -> Result<R
     Ok(json(update.to_json()))
 }
 
-/// `GET /results/{id}`: the result blob, with `Content-Length` (protocol.md §2.3).
+/// `GET /results/{id}`: the result blob, with `Content-Length` (docs/protocol.md).
 async fn result(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let blob = s.jobs.results().get(&id).ok_or_else(|| {
         ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'."))

@@ -1,4 +1,4 @@
-//! Batching invokes (semantics.md §5, nnsight 0.8.1's `Batcher` and `processing`): each
+//! Batching invokes (docs/semantics.md §5, nnsight 0.8.1's `Batcher` and `processing`): each
 //! invoke's input becomes rows (text through the tokenizer, token ids and encodings split
 //! by row), the rows are collated into one forward input (left padding with the pad
 //! token, masks padded with 0, mask-derived `position_ids` for left-padded rows), and each

@@ -2,8 +2,8 @@
 //! `model.transformer.h[0].attn`). Reading `.output` / `.input` / `.inputs` parks the
 //! worker until the forward gets there; assigning them swaps the value; `.skip(v)` replaces
 //! the module's output; calling an envoy runs the module without events (the logit lens,
-//! semantics.md §7.1); children, `len()`, iteration, `.weight`, `model.config`,
-//! `model.tokenizer` and the envoy utilities of §7.12 come from the module tree.
+//! docs/semantics.md §7.1); children, `len()`, iteration, `.weight`, `model.config`,
+//! `model.tokenizer` and the envoy utilities of docs/semantics.md §7.12 come from the module tree.
 
 use std::any::Any;
 use std::rc::Rc;
@@ -54,7 +54,7 @@ pub fn request(it: &mut Interp, event: Event, loc: Loc, what: &str) -> PyResult<
     }
 }
 
-/// `.input`: the first positional argument, else the first keyword value (semantics.md §2.2).
+/// `.input`: the first positional argument, else the first keyword value (docs/semantics.md §2.2).
 fn first_input(inputs: &Value) -> PyResult<Value> {
     if let Value::Tuple(pair) = inputs
         && let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice()
@@ -70,7 +70,7 @@ fn first_input(inputs: &Value) -> PyResult<Value> {
     Err(PyErr::type_error("module inputs must be an (args, kwargs) pair"))
 }
 
-/// `(args, kwargs)` with the first input replaced (0.8.1's rule, semantics.md §2.3).
+/// `(args, kwargs)` with the first input replaced (0.8.1's rule, docs/semantics.md §2.3).
 fn replace_first_input(inputs: &Value, v: Value) -> PyResult<Value> {
     if let Value::Tuple(pair) = inputs
         && let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice()
@@ -122,7 +122,7 @@ impl Envoy {
         Ok(self.ctx.envoy(kids[j as usize]))
     }
 
-    /// Runs the module on user values, without events (semantics.md §7.1).
+    /// Runs the module on user values, without events (docs/semantics.md §7.1).
     fn call_module(&self, args: Vec<Value>, kwargs: Kwargs) -> PyResult<Value> {
         let d = Dict::new();
         for (k, v) in kwargs {

@@ -1,4 +1,4 @@
-//! The model side of interleaving (semantics.md §1.5, nnsight 0.8.1's `Interleaver`):
+//! The model side of interleaving (docs/semantics.md §1.5, nnsight 0.8.1's `Interleaver`):
 //! workers start in order and run to their first request; at every hook point the
 //! workers parked on this visit are served in invoke order — a read gets the value (its
 //! rows of it), an assignment replaces it (its rows), a skip supplies the module's
@@ -194,7 +194,7 @@ impl Interleaver {
             if req.loc != *loc || req.occurrence != occ || matches!(req.event, Event::Barrier(_) | Event::Release(_)) {
                 return Ok(value);
             }
-            // First hit of a pinned non-zero step relaxes the cursor (semantics.md §1.6).
+            // First hit of a pinned non-zero step relaxes the cursor (docs/semantics.md §1.6).
             let cursor = &self.mediators[i].cursor;
             if cursor.iteration.get().is_some_and(|n| n > 0) {
                 cursor.iteration.set(None);

@@ -1,4 +1,4 @@
-//! Interleaving (semantics.md §1.5, design.md §6): the user's trace bodies run as
+//! Interleaving (docs/semantics.md §1.5, docs/architecture.md): the user's trace bodies run as
 //! coroutines on the job thread ([`worker`]) and meet the model's forward at hook points
 //! ([`interleaver`]). A worker parks on a [`loc::Loc`] ("the output of model.x,
 //! occurrence n") until the forward gets there, reads or swaps its rows of the value

@@ -1,7 +1,7 @@
 //! Tracers: `model.trace(...)`, `tracer.invoke(...)`, `model.session()` and the handles
 //! user code gets from them (`tracer.stop()`, `tracer.result`, `tracer.barrier(n)`).
 //!
-//! A trace runs as nnsight 0.8.1's `InterleavingTracer.execute` does (semantics.md §1):
+//! A trace runs as nnsight 0.8.1's `InterleavingTracer.execute` does (docs/semantics.md §1):
 //! with direct input (`model.trace(x)`) the whole body is one implicit invoke; otherwise
 //! the body runs now, in the user's frame, and every `with tracer.invoke(...)` block in
 //! it registers a worker and its rows of the batch. Then the model runs once over the
@@ -338,7 +338,7 @@ impl HostObj for InvokerObj {
     }
 }
 
-/// `tracer.barrier(n)`: parks each caller until `n` have arrived (semantics.md §7.7).
+/// `tracer.barrier(n)`: parks each caller until `n` have arrived (docs/semantics.md §7.7).
 pub struct BarrierObj {
     id: usize,
     n: usize,
@@ -374,7 +374,7 @@ impl HostObj for BarrierObj {
 }
 
 /// `model.session()`: its body is plain Python run once; every trace in it is a whole
-/// run of its own, and pushes all its names into the body (semantics.md §8).
+/// run of its own, and pushes all its names into the body (docs/semantics.md §8).
 pub struct SessionObj;
 
 impl SessionObj {

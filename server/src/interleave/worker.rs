@@ -52,8 +52,8 @@ pub enum Reply {
 /// Where `print` goes for every body of a job.
 pub type LogSink = Rc<dyn Fn(&str) -> PyResult<()>>;
 
-/// State a worker and the interleaver both read: the occurrence cursor (semantics.md
-/// §1.6) and the visit counts the worker's occurrences are measured from.
+/// State a worker and the interleaver both read: the occurrence cursor
+/// (docs/semantics.md §1.6) and the visit counts the worker's occurrences are measured from.
 pub struct Cursor {
     /// `Some(n)`: pinned to occurrence n (0 by default); `None`: relaxed (next one).
     pub iteration: Cell<Option<usize>>,

@@ -64,7 +64,7 @@ impl Interp<'_> {
                 self.eval(f, &s.value)?;
             }
             Stmt::Assign(s) => {
-                // Right-hand side first, then each target left to right (semantics.md §4.2
+                // Right-hand side first, then each target left to right (docs/semantics.md §4.2
                 // depends on this order).
                 let v = self.eval(f, &s.value)?;
                 for t in &s.targets {

@@ -1,5 +1,5 @@
-//! What the interpreter asks of the world outside user code (starlark's injected effects,
-//! style.md §1): where `print` goes, and objects the host provides (envoys, tracers,
+//! What the interpreter asks of the world outside user code (starlark's injected-effects
+//! pattern): where `print` goes, and objects the host provides (envoys, tracers,
 //! invokers, iteration handles). A host object overrides what it supports; everything
 //! else raises the `TypeError` / `AttributeError` CPython would.
 

@@ -1,4 +1,4 @@
-//! The interpreter of the Python that intervention code is written in (design.md §5):
+//! The interpreter of the Python that intervention code is written in (docs/architecture.md):
 //! parsing and scope analysis ([`program`]), statements ([`eval`]) and expressions
 //! ([`expr`]) over the one value model (`crate::value`), calls with Python's argument
 //! binding ([`call`]), attributes ([`attr`]), operators ([`ops`]), builtins and the

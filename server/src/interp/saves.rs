@@ -1,5 +1,5 @@
 //! nnsight's saved set: `.save()` / `nnsight.save(x)` mark an object by identity; only
-//! names bound to marked objects leave the outermost trace (semantics.md §4.1). Per job
+//! names bound to marked objects leave the outermost trace (docs/semantics.md §4.1). Per job
 //! thread, like nnsight's per-thread set, with the trace nesting depth that tells the
 //! outermost trace (which filters) from inner ones (which push everything).
 

@@ -42,7 +42,7 @@ pub struct Loader<'g> {
 
 impl<'g> Loader<'g> {
     pub fn new(g: &'g Graph, ctx: Rc<ModelCtx>, tracer: Option<(Id, Value)>) -> Loader<'g> {
-        // cloudpickle's state setters are built then popped (payloads.md §12.3): find
+        // cloudpickle's state setters are built then popped (docs/protocol.md): find
         // them among all nodes by the object they set up.
         let mut fills = HashMap::new();
         let mut class_states = HashMap::new();

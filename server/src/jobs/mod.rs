@@ -1,5 +1,5 @@
 //! Jobs: ids, the queue and the executors that drain it (`--workers N` at once), statuses
-//! with NDIF's texts (protocol.md §4.2), fan-out of updates to whoever subscribed (a G2
+//! with NDIF's texts (docs/protocol.md), fan-out of updates to whoever subscribed (a G2
 //! WebSocket today, a G1 socket.io sid next), the latest status per job for polling, and
 //! the result store. Each job runs on a thread of its own; its executor waits for it with a
 //! deadline and, should the job not stop when told to (a libtorch kernel cannot be

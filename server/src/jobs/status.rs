@@ -1,4 +1,4 @@
-//! Status updates: the client's `ResponseModel` (protocol.md §3) with NDIF's descriptions.
+//! Status updates: the client's `ResponseModel` (docs/protocol.md) with NDIF's descriptions.
 
 use serde::Serialize;
 
@@ -11,7 +11,7 @@ pub fn queued(position: usize) -> String {
     format!("Moved to position {position} in Queue.")
 }
 
-/// Only statuses every served client's enum has (protocol.md §3.1).
+/// Only statuses every served client's enum has (docs/protocol.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
@@ -31,7 +31,7 @@ impl Status {
 }
 
 /// `data` of an update: nothing, or (COMPLETED) the result URL — a plain string works for
-/// every client ≥ 0.5.11 (protocol.md §4.3).
+/// every client ≥ 0.5.11 (docs/protocol.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Data {

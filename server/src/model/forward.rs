@@ -1,7 +1,7 @@
 //! The one place hooks fire: [`Fwd::call`] runs a module as nnsight's controller does —
 //! input hook (which may replace the call's arguments), skip gate, the module's own
 //! forward (children called through `call` again), output hook (which may replace the
-//! result) — so event order is `M.input → children → M.output` (semantics.md §1.4).
+//! result) — so event order is `M.input → children → M.output` (docs/semantics.md §1.4).
 
 use std::rc::Rc;
 
@@ -19,7 +19,7 @@ pub trait Hooks {
     fn output(&mut self, id: ModuleId, out: Value) -> PyResult<Value>;
 }
 
-/// Runs modules without events (module calls from user code, semantics.md §7.1).
+/// Runs modules without events (module calls from user code, docs/semantics.md §7.1).
 pub struct NoHooks;
 
 impl Hooks for NoHooks {

@@ -1,5 +1,5 @@
 //! GPT-2 (`GPT2LMHeadModel`) with transformers 5.24's module tree and call structure
-//! (semantics.md §9.1): blocks return a tensor, attention returns `(out, None)`, the root
+//! (docs/semantics.md §9.1): blocks return a tensor, attention returns `(out, None)`, the root
 //! returns a `CausalLMOutputWithCrossAttentions`, keys and values go into a
 //! `DynamicCache`. Ops follow `modeling_gpt2.py`, the SDPA integration and `Conv1D`
 //! exactly (same ATen kernels), so numbers equal HF PyTorch's.

@@ -1,5 +1,5 @@
 //! Models: tch implementations whose module tree and per-call inputs/outputs mirror the HF
-//! transformers 5.24 classes (design.md §7, semantics.md §9), with a hook point at every
+//! transformers 5.24 classes (docs/architecture.md, docs/semantics.md §9), with a hook point at every
 //! module call ([`forward`]); the loader (config.json + safetensors + tokenizer.json); the
 //! registry that maps repo ids to loaded models. Values crossing hook points are the one
 //! value model (`crate::value`); nothing here knows about the interpreter.

@@ -1,6 +1,6 @@
 //! Text → `input_ids`/`attention_mask` exactly like the HF fast tokenizer under nnsight:
 //! the tokenizer's own post-processor decides special tokens, batches are padded on the
-//! left with `pad = eos` (nnsight's `_configure_tokenizer`, payloads.md §12.9).
+//! left with `pad = eos` (nnsight's `_configure_tokenizer`, docs/protocol.md).
 
 use tch::{Device, Kind, Tensor};
 use tokenizers::Tokenizer;

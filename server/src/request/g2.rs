@@ -1,5 +1,5 @@
-//! G2 (nnsight 0.8.x) requests: the multipart `data` envelope (protocol.md §2.8) and the
-//! `blob` payload `(tracer, (source, globals, locals))` (payloads.md §4), decoded inertly.
+//! G2 (nnsight 0.8.x) requests: the multipart `data` envelope (docs/protocol.md) and the
+//! `blob` payload `(tracer, (source, globals, locals))` (docs/protocol.md), decoded inertly.
 
 use localndif_wire::pickle::{self, Graph, Id, Node};
 use localndif_wire::zstdio;
@@ -24,13 +24,13 @@ fn yes() -> bool {
     true
 }
 
-/// Decompressed payloads larger than this are refused (design.md §10).
+/// Decompressed payloads larger than this are refused (docs/architecture.md).
 pub const MAX_PAYLOAD: usize = 1 << 30;
 
 /// Decodes a G2 payload into a [`Request`].
 pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestError> {
     let model_key = ModelKey::parse(&envelope.model_key)?;
-    // Sniff rather than trust the flag (protocol.md §8): a zstd frame starts 28 b5 2f fd.
+    // Sniff rather than trust the flag (docs/protocol.md): a zstd frame starts 28 b5 2f fd.
     let raw = if zstdio::is_zstd(blob) {
         zstdio::decompress(blob, MAX_PAYLOAD)
             .map_err(|e| RequestError::Decompress(e.to_string()))?
@@ -151,7 +151,7 @@ impl<'g> Extract<'g> {
     }
 
     /// The tracer's `fn`: `MethodType(TransformersModel._call, envoy)` is a trace; a
-    /// function shipped by source named `generate` is nnsight's generate (payloads.md §12.3).
+    /// function shipped by source named `generate` is nnsight's generate (docs/protocol.md).
     fn method_of(&self, f: Id) -> Result<Method, RequestError> {
         let target = self.args_of(f).first().copied();
         if let Some(t) = target

@@ -1,7 +1,7 @@
 //! What the client asked: turns a decoded payload into one validated [`Request`] (model key,
-//! method, source, and the payload's inputs and captured scope) that later stages require (style.md §6, TGI's
-//! `ValidGenerateRequest`). G2 (nnsight 0.8.x) payloads are `(tracer, (source, globals,
-//! locals))` (payloads.md §4); the model, envoys and tokenizer are persistent ids or envoy
+//! method, source, and the payload's inputs and captured scope) that later stages require (TGI's
+//! `ValidGenerateRequest` pattern). G2 (nnsight 0.8.x) payloads are `(tracer, (source, globals,
+//! locals))` (docs/protocol.md); the model, envoys and tokenizer are persistent ids or envoy
 //! objects carrying their `path`.
 
 mod g2;

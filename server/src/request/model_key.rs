@@ -1,4 +1,4 @@
-//! Model keys of both client generations (protocol.md §10): `<wrapper class>:<JSON>` with
+//! Model keys of both client generations (docs/protocol.md): `<wrapper class>:<JSON>` with
 //! `repo_id` and `revision` (`"main"` ≙ null, as NDIF rewrites it).
 
 use super::RequestError;

@@ -1,5 +1,5 @@
 //! The running job's context, one per job thread: the caps every value constructor checks
-//! (design.md §10), the step/deadline/cancel budget the evaluator ticks, the registry that
+//! (docs/architecture.md), the step/deadline/cancel budget the evaluator ticks, the registry that
 //! breaks reference cycles when the job ends, the tensor memory it holds, and the device
 //! and RNG user-created tensors use. Installed by [`JobCtx::install`] for the life of a
 //! job; outside a job (unit tests) the defaults apply.
@@ -51,7 +51,7 @@ impl Default for Caps {
     }
 }
 
-/// A quarter of physical memory (design.md §10), 4 GiB when it cannot be read.
+/// A quarter of physical memory (docs/architecture.md), 4 GiB when it cannot be read.
 fn default_tensor_budget() -> u64 {
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()

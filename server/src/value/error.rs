@@ -2,7 +2,7 @@
 //! a user's exception class) plus the traceback entries collected as it unwinds through
 //! the user's frames. Two kinds are not exceptions and user code cannot catch them: a job
 //! budget running out ([`Stop`]) and a localndif bug (`Internal`), which never poses as the
-//! user's error (starlark's error classification, style.md §1).
+//! user's error (starlark's error classification).
 
 use std::fmt;
 use std::rc::Rc;

@@ -1,4 +1,4 @@
-//! The one value model (design.md §5): Python values as the server holds them, from request
+//! The one value model (docs/architecture.md): Python values as the server holds them, from request
 //! decoding (captured variables) through the interpreter and the model's hook points to
 //! saving. Heap values are `Rc`s, so `is` (and what `.save()` marks) is pointer identity,
 //! as in Python; a job's values live on its thread only. Conversions to and from the wire

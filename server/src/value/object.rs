@@ -1,5 +1,5 @@
 //! Functions, classes, instances, closures' cells, namespaces and module objects: the
-//! values that make up user-defined code (design.md §5), as data the evaluator runs.
+//! values that make up user-defined code (docs/architecture.md), as data the evaluator runs.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,5 +1,5 @@
 //! Records: transformers' `ModelOutput` (an ordered dict whose keys are the fields that are
-//! not `None`, also readable as attributes and by integer position, semantics.md §2.5) and
+//! not `None`, also readable as attributes and by integer position, docs/semantics.md §2.5) and
 //! torch's namedtuple results (`torch.return_types.max(values, indices)`).
 
 use std::cell::RefCell;

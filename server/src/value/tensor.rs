@@ -1,5 +1,5 @@
 //! Tensors user code holds: a tch handle sharing storage with the model's tensors (so an
-//! in-place edit of an activation is the model's edit, semantics.md §2.4), plus the
+//! in-place edit of an activation is the model's edit, docs/semantics.md §2.4), plus the
 //! accounting that bounds what user code allocates, and the guard that keeps a job from
 //! writing into the served model's weights (they are shared by every job).
 

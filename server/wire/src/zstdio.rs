@@ -1,4 +1,4 @@
-//! zstd framing (toolchain.md §6, payloads.md §3 and §11): requests are decoded with the
+//! zstd framing (docs/protocol.md, docs/protocol.md): requests are decoded with the
 //! streaming decoder (multi-frame safe, size-capped while reading); responses are one
 //! frame that declares its content size, because nnsight 0.8 decompresses results with
 //! the one-shot `ZstdDecompressor().decompress()`.

@@ -1,4 +1,4 @@
-//! Every captured client request (payloads.md §3–§7) decompresses and decodes; the
+//! Every captured client request (docs/protocol.md) decompresses and decodes; the
 //! 0.8.1 top object has the documented shape and the shipped tensors decode to the
 //! dtype, shape and values of the snippets (v0.8.1/c07, c08 `snippet.py`, `tree.txt`).
 
@@ -98,7 +98,7 @@ fn c01_source_and_shared_model_envoy() {
     let envoy = g.dict_get(tracer_state(g), "envoy").expect("tracer envoy");
     assert_eq!(
         model, envoy,
-        "globals['model'] is the memoized tracer envoy (payloads.md §4)"
+        "globals['model'] is the memoized tracer envoy (docs/protocol.md)"
     );
     assert_eq!(
         g.global(model),
@@ -199,7 +199,7 @@ fn v070_batcher_tensors_decode() {
     assert_eq!(
         tensors.len(),
         2,
-        "input_ids and attention_mask (payloads.md §10)"
+        "input_ids and attention_mask (docs/protocol.md)"
     );
     assert!(
         tensors

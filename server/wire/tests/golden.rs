@@ -1,4 +1,4 @@
-//! `torch_load` on the golden response files (payloads.md §11): the torch-free
+//! `torch_load` on the golden response files (docs/protocol.md): the torch-free
 //! `result.pt` written by `tools/torchsave_min.py`, the protocol-4 COMPLETED frame that
 //! wraps its zstd blob, and real `torch.save` output of a Python server.
 

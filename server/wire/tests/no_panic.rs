@@ -1,4 +1,4 @@
-//! Robustness (toolchain.md §4: "0 panics"): truncated and mutated real request pickles,
+//! Robustness (docs/protocol.md): truncated and mutated real request pickles,
 //! their nested legacy tensor streams and torch.save archives give errors, never panics.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The writer's output loads in real torch (toolchain.md §1 "Proof"): `torch.load` with
+//! The writer's output loads in real torch (docs/protocol.md): `torch.load` with
 //! `weights_only=False`, `weights_only=True` and `weights_only=True, mmap=True`, warnings
 //! as errors, must give exactly the values Python builds itself (dtype, shape, stride,
 //! sign of -0.0, requires_grad, container types and key order).

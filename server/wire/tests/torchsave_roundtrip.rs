@@ -1,4 +1,4 @@
-//! The writer's archive layout (toolchain.md §1: record order, STORED, 64-byte aligned
+//! The writer's archive layout (docs/protocol.md, STORED, 64-byte aligned
 //! data) and a Rust round trip through `torch_load`.
 
 use std::io::Cursor;

@@ -1,4 +1,4 @@
-//! Canonical text of a graph for tests and diagnostics (toolchain.md §4 `Graph::canon`):
+//! Canonical text of a graph for tests and diagnostics (docs/protocol.md `Graph::canon`):
 //! Python-like literals, sets sorted, shared references expanded, `<cycle>` where a
 //! value contains itself.
 

@@ -1,5 +1,5 @@
 //! Decoding errors of the pickle VM; each carries the byte offset of the opcode that
-//! failed (toolchain.md §4: "errors carry the byte offset").
+//! failed (docs/protocol.md).
 
 /// A malformed or unsupported pickle, located at `offset` (start of the failing opcode).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@ use super::node::{Id, Node, Obj};
 ///
 /// `nodes` also holds values that were built and then popped, such as the
 /// state-setter calls `_fill(fn, globals)` that cloudpickle emits followed by POP
-/// (payloads.md §12.3): find them by scanning `nodes` for calls whose first argument
+/// (docs/protocol.md): find them by scanning `nodes` for calls whose first argument
 /// is the object they set up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Graph {

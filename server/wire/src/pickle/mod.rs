@@ -1,10 +1,10 @@
-//! Inert pickle decoding (toolchain.md §4 "Pickle decoding in Rust: own VM").
+//! Inert pickle decoding (docs/protocol.md).
 //!
 //! [`decode`] runs every opcode of protocols 0–5 into an arena [`Graph`] without importing
 //! or calling anything: GLOBALs stay names, REDUCE/NEWOBJ/BUILD become [`Obj`] records,
 //! persistent ids stay [`Node::PersId`]. The memo shares node ids, so a container memoized
 //! empty and filled later is seen filled, and recursive structures are real cycles
-//! (payloads.md §12.6). Lengths are checked before allocation, errors carry the byte
+//! (docs/protocol.md). Lengths are checked before allocation, errors carry the byte
 //! offset, and [`Limits::max_nodes`] bounds memory.
 
 mod bigint;

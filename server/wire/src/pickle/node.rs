@@ -1,4 +1,4 @@
-//! The arena node types of a decoded pickle (toolchain.md §4 "Arena graph, not a tree").
+//! The arena node types of a decoded pickle (docs/protocol.md).
 
 /// Index of a node in [`super::Graph::nodes`].
 pub type Id = usize;

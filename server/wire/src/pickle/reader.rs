@@ -1,5 +1,5 @@
 //! Bounds-checked cursor over the pickle bytes: every length is compared with the
-//! remaining input before anything is sliced or allocated (toolchain.md §4).
+//! remaining input before anything is sliced or allocated (docs/protocol.md).
 
 use super::error::ErrorKind;
 

@@ -1,5 +1,5 @@
 //! Protocol-0 text arguments (INT, LONG, FLOAT, STRING, UNICODE, GET/PUT), decoded like
-//! CPython's `_pickle.c`: py2 string escapes, raw-unicode-escape (toolchain.md §4).
+//! CPython's `_pickle.c`: py2 string escapes, raw-unicode-escape (docs/protocol.md).
 
 use super::bigint;
 use super::error::ErrorKind;

@@ -1,5 +1,5 @@
 //! The inert pickle machine: executes all 68 opcodes of protocols 0–5 into an arena
-//! graph without importing or calling anything (toolchain.md §4). Stack, memo and
+//! graph without importing or calling anything (docs/protocol.md). Stack, memo and
 //! containers hold node ids, so memo hits share objects and cycles are real; marks
 //! live on a separate stack that fences pops, as in CPython's `_pickle.c`.
 

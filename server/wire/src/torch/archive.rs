@@ -1,4 +1,4 @@
-//! Reading `torch.save` zip archives (toolchain.md §1 layout; protocol.md §7.2):
+//! Reading `torch.save` zip archives (docs/protocol.md layout; docs/protocol.md):
 //! `<prefix>/data.pkl` plus one `<prefix>/data/<key>` record per storage. Records must
 //! be STORED, as torch writes them (this crate builds `zip` without compression codecs).
 

@@ -1,7 +1,7 @@
-//! Tensor element types and their torch names: storage classes (toolchain.md §1 table
+//! Tensor element types and their torch names: storage classes (docs/protocol.md table
 //! "dtype → storage class"), element sizes and `torch.<dtype>` names.
 
-/// The dtypes a storage class can carry (payloads.md §7.1).
+/// The dtypes a storage class can carry (docs/protocol.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DType {
     F64,

@@ -1,5 +1,5 @@
 //! The legacy (non-zip) `torch.save` stream inside `torch.storage._load_from_bytes(b)`
-//! (payloads.md §7.1): five protocol-2 pickles (magic number, protocol 1001, sys info,
+//! (docs/protocol.md): five protocol-2 pickles (magic number, protocol 1001, sys info,
 //! the storage as a persistent id, the storage keys), then per key a u64 LE element
 //! count and the raw little-endian elements.
 

@@ -1,6 +1,6 @@
 //! Torch tensor encodings without libtorch: dtypes and storage classes, the tensors of
 //! request payloads (`_rebuild_tensor_v2` over a legacy `_load_from_bytes` stream,
-//! payloads.md §7.1) and of `torch.save` zip archives (payloads.md §11).
+//! docs/protocol.md) and of `torch.save` zip archives (docs/protocol.md).
 
 mod archive;
 mod dtype;

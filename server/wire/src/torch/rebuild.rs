@@ -1,6 +1,6 @@
 //! Recognising `torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride,
 //! requires_grad, backward_hooks[, metadata])` calls in a decoded pickle
-//! (payloads.md §7, §7.1, §11) and materialising them as [`TensorData`].
+//! (docs/protocol.md) and materialising them as [`TensorData`].
 
 use super::TensorData;
 use super::archive::{Storages, archive_storage};

@@ -1,6 +1,6 @@
 //! Typed storages as torch pickles them: the persistent-id tuple
 //! `('storage', torch.<X>Storage, key, location, numel[, view_metadata])` shared by the
-//! legacy stream (payloads.md §7.1) and the zip format (payloads.md §11).
+//! legacy stream (docs/protocol.md) and the zip format (docs/protocol.md).
 
 use std::borrow::Cow;
 

@@ -1,7 +1,7 @@
-//! A `torch.save` writer (toolchain.md §1 "Own torch.save writer (proven)"): a
+//! A `torch.save` writer (docs/protocol.md): a
 //! protocol-2 `data.pkl` plus raw storages in a STORED zip with 64-byte aligned
 //! records, laid out exactly as torch 2.13 writes it. `torch.load` reads the result with
-//! `weights_only` both False and True (protocol.md §7.2, payloads.md §11).
+//! `weights_only` both False and True (docs/protocol.md, docs/protocol.md).
 
 mod graph;
 mod pickler;

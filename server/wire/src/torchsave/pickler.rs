@@ -1,5 +1,5 @@
 //! The protocol-2 `data.pkl` of a torch.save archive, opcode by opcode per the table in
-//! toolchain.md §1 "Own torch.save writer (proven)". Only opcodes that torch's
+//! docs/protocol.md. Only opcodes that torch's
 //! `weights_only` unpickler accepts are written. A node reached more than once goes in
 //! the memo (BINPUT) when first written and is referenced (BINGET) after, with
 //! CPython's rule for a tuple that is reached again while its items are written.
