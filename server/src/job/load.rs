@@ -201,6 +201,21 @@ impl<'g> Loader<'g> {
                     Err(_) => opaque(&format!("the module '{name}'")),
                 }
             }
+            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "dynamic_subimport") => {
+                // A user module shipped by value: its name and its `__dict__`.
+                let name = arg(0).and_then(|a| g.as_str(a)).unwrap_or("<module>").to_string();
+                let attrs = Dict::new();
+                let m = Value::Module(std::rc::Rc::new(crate::value::PyModule { name: name.as_str().into(), lookup: None, attrs: attrs.clone() }));
+                self.memo.insert(id, m.clone());
+                if let Some(Value::Dict(d)) = arg(1).map(|a| self.value(a)).transpose()? {
+                    for (k, v) in d.items() {
+                        if k.as_str().is_some_and(|k| !k.starts_with("__")) {
+                            attrs.insert(k, v)?;
+                        }
+                    }
+                }
+                m
+            }
             ("nnsight.intervention.serialization", "_load_function") => self.function(id, &args)?,
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_skeleton_class") => self.class(id, &args)?,
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_function") => {
