@@ -26,6 +26,8 @@ pub struct ModelCtx {
     pub tokenizer: Arc<TextTokenizer>,
     pub repo_id: String,
     pub config: serde_json::Value,
+    /// `generation_config.json`, for `model.generate(...)`'s defaults.
+    pub generation_config: serde_json::Value,
     /// The class nnsight's root envoy has (`LanguageModel`), for messages.
     pub root_class: String,
     /// Module names for requester strings.

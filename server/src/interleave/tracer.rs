@@ -24,6 +24,7 @@ use crate::interp::frame::Frame;
 use crate::interp::host::{HostObj, WithBody};
 use crate::interp::saves;
 use crate::model::Fwd;
+use crate::model::generate::{self, GenConfig};
 use crate::value::object::{Aux, Namespace, Native};
 use crate::value::{Dict, PyErr, PyResult, Value, types};
 
@@ -138,9 +139,6 @@ impl TracerObj {
         if !matches!(*self.state.borrow(), State::Fresh) {
             return Err(PyErr::runtime_error("this tracer has already run; open a new `with model.trace(...)`"));
         }
-        if self.kind == TraceKind::Generate {
-            return Err(PyErr::unsupported("model.generate(...)"));
-        }
         let _scope = SaveScope::enter();
         let mut il = Interleaver::new(self.ctx.names.clone(), self.ctx.log.clone());
         let r = self.collect_and_run(it, code, frame, &mut il);
@@ -193,9 +191,14 @@ impl TracerObj {
         }
         let r = (|| -> PyResult<()> {
             il.start()?;
-            let kw: Vec<(&str, Value)> = kwargs.iter().map(|(k, v)| (k.as_ref(), v.clone())).collect();
-            let root = ctx.model.tree().root();
-            let out = Fwd { m: &ctx.model, hooks: &mut *il }.call(root, vec![], kw)?;
+            let out = match self.kind {
+                TraceKind::Trace => {
+                    let kw: Vec<(&str, Value)> = kwargs.iter().map(|(k, v)| (k.as_ref(), v.clone())).collect();
+                    let root = ctx.model.tree().root();
+                    Fwd { m: &ctx.model, hooks: &mut *il }.call(root, vec![], kw)?
+                }
+                TraceKind::Generate => self.generate(il, std::mem::take(&mut kwargs))?,
+            };
             il.handle(Loc::result(), out)?;
             Ok(())
         })();
@@ -209,6 +212,53 @@ impl TracerObj {
             (ctx.log)(&format!("UserWarning: {w}\n"))?;
         }
         Ok(())
+    }
+
+    /// `model.generate(...)`: the batch's ids and mask, the generation settings from the
+    /// keyword arguments, and the rest passed to every forward.
+    fn generate(&self, il: &mut Interleaver, kwargs: Kwargs) -> PyResult<Value> {
+        let ctx = &self.ctx;
+        let mut rest = Vec::new();
+        let (mut ids, mut mask, mut pos) = (None, None, None);
+        for (k, v) in kwargs {
+            match (k.as_ref(), &v) {
+                ("input_ids", Value::Tensor(t)) => ids = Some(t.t.shallow_clone()),
+                ("attention_mask", Value::Tensor(t)) => mask = Some(t.t.shallow_clone()),
+                ("position_ids", Value::Tensor(t)) => pos = Some(t.t.shallow_clone()),
+                _ => rest.push((k, v)),
+            }
+        }
+        let ids = ids.ok_or_else(|| PyErr::value_error("generate() needs input ids (a prompt)"))?;
+        let mask = match mask {
+            Some(m) => m,
+            None => ids.f_ones_like()?,
+        };
+        let prompt_len = ids.size().get(1).copied().unwrap_or(0) as usize;
+        let (cfg, forward) = GenConfig::from_kwargs(rest, &ctx.generation_config, &ctx.config, ctx.tokenizer.pad_id(), prompt_len)?;
+        let forward: Vec<(&str, Value)> = forward.iter().map(|(k, v)| (k.as_ref(), v.clone())).collect();
+        generate::generate(&mut Fwd { m: &ctx.model, hooks: &mut *il }, &cfg, ids, mask, pos, &forward)
+    }
+
+    /// How many steps an open `tracer.iter[:]` may hand out: one past the last step the
+    /// run can make (`max_new_tokens` for generation, one forward for a trace). nnsight
+    /// 0.8.1 hands out steps without end and relies on the worker parking on the first
+    /// step that never comes; a loop body that asks nothing on some steps would then spin
+    /// forever, so localndif stops there.
+    fn step_bound(&self) -> usize {
+        match self.kind {
+            TraceKind::Trace => 2,
+            TraceKind::Generate => {
+                let max = self
+                    .kwargs
+                    .iter()
+                    .find(|(k, _)| k.as_ref() == "max_new_tokens")
+                    .and_then(|(_, v)| v.as_int())
+                    .or_else(|| self.ctx.generation_config.get("max_new_tokens").and_then(serde_json::Value::as_i64))
+                    .unwrap_or(20)
+                    .max(0) as usize;
+                max + 1
+            }
+        }
     }
 
     fn register(&self, code: Rc<Code>, scope: Rc<Namespace>, args: Vec<Value>, kwargs: Kwargs) -> PyResult<()> {
@@ -272,7 +322,15 @@ impl HostObj for TracerObj {
             }),
             "result" => return request(it, Event::Value, Loc::result(), "result"),
             "model" => return Ok(self.ctx.envoy(self.ctx.model.tree().root())),
-            "iter" | "all" | "next" => return Err(PyErr::unsupported(format!("`tracer.{name}` outside `model.generate(...)`"))),
+            "iter" => {
+                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.step_bound(), start: 0, stop: None, steps: None });
+                return Ok(Value::Host(i));
+            }
+            "all" => bound("all", |_, n, _, _| {
+                let t = tracer_of(n)?;
+                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: t.step_bound(), start: 0, stop: None, steps: None });
+                Ok(Value::Host(i))
+            }),
             "cache" => return Err(PyErr::unsupported("`tracer.cache()`")),
             _ => {
                 return Err(PyErr::attribute_error(format!(
@@ -405,6 +463,126 @@ impl HostObj for SessionObj {
             let code = Code::module(body.code.program.clone(), body.stmts, &body.code.name)?;
             self.run(it, code, frame)
         })())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// `tracer.iter[...]` / `tracer.all()` (nnsight's `Iterations`): which occurrences a loop
+/// body's requests bind to. Iterating pins the worker's cursor to each step in turn and
+/// restores it when the loop ends, however it ends.
+pub struct Iterations {
+    bound: usize,
+    start: i64,
+    stop: Option<i64>,
+    steps: Option<Vec<i64>>,
+}
+
+impl HostObj for Iterations {
+    fn type_name(&self) -> &str {
+        "Iterations"
+    }
+
+    fn getitem(&self, _it: &mut Interp, _this: &Value, key: &Value) -> PyResult<Value> {
+        let (start, stop, steps) = match key {
+            Value::Slice(s) => {
+                if !s[2].is_none() && s[2].as_int() != Some(1) {
+                    return Err(PyErr::unsupported("a `tracer.iter` slice with a step"));
+                }
+                let start = if s[0].is_none() { 0 } else { s[0].as_int().ok_or_else(|| PyErr::type_error("tracer.iter slice bounds must be ints"))? };
+                let stop = if s[1].is_none() { None } else { Some(s[1].as_int().ok_or_else(|| PyErr::type_error("tracer.iter slice bounds must be ints"))?) };
+                (start, stop, None)
+            }
+            Value::List(_) | Value::Tuple(_) => {
+                let items = match key {
+                    Value::List(l) => l.snapshot(),
+                    Value::Tuple(t) => t.to_vec(),
+                    _ => Vec::new(),
+                };
+                let steps = items
+                    .iter()
+                    .map(|v| v.as_int().ok_or_else(|| PyErr::type_error("tracer.iter steps must be ints")))
+                    .collect::<PyResult<Vec<_>>>()?;
+                (0, None, Some(steps))
+            }
+            other => {
+                let i = other.as_int().ok_or_else(|| PyErr::type_error(format!("tracer.iter indices must be ints, slices or lists, not {}", other.type_name())))?;
+                (i, Some(i + 1), None)
+            }
+        };
+        let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.bound, start, stop, steps });
+        Ok(Value::Host(i))
+    }
+
+    fn iter(&self, _it: &mut Interp, _this: &Value) -> Option<PyResult<Value>> {
+        let steps: Vec<i64> = match &self.steps {
+            Some(s) => s.clone(),
+            None => {
+                let stop = self.stop.unwrap_or(self.bound as i64);
+                (self.start..stop.max(self.start)).collect()
+            }
+        };
+        let run: Rc<dyn HostObj> = Rc::new(IterRun { steps, next: Cell::new(0), previous: Cell::new(None) });
+        Some(Ok(Value::Host(run)))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One loop over a `tracer.iter` selection.
+struct IterRun {
+    steps: Vec<i64>,
+    next: Cell<usize>,
+    /// The cursor before the loop (`Some` once the loop has started).
+    previous: Cell<Option<Option<usize>>>,
+}
+
+impl IterRun {
+    fn restore(&self, it: &mut Interp) {
+        if let Some(prev) = self.previous.take()
+            && let Some(w) = it.host.as_any().downcast_mut::<WorkerHost>()
+        {
+            w.cursor.iteration.set(prev);
+        }
+    }
+}
+
+impl HostObj for IterRun {
+    fn type_name(&self) -> &str {
+        "generator"
+    }
+
+    fn iter(&self, _it: &mut Interp, this: &Value) -> Option<PyResult<Value>> {
+        Some(Ok(this.clone()))
+    }
+
+    fn next(&self, it: &mut Interp, _this: &Value) -> Option<PyResult<Option<Value>>> {
+        let Some(w) = it.host.as_any().downcast_mut::<WorkerHost>() else {
+            return Some(Err(PyErr::value_error("Cannot access `tracer.iter` outside of interleaving")));
+        };
+        let i = self.next.get();
+        let Some(&step) = self.steps.get(i) else {
+            self.restore(it);
+            return Some(Ok(None));
+        };
+        if step < 0 {
+            self.restore(it);
+            return Some(Err(PyErr::value_error(format!("tracer.iter step cannot be negative: {step}"))));
+        }
+        if self.previous.get().is_none() {
+            self.previous.set(Some(w.cursor.iteration.get()));
+        }
+        w.cursor.iteration.set(Some(step as usize));
+        self.next.set(i + 1);
+        Some(Ok(Some(Value::Int(step))))
+    }
+
+    fn close(&self, it: &mut Interp) {
+        self.restore(it);
     }
 
     fn as_any(&self) -> &dyn Any {

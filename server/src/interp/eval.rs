@@ -143,17 +143,11 @@ impl Interp<'_> {
                 }
                 let iterable = self.eval(f, &s.iter)?;
                 let it = self.iter(&iterable)?;
-                loop {
-                    let Some(item) = self.next(&it)? else {
-                        return self.exec_block(f, &s.orelse);
-                    };
-                    self.assign(f, &s.target, item)?;
-                    match self.exec_block(f, &s.body)? {
-                        Flow::Break => break,
-                        Flow::Return(v) => return Ok(Flow::Return(v)),
-                        Flow::Normal | Flow::Continue => {}
-                    }
+                let r = self.exec_for(f, s, &it);
+                if let Value::Host(h) = &it {
+                    h.clone().close(self);
                 }
+                return r;
             }
             Stmt::FunctionDef(d) => {
                 let v = self.make_function(f, d)?;
@@ -338,6 +332,20 @@ impl Interp<'_> {
                 Ok(PyErr::from_instance(inst))
             }
             _ => Err(PyErr::type_error("exceptions must derive from BaseException")),
+        }
+    }
+
+    fn exec_for(&mut self, f: &mut Frame, s: &ast::StmtFor, it: &Value) -> PyResult<Flow> {
+        loop {
+            let Some(item) = self.next(it)? else {
+                return self.exec_block(f, &s.orelse);
+            };
+            self.assign(f, &s.target, item)?;
+            match self.exec_block(f, &s.body)? {
+                Flow::Break => return Ok(Flow::Normal),
+                Flow::Return(v) => return Ok(Flow::Return(v)),
+                Flow::Normal | Flow::Continue => {}
+            }
         }
     }
 

@@ -104,6 +104,10 @@ pub trait HostObj: Any {
         None
     }
 
+    /// A `for` loop over this host iterator ended (exhausted, `break`, `return` or an
+    /// exception): what a Python generator's `finally` would do.
+    fn close(&self, _it: &mut Interp) {}
+
     /// A `with` block over this object. `Some` when the object runs (or defers) the body
     /// itself — how `tracer.invoke(...)`, inner traces and `backward()` capture their
     /// bodies; `None` to use [`HostObj::enter`] / [`HostObj::exit`] around a normal run.

@@ -91,6 +91,7 @@ fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<Vec<u8>> {
         tokenizer: served.tokenizer.clone(),
         repo_id: served.repo_id.clone(),
         config: served.config.clone(),
+        generation_config: served.generation_config.clone(),
         log: sink.clone(),
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);

@@ -121,6 +121,11 @@ impl Fwd<'_> {
         let kind = self.m.tree().node(id).kind.clone();
         match (&self.m.structure.arch, kind) {
             (_, Kind::Dropout) => Ok(c.get(Some(0), "input")),
+            // nnsight's pass-through wrappers (`model.generator`, its `streamer`).
+            (_, Kind::Generator | Kind::Streamer) => Ok(match c.args.len() {
+                1 => c.args[0].clone(),
+                _ => Value::tuple(c.args.to_vec()),
+            }),
             (_, Kind::ModuleList) | (_, Kind::Unused) => Err(PyErr::new(
                 &crate::value::types::NOT_IMPLEMENTED_ERROR,
                 format!(

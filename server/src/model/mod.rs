@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod forward;
+pub mod generate;
 mod gpt2;
 mod registry;
 pub mod repo;

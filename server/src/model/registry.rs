@@ -36,6 +36,8 @@ pub struct ServedModel {
     pub config: serde_json::Value,
     /// The model's files, as the Hub endpoint serves them.
     pub repo: Repo,
+    /// `generation_config.json` (empty when the checkpoint has none).
+    pub generation_config: serde_json::Value,
 }
 
 impl ServedModel {
@@ -121,6 +123,10 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
         repo.read("model.safetensors")?,
         repo.read("tokenizer.json")?,
     );
+    let generation_config = match repo.file("generation_config.json") {
+        Some(_) => serde_json::from_slice(&repo.read("generation_config.json")?).context("generation_config.json")?,
+        None => serde_json::json!({}),
+    };
     let config = String::from_utf8(config).context("config.json is not UTF-8")?;
     let meta: serde_json::Value = serde_json::from_str(&config).context("config.json")?;
     let tensors = load_safetensors(&weights, config_float_kind(&meta), device)
@@ -158,6 +164,7 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
         tokenizer: Arc::new(tokenizer),
         device,
         config: meta,
+        generation_config,
         repo,
     })
 }

@@ -1,0 +1,15 @@
+"""34.14 model.output per step and tracer.stop() inside generation"""
+
+import nnsight
+import torch
+
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.generate(PROMPT, max_new_tokens=5, remote=remote) as tracer:
+        outs = nnsight.save([])
+        for step in tracer.iter[:2]:
+            outs.append(model.output.logits)
+        tracer.stop()
+    return {"outs": outs}

@@ -1,0 +1,14 @@
+"""34.6 the streamer sees the prompt, then each new token"""
+
+import nnsight
+import torch
+
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.generate(PROMPT, max_new_tokens=3, remote=remote) as tracer:
+        streamed = nnsight.save([])
+        for step in tracer.iter[:4]:
+            streamed.append(model.generator.streamer.output)
+    return {"streamed": streamed}
