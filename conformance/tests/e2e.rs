@@ -67,6 +67,14 @@ fn run(server: &Server, repo_id: &str, filter: &str, except: &[&str], label: &st
 }
 
 fn run_via(server: &Server, repo_id: &str, filter: &str, except: &[&str], label: &str, via: &str) {
+    run_full(server, repo_id, "fixtures/models/tiny-gpt2", filter, except, label, via);
+}
+
+fn run_model(server: &Server, repo_id: &str, model_dir: &str, filter: &str, label: &str) {
+    run_full(server, repo_id, model_dir, filter, &[], label, "hub");
+}
+
+fn run_full(server: &Server, repo_id: &str, model_dir: &str, filter: &str, except: &[&str], label: &str, via: &str) {
     let ws = workspace();
     let mut cases = discover(&ws.join("conformance/cases"), filter).unwrap();
     cases.retain(|c| !except.iter().any(|area| c.id.starts_with(area)));
@@ -74,7 +82,7 @@ fn run_via(server: &Server, repo_id: &str, filter: &str, except: &[&str], label:
     let target = Target {
         url: server.url.clone(),
         repo_id: repo_id.into(),
-        model_dir: ws.join("fixtures/models/tiny-gpt2"),
+        model_dir: ws.join(model_dir),
     };
     let out = ws.join("target/conformance").join(label);
     let mut driver = Driver::from_workspace(&ws);
@@ -99,13 +107,16 @@ fn run_via(server: &Server, repo_id: &str, filter: &str, except: &[&str], label:
     );
 }
 
-/// Areas that need a server started with particular flags (their own tests below).
-const SPECIAL: &[&str] = &["40.", "41."];
+/// Areas that need a server started with particular flags (their own tests below), and
+/// the Llama area (run against the Llama fixture).
+const SPECIAL: &[&str] = &["35.", "40.", "41."];
 
+/// The differential cases on the embedded fixtures: GPT-2 for every area, Llama for its own.
 #[test]
-fn every_case_passes_on_the_embedded_default_model() {
+fn every_case_passes_on_the_embedded_default_models() {
     let server = Server::start(&[]);
     run(&server, "localndif/tiny-gpt2", "*", SPECIAL, "default");
+    run_model(&server, "localndif/tiny-llama", "fixtures/models/tiny-llama", "35.*", "llama");
 }
 
 /// A `--model` directory is served (and is the Hub) under the repo id clients name; the

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use super::tree::{Kind, ModuleId};
-use super::{Arch, Model, gpt2};
+use super::{Arch, Model, gpt2, llama};
 use crate::value::{Dict, PyErr, PyResult, Value};
 
 /// The interleaver's side of every module call.
@@ -134,6 +134,7 @@ impl Fwd<'_> {
                 ),
             )),
             (Arch::Gpt2(cfg), kind) => gpt2::run(self, cfg, id, kind, c),
+            (Arch::Llama(cfg), kind) => llama::run(self, cfg, id, kind, c),
         }
     }
 }

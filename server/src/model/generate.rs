@@ -151,10 +151,7 @@ impl GenConfig {
 
 /// The decoder's KV cache for a fresh generation.
 fn new_cache(arch: &Arch) -> Value {
-    let n = match arch {
-        Arch::Gpt2(c) => c.n_layer,
-    };
-    DynamicCache::new(n).value()
+    DynamicCache::new(arch.n_layers()).value()
 }
 
 fn wrapper(f: &Fwd<'_>, path: &str) -> PyResult<ModuleId> {

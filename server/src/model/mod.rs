@@ -8,6 +8,7 @@ pub mod cache;
 pub mod forward;
 pub mod generate;
 mod gpt2;
+mod llama;
 mod registry;
 pub mod repo;
 mod tokenize;
@@ -27,6 +28,17 @@ use tch::Device;
 #[derive(Debug, Clone)]
 pub enum Arch {
     Gpt2(gpt2::Gpt2Config),
+    Llama(llama::LlamaConfig),
+}
+
+impl Arch {
+    /// Decoder layers (one KV-cache layer each).
+    pub fn n_layers(&self) -> usize {
+        match self {
+            Arch::Gpt2(c) => c.n_layer,
+            Arch::Llama(c) => c.n_layers,
+        }
+    }
 }
 
 /// What every job on a served model shares: structure and configuration (no tensors).

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use super::repo::Repo;
 use super::tokenize::TextTokenizer;
 use super::weights::{config_float_kind, load_safetensors};
-use super::{Arch, Model, Structure, Weights, gpt2};
+use super::{Arch, Model, Structure, Weights, gpt2, llama};
 
 /// Where a model's files come from.
 pub enum ModelSource {
@@ -70,19 +70,23 @@ pub struct Registry {
 
 /// The tiny fixture models (fixtures/models/README.md), served when no `--model` is given.
 pub fn embedded_defaults() -> Vec<(String, ModelSource)> {
-    macro_rules! file {
-        ($name:literal) => {
-            ($name, include_bytes!(concat!("../../../fixtures/models/tiny-gpt2/", $name)).as_slice())
+    macro_rules! files {
+        ($dir:literal) => {
+            &[
+                ("config.json", include_bytes!(concat!("../../../fixtures/models/", $dir, "/config.json")).as_slice()),
+                ("generation_config.json", include_bytes!(concat!("../../../fixtures/models/", $dir, "/generation_config.json")).as_slice()),
+                ("model.safetensors", include_bytes!(concat!("../../../fixtures/models/", $dir, "/model.safetensors")).as_slice()),
+                ("tokenizer.json", include_bytes!(concat!("../../../fixtures/models/", $dir, "/tokenizer.json")).as_slice()),
+                ("tokenizer_config.json", include_bytes!(concat!("../../../fixtures/models/", $dir, "/tokenizer_config.json")).as_slice()),
+            ]
         };
     }
-    static TINY_GPT2: &[(&str, &[u8])] = &[
-        file!("config.json"),
-        file!("generation_config.json"),
-        file!("model.safetensors"),
-        file!("tokenizer.json"),
-        file!("tokenizer_config.json"),
-    ];
-    vec![("localndif/tiny-gpt2".to_string(), ModelSource::Embedded(TINY_GPT2))]
+    static TINY_GPT2: &[(&str, &[u8])] = files!("tiny-gpt2");
+    static TINY_LLAMA: &[(&str, &[u8])] = files!("tiny-llama");
+    vec![
+        ("localndif/tiny-gpt2".to_string(), ModelSource::Embedded(TINY_GPT2)),
+        ("localndif/tiny-llama".to_string(), ModelSource::Embedded(TINY_LLAMA)),
+    ]
 }
 
 impl Registry {
@@ -137,7 +141,11 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
             let (cfg, tree, w) = gpt2::build(&config, &tensors)?;
             (Arch::Gpt2(cfg), tree, w)
         }
-        other => anyhow::bail!("model_type {other:?} is not supported yet (supported: gpt2)"),
+        Some("llama" | "mistral" | "qwen2") => {
+            let (cfg, tree, w) = llama::build(&config, &tensors)?;
+            (Arch::Llama(cfg), tree, w)
+        }
+        other => anyhow::bail!("model_type {other:?} is not supported yet (supported: gpt2, llama, mistral, qwen2)"),
     };
     drop(tensors);
     let mut tokenizer = TextTokenizer::from_bytes(&tokenizer, 0)?;

@@ -1,0 +1,15 @@
+"""35.2 a padded batch: masks, positions and logits per row"""
+
+import nnsight
+import torch
+
+MODEL = "llama"
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(["The Eiffel Tower is in the city of", "Hello"], remote=remote):
+        h = model.model.layers[1].output.save()
+        logits = model.lm_head.output.save()
+        inputs = model.model.inputs.save()
+    return {"h": h, "logits": logits, "inputs": inputs}

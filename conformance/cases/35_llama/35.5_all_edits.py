@@ -1,0 +1,15 @@
+"""35.5 tracer.all() edits every step and changes later tokens"""
+
+import nnsight
+import torch
+
+MODEL = "llama"
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.generate(PROMPT, max_new_tokens=4, remote=remote) as tracer:
+        for step in tracer.all():
+            model.model.layers[0].mlp.output[:] = 0
+        ids = tracer.result.save()
+    return {"ids": ids}
