@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use localndif::api::{AppState, app};
 use localndif::jobs::{ExecConfig, Jobs};
 use localndif::value::ctx::Caps;
-use localndif::model::{ModelSource, Registry};
+use localndif::model::{ModelSource, ModelSpec, Registry, read_models_config};
 
 #[derive(Parser)]
 #[command(
@@ -35,7 +35,16 @@ enum Command {
         /// under the repo id clients name it by. Repeatable. Default: the tiny fixtures.
         #[arg(long = "model", value_name = "REPO_ID=DIR", value_parser = parse_model)]
         models: Vec<(String, PathBuf)>,
-        #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda"])]
+        /// A TOML file of models to serve (`[[model]] repo_id = "...", path = "...",
+        /// dtype = "bfloat16"`), beside any --model.
+        #[arg(long, value_name = "FILE")]
+        models_config: Option<PathBuf>,
+        /// Convert floating weights to this dtype (float32, float16, bfloat16); default:
+        /// the dtype config.json names, else the checkpoint's.
+        #[arg(long)]
+        dtype: Option<String>,
+        /// `cpu`, `cuda` or `cuda:N`.
+        #[arg(long, default_value = "cpu")]
         device: String,
         /// Jobs allowed to wait in the queue before new ones get 503.
         #[arg(long, default_value_t = 1000)]
@@ -128,31 +137,34 @@ fn main() -> anyhow::Result<()> {
         host,
         port,
         models,
+        models_config,
+        dtype,
         device,
         max_queue,
         workers,
         limits,
     } = Cli::parse().command;
     let caps = limits.caps();
-    let device = match device.as_str() {
-        "cuda" => {
-            anyhow::ensure!(
-                tch::Cuda::is_available(),
-                "--device cuda: no CUDA device is available"
-            );
-            tch::Device::Cuda(0)
-        }
-        _ => tch::Device::Cpu,
-    };
-    let entries = if models.is_empty() {
-        localndif::model::embedded_defaults()
-    } else {
-        models
+    let device = localndif::model::device::parse(&device)?;
+    let mut specs: Vec<ModelSpec> = models
+        .into_iter()
+        .map(|(repo_id, dir)| ModelSpec { repo_id, source: ModelSource::Dir(dir), dtype: None })
+        .collect();
+    if let Some(path) = &models_config {
+        specs.extend(read_models_config(path)?);
+    }
+    if specs.is_empty() {
+        specs = localndif::model::embedded_defaults()
             .into_iter()
-            .map(|(repo, dir)| (repo, ModelSource::Dir(dir)))
-            .collect()
-    };
-    let registry = Arc::new(Registry::load(entries, device)?);
+            .map(|(repo_id, source)| ModelSpec { repo_id, source, dtype: None })
+            .collect();
+    }
+    for s in &mut specs {
+        if s.dtype.is_none() {
+            s.dtype = dtype.clone();
+        }
+    }
+    let registry = Arc::new(Registry::load_specs(specs, device)?);
     let first_repo = registry.repo_ids().first().map(|r| r.to_string()).unwrap_or_default();
     let state = AppState {
         jobs: Jobs::start(ExecConfig {

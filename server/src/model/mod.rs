@@ -5,6 +5,7 @@
 //! value model (`crate::value`); nothing here knows about the interpreter.
 
 pub mod cache;
+pub mod device;
 pub mod forward;
 pub mod generate;
 mod gpt2;
@@ -18,7 +19,7 @@ mod weights;
 use std::sync::Arc;
 
 pub use forward::{Fwd, Hooks, NoHooks};
-pub use registry::{ModelSource, Registry, ServedModel, embedded_defaults};
+pub use registry::{ModelSource, ModelSpec, Registry, ServedModel, embedded_defaults, read_models_config};
 pub use tokenize::TextTokenizer;
 pub use tree::{Kind, ModuleId, Tree, Weights};
 

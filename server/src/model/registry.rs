@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use super::repo::Repo;
 use super::tokenize::TextTokenizer;
-use super::weights::{config_float_kind, load_safetensors};
+use super::weights::{self, config_float_kind};
 use super::{Arch, Model, Structure, Weights, gpt2, llama};
 
 /// Where a model's files come from.
@@ -64,6 +64,50 @@ impl ServedModel {
     }
 }
 
+/// One model to serve: its repo id, its files and (optionally) the dtype to convert to.
+pub struct ModelSpec {
+    pub repo_id: String,
+    pub source: ModelSource,
+    pub dtype: Option<String>,
+}
+
+/// A models file (`--models-config models.toml`):
+///
+/// ```toml
+/// [[model]]
+/// repo_id = "meta-llama/Llama-3.2-1B"
+/// path = "/models/llama-3.2-1b"
+/// dtype = "bfloat16"        # optional
+/// ```
+pub fn read_models_config(path: &std::path::Path) -> anyhow::Result<Vec<ModelSpec>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        #[serde(default)]
+        model: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        repo_id: String,
+        path: PathBuf,
+        #[serde(default)]
+        dtype: Option<String>,
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let file: File = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    Ok(file
+        .model
+        .into_iter()
+        .map(|e| ModelSpec {
+            repo_id: e.repo_id,
+            source: ModelSource::Dir(if e.path.is_absolute() { e.path } else { base.join(e.path) }),
+            dtype: e.dtype,
+        })
+        .collect())
+}
+
 pub struct Registry {
     models: Vec<Arc<ServedModel>>,
 }
@@ -90,11 +134,16 @@ pub fn embedded_defaults() -> Vec<(String, ModelSource)> {
 }
 
 impl Registry {
+    /// Loads every model; `dtype` (`--dtype`) applies to those that name none.
     pub fn load(entries: Vec<(String, ModelSource)>, device: Device) -> anyhow::Result<Registry> {
+        Registry::load_specs(entries.into_iter().map(|(repo_id, source)| ModelSpec { repo_id, source, dtype: None }).collect(), device)
+    }
+
+    pub fn load_specs(entries: Vec<ModelSpec>, device: Device) -> anyhow::Result<Registry> {
         let models = entries
             .into_iter()
-            .map(|(repo_id, source)| {
-                load_one(&repo_id, source, device)
+            .map(|ModelSpec { repo_id, source, dtype }| {
+                load_one(&repo_id, source, dtype.as_deref(), device)
                     .with_context(|| format!("loading model '{repo_id}'"))
                     .map(Arc::new)
             })
@@ -117,24 +166,23 @@ impl Registry {
 
 
 
-fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Result<ServedModel> {
+fn load_one(repo_id: &str, source: ModelSource, dtype: Option<&str>, device: Device) -> anyhow::Result<ServedModel> {
     let repo = match source {
         ModelSource::Dir(dir) => Repo::dir(&dir)?,
         ModelSource::Embedded(files) => Repo::embedded(files),
     };
-    let (config, weights, tokenizer) = (
-        repo.read("config.json")?,
-        repo.read("model.safetensors")?,
-        repo.read("tokenizer.json")?,
-    );
+    let (config, tokenizer) = (repo.read("config.json")?, repo.read("tokenizer.json")?);
     let generation_config = match repo.file("generation_config.json") {
         Some(_) => serde_json::from_slice(&repo.read("generation_config.json")?).context("generation_config.json")?,
         None => serde_json::json!({}),
     };
     let config = String::from_utf8(config).context("config.json is not UTF-8")?;
     let meta: serde_json::Value = serde_json::from_str(&config).context("config.json")?;
-    let tensors = load_safetensors(&weights, config_float_kind(&meta), device)
-        .context("model.safetensors")?;
+    let kind = match dtype {
+        Some(name) => Some(weights::float_kind(name).with_context(|| format!("unknown dtype '{name}' (float32, float16, bfloat16)"))?),
+        None => config_float_kind(&meta),
+    };
+    let tensors = weights::load(&repo, kind, device)?;
     let n_params = tensors.values().map(tch::Tensor::numel).sum::<usize>() as i64;
     let (arch, tree, weights) = match meta["model_type"].as_str() {
         Some("gpt2") => {
@@ -149,17 +197,25 @@ fn load_one(repo_id: &str, source: ModelSource, device: Device) -> anyhow::Resul
     };
     drop(tensors);
     let mut tokenizer = TextTokenizer::from_bytes(&tokenizer, 0)?;
+    let tok_config: serde_json::Value = match repo.file("tokenizer_config.json") {
+        Some(_) => serde_json::from_slice(&repo.read("tokenizer_config.json")?).context("tokenizer_config.json")?,
+        None => serde_json::json!({}),
+    };
+    // The tokenizer's own special tokens (tokenizer_config.json), then the model's ids.
+    let special = |key: &str| -> Option<i64> {
+        let tok = &tok_config[key];
+        let text = tok.as_str().or_else(|| tok["content"].as_str())?;
+        tokenizer.token_id(text)
+    };
+    let first_id = |v: &serde_json::Value| v.as_i64().or_else(|| v.as_array().and_then(|a| a.first()).and_then(serde_json::Value::as_i64));
+    let eos = special("eos_token").or_else(|| first_id(&meta["eos_token_id"])).or_else(|| tokenizer.token_id("<|endoftext|>"));
     // nnsight pads with EOS when the tokenizer has no pad token (_configure_tokenizer).
-    let pad = meta["pad_token_id"]
-        .as_i64()
-        .or_else(|| meta["eos_token_id"].as_i64())
-        .or_else(|| tokenizer.token_id("<|endoftext|>"))
-        .context("no pad or eos token id in config.json")?;
+    let pad = special("pad_token")
+        .or(eos)
+        .context("neither tokenizer_config.json nor config.json names a pad or eos token")?;
+    let bos = special("bos_token").or_else(|| first_id(&meta["bos_token_id"]));
     tokenizer.set_pad_id(pad);
-    tokenizer.set_special(
-        meta["eos_token_id"].as_i64().or_else(|| tokenizer.token_id("<|endoftext|>")),
-        meta["bos_token_id"].as_i64(),
-    );
+    tokenizer.set_special(eos, bos);
     Ok(ServedModel {
         repo_id: repo_id.to_string(),
         structure: Arc::new(Structure {

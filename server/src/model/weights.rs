@@ -1,19 +1,52 @@
-//! safetensors bytes → tch tensors on the serving device. Floating weights take the
-//! config's `dtype` when it names one, else keep the checkpoint's: transformers 5 loads
-//! with `dtype="auto"`, which resolves the same way.
+//! Checkpoint weights → tch tensors on the serving device: one `model.safetensors` or the
+//! shards a `model.safetensors.index.json` names, memory-mapped (each tensor is copied
+//! once into libtorch's memory; the file pages are only read), so peak memory is about
+//! one copy of the weights. Floating weights take the requested dtype, else the config's
+//! `dtype` when it names one, else the checkpoint's: transformers 5 loads with
+//! `dtype="auto"`, which resolves the same way.
 
 use std::collections::HashMap;
 
+use anyhow::Context;
 use safetensors::{Dtype, SafeTensors};
 use tch::{Device, Kind, Tensor};
 
-pub fn load_safetensors(
-    bytes: &[u8],
-    float_kind: Option<Kind>,
-    device: Device,
-) -> anyhow::Result<HashMap<String, Tensor>> {
-    let st = SafeTensors::deserialize(bytes)?;
+use super::repo::{Content, Repo};
+
+/// Every tensor of the checkpoint in `repo`, by name.
+pub fn load(repo: &Repo, float_kind: Option<Kind>, device: Device) -> anyhow::Result<HashMap<String, Tensor>> {
+    let files: Vec<String> = match repo.file("model.safetensors.index.json") {
+        Some(_) => {
+            let index: serde_json::Value = serde_json::from_slice(&repo.read("model.safetensors.index.json")?)
+                .context("model.safetensors.index.json")?;
+            let map = index["weight_map"].as_object().context("model.safetensors.index.json has no weight_map")?;
+            let mut shards: Vec<String> = map.values().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            shards.sort();
+            shards.dedup();
+            shards
+        }
+        None => vec!["model.safetensors".to_string()],
+    };
     let mut out = HashMap::new();
+    for name in files {
+        let file = repo.file(&name).with_context(|| format!("the checkpoint names {name}, which the model directory does not have"))?;
+        match &file.content {
+            Content::Static(bytes) => add(bytes, float_kind, device, &mut out).with_context(|| name.clone())?,
+            Content::Path(p) => {
+                let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+                // SAFETY: the checkpoint is read-only for the life of the map; a file
+                // changed underneath would give wrong weights, not undefined behaviour in
+                // our code (the bytes are copied into tensors straight away).
+                let map = unsafe { memmap2::Mmap::map(&f) }.with_context(|| format!("mapping {}", p.display()))?;
+                add(&map, float_kind, device, &mut out).with_context(|| name.clone())?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn add(bytes: &[u8], float_kind: Option<Kind>, device: Device, out: &mut HashMap<String, Tensor>) -> anyhow::Result<()> {
+    let st = SafeTensors::deserialize(bytes)?;
     for (name, view) in st.tensors() {
         let kind = match view.dtype() {
             Dtype::F32 => Kind::Float,
@@ -29,27 +62,30 @@ pub fn load_safetensors(
             other => anyhow::bail!("tensor '{name}' has unsupported dtype {other:?}"),
         };
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-        let mut t = Tensor::f_from_data_size(view.data(), &shape, kind)?;
-        if let Some(k) = float_kind.filter(|_| t.is_floating_point()) {
+        let mut t = Tensor::f_from_data_size(view.data(), &shape, kind).with_context(|| format!("tensor '{name}'"))?;
+        if let Some(k) = float_kind.filter(|&k| t.is_floating_point() && k != kind) {
             t = t.f_to_kind(k)?;
         }
-        let t = t.f_to_device(device)?;
+        if device != Device::Cpu {
+            t = t.f_to_device(device)?;
+        }
         out.insert(name, t);
     }
-    Ok(out)
+    Ok(())
+}
+
+/// A dtype by the names configs and the command line use.
+pub fn float_kind(name: &str) -> Option<Kind> {
+    match name {
+        "float32" | "fp32" => Some(Kind::Float),
+        "float16" | "fp16" | "half" => Some(Kind::Half),
+        "bfloat16" | "bf16" => Some(Kind::BFloat16),
+        "float64" => Some(Kind::Double),
+        _ => None,
+    }
 }
 
 /// The `dtype` (or legacy `torch_dtype`) a `config.json` names, if it is a float type.
 pub fn config_float_kind(config: &serde_json::Value) -> Option<Kind> {
-    match config
-        .get("dtype")
-        .or_else(|| config.get("torch_dtype"))?
-        .as_str()?
-    {
-        "float32" => Some(Kind::Float),
-        "float16" => Some(Kind::Half),
-        "bfloat16" => Some(Kind::BFloat16),
-        "float64" => Some(Kind::Double),
-        _ => None,
-    }
+    float_kind(config.get("dtype").or_else(|| config.get("torch_dtype"))?.as_str()?)
 }
