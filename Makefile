@@ -23,12 +23,13 @@ PORT ?= 8001
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv fixtures conformance clean
+.PHONY: help serve test build venv fixtures conformance bench clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
 	@echo "make test    run every test (installs .venv and builds first)"
 	@echo "make build   release binary at target/release/localndif"
+	@echo "make bench   speed of the server against local nnsight and transformers"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
 venv: $(VENV_STAMP)
@@ -79,6 +80,11 @@ fixtures: venv
 	.venv/bin/python fixtures/models/make_tiny.py
 	.venv/bin/python python/cpython_corpus.py
 	.venv/bin/python python/module_names.py
+
+# Speed against local nnsight and plain transformers on a GPT-2-small-shaped model
+# (python/bench.py says what it measures and the targets).
+bench: build
+	.venv/bin/python python/bench.py
 
 conformance: build
 	@echo "start a server, then: cargo run -p localndif-conformance -- --server http://127.0.0.1:$(PORT)"

@@ -223,3 +223,27 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Checkpoint variants written by python/make_variants.py: a tied-head Llama and a
+/// sharded bfloat16 one (memory-mapped shards, model.safetensors.index.json) pass the
+/// Llama cases against local transformers loading the same files.
+#[test]
+fn checkpoint_variants_load_and_match() {
+    let out = workspace().join("target/conformance/variants-models");
+    let status = Command::new(workspace().join(".venv/bin/python"))
+        .arg(workspace().join("python/make_variants.py"))
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "make_variants.py failed");
+    let tied = out.join("tiny-llama-tied");
+    let bf16 = out.join("tiny-llama-bf16-sharded");
+    let server = Server::start(&[
+        "--model",
+        &format!("localndif/tiny-llama-tied={}", tied.display()),
+        "--model",
+        &format!("localndif/tiny-llama-bf16={}", bf16.display()),
+    ]);
+    run_model(&server, "localndif/tiny-llama-tied", tied.to_str().unwrap(), "35.*", "llama-tied");
+    run_model(&server, "localndif/tiny-llama-bf16", bf16.to_str().unwrap(), "35.*", "llama-bf16");
+}

@@ -100,7 +100,7 @@ pub async fn submit(
         result_url: format!("{}/results/{id}", base_url(&headers)),
         id,
         session,
-        run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl.cancel, ctl.log)),
+        run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl)),
     };
     let received = s
         .jobs

@@ -11,7 +11,6 @@ use std::any::Any;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use localndif_wire::pickle::Node;
 use localndif_wire::zstdio;
@@ -42,11 +41,12 @@ pub type Log = Arc<dyn Fn(String) + Send + Sync>;
 
 /// Runs `req` on `served` and returns the result blob, or the ERROR description the
 /// client shows. Call on a thread with [`JOB_STACK`] bytes of stack.
-pub fn execute(req: &Request, served: &ServedModel, caps: Caps, cancel: Arc<AtomicBool>, log: Log) -> Result<Vec<u8>, String> {
+pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs::JobCtl) -> Result<Vec<u8>, String> {
     stack::enter(JOB_STACK - (4 << 20));
-    let _installed = JobCtx::new(caps, served.device, cancel).install();
+    let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
     saves::reset();
-    let out = run(req, served, log).map_err(|e| e.render());
+    let out = run(req, served, ctl.log).map_err(|e| e.render());
+    ctl.peak_bytes.store(crate::value::ctx::peak_tensor_bytes(), std::sync::atomic::Ordering::SeqCst);
     saves::reset();
     crate::interp::modules::reset();
     out

@@ -30,6 +30,8 @@ pub struct JobCtl {
     pub log: Arc<dyn Fn(String) + Send + Sync>,
     /// Set when the job must stop (its deadline passed); the job polls it.
     pub cancel: Arc<AtomicBool>,
+    /// The most memory (bytes) the job's own values held at once; the job reports it.
+    pub peak_bytes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A job's body: runs it, reporting LOG lines through its [`JobCtl`]; returns the result
@@ -58,6 +60,29 @@ impl Default for ExecConfig {
             wall: Duration::from_secs(600),
             stack: 8 << 20,
         }
+    }
+}
+
+/// A job body as its runner thread receives it.
+type Task = Box<dyn FnOnce() + Send>;
+
+/// A thread that runs an executor's jobs one after another.
+struct Runner {
+    tx: mpsc::Sender<Task>,
+}
+
+impl Runner {
+    fn spawn(stack: usize) -> std::io::Result<Runner> {
+        let (tx, rx) = mpsc::channel::<Task>();
+        thread::Builder::new()
+            .name("job-runner".into())
+            .stack_size(stack)
+            .spawn(move || {
+                while let Ok(task) = rx.recv() {
+                    task();
+                }
+            })?;
+        Ok(Runner { tx })
     }
 }
 
@@ -187,6 +212,10 @@ impl Jobs {
     }
 
     fn execute_forever(&self) {
+        // Jobs run on a long-lived runner thread of this executor (its libtorch/OpenMP
+        // thread team and per-thread caches stay warm); a runner stuck in a job past its
+        // deadline is given up on and a fresh one started.
+        let mut runner: Option<Runner> = None;
         loop {
             // Abandoned job threads still hold memory: past a bound, wait for them to end
             // before starting more.
@@ -206,12 +235,12 @@ impl Jobs {
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                 }
             };
-            self.execute(work);
+            self.execute(work, &mut runner);
         }
     }
 
     /// Runs one job to exactly one terminal status, even if the job panics or hangs.
-    fn execute(&self, work: Work) {
+    fn execute(&self, work: Work, runner: &mut Option<Runner>) {
         let Work {
             id,
             session,
@@ -230,28 +259,36 @@ impl Jobs {
             })
         };
         let cancel = Arc::new(AtomicBool::new(false));
-        let ctl = JobCtl { log, cancel: cancel.clone() };
+        let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let ctl = JobCtl { log, cancel: cancel.clone(), peak_bytes: peak.clone() };
+        let started = std::time::Instant::now();
         let (tx, rx) = mpsc::channel();
         let inner = self.inner.clone();
         // RUNNING → DONE (the thread finished first) or → ABANDONED (the executor gave up
         // first): exactly one side wins, so the abandoned count stays exact.
         let state = Arc::new(std::sync::atomic::AtomicU8::new(RUNNING));
         let thread_state = state.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("job-{}", &id[..id.len().min(8)]))
-            .stack_size(self.inner.config.stack)
-            .spawn(move || {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(ctl)))
-                    .unwrap_or_else(|_| {
-                        Err("InternalError (a localndif bug): the job panicked".to_string())
-                    });
-                if thread_state.compare_exchange(RUNNING, DONE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                    let _ = tx.send(outcome);
-                } else {
-                    // The executor gave up on us and reported the timeout.
-                    inner.abandoned.fetch_sub(1, Ordering::SeqCst);
-                }
-            });
+        let task: Task = Box::new(move || {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(ctl)))
+                .unwrap_or_else(|_| {
+                    Err("InternalError (a localndif bug): the job panicked".to_string())
+                });
+            if thread_state.compare_exchange(RUNNING, DONE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                let _ = tx.send(outcome);
+            } else {
+                // The executor gave up on us and reported the timeout.
+                inner.abandoned.fetch_sub(1, Ordering::SeqCst);
+            }
+        });
+        let spawned = match runner.take() {
+            Some(r) => Ok(r),
+            None => Runner::spawn(self.inner.config.stack),
+        }
+        .and_then(|r| match r.tx.send(task) {
+            Ok(()) => Ok(r),
+            Err(_) => Err(std::io::Error::other("the job runner thread is gone")),
+        });
+        let spawned = spawned.map(|r| *runner = Some(r));
         let outcome = match spawned {
             Err(e) => Err(format!("MemoryError: the server could not start a thread for this job: {e}")),
             Ok(_) => {
@@ -271,6 +308,8 @@ impl Jobs {
                                 // move on; the thread ends on its own and is counted
                                 // until then.
                                 self.inner.abandoned.fetch_add(1, Ordering::SeqCst);
+                                // The runner is stuck in this job: the next job gets a new one.
+                                *runner = None;
                                 tracing::warn!(job = %id, "a job did not stop at its deadline; abandoned its thread");
                                 Err(format!(
                                     "Your job exceeded the execution timeout of {}s.",
@@ -287,6 +326,13 @@ impl Jobs {
                 self.inner.results.put(&id, blob);
                 let mut done = Update::new(&id, Status::Completed, status::COMPLETED);
                 done.data = Data::Url(result_url);
+                // NDIF's fields; the GPU ones are empty on a CPU server.
+                done.meta = Some(serde_json::json!({
+                    "runtime": started.elapsed().as_secs_f64(),
+                    "max_memory_usage": peak.load(Ordering::SeqCst),
+                    "max_mem_by_gpu": {},
+                    "max_mem_pct_by_gpu": {},
+                }));
                 self.publish(session.as_deref(), done);
             }
             Err(description) => {

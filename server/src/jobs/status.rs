@@ -46,6 +46,9 @@ pub struct Update {
     pub description: String,
     #[serde(serialize_with = "data_or_null")]
     pub data: Data,
+    /// What the run cost the server (COMPLETED only; 0.8.x keeps it on `backend.meta`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
 }
 
 fn data_or_null<S: serde::Serializer>(d: &Data, s: S) -> Result<S::Ok, S::Error> {
@@ -62,6 +65,7 @@ impl Update {
             status,
             description: description.to_string(),
             data: Data::None,
+            meta: None,
         }
     }
 

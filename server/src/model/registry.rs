@@ -232,3 +232,75 @@ fn load_one(repo_id: &str, source: ModelSource, dtype: Option<&str>, device: Dev
         repo,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models").join(name)
+    }
+
+    /// A copy of a fixture directory in a fresh temp dir.
+    fn copy_fixture(name: &str) -> PathBuf {
+        let dst = std::env::temp_dir().join(format!("localndif-registry-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dst);
+        std::fs::create_dir_all(&dst).unwrap();
+        for e in std::fs::read_dir(fixture(name)).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+        }
+        dst
+    }
+
+    fn load_err(dir: PathBuf) -> String {
+        let spec = ModelSpec { repo_id: "t/m".into(), source: ModelSource::Dir(dir), dtype: None };
+        match Registry::load_specs(vec![spec], Device::Cpu) {
+            Ok(_) => panic!("the model loaded"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_missing_a_tensor_is_refused_naming_it() {
+        let dir = copy_fixture("tiny-llama");
+        let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let kept: Vec<(String, safetensors::tensor::TensorView<'_>)> = st
+            .tensors()
+            .into_iter()
+            .filter(|(n, _)| n != "model.layers.1.mlp.up_proj.weight")
+            .collect();
+        safetensors::serialize_to_file(kept, None, &dir.join("model.safetensors")).unwrap();
+        let e = load_err(dir);
+        assert!(e.contains("model.layers.1.mlp.up_proj.weight") && e.contains("t/m"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_architectures_and_bad_configs_are_refused_clearly() {
+        let dir = copy_fixture("tiny-gpt2");
+        let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"gpt2\"", "\"bert\"");
+        std::fs::write(dir.join("config.json"), cfg).unwrap();
+        let e = load_err(dir);
+        assert!(e.contains("model_type Some(\"bert\") is not supported"), "{e}");
+        let dir = copy_fixture("tiny-llama");
+        std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
+        let e = load_err(dir);
+        assert!(e.contains("tokenizer.json"), "{e}");
+    }
+
+    #[test]
+    fn a_models_file_names_directories_relative_to_itself() {
+        let dir = std::env::temp_dir().join(format!("localndif-models-toml-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("models.toml");
+        std::fs::write(&file, "[[model]]\nrepo_id = \"a/b\"\npath = \"sub/m\"\ndtype = \"bfloat16\"\n").unwrap();
+        let specs = read_models_config(&file).unwrap();
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].repo_id, "a/b");
+        assert_eq!(specs[0].dtype.as_deref(), Some("bfloat16"));
+        assert!(matches!(&specs[0].source, ModelSource::Dir(p) if *p == dir.join("sub/m")));
+        std::fs::write(&file, "[[model]]\nrepo = \"a/b\"\n").unwrap();
+        assert!(read_models_config(&file).is_err());
+    }
+}

@@ -81,6 +81,7 @@ pub struct JobCtx {
     cancel: Arc<AtomicBool>,
     pub(super) heap: RefCell<Heap>,
     tensor_bytes: Cell<u64>,
+    peak_bytes: Cell<u64>,
 }
 
 thread_local! {
@@ -109,6 +110,7 @@ impl JobCtx {
             cancel,
             heap: RefCell::new(Heap::default()),
             tensor_bytes: Cell::new(0),
+            peak_bytes: Cell::new(0),
         }
     }
 
@@ -184,8 +186,14 @@ pub fn charge_tensor(bytes: u64) -> PyResult<()> {
             )));
         }
         j.tensor_bytes.set(now);
+        j.peak_bytes.set(j.peak_bytes.get().max(now));
         Ok(())
     })
+}
+
+/// The most tensor memory the job's values held at once.
+pub fn peak_tensor_bytes() -> u64 {
+    with(|j| j.map_or(0, |j| j.peak_bytes.get()))
 }
 
 pub fn release_tensor(bytes: u64) {
