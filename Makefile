@@ -14,6 +14,9 @@ PYTHON ?= python3
 REQS := python/requirements.txt
 REQS_HASH := $(shell sha256sum $(REQS) | cut -c1-12)
 VENV_STAMP := .venv/.installed-$(REQS_HASH)
+G1_REQS := python/requirements-g1.txt python/requirements-g1-deps.txt
+G1_HASH := $(shell cat $(G1_REQS) | sha256sum | cut -c1-12)
+G1_STAMP := .nnsight-0.7.0/.installed-$(G1_HASH)
 CARGO ?= cargo
 JOBS ?= 2
 PORT ?= 8001
@@ -32,7 +35,22 @@ help:
 	@echo "make bench   speed of the server against local nnsight and transformers"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
-venv: $(VENV_STAMP)
+venv: $(VENV_STAMP) $(G1_STAMP)
+
+# nnsight 0.7.0 beside 0.8.1 (python/requirements-g1.txt), for the G1 protocol tests.
+$(G1_STAMP): $(G1_REQS) $(VENV_STAMP)
+	@set -euo pipefail; \
+	if [ -n "$(LOCALNDIF_CACHE)" ]; then dest="$(LOCALNDIF_CACHE)/nnsight-0.7.0-$(G1_HASH)"; else dest=.nnsight-0.7.0; fi; \
+	if [ ! -e "$$dest/.installed-$(G1_HASH)" ]; then \
+	  rm -rf "$$dest" && mkdir -p "$$dest"; \
+	  .venv/bin/pip install -q --no-deps --target "$$dest" -r python/requirements-g1.txt; \
+	  .venv/bin/pip install -q --target "$$dest" -r python/requirements-g1-deps.txt; \
+	  touch "$$dest/.installed-$(G1_HASH)"; \
+	fi; \
+	if [ -n "$(LOCALNDIF_CACHE)" ]; then \
+	  if [ -d .nnsight-0.7.0 ] && [ ! -L .nnsight-0.7.0 ]; then rm -rf .nnsight-0.7.0; fi; \
+	  ln -sfn "$$dest" .nnsight-0.7.0; \
+	fi
 
 $(VENV_STAMP): $(REQS)
 	@set -euo pipefail; \

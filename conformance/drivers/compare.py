@@ -233,6 +233,17 @@ def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
         why = f"the oracle raised {want!r}, the run returned values"
         return {"verdict": "WRONG", **base,
                 "details": [{"name": "(error)", "ok": False, "why": why, "max_abs_diff": None}]}
+    if expected.get("error_type") == "NNsightException":
+        # nnsight 0.5-0.7 wrap every error (local or remote) in an NNsightException whose
+        # text is the user's traceback: compare the error it ends with.
+        want = expected.get("message", "").rstrip().splitlines()[-1:] or [""]
+        want = want[0]
+        got = actual.get("message", "").rstrip() if actual.get("error_type") == "NNsightException" else error_line(actual)
+        last = got.splitlines()[-1] if got else got
+        same = last == want
+        why = f"same error: {want}" if same else f"raised {last!r}, expected {want!r}"
+        return {"verdict": "PASS" if same else "WRONG", **base,
+                "details": [{"name": "(error)", "ok": same, "why": why, "max_abs_diff": None}]}
     if actual.get("error_type") == "RemoteError":
         got = actual.get("message", "").rstrip()
         same = any(got == w or got.endswith("\n" + w) for w in wants)

@@ -150,7 +150,9 @@ def configure_nnsight(mode: str, host: str, debug: bool):
         CONFIG.API.APIKEY = os.environ.get("NDIF_API_KEY") or DUMMY_API_KEY
     # LanguageModel is deprecated in 0.8.1 in favour of TransformersModel(task=...); it is
     # what users still write, and it shares TransformersModel's model key.
-    warnings.filterwarnings("ignore", category=nnsight.NNsightDeprecationWarning)
+    deprecation = getattr(nnsight, "NNsightDeprecationWarning", None)  # 0.8+
+    if deprecation is not None:
+        warnings.filterwarnings("ignore", category=deprecation)
     return nnsight
 
 
@@ -159,7 +161,8 @@ def make_model(mode: str, repo_id: str):
     import nnsight.modeling.huggingface as hf
     from nnsight import LanguageModel
 
-    hf._ID_CACHE[repo_id] = repo_id  # skip HfApi().model_info (no Hub)
+    # Skip HfApi().model_info (no Hub): `_ID_CACHE` in 0.8, `ID_CACHE` in 0.6-0.7.
+    (hf._ID_CACHE if hasattr(hf, "_ID_CACHE") else hf.ID_CACHE)[repo_id] = repo_id
     if mode == "local":
         model = LanguageModel(repo_id, dispatch=True)
     else:
@@ -278,3 +281,15 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def __getattr__(name: str):
+    """`RemoteError`: what the installed client raises when the server reports ERROR —
+    0.8's `RemoteError`, or the `NNsightException` 0.5-0.7 wrap their `RemoteException` in."""
+    if name == "RemoteError":
+        try:
+            from nnsight.intervention.backends.remote import RemoteError
+        except ImportError:
+            from nnsight.intervention.tracing.util import ExceptionWrapper as RemoteError
+        return RemoteError
+    raise AttributeError(name)

@@ -33,6 +33,12 @@ pub struct Driver {
     /// How the clients find the model: `hub` (the server is the Hub for its models) or
     /// `dir` (a local directory stands in, for servers without a Hub endpoint).
     pub via: String,
+    /// A directory put first on the client's `PYTHONPATH`: another nnsight installed with
+    /// `pip --target` (`<workspace>/.nnsight-0.7.0` for the G1 client, see
+    /// [`Driver::client`]); `None` runs the `.venv`'s own (0.8.x).
+    pub pythonpath: Option<PathBuf>,
+    /// The checkout the driver belongs to.
+    workspace: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -65,12 +71,36 @@ impl Driver {
             drivers: workspace.join("conformance/drivers"),
             case_timeout: Duration::from_secs(180),
             via: "hub".into(),
+            pythonpath: None,
+            workspace: workspace.to_path_buf(),
         }
+    }
+
+    /// Chooses the client: `"0.8"` (the `.venv`'s nnsight 0.8.1) or `"0.7"` (nnsight 0.7.0
+    /// from `<workspace>/.nnsight-0.7.0`, which `make venv` installs). A missing install is
+    /// an error, never a silent fall back to the other client.
+    pub fn client(&mut self, version: &str) -> Result<(), String> {
+        self.pythonpath = match version {
+            "0.8" => None,
+            "0.7" => {
+                let dir = self.workspace.join(".nnsight-0.7.0");
+                if !dir.join("nnsight").is_dir() {
+                    return Err(format!("nnsight 0.7.0 is not installed in {} (run `make venv`)", dir.display()));
+                }
+                Some(dir)
+            }
+            other => return Err(format!("unknown client '{other}' (0.7 or 0.8)")),
+        };
+        Ok(())
     }
 
     /// Starts a client session against `target` (imports nnsight, builds both models).
     pub fn session(&self, target: &Target) -> Result<Session, String> {
-        let mut child = Command::new(&self.python)
+        let mut command = Command::new(&self.python);
+        if let Some(dir) = &self.pythonpath {
+            command.env("PYTHONPATH", dir);
+        }
+        let mut child = command
             .arg(self.drivers.join("session.py"))
             .arg("--model-dir")
             .arg(&target.model_dir)

@@ -31,6 +31,9 @@ struct Cli {
     /// its models, as localndif is) or `dir` (the repo id resolves to --model-dir locally).
     #[arg(long, default_value = "hub", value_parser = ["hub", "dir"])]
     via: String,
+    /// The nnsight client: 0.8 (the .venv's 0.8.1) or 0.7 (0.7.0, socket.io protocol).
+    #[arg(long, default_value = "0.8", value_parser = ["0.7", "0.8"])]
+    client: String,
     /// The checkout holding `conformance/cases`, `conformance/drivers` and `.venv`.
     #[arg(long, default_value = ".")]
     workspace: PathBuf,
@@ -42,6 +45,7 @@ fn main() -> anyhow::Result<()> {
     anyhow::ensure!(!cases.is_empty(), "no case matches '{}'", cli.filter);
     let mut driver = Driver::from_workspace(&cli.workspace);
     driver.via = cli.via.clone();
+    driver.client(&cli.client).map_err(anyhow::Error::msg)?;
     let target = Target {
         url: cli.server.clone(),
         repo_id: cli.repo_id,
@@ -49,10 +53,11 @@ fn main() -> anyhow::Result<()> {
     };
     let outcomes = run_suite(&driver, &target, &cases, &cli.out.join("runs"));
     write_report(&cli.out, &cli.server, &outcomes)?;
-    let passed = outcomes
-        .iter()
-        .filter(|o| o.verdict == Verdict::Pass)
-        .count();
-    println!("{passed} passed, {} failed", outcomes.len() - passed);
+    let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
+    let (passed, skipped) = (count(Verdict::Pass), count(Verdict::Skip));
+    println!(
+        "{passed} passed, {} failed, {skipped} not for this client",
+        outcomes.len() - passed - skipped
+    );
     Ok(())
 }

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::case::Case;
 
 /// PASS, WRONG (ran but numbers differ — the dangerous one), FAIL (error), MISSING
-/// (unsupported by the server), INFO (the case itself is broken: the oracle failed).
+/// (unsupported by the server), INFO (the case itself is broken: the oracle failed), SKIP
+/// (the case does not apply to this client version; its `NOT_FOR` says why).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
@@ -18,6 +19,7 @@ pub enum Verdict {
     Fail,
     Missing,
     Info,
+    Skip,
 }
 
 impl Verdict {
@@ -28,6 +30,7 @@ impl Verdict {
             Verdict::Fail => "FAIL",
             Verdict::Missing => "MISSING",
             Verdict::Info => "INFO",
+            Verdict::Skip => "SKIP",
         }
     }
 
@@ -38,6 +41,7 @@ impl Verdict {
             Verdict::Fail,
             Verdict::Missing,
             Verdict::Info,
+            Verdict::Skip,
         ]
         .into_iter()
         .find(|v| v.as_str() == s)
@@ -76,7 +80,7 @@ pub fn write_report(out: &Path, implementation: &str, outcomes: &[Outcome]) -> a
         "implementation": implementation,
         "counts": {
             "PASS": count(Verdict::Pass), "WRONG": count(Verdict::Wrong), "FAIL": count(Verdict::Fail),
-            "MISSING": count(Verdict::Missing), "INFO": count(Verdict::Info),
+            "MISSING": count(Verdict::Missing), "INFO": count(Verdict::Info), "SKIP": count(Verdict::Skip),
         },
         "cases": outcomes.iter().map(|o| serde_json::json!({"id": o.id, "title": o.title, "verdict": o.verdict})).collect::<Vec<_>>(),
     });
@@ -97,7 +101,7 @@ pub fn write_report(out: &Path, implementation: &str, outcomes: &[Outcome]) -> a
         })
         .collect();
     let html = format!(
-        "<!doctype html><meta charset=utf-8><title>localndif conformance</title>\n<style>td{{padding:2px 8px}}.PASS{{background:#9f9}}.WRONG{{background:#f66}}.FAIL{{background:#fb6}}.MISSING{{background:#ddd}}.INFO{{background:#9cf}}</style>\n<table><tr><th>case</th><th>title</th><th>{}</th></tr>\n{rows}</table>\n",
+        "<!doctype html><meta charset=utf-8><title>localndif conformance</title>\n<style>td{{padding:2px 8px}}.PASS{{background:#9f9}}.WRONG{{background:#f66}}.FAIL{{background:#fb6}}.MISSING{{background:#ddd}}.INFO{{background:#9cf}}.SKIP{{background:#eee}}</style>\n<table><tr><th>case</th><th>title</th><th>{}</th></tr>\n{rows}</table>\n",
         escape(implementation)
     );
     std::fs::write(out.join("index.html"), html)?;

@@ -1,5 +1,5 @@
 //! End to end: starts the real `localndif` binary and runs every conformance case with the
-//! real nnsight 0.8.1 client against it, the oracle being the same client run locally on the
+//! real nnsight 0.8.1 and 0.7.0 clients against it, the oracle being the same client run locally on the
 //! same weights. Needs the binary (`make test` builds it; or set LOCALNDIF_BIN) and the
 //! project's `.venv` (`make venv`).
 
@@ -60,63 +60,108 @@ impl Drop for Server {
     }
 }
 
-/// Runs the cases whose id matches `filter` (minus those in `except` areas) against
-/// `server` and fails listing every case that did not pass.
-fn run(server: &Server, repo_id: &str, filter: &str, except: &[&str], label: &str) {
-    run_via(server, repo_id, filter, except, label, "hub");
+/// One suite run: the cases whose id matches `filter` (minus the `except` areas), with
+/// one client version, against the model `repo_id` (weights in `model_dir`).
+struct Suite<'a> {
+    repo_id: &'a str,
+    model_dir: &'a str,
+    filter: &'a str,
+    except: &'a [&'a str],
+    label: &'a str,
+    via: &'a str,
+    client: &'a str,
+    /// How long one case may take (a loaded 2-core machine runs the concurrency case
+    /// slowly).
+    case_timeout: std::time::Duration,
 }
 
-fn run_via(server: &Server, repo_id: &str, filter: &str, except: &[&str], label: &str, via: &str) {
-    run_full(server, repo_id, "fixtures/models/tiny-gpt2", filter, except, label, via);
+impl<'a> Suite<'a> {
+    /// GPT-2 fixture cases with the 0.8.1 client through the Hub endpoint.
+    fn new(repo_id: &'a str, filter: &'a str, label: &'a str) -> Suite<'a> {
+        Suite {
+            repo_id,
+            model_dir: "fixtures/models/tiny-gpt2",
+            filter,
+            except: &[],
+            label,
+            via: "hub",
+            client: "0.8",
+            case_timeout: std::time::Duration::from_secs(180),
+        }
+    }
+
+    /// Runs the suite against `server`; the cases that did not pass (a case that is not
+    /// for this client version is skipped with its reason, not failed).
+    fn failures(&self, server: &Server) -> Vec<String> {
+        let ws = workspace();
+        let mut cases = discover(&ws.join("conformance/cases"), self.filter).unwrap();
+        cases.retain(|c| !self.except.iter().any(|area| c.id.starts_with(area)));
+        assert!(!cases.is_empty(), "no conformance cases match {}", self.filter);
+        let target = Target {
+            url: server.url.clone(),
+            repo_id: self.repo_id.into(),
+            model_dir: ws.join(self.model_dir),
+        };
+        let out = ws.join("target/conformance").join(self.label);
+        let mut driver = Driver::from_workspace(&ws);
+        driver.via = self.via.into();
+        driver.client(self.client).unwrap_or_else(|e| panic!("{e}"));
+        driver.case_timeout = self.case_timeout;
+        let outcomes = run_suite(&driver, &target, &cases, &out.join("runs"));
+        write_report(&out, &server.url, &outcomes).unwrap();
+        outcomes
+            .iter()
+            .filter(|o| !matches!(o.verdict, Verdict::Pass | Verdict::Skip))
+            .map(|o| format!("[{} client {}] {} {}: {}", self.label, self.client, o.id, o.verdict.as_str(), o.message))
+            .collect()
+    }
+
+    /// Runs the suite and fails listing every case that did not pass.
+    fn run(&self, server: &Server) {
+        check(self.failures(server));
+    }
 }
 
-fn run_model(server: &Server, repo_id: &str, model_dir: &str, filter: &str, label: &str) {
-    run_full(server, repo_id, model_dir, filter, &[], label, "hub");
+fn check(bad: Vec<String>) {
+    assert!(bad.is_empty(), "cases not passing (reports under target/conformance):\n{}", bad.join("\n"));
 }
 
-fn run_full(server: &Server, repo_id: &str, model_dir: &str, filter: &str, except: &[&str], label: &str, via: &str) {
-    let ws = workspace();
-    let mut cases = discover(&ws.join("conformance/cases"), filter).unwrap();
-    cases.retain(|c| !except.iter().any(|area| c.id.starts_with(area)));
-    assert!(!cases.is_empty(), "no conformance cases match {filter}");
-    let target = Target {
-        url: server.url.clone(),
-        repo_id: repo_id.into(),
-        model_dir: ws.join(model_dir),
-    };
-    let out = ws.join("target/conformance").join(label);
-    let mut driver = Driver::from_workspace(&ws);
-    driver.via = via.into();
-    let outcomes = run_suite(
-        &driver,
-        &target,
-        &cases,
-        &out.join("runs"),
-    );
-    write_report(&out, &server.url, &outcomes).unwrap();
-    let bad: Vec<String> = outcomes
-        .iter()
-        .filter(|o| o.verdict != Verdict::Pass)
-        .map(|o| format!("{} {}: {}", o.id, o.verdict.as_str(), o.message))
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "cases not passing (report in {}):\n{}",
-        out.display(),
-        bad.join("\n")
-    );
+/// Runs several suites against one server at once (two client processes, one server):
+/// the 0.7 and 0.8 clients are served side by side.
+fn run_together(server: &Server, suites: &[Suite<'_>]) {
+    let bad: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = suites.iter().map(|s| scope.spawn(move || s.failures(server))).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("a suite panicked")).collect()
+    });
+    check(bad);
 }
 
 /// Areas that need a server started with particular flags (their own tests below), and
 /// the Llama area (run against the Llama fixture).
 const SPECIAL: &[&str] = &["35.", "40.", "41."];
 
-/// The differential cases on the embedded fixtures: GPT-2 for every area, Llama for its own.
+/// The differential cases on the embedded fixtures — GPT-2 for every area, Llama for its
+/// own — with the nnsight 0.8.1 and 0.7.0 clients at once against one server.
 #[test]
-fn every_case_passes_on_the_embedded_default_models() {
+fn every_case_passes_on_the_embedded_default_models_with_both_clients() {
     let server = Server::start(&[]);
-    run(&server, "localndif/tiny-gpt2", "*", SPECIAL, "default");
-    run_model(&server, "localndif/tiny-llama", "fixtures/models/tiny-llama", "35.*", "llama");
+    let llama = |label, client| Suite {
+        model_dir: "fixtures/models/tiny-llama",
+        client,
+        ..Suite::new("localndif/tiny-llama", "35.*", label)
+    };
+    let all = |label, client| Suite { except: SPECIAL, client, ..Suite::new("localndif/tiny-gpt2", "*", label) };
+    std::thread::scope(|scope| {
+        let g1 = scope.spawn(|| {
+            let mut bad = all("default-0.7", "0.7").failures(&server);
+            bad.extend(llama("llama-0.7", "0.7").failures(&server));
+            bad
+        });
+        let mut bad = all("default", "0.8").failures(&server);
+        bad.extend(llama("llama", "0.8").failures(&server));
+        bad.extend(g1.join().expect("the 0.7 suite panicked"));
+        check(bad);
+    });
 }
 
 /// A `--model` directory is served (and is the Hub) under the repo id clients name; the
@@ -128,8 +173,8 @@ fn a_model_directory_is_served_under_the_repo_id_clients_name() {
         "--model",
         &format!("openai-community/gpt2={}", dir.display()),
     ]);
-    run(&server, "openai-community/gpt2", "10.*", &[], "model-flag");
-    run_via(&server, "openai-community/gpt2", "10.1", &[], "model-flag-dir", "dir");
+    Suite::new("openai-community/gpt2", "10.*", "model-flag").run(&server);
+    Suite { via: "dir", ..Suite::new("openai-community/gpt2", "10.1", "model-flag-dir") }.run(&server);
 }
 
 /// Hostile code ends its own job with an error naming the limit, and the same server
@@ -145,20 +190,36 @@ fn hostile_jobs_end_with_clear_errors_and_the_server_goes_on() {
         "300000000",
     ]);
     let pid = server.child.id();
-    run(&server, "localndif/tiny-gpt2", "40.*", &[], "hostile");
+    run_together(
+        &server,
+        &[
+            Suite::new("localndif/tiny-gpt2", "40.*", "hostile"),
+            Suite { client: "0.7", ..Suite::new("localndif/tiny-gpt2", "40.*", "hostile-0.7") },
+        ],
+    );
     assert!(
         server.child.try_wait().unwrap().is_none(),
         "the server process exited"
     );
     assert_eq!(server.child.id(), pid);
-    run(&server, "localndif/tiny-gpt2", "10.1", &[], "after-hostile");
+    Suite::new("localndif/tiny-gpt2", "10.1", "after-hostile").run(&server);
 }
 
-/// Eight clients at once against four workers, valid and failing jobs mixed.
+/// The concurrency case runs 160 jobs solo, then 160 from sixteen clients at once.
+const SLOW: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// Eight nnsight 0.8.1 clients and eight 0.7.0 clients at once against four workers,
+/// valid and failing jobs mixed: each gets only its own statuses and results.
 #[test]
 fn concurrent_clients_get_their_own_results() {
     let server = Server::start(&["--workers", "4", "--max-steps", "2000000", "--timeout", "60"]);
-    run(&server, "localndif/tiny-gpt2", "41.*", &[], "concurrency");
+    run_together(
+        &server,
+        &[
+            Suite { case_timeout: SLOW, ..Suite::new("localndif/tiny-gpt2", "41.*", "concurrency") },
+            Suite { client: "0.7", case_timeout: SLOW, ..Suite::new("localndif/tiny-gpt2", "41.*", "concurrency-0.7") },
+        ],
+    );
 }
 
 /// README.md's quick start, verbatim: with only NDIF_HOST and HF_ENDPOINT pointing at the
@@ -244,6 +305,7 @@ fn checkpoint_variants_load_and_match() {
         "--model",
         &format!("localndif/tiny-llama-bf16={}", bf16.display()),
     ]);
-    run_model(&server, "localndif/tiny-llama-tied", tied.to_str().unwrap(), "35.*", "llama-tied");
-    run_model(&server, "localndif/tiny-llama-bf16", bf16.to_str().unwrap(), "35.*", "llama-bf16");
+    let (tied, bf16) = (tied.to_str().unwrap(), bf16.to_str().unwrap());
+    Suite { model_dir: tied, ..Suite::new("localndif/tiny-llama-tied", "35.*", "llama-tied") }.run(&server);
+    Suite { model_dir: bf16, ..Suite::new("localndif/tiny-llama-bf16", "35.*", "llama-bf16") }.run(&server);
 }

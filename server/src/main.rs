@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use localndif::api::{AppState, app};
+use localndif::api::{AppState, Protocol, app};
 use localndif::jobs::{ExecConfig, Jobs};
 use localndif::value::ctx::Caps;
 use localndif::model::{ModelSource, ModelSpec, Registry, read_models_config};
@@ -52,6 +52,14 @@ enum Command {
         /// Jobs that run at once (each on its own thread, sharing the weights).
         #[arg(long, default_value_t = 1)]
         workers: usize,
+        /// Refuse nnsight clients older than this version (NDIF's MIN_NNSIGHT_VERSION).
+        /// Off by default: the server runs no Python, so versions need not match.
+        #[arg(long, value_name = "VERSION")]
+        min_nnsight_version: Option<String>,
+        /// nnsight 0.8 results up to this many bytes travel inside the COMPLETED message;
+        /// larger ones are downloaded from /results/{id}.
+        #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
+        inline_result_max: usize,
         #[command(flatten)]
         limits: Limits,
     },
@@ -142,8 +150,16 @@ fn main() -> anyhow::Result<()> {
         device,
         max_queue,
         workers,
+        min_nnsight_version,
+        inline_result_max,
         limits,
     } = Cli::parse().command;
+    if let Some(v) = &min_nnsight_version {
+        anyhow::ensure!(
+            localndif::api::Version::parse(v).is_some(),
+            "--min-nnsight-version: '{v}' is not a version"
+        );
+    }
     let caps = limits.caps();
     let device = localndif::model::device::parse(&device)?;
     let mut specs: Vec<ModelSpec> = models
@@ -175,6 +191,7 @@ fn main() -> anyhow::Result<()> {
         }),
         registry,
         caps,
+        protocol: Protocol { min_nnsight_version, inline_max: inline_result_max },
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

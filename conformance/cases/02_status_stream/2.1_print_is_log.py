@@ -7,17 +7,20 @@ import io
 def run(model, remote):
     logs = []
     if remote:
-        # Record the LOG updates the client receives (its status display may be off).
+        # Record the LOG updates the client receives (its status display may be off):
+        # 0.8 passes every update through RemoteBackend.note, 0.5-0.7 through
+        # RemoteBackend.handle_response.
         from nnsight.intervention.backends.remote import RemoteBackend
 
-        note = RemoteBackend.note
+        hook = "note" if hasattr(RemoteBackend, "note") else "handle_response"
+        original = getattr(RemoteBackend, hook)
 
-        def recording(self, response):
+        def recording(self, response, *args, **kwargs):
             if response.status.value == "LOG":
                 logs.append(response.description)
-            return note(self, response)
+            return original(self, response, *args, **kwargs)
 
-        RemoteBackend.note = recording
+        setattr(RemoteBackend, hook, recording)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -28,6 +31,6 @@ def run(model, remote):
                 last = hidden[0, -1, 0].save()
     finally:
         if remote:
-            RemoteBackend.note = note
+            setattr(RemoteBackend, hook, original)
     lines = logs if remote else out.getvalue().splitlines()
     return {"lines": lines, "last": last}

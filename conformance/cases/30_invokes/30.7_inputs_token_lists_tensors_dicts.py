@@ -3,6 +3,7 @@
 import nnsight
 import torch
 
+NOT_FOR = {"0.7": "nnsight 0.7's local batcher (with transformers 5) gives a token-id tensor invoke an all-zero attention mask when it is batched with other invokes; localndif keeps the tensor's own all-ones mask"}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

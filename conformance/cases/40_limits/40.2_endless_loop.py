@@ -2,7 +2,7 @@
 
 import nnsight  # noqa: F401
 import torch  # noqa: F401
-from nnsight.intervention.backends.remote import RemoteError
+from nnsight_case import RemoteError  # the client's remote-failure exception
 
 SERVER_ONLY = True
 EXPECT = ['RuntimeError:', 'interpreter steps (--max-steps)']

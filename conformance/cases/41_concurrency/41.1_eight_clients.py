@@ -4,7 +4,7 @@ import threading
 
 import nnsight
 import torch
-from nnsight.intervention.backends.remote import RemoteError
+from nnsight_case import RemoteError  # the client's remote-failure exception
 
 SERVER_ONLY = True
 CLIENTS = 8

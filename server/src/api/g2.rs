@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -16,23 +16,8 @@ use crate::job;
 use crate::jobs::{Jobs, Subscriber, Update, Work};
 use crate::request::{self, Envelope};
 
-/// `POST /request`. Only multipart bodies (0.8.x) are served yet; octet-stream bodies come
-/// from G1 clients (nnsight 0.5–0.7).
-pub async fn submit(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    req: Request,
-) -> Result<Response, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("multipart/form-data") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "This server speaks the nnsight 0.8 protocol (multipart POST /request); nnsight 0.5–0.7 clients are not supported yet.",
-        ));
-    }
+/// `POST /request` with a multipart body.
+pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Response, ApiError> {
     let mut multipart = Multipart::from_request(req, &s)
         .await
         .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
@@ -75,17 +60,10 @@ pub async fn submit(
             })?
     };
     let req = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let served = s.registry.get(&req.model_key.repo_id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!(
-                "Model '{}' is not served here. Served models: {}. Start localndif with --model {}=DIR to serve it.",
-                req.model_key.repo_id,
-                s.registry.repo_ids().join(", "),
-                req.model_key.repo_id
-            ),
-        )
-    })?;
+    let served = s
+        .registry
+        .get(&req.model_key.repo_id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, super::not_served(&s, &req.model_key.repo_id)))?;
     // A blocking job's updates go only to its session's socket: without one the client
     // would wait forever, so refuse instead.
     let session = Some(envelope.session_id).filter(|id| !id.is_empty());
@@ -100,6 +78,7 @@ pub async fn submit(
         result_url: format!("{}/results/{id}", base_url(&headers)),
         id,
         session,
+        watcher: None,
         run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl)),
     };
     let received = s
@@ -109,12 +88,23 @@ pub async fn submit(
     Ok(json(received.to_json()))
 }
 
-/// Forwards a session's updates to its WebSocket task.
-struct WsSubscriber(mpsc::UnboundedSender<Update>);
+/// Forwards a session's updates to its WebSocket task as frames: JSON text, or for a
+/// COMPLETED result of at most `inline_max` bytes the binary frame that carries it (so
+/// the client needs no second request).
+struct WsSubscriber {
+    tx: mpsc::UnboundedSender<Message>,
+    inline_max: usize,
+}
 
 impl Subscriber for WsSubscriber {
     fn send(&self, update: &Update) -> bool {
-        self.0.send(update.clone()).is_ok()
+        let frame = match &update.inline {
+            Some(blob) if blob.len() <= self.inline_max => {
+                Message::Binary(update.g2_inline_frame(blob).into())
+            }
+            _ => Message::Text(update.to_json().into()),
+        };
+        self.tx.send(frame).is_ok()
     }
 }
 
@@ -123,21 +113,21 @@ impl Subscriber for WsSubscriber {
 pub async fn subscribe(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(MAX_BODY)
         .max_frame_size(MAX_BODY)
-        .on_upgrade(move |socket| session(s.jobs, socket))
+        .on_upgrade(move |socket| session(s.jobs, s.protocol.inline_max, socket))
 }
 
-async fn session(jobs: Jobs, socket: WebSocket) {
+async fn session(jobs: Jobs, inline_max: usize, socket: WebSocket) {
     let session_id = Jobs::new_id();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    jobs.subscribe(&session_id, Arc::new(WsSubscriber(tx)));
+    jobs.subscribe(&session_id, Arc::new(WsSubscriber { tx, inline_max }));
     let (mut sink, mut stream) = socket.split();
     let hello = serde_json::json!({ "session_id": session_id }).to_string();
     if sink.send(Message::Text(hello.into())).await.is_ok() {
         loop {
             tokio::select! {
                 update = rx.recv() => match update {
-                    Some(u) => {
-                        if sink.send(Message::Text(u.to_json().into())).await.is_err() {
+                    Some(frame) => {
+                        if sink.send(frame).await.is_err() {
                             break;
                         }
                     }

@@ -1,11 +1,16 @@
 //! HTTP and WebSocket routes (docs/architecture.md): one [`ApiError`] → `{"detail": ...}` body for
-//! every refusal (axum's error-handling example), G2 (nnsight 0.8.x) submission
-//! as multipart + `/subscribe`, polling, result download and the auxiliary endpoints.
+//! every refusal (axum's error-handling example), submission for both client generations
+//! (G1: raw body + socket.io; G2: multipart + `/subscribe`), polling, result download and
+//! the auxiliary endpoints.
 //! Knows nothing of pickles or tensors: it hands bytes to `request` and work to `jobs`.
 
+mod g1;
 mod g2;
 mod hub;
 mod info;
+mod version;
+
+pub use version::Version;
 
 use std::sync::Arc;
 
@@ -28,14 +33,32 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The bounds every job runs under.
     pub caps: Caps,
+    pub protocol: Protocol,
+}
+
+/// Wire-level choices an operator can make (`serve --help`).
+#[derive(Debug, Clone)]
+pub struct Protocol {
+    /// Refuse clients older than this nnsight version (NDIF's `MIN_NNSIGHT_VERSION`).
+    pub min_nnsight_version: Option<String>,
+    /// G2 results up to this many bytes travel inside the COMPLETED frame; larger ones
+    /// are downloaded from `/results/{id}`.
+    pub inline_max: usize,
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Protocol { min_nnsight_version: None, inline_max: 8 << 20 }
+    }
 }
 
 /// The whole application; `main` serves it, tests drive it with `oneshot`.
 pub fn app(state: AppState) -> Router {
+    let socket_io = g1::socket_layer(state.jobs.clone());
     Router::new()
         .route(
             "/request",
-            post(g2::submit).layer(DefaultBodyLimit::max(MAX_BODY)),
+            post(submit).layer(DefaultBodyLimit::max(MAX_BODY)),
         )
         .route("/subscribe", get(g2::subscribe))
         .route("/response/{id}", get(response))
@@ -49,6 +72,35 @@ pub fn app(state: AppState) -> Router {
         .route("/{*path}", get(hub::resolve))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(state)
+        .layer(socket_io)
+}
+
+/// `POST /request`: multipart bodies come from G2 clients (nnsight 0.8.x), anything else
+/// from G1 (0.5–0.7); both pass the same version gate first.
+async fn submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    req: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let client = headers.get("nnsight-version").and_then(|v| v.to_str().ok());
+    version::check(client, s.protocol.min_nnsight_version.as_deref()).map_err(ApiError::bad_request)?;
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    if multipart {
+        g2::submit(s, headers, req).await
+    } else {
+        g1::submit(s, headers, req).await
+    }
+}
+
+/// Why a job for `repo` cannot run here.
+fn not_served(s: &AppState, repo: &str) -> String {
+    format!(
+        "Model '{repo}' is not served here. Served models: {}. Start localndif with --model {repo}=DIR to serve it.",
+        s.registry.repo_ids().join(", ")
+    )
 }
 
 /// A refusal: status code + the `detail` text clients show (docs/protocol.md).

@@ -27,6 +27,7 @@ fn state_serving(repo: &str) -> AppState {
         }),
         registry: Arc::new(registry),
         caps: Caps::default(),
+        protocol: Default::default(),
     }
 }
 
@@ -137,13 +138,14 @@ async fn bad_requests_get_a_detail() {
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert!(detail(&body).contains("nope"));
 
+    // A raw body is a G1 (nnsight 0.5-0.7) submission: it must name its model.
     let octet = Request::post("/request")
         .header("content-type", "application/octet-stream")
         .body(Body::from("x"))
         .unwrap();
     let (code, body) = send(&s, octet).await;
-    assert_eq!(code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(detail(&body).contains("0.5–0.7"));
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(detail(&body).contains("nnsight-model-key"), "{}", detail(&body));
 
     let (code, body) = send(&s, multipart("{not json", b"")).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY);
@@ -246,14 +248,13 @@ async fn user_errors_come_back_as_error_statuses_naming_the_line() {
 /// The G2 blocking exchange over a real socket: `/subscribe` speaks first with the session
 /// id; after the POST (RECEIVED in its reply) the socket carries QUEUED, DISPATCHED, RUNNING
 /// and COMPLETED as JSON text frames with NDIF's texts, all for the POSTed job.
-#[tokio::test]
-async fn subscribe_streams_the_job_statuses_as_json_frames() {
-    use crate::jobs::status;
+/// What a `/subscribe` client saw of one job: (status, description, data) per frame,
+/// `data` being the URL of a JSON frame or the bytes of a binary (inline) one.
+async fn subscribed_transcript(s: &AppState) -> (String, Vec<(String, String, Result<Vec<u8>, String>)>) {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
 
     let blob = capture("c01_save_output");
-    let s = state_serving("openai-community/gpt2");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app(s.clone());
@@ -261,19 +262,16 @@ async fn subscribe_streams_the_job_statuses_as_json_frames() {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/subscribe"))
         .await
         .unwrap();
-    let next = |m: Option<Result<Message, _>>| -> serde_json::Value {
-        match m {
-            Some(Ok(Message::Text(t))) => serde_json::from_str(&t).unwrap(),
-            other => panic!("expected a JSON text frame, got {other:?}"),
-        }
+    let hello = match ws.next().await {
+        Some(Ok(Message::Text(t))) => serde_json::from_str::<serde_json::Value>(&t).unwrap(),
+        other => panic!("expected the session frame, got {other:?}"),
     };
-    let hello = next(ws.next().await);
     let session = hello["session_id"]
         .as_str()
         .expect("first frame names the session")
         .to_string();
 
-    let (code, body) = send(&s, multipart(&envelope_for(&session), &blob)).await;
+    let (code, body) = send(s, multipart(&envelope_for(&session), &blob)).await;
     assert_eq!(code, StatusCode::OK);
     let id = job_id(&body);
 
@@ -282,40 +280,152 @@ async fn subscribe_streams_the_job_statuses_as_json_frames() {
         let frame = tokio::time::timeout(Duration::from_secs(120), ws.next())
             .await
             .expect("a status frame");
-        let v = next(frame);
-        assert_eq!(v["id"], id.as_str());
-        let done = v["status"] == "COMPLETED" || v["status"] == "ERROR";
-        seen.push(v);
+        let (frame_id, status, description, data) = match frame {
+            Some(Ok(Message::Text(t))) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                let data = Err(v["data"].as_str().unwrap_or("").to_string());
+                (v["id"].as_str().unwrap().to_string(), v["status"].as_str().unwrap().to_string(), v["description"].as_str().unwrap().to_string(), data)
+            }
+            // nnsight 0.8.1 `ResponseModel.pickle()`: torch.save of the dict.
+            Some(Ok(Message::Binary(b))) => {
+                let (g, _) = crate::wire::torch::torch_load(&b).unwrap();
+                let text = |k: &str| g.dict_get(g.root, k).and_then(|n| g.as_str(n)).unwrap_or("").to_string();
+                let data = g.dict_get(g.root, "data").and_then(|n| g.as_bytes(n)).expect("inline result bytes").to_vec();
+                assert!(g.dict_get(g.root, "meta").is_some(), "the inline COMPLETED carries meta");
+                (text("id"), text("status"), text("description"), Ok(data))
+            }
+            other => panic!("expected a status frame, got {other:?}"),
+        };
+        assert_eq!(frame_id, id);
+        let done = status == "COMPLETED" || status == "ERROR";
+        seen.push((status, description, data));
         if done {
             break;
         }
     }
-    let transcript: Vec<(String, String)> = seen
-        .iter()
-        .map(|v| {
-            (
-                v["status"].as_str().unwrap().to_string(),
-                v["description"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let expected = [
-        ("QUEUED", "Moved to position 1 in Queue."),
-        ("DISPATCHED", status::DISPATCHED),
-        ("RUNNING", status::RUNNING),
-        ("COMPLETED", status::COMPLETED),
-    ];
+    server.abort();
+    (id, seen)
+}
+
+#[tokio::test]
+async fn subscribe_streams_statuses_and_a_small_result_inline() {
+    use crate::jobs::status;
+    let s = state_serving("openai-community/gpt2");
+    let (id, seen) = subscribed_transcript(&s).await;
+    let transcript: Vec<(&str, &str)> = seen.iter().map(|(a, b, _)| (a.as_str(), b.as_str())).collect();
     assert_eq!(
         transcript,
-        expected.map(|(a, b)| (a.to_string(), b.to_string()))
+        [
+            ("QUEUED", "Moved to position 1 in Queue."),
+            ("DISPATCHED", status::DISPATCHED),
+            ("RUNNING", status::RUNNING),
+            ("COMPLETED", status::COMPLETED),
+        ]
     );
-    assert!(
-        seen.last().unwrap()["data"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/results/{id}"))
-    );
-    server.abort();
+    // The COMPLETED frame carries the very blob /results/{id} serves.
+    let inline = seen.last().unwrap().2.clone().expect("an inline result");
+    let (code, stored) = get(&s, &format!("/results/{id}")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(inline, stored);
+}
+
+#[tokio::test]
+async fn results_past_the_inline_limit_travel_by_url() {
+    let mut s = state_serving("openai-community/gpt2");
+    s.protocol.inline_max = 16;
+    let (id, seen) = subscribed_transcript(&s).await;
+    let (status, _, data) = seen.last().unwrap();
+    assert_eq!(status, "COMPLETED");
+    let url = data.clone().expect_err("a URL, not inline bytes");
+    assert!(url.ends_with(&format!("/results/{id}")), "{url}");
+}
+
+/// A G1 (nnsight 0.5-0.7) POST: raw body plus NDIF's headers.
+fn g1_request(case: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/captures/v0.7.0")
+        .join(case)
+        .join("request.blob");
+    let blob = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let defaults = [
+        ("content-type", "application/octet-stream"),
+        (
+            "nnsight-model-key",
+            r#"nnsight.modeling.language.LanguageModel:{"repo_id": "openai-community/gpt2", "revision": null}"#,
+        ),
+        ("nnsight-compress", "True"),
+        ("nnsight-version", "0.7.0"),
+        ("ndif-timestamp", "1715000000.25"),
+    ];
+    let mut r = Request::post("/request");
+    for (k, v) in defaults.iter().filter(|(k, _)| !headers.iter().any(|(h, _)| h == k)).chain(headers) {
+        r = r.header(*k, *v);
+    }
+    r.body(Body::from(blob)).unwrap()
+}
+
+#[tokio::test]
+async fn a_g1_submission_answers_ndifs_received_and_runs() {
+    let s = state_serving("openai-community/gpt2");
+    let (code, body) = send(&s, g1_request("c01_save_output", &[("ndif-callback", "")])).await;
+    assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    // NDIF's BackendResponseModel, every field present.
+    assert_eq!(v["status"], "RECEIVED");
+    assert_eq!(v["description"], crate::jobs::status::RECEIVED);
+    assert!(v["data"].is_null() && v["session_id"].is_null() && v["callback"] == "");
+    let done = wait_terminal(&s, v["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let url = done["data"].as_str().unwrap();
+    let (code, blob) = get(&s, &url[url.find("/results/").unwrap()..]).await;
+    assert_eq!(code, StatusCode::OK);
+    let raw = crate::wire::zstdio::decompress(&blob, 1 << 30).unwrap();
+    let (graph, _) = crate::wire::torch::torch_load(&raw).unwrap();
+    let text = graph.canon(graph.root);
+    assert!(text.contains("hidden") && text.contains("logits"), "{text}");
+}
+
+#[tokio::test]
+async fn g1_refusals_use_ndifs_channels() {
+    let s = state_serving("openai-community/gpt2");
+    // A blocking job must name a connected socket.io sid.
+    let (code, body) = send(&s, g1_request("c01_save_output", &[("ndif-session_id", "nobody")])).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(detail(&body).contains("'nobody'"), "{}", detail(&body));
+    // NDIF parses ndif-timestamp as a float.
+    let (code, body) = send(&s, g1_request("c01_save_output", &[("ndif-timestamp", "yesterday")])).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(detail(&body).contains("ndif-timestamp"));
+    // Past the headers, a failure is an ERROR status in a 200 (the client raises it),
+    // and a poll shows it too.
+    let s = state_serving("localndif/tiny-gpt2");
+    let (code, body) = send(&s, g1_request("c01_save_output", &[])).await;
+    assert_eq!(code, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["status"], "ERROR");
+    assert!(v["description"].as_str().unwrap().contains("'openai-community/gpt2' is not served"), "{v}");
+    let (_, polled) = get(&s, &format!("/response/{}", v["id"].as_str().unwrap())).await;
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&polled).unwrap()["status"], "ERROR");
+    // nnsight 0.5 ships bytecode: refused naming the version.
+    let (_, body) = send(&s, g1_request("c01_save_output", &[("nnsight-version", "0.5.15")])).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["status"], "ERROR");
+    assert!(v["description"].as_str().unwrap().contains("nnsight 0.5.15"), "{v}");
+}
+
+#[tokio::test]
+async fn the_version_gate_is_off_by_default_and_uses_ndifs_texts() {
+    let mut s = state_serving("openai-community/gpt2");
+    let (code, _) = send(&s, g1_request("c01_save_output", &[("nnsight-version", "0.6.0")])).await;
+    assert_eq!(code, StatusCode::OK);
+    s.protocol.min_nnsight_version = Some("0.7".into());
+    let (code, body) = send(&s, g1_request("c01_save_output", &[("nnsight-version", "0.6.0")])).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(detail(&body).contains("The minimum supported version is 0.7."), "{}", detail(&body));
+    // The same gate for a G2 request without the header.
+    let (code, body) = send(&s, multipart(&envelope(), &capture("c01_save_output"))).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert!(detail(&body).starts_with("Client nnsight version was not provided"), "{}", detail(&body));
 }
 
 /// A response's status, headers and body.

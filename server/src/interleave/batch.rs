@@ -33,6 +33,9 @@ type Row = Vec<(String, Tensor)>;
 
 #[derive(Default)]
 pub struct Batcher {
+    /// Whether a padded batch gets mask-derived `position_ids` (nnsight 0.8.x does; the
+    /// 0.5–0.7 clients do not).
+    pub supply_positions: bool,
     invokes: Vec<(Vec<Value>, Kwargs)>,
     /// Keyword arguments of invokes that add no rows (`max_new_tokens=`, flags).
     pub extra: Kwargs,
@@ -214,7 +217,9 @@ impl Batcher {
             }
         }
         let mut enc = collate(tok, rows)?;
-        supply_position_ids(&mut enc)?;
+        if self.supply_positions {
+            supply_position_ids(&mut enc)?;
+        }
         let mut out: Kwargs = enc
             .into_iter()
             .map(|(k, t)| -> PyResult<(Rc<str>, Value)> { Ok((Rc::from(k.as_str()), Value::tensor(t.f_to_device(device)?))) })

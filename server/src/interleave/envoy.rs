@@ -16,6 +16,7 @@ use crate::interp::Interp;
 use crate::interp::call::Kwargs;
 use crate::interp::host::{HostObj, WithBody};
 use crate::interp::frame::Frame;
+use crate::request::ClientGeneration;
 use crate::model::{Fwd, Model, ModuleId, NoHooks, TextTokenizer};
 use crate::value::object::{Aux, Native};
 use crate::value::{Dict, PyErr, PyResult, Value, types};
@@ -34,6 +35,8 @@ pub struct ModelCtx {
     pub names: Rc<TreeNames>,
     /// Where `print` goes, for every body of the job.
     pub log: LogSink,
+    /// The client generation the job came from.
+    pub client: crate::request::ClientGeneration,
 }
 
 impl ModelCtx {
@@ -118,8 +121,12 @@ impl Envoy {
         let n = kids.len() as i64;
         let j = if i < 0 { i + n } else { i };
         if !(0..n).contains(&j) || self.node().kind != crate::model::Kind::ModuleList {
-            // 0.8.1 looks the child up by name, so a bad index is an AttributeError.
-            return Err(self.no_attr(&i.to_string()));
+            // 0.8.1 looks the child up by name, so a bad index is an AttributeError;
+            // 0.7 indexes its list of children.
+            return Err(match self.ctx.client {
+                ClientGeneration::G1 => PyErr::index_error("list index out of range"),
+                ClientGeneration::G2 => self.no_attr(&i.to_string()),
+            });
         }
         Ok(self.ctx.envoy(kids[j as usize]))
     }

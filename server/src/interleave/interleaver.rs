@@ -6,6 +6,7 @@
 //! returns, a worker still parked asked for a location the model ran past: nnsight's
 //! `OutOfOrderError` is thrown into it at the line that asked.
 
+use crate::request::ClientGeneration;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -40,6 +41,8 @@ pub struct Interleaver {
     stopped: Option<PyErr>,
     /// Warnings to show the user (a loop that asked for a step the run did not make).
     pub warnings: Vec<String>,
+    /// Whose words errors use (0.7 and 0.8 name a missed module differently).
+    pub client: ClientGeneration,
 }
 
 /// Module names for requester strings, shared without borrowing the model.
@@ -82,6 +85,7 @@ impl Interleaver {
             log,
             stopped: None,
             warnings: Vec::new(),
+            client: ClientGeneration::G2,
         }
     }
 
@@ -301,10 +305,17 @@ impl Interleaver {
                 ),
                 _ => {
                     let requester = self.tree.requester(&req.loc, req.occurrence);
-                    let e = PyErr::new(
-                        &types::OUT_OF_ORDER_ERROR,
-                        format!("'{requester}' was requested but the model already ran past it"),
-                    );
+                    let e = match self.client {
+                        ClientGeneration::G2 => PyErr::new(
+                            &types::OUT_OF_ORDER_ERROR,
+                            format!("'{requester}' was requested but the model already ran past it"),
+                        ),
+                        // nnsight 0.7's `Interleaver.check_dangling_mediators`.
+                        ClientGeneration::G1 => PyErr::new(
+                            &types::MISSED_PROVIDER_ERROR,
+                            format!("Execution complete but `{requester}` was not provided. Did you call an Envoy out of order? Investigate why this module was not called."),
+                        ),
+                    };
                     if self.mediators[i].cursor.iteration.get() == Some(0) {
                         (e, None)
                     } else {

@@ -129,6 +129,21 @@ impl TracerObj {
         }
     }
 
+    /// A block's scope as the client's nnsight scopes it (see `Namespace::delete_through`).
+    fn scope(&self, ns: Rc<Namespace>) -> Rc<Namespace> {
+        match self.ctx.client {
+            crate::request::ClientGeneration::G1 => ns.delete_through(),
+            crate::request::ClientGeneration::G2 => ns,
+        }
+    }
+
+    fn new_interleaver(&self) -> Interleaver {
+        let mut il = Interleaver::new(self.ctx.names.clone(), self.ctx.log.clone());
+        il.batcher.supply_positions = self.ctx.client == crate::request::ClientGeneration::G2;
+        il.client = self.ctx.client;
+        il
+    }
+
     /// Runs the trace whose body is `code`, written in `frame`.
     pub fn run(&self, it: &mut Interp, code: Rc<Code>, frame: &mut Frame) -> PyResult<()> {
         if in_worker(it) {
@@ -140,7 +155,7 @@ impl TracerObj {
             return Err(PyErr::runtime_error("this tracer has already run; open a new `with model.trace(...)`"));
         }
         let _scope = SaveScope::enter();
-        let mut il = Interleaver::new(self.ctx.names.clone(), self.ctx.log.clone());
+        let mut il = self.new_interleaver();
         let r = self.collect_and_run(it, code, frame, &mut il);
         il.cancel();
         *self.state.borrow_mut() = State::Running;
@@ -154,12 +169,12 @@ impl TracerObj {
         if batch_size(&self.args, &self.kwargs)? > 0 {
             // Direct input: the whole body is one implicit invoke.
             let group = il.batcher.add(self.args.clone(), self.kwargs.clone())?;
-            let scope = Namespace::new(own, Some(Dict::new()), Some(frame.globals.clone()));
+            let scope = self.scope(Namespace::new(own, Some(Dict::new()), Some(frame.globals.clone())));
             il.add(code, scope, group)?;
         } else {
             forward = self.kwargs.clone();
-            let body = Namespace::new(own, Some(Dict::new()), Some(frame.globals.clone()));
-            let taken = std::mem::replace(il, Interleaver::new(self.ctx.names.clone(), self.ctx.log.clone()));
+            let body = self.scope(Namespace::new(own, Some(Dict::new()), Some(frame.globals.clone())));
+            let taken = std::mem::replace(il, self.new_interleaver());
             *self.state.borrow_mut() = State::Collecting(taken);
             let r = it.exec_module(code, body.clone());
             let back = std::mem::replace(&mut *self.state.borrow_mut(), State::Running);
@@ -244,15 +259,23 @@ impl TracerObj {
     /// 0.8.1 hands out steps without end and relies on the worker parking on the first
     /// step that never comes; a loop body that asks nothing on some steps would then spin
     /// forever, so localndif stops there.
+    ///
+    /// nnsight 0.7 instead ends such a loop after `max_new_tokens` steps when the call
+    /// names it (`LanguageModel.__nnsight_generate__` sets `interleaver.default_all`),
+    /// and the code after the loop runs.
     fn step_bound(&self) -> usize {
         match self.kind {
             TraceKind::Trace => 2,
             TraceKind::Generate => {
-                let max = self
+                let named = self
                     .kwargs
                     .iter()
                     .find(|(k, _)| k.as_ref() == "max_new_tokens")
-                    .and_then(|(_, v)| v.as_int())
+                    .and_then(|(_, v)| v.as_int());
+                if let (Some(n), crate::request::ClientGeneration::G1) = (named, self.ctx.client) {
+                    return n.max(0) as usize;
+                }
+                let max = named
                     .or_else(|| self.ctx.generation_config.get("max_new_tokens").and_then(serde_json::Value::as_i64))
                     .unwrap_or(20)
                     .max(0) as usize;
@@ -264,7 +287,7 @@ impl TracerObj {
     fn register(&self, code: Rc<Code>, scope: Rc<Namespace>, args: Vec<Value>, kwargs: Kwargs) -> PyResult<()> {
         let mut st = self.state.borrow_mut();
         let State::Collecting(il) = &mut *st else {
-            return Err(PyErr::value_error("Cannot invoke while the model is already running."));
+            return Err(invoking_while_running(self.ctx.client));
         };
         let group = il.batcher.add(args, kwargs)?;
         il.add(code, scope, group)
@@ -293,7 +316,7 @@ impl HostObj for TracerObj {
             "invoke" => bound("invoke", |it, n, args, kwargs| {
                 let t = tracer_of(n)?;
                 if in_worker(it) || !matches!(*t.state.borrow(), State::Collecting(_)) {
-                    return Err(PyErr::value_error("Cannot invoke while the model is already running."));
+                    return Err(invoking_while_running(t.ctx.client));
                 }
                 let inv: Rc<dyn HostObj> = Rc::new(InvokerObj {
                     tracer: n.recv.clone().unwrap_or(Value::None),
@@ -377,7 +400,7 @@ impl HostObj for InvokerObj {
                 return Err(PyErr::internal("an invoker without its tracer"));
             };
             if in_worker(it) {
-                return Err(PyErr::value_error("Cannot invoke while the model is already running."));
+                return Err(invoking_while_running(t.ctx.client));
             }
             if let Some(target) = body.target {
                 it.assign(frame, target, this.clone())?;
@@ -386,7 +409,7 @@ impl HostObj for InvokerObj {
             // nnsight's Mediator scope: a snapshot of the frame the block is written in,
             // the store its sibling invokes share, then that frame's namespace.
             let parent = frame.locals.clone().unwrap_or_else(|| frame.globals.clone());
-            let scope = Namespace::new(snapshot(frame)?, Some(t.invoke_store.clone()), Some(parent));
+            let scope = t.scope(Namespace::new(snapshot(frame)?, Some(t.invoke_store.clone()), Some(parent)));
             t.register(code, scope, self.args.clone(), self.kwargs.clone())
         })())
     }
@@ -588,4 +611,12 @@ impl HostObj for IterRun {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// `tracer.invoke()` inside a running invoke, in the client's words.
+fn invoking_while_running(client: crate::request::ClientGeneration) -> PyErr {
+    PyErr::value_error(match client {
+        crate::request::ClientGeneration::G1 => "Cannot invoke during an active model execution / interleaving.",
+        crate::request::ClientGeneration::G2 => "Cannot invoke while the model is already running.",
+    })
 }

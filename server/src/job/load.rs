@@ -56,6 +56,10 @@ impl<'g> Loader<'g> {
                     "_fill" => {
                         fills.insert(*target, *state);
                     }
+                    // nnsight 0.7: `(func_dict, {"__globals__": ..., "__deferred_closure__": ...})`.
+                    "_source_function_setstate" => {
+                        fills.insert(*target, *state);
+                    }
                     "_class_setstate" => {
                         class_states.insert(*target, *state);
                     }
@@ -217,6 +221,8 @@ impl<'g> Loader<'g> {
                 m
             }
             ("nnsight.intervention.serialization", "_load_function") => self.function(id, &args)?,
+            ("nnsight.intervention.serialization", "make_function") => self.function_07(id, &args)?,
+            ("nnsight.intervention.serialization", "_make_dataclass_skeleton") => self.dataclass_07(id, &args)?,
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_skeleton_class") => self.class(id, &args)?,
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_function") => {
                 opaque("a function shipped as CPython bytecode (its source was not available to the client)")
@@ -431,6 +437,165 @@ impl<'g> Loader<'g> {
         }
         Ok(f)
     }
+}
+
+impl Loader<'_> {
+    /// A function shipped by source by nnsight 0.5–0.7 (`make_function(source, name,
+    /// filename, qualname, module, doc, annotations, defaults, kwdefaults, base_globals,
+    /// closure_values, closure_names[, firstlineno])`), whose globals arrive afterwards
+    /// (`_source_function_setstate`). Closure variables become globals of the function:
+    /// it sees the same values under the same names.
+    fn function_07(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
+        let g = self.g;
+        let s = |i: usize| args.get(i).and_then(|&a| g.as_str(a)).unwrap_or("");
+        let defaults = match args.get(7).map(|&a| self.value(a)).transpose()? {
+            Some(Value::Tuple(t)) => t.to_vec(),
+            _ => Vec::new(),
+        };
+        let kwdefaults = match args.get(8).map(|&a| self.value(a)).transpose()? {
+            Some(Value::Dict(d)) => d
+                .items()
+                .into_iter()
+                .filter_map(|(k, v)| k.as_str().map(|k| (Rc::from(k), v)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let first_line = args.get(12).and_then(|&a| g.as_int(a)).unwrap_or(1).clamp(1, 1 << 24) as u32;
+        let source = dedent(s(0));
+        let globals = Namespace::new(Dict::new(), None, None);
+        let f = foreign::function(
+            ShippedFunction {
+                source: &source,
+                name: s(1),
+                filename: s(2),
+                first_line,
+                defaults,
+                kwdefaults,
+            },
+            globals.clone(),
+        )?;
+        self.memo.insert(id, f.clone());
+        let names: Vec<String> = args
+            .get(11)
+            .and_then(|&a| list_items(g, a))
+            .map(|v| v.iter().filter_map(|&n| g.as_str(n).map(str::to_string)).collect())
+            .unwrap_or_default();
+        let fill = |d: Option<Value>| -> PyResult<()> {
+            if let Some(Value::Dict(d)) = d {
+                for (k, v) in d.items() {
+                    if let Some(k) = k.as_str() {
+                        globals.set(k, v)?;
+                    }
+                }
+            }
+            Ok(())
+        };
+        fill(args.get(9).map(|&a| self.value(a)).transpose()?)?;
+        if let Some(values) = args.get(10).and_then(|&a| list_items(g, a)) {
+            for (name, &v) in names.iter().zip(values.iter()) {
+                let v = self.value(v)?;
+                globals.set(name, v)?;
+            }
+        }
+        let slot = self
+            .fills
+            .get(&id)
+            .and_then(|&st| g.tuple_items(st).and_then(|t| t.get(1).copied()));
+        if let Some(slot) = slot {
+            fill(g.dict_get(slot, "__globals__").map(|d| self.value(d)).transpose()?)?;
+            // Closure cells that referred back to functions (local recursion).
+            if let Some(Node::Dict(items)) = g.dict_get(slot, "__deferred_closure__").and_then(|d| g.node(d)) {
+                for (k, v) in items.clone() {
+                    let Some(name) = g.as_int(k).and_then(|i| names.get(i as usize)) else { continue };
+                    let v = self.value(v)?;
+                    globals.set(name, v)?;
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+impl Loader<'_> {
+    /// A dataclass shipped by nnsight 0.5–0.7 (`_make_dataclass_skeleton(name, bases,
+    /// type_kwargs, fields_info, dataclass_params, tracker_id)` with `fields_info` a list
+    /// of `(name, type, default or dataclasses.MISSING)`), then `_class_setstate`: the
+    /// class is rebuilt and `@dataclass` applied by our own dataclass machinery.
+    fn dataclass_07(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
+        let g = self.g;
+        let name = args.first().and_then(|&a| g.as_str(a)).unwrap_or("<class>").to_string();
+        let module = args
+            .get(2)
+            .and_then(|&d| g.dict_get(d, "__module__"))
+            .and_then(|m| g.as_str(m))
+            .unwrap_or("__main__")
+            .to_string();
+        let mut bases = Vec::new();
+        for &b in args.get(1).and_then(|&t| g.tuple_items(t)).unwrap_or(&[]) {
+            match self.value(b)? {
+                Value::Type(t) if t.name == "object" => {}
+                Value::Type(t) => bases.push(ClassRef::Builtin(t)),
+                Value::Class(c) => bases.push(ClassRef::User(c)),
+                other => return Ok(opaque(&format!("the dataclass '{name}' (its base {} cannot be loaded)", other.type_name()))),
+            }
+        }
+        let dict = Dict::new();
+        let cls = Value::Class(Class::new(&name, &name, &module, bases, dict.clone())?);
+        self.memo.insert(id, cls.clone());
+        let annotations = Dict::new();
+        for field in args.get(3).and_then(|&a| list_items(g, a)).unwrap_or_default() {
+            let Some([fname, ftype, fdefault]) = g.tuple_items(field).and_then(|t| <&[Id; 3]>::try_from(t).ok()).copied() else {
+                continue;
+            };
+            let Some(fname) = g.as_str(fname) else { continue };
+            let ftype = self.value(ftype)?;
+            annotations.insert(Value::str(fname), ftype)?;
+            if g.global(fdefault) != Some(("dataclasses", "MISSING")) {
+                let d = self.value(fdefault)?;
+                dict.insert(Value::str(fname), d)?;
+            }
+        }
+        dict.insert(Value::str("__annotations__"), Value::Dict(annotations))?;
+        // Methods and class attributes from `_class_setstate` (not the generated ones).
+        if let Some(state) = self.class_states.get(&id).and_then(|&st| g.tuple_items(st).and_then(|t| t.first().copied()))
+            && let Some(Node::Dict(items)) = g.node(state)
+        {
+            for (k, v) in items.clone() {
+                let Some(key) = g.as_str(k) else { continue };
+                if key.starts_with("__") && key.ends_with("__") {
+                    continue;
+                }
+                if dict.get(&Value::str(key))?.is_some() {
+                    continue;
+                }
+                let v = self.value(v)?;
+                dict.insert(Value::str(key), v)?;
+            }
+        }
+        crate::interp::dataclass::apply(cls)
+    }
+}
+
+fn list_items(g: &Graph, id: Id) -> Option<Vec<Id>> {
+    match g.node(id)? {
+        Node::List(v) | Node::Tuple(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// `textwrap.dedent` for a function's source (a method arrives indented).
+fn dedent(source: &str) -> String {
+    let indent = source
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    source
+        .lines()
+        .map(|l| if l.len() >= indent && l.is_char_boundary(indent) { &l[indent..] } else { l.trim_start() })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A class or function by reference: builtin types and torch dtypes.

@@ -24,9 +24,10 @@ use crate::interp::host::{Host, HostObj};
 use crate::interp::program::Program;
 use crate::interp::saves;
 use crate::model::ServedModel;
-use crate::request::{Method, Request};
+use crate::request::{ClientGeneration, Method, Request};
 use crate::value::ctx::{Caps, JobCtx};
 use crate::value::object::Namespace;
+use crate::value::error::Names;
 use crate::value::{Dict, PyErr, PyResult, Value, stack, tensor};
 
 /// Bytes of stack each job thread gets (user code recurses on it; the guard in
@@ -45,8 +46,16 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     stack::enter(JOB_STACK - (4 << 20));
     let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
     saves::reset();
-    let out = run(req, served, ctl.log).map_err(|e| e.render());
-    ctl.peak_bytes.store(crate::value::ctx::peak_tensor_bytes(), std::sync::atomic::Ordering::SeqCst);
+    let names = match req.client {
+        ClientGeneration::G1 => Names::Bare,
+        ClientGeneration::G2 => Names::Qualified,
+    };
+    let out = run(req, served, ctl.log).map_err(|e| e.render_as(names));
+    // The job's own tensors at their peak, and at least what it hands back (its saved
+    // values are all alive at the end).
+    let held = out.as_ref().map_or(0, |(_, raw)| *raw as u64);
+    ctl.peak_bytes.store(crate::value::ctx::peak_tensor_bytes().max(held), std::sync::atomic::Ordering::SeqCst);
+    let out = out.map(|(blob, _)| blob);
     saves::reset();
     crate::interp::modules::reset();
     out
@@ -66,7 +75,8 @@ impl Host for JobHost {
     }
 }
 
-fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<Vec<u8>> {
+/// The result blob, and the size of the saved values before compression.
+fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<(Vec<u8>, usize)> {
     let program = Program::parse(&req.source, &req.filename)?;
     let model = served.instance();
     tensor::set_weight_ranges(model.weights.ranges());
@@ -93,6 +103,7 @@ fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<Vec<u8>> {
         config: served.config.clone(),
         generation_config: served.generation_config.clone(),
         log: sink.clone(),
+        client: req.client,
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
@@ -136,11 +147,17 @@ fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<Vec<u8>> {
             Err(PyErr::internal("unknown tracer"))
         }
     })?;
-    let saved = user.writes();
+    let mut saved = user.writes();
+    if req.client == ClientGeneration::G1 {
+        // nnsight 0.7 never hands a saved None back to the caller's frame (its local
+        // execution leaves such a name unbound), so neither does its remote result.
+        saved.retain(|(_, v)| !matches!(v, Value::None));
+    }
     let blob = save::encode(&saved)?;
     drop(it);
     // One frame with the content size in its header: 0.8.1 decompresses one-shot.
-    Ok(if req.compress { zstdio::compress(&blob, 3) } else { blob })
+    let raw = blob.len();
+    Ok((if req.compress { zstdio::compress(&blob, 3) } else { blob }, raw))
 }
 
 /// The class of the shipped model envoy (`LanguageModel`), for messages that name it.

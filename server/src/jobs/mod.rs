@@ -1,6 +1,6 @@
 //! Jobs: ids, the queue and the executors that drain it (`--workers N` at once), statuses
 //! with NDIF's texts (docs/protocol.md), fan-out of updates to whoever subscribed (a G2
-//! WebSocket today, a G1 socket.io sid next), the latest status per job for polling, and
+//! WebSocket, a G1 socket.io sid, a G1 callback), the latest status per job for polling, and
 //! the result store. Each job runs on a thread of its own; its executor waits for it with a
 //! deadline and, should the job not stop when told to (a libtorch kernel cannot be
 //! interrupted), reports the timeout and moves on. Knows nothing of HTTP: transports
@@ -96,10 +96,19 @@ pub const GRACE: Duration = Duration::from_secs(30);
 /// What the executor needs to run one job; produced by the transport layer.
 pub struct Work {
     pub id: String,
+    /// The subscribed socket that gets this job's updates (a blocking job).
     pub session: Option<String>,
+    /// Also told of every update of this job after RECEIVED (a G1 `ndif-callback`).
+    pub watcher: Option<Arc<dyn Subscriber>>,
     pub run: JobFn,
     /// Where the client downloads the result (`{base}/results/{id}`).
     pub result_url: String,
+}
+
+/// Who hears of a job's updates.
+struct Route {
+    session: Option<String>,
+    watcher: Option<Arc<dyn Subscriber>>,
 }
 
 /// The job system's handle: cheap to clone, shared by all routes.
@@ -184,24 +193,36 @@ impl Jobs {
             return Err(SubmitError::QueueFull(queue.len()));
         }
         lock(&self.inner.latest).insert(work.id.clone(), received.clone());
-        let (id, session) = (work.id.clone(), work.session.clone());
+        let route = Route { session: work.session.clone(), watcher: work.watcher.clone() };
+        let id = work.id.clone();
         queue.push_back(work);
         let position = queue.len();
         drop(queue);
-        self.publish(
-            session.as_deref(),
-            Update::new(&id, Status::Queued, &status::queued(position)),
-        );
+        self.publish(&route, Update::new(&id, Status::Queued, &status::queued(position)));
         self.inner.wake.notify_one();
         Ok(received)
     }
 
+    /// Records an ERROR for a job refused before it was queued (the G1 POST reply), so a
+    /// poll shows it too.
+    pub fn refuse(&self, id: &str, description: &str) -> Update {
+        let update = Update::new(id, Status::Error, description);
+        lock(&self.inner.latest).insert(id.to_string(), update.clone());
+        update
+    }
+
     /// Records and delivers one update.
-    fn publish(&self, session: Option<&str>, update: Update) {
+    fn publish(&self, route: &Route, update: Update) {
         if update.status != Status::Log {
-            lock(&self.inner.latest).insert(update.id.clone(), update.clone());
+            let mut stored = update.clone();
+            // Polls get the URL; the blob stays in the result store.
+            stored.inline = None;
+            lock(&self.inner.latest).insert(update.id.clone(), stored);
         }
-        if let Some(s) = session {
+        if let Some(w) = &route.watcher {
+            w.send(&update);
+        }
+        if let Some(s) = route.session.as_deref() {
             let sub = lock(&self.inner.subscribers).get(s).cloned();
             if let Some(sub) = sub
                 && !sub.send(&update)
@@ -244,18 +265,17 @@ impl Jobs {
         let Work {
             id,
             session,
+            watcher,
             run,
             result_url,
         } = work;
-        self.publish(
-            session.as_deref(),
-            Update::new(&id, Status::Dispatched, status::DISPATCHED),
-        );
-        self.publish(session.as_deref(), Update::new(&id, Status::Running, status::RUNNING));
+        let route = Arc::new(Route { session, watcher });
+        self.publish(&route, Update::new(&id, Status::Dispatched, status::DISPATCHED));
+        self.publish(&route, Update::new(&id, Status::Running, status::RUNNING));
         let log = {
-            let (jobs, id, session) = (self.clone(), id.clone(), session.clone());
+            let (jobs, id, route) = (self.clone(), id.clone(), route.clone());
             Arc::new(move |line: String| {
-                jobs.publish(session.as_deref(), Update::new(&id, Status::Log, &line));
+                jobs.publish(&route, Update::new(&id, Status::Log, &line));
             })
         };
         let cancel = Arc::new(AtomicBool::new(false));
@@ -323,9 +343,11 @@ impl Jobs {
         };
         match outcome {
             Ok(blob) => {
-                self.inner.results.put(&id, blob);
+                let blob = bytes::Bytes::from(blob);
+                self.inner.results.put(&id, blob.clone());
                 let mut done = Update::new(&id, Status::Completed, status::COMPLETED);
                 done.data = Data::Url(result_url);
+                done.inline = Some(blob);
                 // NDIF's fields; the GPU ones are empty on a CPU server.
                 done.meta = Some(serde_json::json!({
                     "runtime": started.elapsed().as_secs_f64(),
@@ -333,11 +355,9 @@ impl Jobs {
                     "max_mem_by_gpu": {},
                     "max_mem_pct_by_gpu": {},
                 }));
-                self.publish(session.as_deref(), done);
+                self.publish(&route, done);
             }
-            Err(description) => {
-                self.publish(session.as_deref(), Update::new(&id, Status::Error, &description))
-            }
+            Err(description) => self.publish(&route, Update::new(&id, Status::Error, &description)),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Status updates: the client's `ResponseModel` (docs/protocol.md) with NDIF's descriptions.
 
+use localndif_wire::torchsave::{Saved, torch_save_status};
 use serde::Serialize;
 
 pub const RECEIVED: &str = "Your job has been received and is waiting to be queued.";
@@ -49,6 +50,10 @@ pub struct Update {
     /// What the run cost the server (COMPLETED only; 0.8.x keeps it on `backend.meta`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meta: Option<serde_json::Value>,
+    /// COMPLETED: the result blob itself, for transports that may send it inline (G2's
+    /// binary frame); never part of the JSON.
+    #[serde(skip)]
+    pub inline: Option<bytes::Bytes>,
 }
 
 fn data_or_null<S: serde::Serializer>(d: &Data, s: S) -> Result<S::Ok, S::Error> {
@@ -66,11 +71,80 @@ impl Update {
             description: description.to_string(),
             data: Data::None,
             meta: None,
+            inline: None,
         }
     }
 
     /// The G2 JSON text frame / poll body (`ResponseModel.model_validate_json`).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+impl Update {
+    /// The G1 socket frame: `torch.save` of the dict NDIF emits as `blocking_response`
+    /// (nnsight 0.5–0.7 `ResponseModel.unpickle`; docs/protocol.md), `status` a plain str.
+    pub fn g1_frame(&self, session_id: Option<&str>) -> Vec<u8> {
+        let opt = |s: Option<&str>| s.map_or(Saved::None, |s| Saved::Str(s.into()));
+        let data = match &self.data {
+            Data::None => Saved::None,
+            Data::Url(u) => Saved::Str(u.clone()),
+        };
+        frame(vec![
+            ("id", Saved::Str(self.id.clone())),
+            ("status", Saved::Str(self.status.as_str().into())),
+            ("description", Saved::Str(self.description.clone())),
+            ("data", data),
+            ("session_id", opt(session_id)),
+            ("callback", Saved::Str(String::new())),
+        ])
+    }
+
+    /// The G2 binary frame of a COMPLETED update carrying its result inline: nnsight 0.8.1
+    /// `ResponseModel.pickle()` with `data` the result blob (docs/protocol.md).
+    pub fn g2_inline_frame(&self, blob: &[u8]) -> Vec<u8> {
+        let mut items = vec![
+            ("id", Saved::Str(self.id.clone())),
+            ("status", Saved::Str(self.status.as_str().into())),
+            ("description", Saved::Str(self.description.clone())),
+            ("data", Saved::Bytes(blob.to_vec())),
+        ];
+        if let Some(meta) = &self.meta {
+            items.push(("meta", json_value(meta)));
+        }
+        frame(items)
+    }
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "RECEIVED",
+            Status::Queued => "QUEUED",
+            Status::Dispatched => "DISPATCHED",
+            Status::Running => "RUNNING",
+            Status::Completed => "COMPLETED",
+            Status::Error => "ERROR",
+            Status::Log => "LOG",
+        }
+    }
+}
+
+fn frame(items: Vec<(&str, Saved)>) -> Vec<u8> {
+    let dict = Saved::Dict(items.into_iter().map(|(k, v)| (Saved::Str(k.into()), v)).collect());
+    // Only strings, numbers, bytes and dicts: nothing the writer can refuse.
+    torch_save_status(&dict).expect("a status dict always saves")
+}
+
+/// A JSON value as the Python value pydantic would give (`meta`).
+fn json_value(v: &serde_json::Value) -> Saved {
+    use serde_json::Value;
+    match v {
+        Value::Null => Saved::None,
+        Value::Bool(b) => Saved::Bool(*b),
+        Value::Number(n) => n.as_i64().map(Saved::Int).unwrap_or_else(|| Saved::Float(n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => Saved::Str(s.clone()),
+        Value::Array(a) => Saved::List(a.iter().map(json_value).collect()),
+        Value::Object(o) => Saved::Dict(o.iter().map(|(k, v)| (Saved::Str(k.clone()), json_value(v))).collect()),
     }
 }

@@ -11,8 +11,8 @@ pub struct ResultStore {
 }
 
 impl ResultStore {
-    pub fn put(&self, id: &str, blob: Vec<u8>) {
-        super::lock(&self.blobs).insert(id.to_string(), Bytes::from(blob));
+    pub fn put(&self, id: &str, blob: Bytes) {
+        super::lock(&self.blobs).insert(id.to_string(), blob);
     }
 
     pub fn get(&self, id: &str) -> Option<Bytes> {

@@ -23,6 +23,7 @@ fn transcript(jobs: &Jobs, session: &str, run: JobFn) -> (Update, Vec<Update>) {
         .submit(Work {
             id: id.clone(),
             session: Some(session.into()),
+            watcher: None,
             run,
             result_url: format!("http://x/results/{id}"),
         })
@@ -138,6 +139,7 @@ fn a_full_queue_refuses_new_jobs() {
     let work = |run| Work {
         id: Jobs::new_id(),
         session: None,
+        watcher: None,
         run,
         result_url: String::new(),
     };
@@ -156,4 +158,22 @@ fn a_full_queue_refuses_new_jobs() {
     let err = jobs.submit(work(block(rx3))).unwrap_err();
     assert!(err.to_string().contains("queue is full"), "{err}");
     gate_tx.send(()).unwrap();
+}
+
+/// The G1 socket frame is `torch.save` of NDIF's status dict, every field present and
+/// `status` a plain string (so the client's unpickler needs only builtins).
+#[test]
+fn g1_frames_are_ndifs_status_dicts() {
+    let mut done = Update::new("J", Status::Completed, status::COMPLETED);
+    done.data = Data::Url("http://h/results/J".into());
+    let frame = done.g1_frame(Some("S"));
+    let (g, _) = localndif_wire::torch::torch_load(&frame).unwrap();
+    let Some(localndif_wire::pickle::Node::Dict(items)) = g.node(g.root) else { panic!("not a dict") };
+    let keys: Vec<&str> = items.iter().map(|(k, _)| g.as_str(*k).unwrap()).collect();
+    assert_eq!(keys, ["id", "status", "description", "data", "session_id", "callback"]);
+    let text = |k: &str| g.dict_get(g.root, k).and_then(|n| g.as_str(n)).map(str::to_string);
+    assert_eq!(text("status").as_deref(), Some("COMPLETED"));
+    assert_eq!(text("data").as_deref(), Some("http://h/results/J"));
+    assert_eq!(text("session_id").as_deref(), Some("S"));
+    assert_eq!(text("callback").as_deref(), Some(""));
 }

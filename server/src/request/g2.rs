@@ -90,6 +90,7 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         globals,
         locals,
         payload: Arc::new(g),
+        client: super::ClientGeneration::G2,
     })
 }
 

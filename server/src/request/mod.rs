@@ -4,9 +4,11 @@
 //! locals))` (docs/protocol.md); the model, envoys and tokenizer are persistent ids or envoy
 //! objects carrying their `path`.
 
+mod g1;
 mod g2;
 mod model_key;
 
+pub use g1::decode_g1;
 pub use g2::{Envelope, decode_g2};
 pub use model_key::ModelKey;
 
@@ -23,6 +25,15 @@ pub enum Method {
     Generate,
     /// `model.session()`: a body containing several traces.
     Session,
+}
+
+/// Which client generation sent a request: nnsight 0.5.11–0.7 (G1) or 0.8.x (G2). The
+/// program runner is the same; a few behaviours follow the client's own local semantics
+/// (G1 clients tokenize themselves and pass no mask-derived `position_ids`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientGeneration {
+    G1,
+    G2,
 }
 
 /// One validated request, independent of the client generation.
@@ -46,6 +57,7 @@ pub struct Request {
     pub locals: Vec<(String, Id)>,
     /// Whether the client wants a zstd-compressed result.
     pub compress: bool,
+    pub client: ClientGeneration,
 }
 
 /// Why a payload was refused; the text is the `detail` of a 400.

@@ -85,3 +85,98 @@ fn invokes_generation_and_sessions_are_recognised() {
         .any(|(k, v)| k == "max_new_tokens" && r.payload.as_int(*v) == Some(3)));
     assert_eq!(decode("c14_session_two_traces").method, Method::Session);
 }
+
+/// G1: the same extraction from real nnsight 0.7.0 payloads (`fixtures/captures/v0.7.0`).
+mod g1 {
+    use super::*;
+
+    const KEY: &str = r#"nnsight.modeling.language.LanguageModel:{"repo_id": "openai-community/gpt2", "revision": null}"#;
+
+    #[test]
+    fn zstd_zlib_and_raw_bodies_decode_alike() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/captures/v0.7.0/c01_save_output");
+        let blob = std::fs::read(dir.join("request.blob")).unwrap();
+        let raw = localndif_wire::zstdio::decompress(&blob, 1 << 30).unwrap();
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut zlib, &raw).unwrap();
+        let zlib = zlib.finish().unwrap();
+        let sources: Vec<String> = [&blob, &raw, &zlib]
+            .iter()
+            .map(|b| decode_g1(KEY, b, true).unwrap().source)
+            .collect();
+        assert!(sources.iter().all(|s| *s == sources[0]));
+        assert!(matches!(decode_g1(KEY, b"\x78\x9cgarbage", true), Err(RequestError::Decompress(_))));
+    }
+
+    pub fn decode(case: &str) -> Request {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/captures/v0.7.0")
+            .join(case);
+        let blob = std::fs::read(dir.join("request.blob"))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        decode_g1(KEY, &blob, true).unwrap_or_else(|e| panic!("{case}: {e}"))
+    }
+
+    #[test]
+    fn every_capture_decodes_to_the_users_block() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/captures/v0.7.0");
+        let mut cases: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        cases.sort();
+        assert_eq!(cases.len(), 20, "the 0.7.0 captures are missing");
+        for case in cases {
+            let r = decode(&case);
+            let snippet = std::fs::read_to_string(dir.join(&case).join("snippet.py")).unwrap();
+            assert_eq!(code_lines(&r.source), block_body(&snippet), "{case}");
+        }
+    }
+
+    /// The body of the snippet's `remote=True` block, dedented.
+    fn block_body(snippet: &str) -> Vec<String> {
+        let lines: Vec<&str> = snippet.lines().collect();
+        let at = lines.iter().position(|l| l.contains("remote=True")).expect("a remote block");
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let outer = indent(lines[at]);
+        let body: Vec<&str> = lines[at + 1..]
+            .iter()
+            .take_while(|l| l.trim().is_empty() || indent(l) > outer)
+            .copied()
+            .collect();
+        code_lines(&body.join("\n"))
+    }
+
+    /// Non-blank lines, dedented, without trailing space.
+    fn code_lines(source: &str) -> Vec<String> {
+        let lines: Vec<&str> = source.lines().filter(|l| !l.trim().is_empty()).collect();
+        let indent = lines.iter().map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+        lines.iter().map(|l| l[indent..].trim_end().to_string()).collect()
+    }
+
+    #[test]
+    fn direct_input_arrives_tokenized_and_invokes_and_sessions_keep_their_blocks() {
+        let r = decode("c01_save_output");
+        assert_eq!(r.method, Method::Trace);
+        assert_eq!(r.client, ClientGeneration::G1);
+        assert!(r.args.is_empty());
+        let ids = r.kwargs.iter().find(|(k, _)| k == "input_ids").expect("input_ids").1;
+        let t = localndif_wire::torch::tensor_from_graph(&r.payload, ids).unwrap().unwrap();
+        assert_eq!(t.shape.len(), 2);
+        // Padding keeps the user's line numbers: the capture's function starts (at its
+        // `@case` decorator) on line 44 of the client's file, so its body is on 47-48.
+        let line_of = |r: &Request, text: &str| r.source.lines().position(|l| l == text).map(|i| i + 1);
+        assert_eq!(line_of(&r, "hidden = model.transformer.h[0].output.save()"), Some(47));
+        assert_eq!(line_of(&r, "logits = model.lm_head.output.save()"), Some(48));
+        assert!(r.filename.ends_with(".py"), "{}", r.filename);
+        let r = decode("c05_multi_invoke");
+        assert!(r.kwargs.is_empty() && r.locals.iter().any(|(n, id)| n == "tracer" && Some(*id) == r.tracer));
+        assert_eq!(decode("c12_generate_iter_all").method, Method::Generate);
+        assert_eq!(decode("c14_session_two_traces").method, Method::Session);
+        // Captured variables are the function's globals.
+        let r = decode("c08_closure_values");
+        for name in ["layer", "scale", "label", "positions", "steer", "cfg", "model"] {
+            assert!(r.globals.iter().any(|(n, _)| n == name), "no '{name}' captured");
+        }
+    }
+}

@@ -222,13 +222,20 @@ impl PyErr {
 
     /// The last line of a traceback: `TypeError: ...`, `__main__.MyError: ...`.
     pub fn headline(&self) -> String {
+        self.headline_as(Names::Qualified)
+    }
+
+    fn headline_as(&self, names: Names) -> String {
         match &self.0.kind {
             ErrKind::Stop(s) => stop_text(*s),
             ErrKind::Internal(m) => format!("InternalError (a localndif bug): {m}"),
             _ => {
                 let name = self
                     .class()
-                    .map(|c| c.qualified())
+                    .map(|c| match names {
+                        Names::Qualified => c.qualified(),
+                        Names::Bare => c.name(),
+                    })
                     .unwrap_or_else(|| "Exception".into());
                 let msg = self.message();
                 if msg.is_empty() {
@@ -242,9 +249,15 @@ impl PyErr {
 
     /// The whole text the client shows: Python's traceback format, user frames only.
     pub fn render(&self) -> String {
+        self.render_as(Names::Qualified)
+    }
+
+    /// The whole text as `names` spells exception classes (nnsight 0.5–0.7's
+    /// `ExceptionWrapper` ends with the bare `type(e).__name__`).
+    pub fn render_as(&self, names: Names) -> String {
         let mut out = String::new();
         if let Some(cause) = &self.0.cause {
-            out.push_str(&cause.render());
+            out.push_str(&cause.render_as(names));
             out.push_str(
                 "\n\nThe above exception was the direct cause of the following exception:\n\n",
             );
@@ -261,9 +274,18 @@ impl PyErr {
                 }
             }
         }
-        out.push_str(&self.headline());
+        out.push_str(&self.headline_as(names));
         out
     }
+}
+
+/// How a traceback names exception classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// As Python's own traceback: `nnsight.intervention.interleaver.OutOfOrderError`.
+    Qualified,
+    /// `OutOfOrderError`.
+    Bare,
 }
 
 fn stop_text(s: Stop) -> String {

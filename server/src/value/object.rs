@@ -82,6 +82,9 @@ pub struct Namespace {
     pub parent: Option<Rc<Namespace>>,
     /// Names this block bound, in order (what a trace pushes back).
     written: RefCell<Vec<Rc<str>>>,
+    /// `del name` also unbinds it in `shared` (nnsight 0.7 runs each block as a function,
+    /// so a deleted name is gone; 0.8.1 still finds it in the shared store).
+    delete_through: std::cell::Cell<bool>,
 }
 
 impl Namespace {
@@ -91,6 +94,7 @@ impl Namespace {
             shared,
             parent,
             written: RefCell::new(Vec::new()),
+            delete_through: std::cell::Cell::new(false),
         });
         heap::track(&n);
         n
@@ -134,7 +138,18 @@ impl Namespace {
     }
 
     pub fn delete(&self, name: &str) -> PyResult<bool> {
-        Ok(self.own.remove(&Value::str(name))?.is_some())
+        let key = Value::str(name);
+        let found = self.own.remove(&key)?.is_some();
+        if found && self.delete_through.get() && let Some(s) = &self.shared {
+            s.remove(&key)?;
+        }
+        Ok(found)
+    }
+
+    /// Makes `del` unbind names in the shared store too (see `delete_through`).
+    pub fn delete_through(self: &Rc<Self>) -> Rc<Self> {
+        self.delete_through.set(true);
+        self.clone()
     }
 
     /// The names this block bound, with their current values (nnsight's `Scope.writes`).

@@ -119,6 +119,7 @@ types! {
     USER_WARNING = "UserWarning" in "builtins": WARNING;
     DEPRECATION_WARNING = "DeprecationWarning" in "builtins": WARNING;
     OUT_OF_ORDER_ERROR = "OutOfOrderError" in "nnsight.intervention.interleaver": EXCEPTION;
+    MISSED_PROVIDER_ERROR = "MissedProviderError" in "nnsight.intervention.interleaver": EXCEPTION;
     EARLY_STOP = "EarlyStopException" in "nnsight.intervention.interleaver": EXCEPTION;
 }
 

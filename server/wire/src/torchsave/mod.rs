@@ -59,7 +59,17 @@ pub fn torch_save(value: &Saved) -> Result<Vec<u8>, WireError> {
 /// The bytes of `torch.save(value)` for a value graph: every node reached more than
 /// once is written once and then referenced through the memo.
 pub fn torch_save_graph(value: &SaveGraph) -> Result<Vec<u8>, WireError> {
-    let (data_pkl, storages) = Pickler::dump(value)?;
+    archive(value, false)
+}
+
+/// `torch.save` of a status message (read with `weights_only=False`): `bytes` travel
+/// raw (BINBYTES), as nnsight 0.8's own protocol-4 `ResponseModel.pickle()` writes them.
+pub fn torch_save_status(value: &Saved) -> Result<Vec<u8>, WireError> {
+    archive(&SaveGraph::from_tree(value), true)
+}
+
+fn archive(value: &SaveGraph, binbytes: bool) -> Result<Vec<u8>, WireError> {
+    let (data_pkl, storages) = Pickler::dump(value, binbytes)?;
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let mut record = |name: &str, bytes: &[u8]| -> Result<(), WireError> {
         let options = SimpleFileOptions::default()

@@ -43,6 +43,7 @@ const BINGET: u8 = b'h';
 const LONG_BINGET: u8 = b'j';
 const POP_MARK: u8 = b'1';
 const NEWOBJ: u8 = 0x81;
+const BINBYTES: u8 = b'B';
 
 /// Deepest nesting written (a deeper value is refused, as CPython's pickle refuses
 /// one past its recursion limit).
@@ -58,11 +59,14 @@ pub(super) struct Pickler<'a> {
     shared: Vec<bool>,
     memo: HashMap<SaveId, u32>,
     depth: usize,
+    /// Bytes as BINBYTES (protocol 3+; `weights_only=True` refuses it) instead of
+    /// protocol 2's `_codecs.encode` call.
+    binbytes: bool,
 }
 
 impl<'a> Pickler<'a> {
     /// The pickle bytes and the storages its tensors reference.
-    pub(super) fn dump(g: &'a SaveGraph) -> Result<(Vec<u8>, Vec<&'a [u8]>), WireError> {
+    pub(super) fn dump(g: &'a SaveGraph, binbytes: bool) -> Result<(Vec<u8>, Vec<&'a [u8]>), WireError> {
         let mut refs = vec![0u32; g.nodes.len()];
         let mut bump = |id: SaveId| -> Result<(), WireError> {
             let r = refs
@@ -97,6 +101,7 @@ impl<'a> Pickler<'a> {
             shared: refs.iter().map(|&r| r > 1).collect(),
             memo: HashMap::new(),
             depth: 0,
+            binbytes,
         };
         pickler.node(g.root)?;
         pickler.out.push(STOP);
@@ -292,6 +297,12 @@ impl<'a> Pickler<'a> {
 
     /// Protocol 2 has no BINBYTES: `_codecs.encode(<latin-1 text>, 'latin1')`.
     fn bytes(&mut self, bytes: &[u8]) -> Result<(), WireError> {
+        if self.binbytes {
+            self.out.push(BINBYTES);
+            self.out.extend_from_slice(&len_u32(bytes.len(), "bytes")?.to_le_bytes());
+            self.out.extend_from_slice(bytes);
+            return Ok(());
+        }
         self.global("_codecs", "encode");
         let latin1: String = bytes.iter().map(|&b| char::from(b)).collect();
         self.str(&latin1)?;

@@ -1,0 +1,290 @@
+//! G1 (nnsight 0.5.11–0.7, docs/protocol.md): the raw-body `POST /request` with NDIF's
+//! headers, the socket.io endpoint at `/ws/socket.io` whose sockets get every update of
+//! their blocking jobs as `blocking_response` events (one binary attachment: the
+//! `torch.save` of the status dict), and `ndif-callback` notifications for non-blocking
+//! jobs. Statuses, texts and reply shapes are NDIF's.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use socketioxide::SocketIo;
+use socketioxide::handler::ConnectHandler;
+use socketioxide::extract::SocketRef;
+use socketioxide::layer::SocketIoLayer;
+use tokio::sync::mpsc;
+
+use super::{ApiError, AppState, MAX_BODY, base_url, json, version};
+use crate::job;
+use crate::jobs::{Jobs, Subscriber, Update, Work};
+use crate::request;
+
+/// socket.io's mount point (NDIF's `SocketManager(mount_location="/ws")`).
+pub const SOCKET_PATH: &str = "/ws/socket.io";
+
+/// The socket.io layer: one socket per connected G1 client, registered with the job
+/// system under its socket.io sid (what the client sends as `ndif-session_id`).
+pub fn socket_layer(jobs: Jobs) -> SocketIoLayer {
+    let (layer, io) = SocketIo::builder()
+        .req_path(SOCKET_PATH)
+        // NDIF's settings: python-engineio's 25 s ping interval, 60 s ping timeout,
+        // 100 MB messages (docs/protocol.md).
+        .ping_interval(std::time::Duration::from_secs(25))
+        .ping_timeout(std::time::Duration::from_secs(60))
+        .max_payload(100_000_000)
+        .max_buffer_size(1024)
+        .build_layer();
+    // The subscription is made before the CONNECT ack reaches the client (a connect
+    // middleware is awaited first), so its POST can name the sid at once; updates wait in
+    // the channel until the socket's sending task starts.
+    let pending: Pending = Arc::default();
+    let register = {
+        let (jobs, pending) = (jobs.clone(), pending.clone());
+        async move |socket: SocketRef| -> Result<(), std::convert::Infallible> {
+            let sid = socket.id.to_string();
+            let (tx, rx) = mpsc::unbounded_channel();
+            lock(&pending).insert(sid.clone(), rx);
+            jobs.subscribe(&sid, Arc::new(SioSubscriber { sid: sid.clone(), tx }));
+            Ok(())
+        }
+    };
+    io.ns("/", { async move |socket: SocketRef| connected(socket, jobs, pending).await }.with(register));
+    layer
+}
+
+type Pending = Arc<Mutex<HashMap<String, mpsc::UnboundedReceiver<Bytes>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Hands a socket's updates to its sending task (the executor must never wait on a
+/// slow client).
+struct SioSubscriber {
+    sid: String,
+    tx: mpsc::UnboundedSender<Bytes>,
+}
+
+impl Subscriber for SioSubscriber {
+    fn send(&self, update: &Update) -> bool {
+        self.tx.send(Bytes::from(update.g1_frame(Some(&self.sid)))).is_ok()
+    }
+}
+
+async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
+    let sid = socket.id.to_string();
+    let Some(mut rx) = lock(&pending).remove(&sid) else { return };
+    {
+        let (jobs, sid) = (jobs.clone(), sid.clone());
+        socket.on_disconnect(async move || jobs.unsubscribe(&sid));
+    }
+    socket.on("stream_upload", async |socket: SocketRef| {
+        // Only a STREAM job would wait for uploads, and none is ever started
+        // (docs/protocol.md, "STREAM").
+        tracing::debug!(sid = %socket.id, "ignored a stream_upload: no job is streaming");
+    });
+    tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            // socket.io's own buffer is bounded: wait for room rather than drop a status.
+            loop {
+                match socket.emit("blocking_response", &frame) {
+                    Ok(()) => break,
+                    Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await
+                    }
+                    Err(_) => {
+                        jobs.unsubscribe(&sid);
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// `POST /request` from a G1 client.
+pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Response, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let model_key = header("nnsight-model-key")
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::bad_request("The request has no nnsight-model-key header."))?
+        .to_string();
+    if let Some(ts) = header("ndif-timestamp").filter(|t| !t.is_empty())
+        && ts.parse::<f64>().is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "The ndif-timestamp header must be seconds since the epoch, got '{ts}'."
+        )));
+    }
+    let session = header("ndif-session_id").filter(|s| !s.is_empty()).map(str::to_string);
+    if let Some(session) = session.as_deref().filter(|sid| !s.jobs.is_subscribed(sid)) {
+        return Err(ApiError::bad_request(format!(
+            "No socket.io connection with sid '{session}' is open: connect to {SOCKET_PATH} first, or submit without ndif-session_id to poll instead."
+        )));
+    }
+    let callback = header("ndif-callback").unwrap_or("").to_string();
+    // 0.6+ say whether they want a zstd result; 0.5.x (`nnsight-zlib`) never get one.
+    let compress = match (header("nnsight-compress"), header("nnsight-zlib")) {
+        (Some(c), _) => !matches!(c.to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off"),
+        (None, Some(_)) => false,
+        (None, None) => true,
+    };
+    let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await.map_err(|e| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body could not be read (at most {MAX_BODY} bytes): {e}"))
+    })?;
+    let id = Jobs::new_id();
+    let reply = Reply { id: &id, session: session.as_deref(), callback: &callback };
+    // Past the headers NDIF answers every failure with HTTP 200 and an ERROR status,
+    // which the client raises with its text (docs/protocol.md).
+    let client = header("nnsight-version").unwrap_or("");
+    if let Some(v) = version::Version::parse(client)
+        && v < version::Version::parse("0.6").expect("a version")
+    {
+        return Ok(reply.error(&s.jobs, format!(
+            "nnsight {client} ships the traced code as Python bytecode, which this server cannot run (it runs the source text that nnsight 0.6 and later send). Upgrade with `pip install --upgrade nnsight` (0.7 and 0.8 are tested)."
+        )));
+    }
+    let decoded = tokio::task::spawn_blocking(move || request::decode_g1(&model_key, &body, compress))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?;
+    let req = match decoded {
+        Ok(r) => r,
+        Err(e) => return Ok(reply.error(&s.jobs, format!("The request from nnsight {client} could not be read: {e}"))),
+    };
+    let Some(served) = s.registry.get(&req.model_key.repo_id) else {
+        return Ok(reply.error(&s.jobs, super::not_served(&s, &req.model_key.repo_id)));
+    };
+    let caps = s.caps;
+    let watcher = (!callback.is_empty() && session.is_none())
+        .then(|| callbacks::watcher(&callback))
+        .flatten();
+    let work = Work {
+        result_url: format!("{}/results/{id}", base_url(&headers)),
+        id: id.clone(),
+        session: session.clone(),
+        watcher,
+        run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl)),
+    };
+    let received = s
+        .jobs
+        .submit(work)
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    Ok(reply.json(&received))
+}
+
+/// NDIF's `BackendResponseModel` as the POST reply: the status plus `session_id` and
+/// `callback`.
+struct Reply<'a> {
+    id: &'a str,
+    session: Option<&'a str>,
+    callback: &'a str,
+}
+
+impl Reply<'_> {
+    fn json(&self, update: &Update) -> Response {
+        json(
+            serde_json::json!({
+                "id": update.id,
+                "status": update.status.as_str(),
+                "description": update.description,
+                "data": null,
+                "session_id": self.session,
+                "callback": self.callback,
+            })
+            .to_string(),
+        )
+    }
+
+    /// An ERROR reply, kept for `GET /response/{id}` too.
+    fn error(&self, jobs: &Jobs, description: String) -> Response {
+        self.json(&jobs.refuse(self.id, &description))
+    }
+}
+
+/// `ndif-callback`: `GET {callback}?status=…&id=…` on every update of a non-blocking job,
+/// in order (NDIF's behaviour; docs/protocol.md). A callback that cannot be reached is
+/// logged and never fails the job.
+mod callbacks {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::mpsc;
+
+    use crate::jobs::{Subscriber, Update};
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    struct Callback(mpsc::UnboundedSender<String>);
+
+    impl Subscriber for Callback {
+        fn send(&self, update: &Update) -> bool {
+            self.0.send(format!("status={}&id={}", update.status.as_str(), update.id)).is_ok()
+        }
+    }
+
+    /// A watcher calling `url`, or `None` (logged) for what cannot be called: e-mail
+    /// addresses (NDIF mails those) and non-`http://` URLs.
+    pub fn watcher(url: &str) -> Option<Arc<dyn Subscriber>> {
+        let Some((host, port, path)) = parse(url) else {
+            tracing::warn!(callback = %url, "ndif-callback ignored: only http://host[:port]/path URLs are called");
+            return None;
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+        let url = url.to_string();
+        tokio::spawn(async move {
+            while let Some(query) = rx.recv().await {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let target = format!("{path}{sep}{query}");
+                match tokio::time::timeout(TIMEOUT, get(&host, port, &target)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!(callback = %url, "callback failed: {e}"),
+                    Err(_) => tracing::warn!(callback = %url, "callback timed out"),
+                }
+            }
+        });
+        Some(Arc::new(Callback(tx)))
+    }
+
+    /// `http://host[:port][/path]` → (host, port, path).
+    fn parse(url: &str) -> Option<(String, u16, String)> {
+        let rest = url.strip_prefix("http://")?;
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(i) => (&rest[..i], rest[i..].to_string()),
+            None => (rest, "/".to_string()),
+        };
+        let path = if path.starts_with('?') { format!("/{path}") } else { path };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || p.is_empty() => (h, p.parse().ok()?),
+            _ => (authority, 80),
+        };
+        (!host.is_empty() && !authority.contains('@')).then(|| (host.trim_matches(['[', ']']).to_string(), port, path))
+    }
+
+    async fn get(host: &str, port: u16, target: &str) -> std::io::Result<()> {
+        let mut stream = tokio::net::TcpStream::connect((host, port)).await?;
+        let request = format!("GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: localndif\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        // The answer is ignored (as NDIF does); read its status line so the exchange ends
+        // cleanly.
+        let mut head = [0u8; 64];
+        let _ = stream.read(&mut head).await?;
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn callback_urls() {
+            assert_eq!(super::parse("http://127.0.0.1:9000/hook"), Some(("127.0.0.1".into(), 9000, "/hook".into())));
+            assert_eq!(super::parse("http://example.org"), Some(("example.org".into(), 80, "/".into())));
+            assert_eq!(super::parse("http://h:1/x?a=b"), Some(("h".into(), 1, "/x?a=b".into())));
+            assert_eq!(super::parse("https://h/x"), None);
+            assert_eq!(super::parse("me@example.org"), None);
+            assert_eq!(super::parse("http://u@h/x"), None);
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! G1 (nnsight 0.5.11–0.7) requests: a raw POST body (zstd, zlib or plain) holding the
+//! pickled `RequestModel` — the traced block compiled by the client into functions
+//! (docs/protocol.md, "Payloads"). The block's own statements are recovered from those
+//! functions' source, so both generations reach the same program runner:
+//!
+//! * with direct input (`model.trace("...")`), the client has tokenized the batch
+//!   (`tracer.batcher.batched_kwargs`) and the body is the `try:` block of the one
+//!   mediator's function;
+//! * with `tracer.invoke(...)` blocks or a session, the body is the top function's, less
+//!   nnsight's `pull()` / `get_frame()` / `push()` calls.
+//!
+//! The captured variables are the functions' `__globals__` (cloudpickle's
+//! `_source_function_setstate`).
+
+use std::sync::Arc;
+
+use localndif_wire::pickle::{self, Graph, Id, Node};
+use localndif_wire::zstdio;
+
+use super::g2::MAX_PAYLOAD;
+use super::{ClientGeneration, Method, ModelKey, Request, RequestError};
+
+fn shape(why: &str) -> RequestError {
+    RequestError::Shape(why.to_string())
+}
+
+/// Decodes a G1 request body (`model_key` from the `nnsight-model-key` header; `compress`:
+/// whether the client wants its result zstd-compressed).
+pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request, RequestError> {
+    let model_key = ModelKey::parse(model_key)?;
+    let payload = decompress(body)?;
+    let g = pickle::decode(&payload).map_err(|e| RequestError::Pickle(e.to_string()))?;
+    let dict = state(&g, g.root).and_then(|s| g.dict_get(s, "__dict__")).ok_or_else(|| shape("the payload is not a RequestModel"))?;
+    let interventions = g.dict_get(dict, "interventions").ok_or_else(|| shape("the RequestModel has no interventions"))?;
+    let tracer = g.dict_get(dict, "tracer").ok_or_else(|| shape("the RequestModel has no tracer"))?;
+    let tstate = state(&g, tracer).ok_or_else(|| shape("the tracer has no state"))?;
+    let class = g.global(tracer).map(|(_, c)| c).unwrap_or("");
+    let method = match class {
+        "RemoteTracer" | "Tracer" => Method::Session,
+        _ => match g.dict_get(tstate, "fn").and_then(|f| g.as_str(f)) {
+            Some("__nnsight_generate__") | Some("generate") => Method::Generate,
+            Some("__call__") | None => Method::Trace,
+            Some(other) => return Err(shape(&format!("unknown traced method '{other}'"))),
+        },
+    };
+    let tracer_var = g
+        .dict_get(tstate, "tracer_var_name")
+        .and_then(|v| g.as_str(v))
+        .unwrap_or("__nnsight_tracer__")
+        .to_string();
+    let mediators = g.dict_get(tstate, "mediators").and_then(|m| list(&g, m)).unwrap_or_default();
+    // The function whose body is the user's block, and how to cut it out.
+    let mut mediator_info_start = None;
+    let (func, body_of) = match mediators.as_slice() {
+        [] => (interventions, Body::Top),
+        [m] => {
+            let ms = state(&g, *m).ok_or_else(|| shape("a mediator has no state"))?;
+            mediator_info_start = g
+                .dict_get(ms, "info")
+                .and_then(|i| state(&g, i))
+                .and_then(|i| g.dict_get(i, "start_line"))
+                .and_then(|l| g.as_int(l));
+            (g.dict_get(ms, "intervention").ok_or_else(|| shape("a mediator has no intervention"))?, Body::Mediator)
+        }
+        _ => return Err(RequestError::Shape("a G1 trace with several direct-input mediators is not supported".into())),
+    };
+    let (fn_args, fn_state) = function(&g, func)?;
+    let source = fn_args.first().and_then(|&s| g.as_str(s)).ok_or_else(|| shape("the intervention function has no source"))?;
+    let filename = g
+        .dict_get(tstate, "info")
+        .and_then(|i| state(&g, i))
+        .and_then(|i| g.dict_get(i, "frame"))
+        .and_then(|f| match g.node(f) {
+            Some(Node::Object(o)) => o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let co_filename = filename.first().and_then(|&f| g.as_str(f)).unwrap_or("<nnsight trace>").to_string();
+    let co_first = filename.get(1).and_then(|&l| g.as_int(l)).unwrap_or(1);
+    let start_line = g
+        .dict_get(tstate, "info")
+        .and_then(|i| state(&g, i))
+        .and_then(|i| g.dict_get(i, "start_line"))
+        .and_then(|l| g.as_int(l))
+        .unwrap_or(1);
+    let lines = extract_body(source, body_of, &tracer_var)?;
+    // Pad so a traceback names the user's own line numbers: nnsight 0.7 maps line `L` of
+    // a compiled function to `L + (co_firstlineno - 1) + Σ(info.start_line - 1)` over the
+    // tracer's info and, for a mediator, the mediator's (`ExceptionWrapper`).
+    let mediator_start = match body_of {
+        Body::Top => 1,
+        Body::Mediator => mediator_info_start.unwrap_or(1),
+    };
+    let offset = (co_first - 1 + start_line - 1 + mediator_start - 1).clamp(0, 1 << 20) as usize;
+    let source = format!("{}{}", "\n".repeat(offset), lines.join("\n"));
+    // Captured variables: the function's `__globals__`.
+    let globals = fn_state
+        .and_then(|s| g.tuple_items(s).and_then(|t| t.get(1).copied()))
+        .and_then(|d| g.dict_get(d, "__globals__"))
+        .map(|d| named(&g, d))
+        .transpose()?
+        .unwrap_or_default();
+    let mut locals = Vec::new();
+    if !tracer_var.starts_with("__nnsight") {
+        locals.push((tracer_var.clone(), tracer));
+    }
+    // Direct input arrives tokenized by the client.
+    let kwargs = match body_of {
+        Body::Mediator => g
+            .dict_get(tstate, "batcher")
+            .and_then(|b| state(&g, b))
+            .and_then(|b| g.dict_get(b, "batched_kwargs"))
+            .map(|d| named(&g, d))
+            .transpose()?
+            .unwrap_or_default(),
+        Body::Top => g.dict_get(tstate, "kwargs").map(|d| named(&g, d)).transpose()?.unwrap_or_default(),
+    };
+    Ok(Request {
+        model_key,
+        method,
+        source,
+        filename: co_filename,
+        compress,
+        payload: Arc::new(g.clone()),
+        tracer: Some(tracer),
+        args: Vec::new(),
+        kwargs,
+        globals,
+        locals,
+        client: ClientGeneration::G1,
+    })
+}
+
+/// The body's codec is sniffed rather than taken from the headers (NDIF trusts
+/// `nnsight-compress` / `nnsight-zlib`, and a client of the other generation then fails
+/// at decompression; docs/protocol.md): zstd (0.6+), zlib (0.5.x) or a raw pickle.
+fn decompress(body: &[u8]) -> Result<Vec<u8>, RequestError> {
+    use std::io::Read;
+    match body {
+        [0x28, 0xB5, 0x2F, 0xFD, ..] => zstdio::decompress(body, MAX_PAYLOAD).map_err(|e| RequestError::Decompress(e.to_string())),
+        [0x78, b, ..] if (0x78u16 * 256 + u16::from(*b)) % 31 == 0 => {
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(body)
+                .take(MAX_PAYLOAD as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| RequestError::Decompress(format!("zlib: {e}")))?;
+            if out.len() > MAX_PAYLOAD {
+                return Err(RequestError::Decompress(format!("the payload is larger than {MAX_PAYLOAD} bytes")));
+            }
+            Ok(out)
+        }
+        _ => Ok(body.to_vec()),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Body {
+    /// The top function: drop nnsight's calls.
+    Top,
+    /// A mediator's function: the `try:` block.
+    Mediator,
+}
+
+/// The user's lines of a compiled block, dedented, each on its own line of the compiled
+/// function (nnsight's boilerplate and the `def` line become blank lines), so that line
+/// `L` of the result is line `L` of the function nnsight compiled.
+fn extract_body(source: &str, body: Body, tracer_var: &str) -> Result<Vec<String>, RequestError> {
+    let lines: Vec<&str> = source.lines().collect();
+    let is_def = |i: usize| i == 0 && lines[0].trim_start().starts_with("def ");
+    let keep: Vec<bool> = match body {
+        Body::Mediator => {
+            let start = lines.iter().position(|l| l.trim() == "try:").ok_or_else(|| shape("a mediator function has no try block"))?;
+            let end = lines
+                .iter()
+                .rposition(|l| l.trim_start().starts_with("except Exception as exception:"))
+                .ok_or_else(|| shape("a mediator function has no except clause"))?;
+            (0..lines.len()).map(|i| i > start && i < end).collect()
+        }
+        Body::Top => {
+            let calls = [
+                format!("{tracer_var}.pull()"),
+                format!("{tracer_var}.get_frame()"),
+                format!("return {tracer_var}.push()"),
+                "__nnsight_tracer__.pull()".to_string(),
+                "__nnsight_tracer__.get_frame()".to_string(),
+                "return __nnsight_tracer__.push()".to_string(),
+            ];
+            let boiler = |l: &str| {
+                let t = l.trim();
+                calls.iter().any(|c| t == c) || t.starts_with("__nnsight_tracer__.mediators[-1].info.frame")
+            };
+            (0..lines.len()).map(|i| !is_def(i) && !boiler(lines[i])).collect()
+        }
+    };
+    let indent = lines
+        .iter()
+        .zip(&keep)
+        .filter(|(l, k)| **k && !l.trim().is_empty())
+        .map(|(l, _)| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    Ok(lines
+        .iter()
+        .zip(&keep)
+        .map(|(l, k)| match k {
+            false => String::new(),
+            true if l.len() >= indent && l.is_char_boundary(indent) => l[indent..].to_string(),
+            true => l.trim_start().to_string(),
+        })
+        .collect())
+}
+
+/// The last dict BUILD state of an object (pydantic models keep theirs under `__dict__`).
+fn state(g: &Graph, id: Id) -> Option<Id> {
+    let obj = g.obj(id)?;
+    obj.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))))
+}
+
+fn list(g: &Graph, id: Id) -> Option<Vec<Id>> {
+    match g.node(id)? {
+        Node::List(v) | Node::Tuple(v) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// A `make_function(...)` call: its arguments and the state its popped
+/// `_source_function_setstate(fn, state)` call gave it.
+fn function(g: &Graph, id: Id) -> Result<(Vec<Id>, Option<Id>), RequestError> {
+    let Some(Node::Object(o)) = g.node(id) else {
+        return Err(shape("the intervention is not a function"));
+    };
+    let args = o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec).unwrap_or_default();
+    let setstate = g.nodes.iter().find_map(|n| match n {
+        Node::Object(s) if g.global(s.callable).is_some_and(|(_, name)| name == "_source_function_setstate") => {
+            let a = s.args.and_then(|a| g.tuple_items(a))?;
+            (a.first() == Some(&id)).then(|| a.get(1).copied()).flatten()
+        }
+        _ => None,
+    });
+    Ok((args, setstate))
+}
+
+fn named(g: &Graph, dict: Id) -> Result<Vec<(String, Id)>, RequestError> {
+    match g.node(dict) {
+        Some(Node::Dict(items)) => items
+            .iter()
+            .map(|(k, v)| Ok((g.as_str(*k).ok_or_else(|| shape("a scope key is not a string"))?.to_string(), *v)))
+            .collect(),
+        _ => Err(shape("a scope is not a dict")),
+    }
+}
