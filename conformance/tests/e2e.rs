@@ -138,7 +138,7 @@ fn run_together(server: &Server, suites: &[Suite<'_>]) {
 
 /// Areas that need a server started with particular flags (their own tests below), and
 /// the Llama area (run against the Llama fixture).
-const SPECIAL: &[&str] = &["35.", "40.", "41."];
+const SPECIAL: &[&str] = &["35.", "40.", "41.", "42."];
 
 /// The differential cases on the embedded fixtures — GPT-2 for every area, Llama for its
 /// own — with the nnsight 0.8.1 and 0.7.0 clients at once against one server.
@@ -203,6 +203,14 @@ fn hostile_jobs_end_with_clear_errors_and_the_server_goes_on() {
     );
     assert_eq!(server.child.id(), pid);
     Suite::new("localndif/tiny-gpt2", "10.1", "after-hostile").run(&server);
+}
+
+/// `--stream-local`: a 0.7 `session.local()` block runs on the client and its values come
+/// back; a released client that crashes on the STREAM frees its job at once.
+#[test]
+fn session_local_blocks_stream_to_the_07_client() {
+    let server = Server::start(&["--stream-local"]);
+    Suite { client: "0.7", ..Suite::new("localndif/tiny-gpt2", "42.*", "stream-0.7") }.run(&server);
 }
 
 /// The concurrency case runs 160 jobs solo, then 160 from sixteen clients at once.

@@ -60,6 +60,10 @@ enum Command {
         /// larger ones are downloaded from /results/{id}.
         #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
         inline_result_max: usize,
+        /// Run nnsight 0.6-0.7 `session.local()` blocks on the client (STREAM). The
+        /// released clients crash on a STREAM; see README.
+        #[arg(long)]
+        stream_local: bool,
         #[command(flatten)]
         limits: Limits,
     },
@@ -152,6 +156,7 @@ fn main() -> anyhow::Result<()> {
         workers,
         min_nnsight_version,
         inline_result_max,
+        stream_local,
         limits,
     } = Cli::parse().command;
     if let Some(v) = &min_nnsight_version {
@@ -191,7 +196,7 @@ fn main() -> anyhow::Result<()> {
         }),
         registry,
         caps,
-        protocol: Protocol { min_nnsight_version, inline_max: inline_result_max },
+        protocol: Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local },
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

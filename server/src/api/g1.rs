@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler;
-use socketioxide::extract::SocketRef;
+use socketioxide::extract::{Data, SocketRef};
 use socketioxide::layer::SocketIoLayer;
 use tokio::sync::mpsc;
 
@@ -81,11 +81,16 @@ async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
         let (jobs, sid) = (jobs.clone(), sid.clone());
         socket.on_disconnect(async move || jobs.unsubscribe(&sid));
     }
-    socket.on("stream_upload", async |socket: SocketRef| {
-        // Only a STREAM job would wait for uploads, and none is ever started
-        // (docs/protocol.md, "STREAM").
-        tracing::debug!(sid = %socket.id, "ignored a stream_upload: no job is streaming");
-    });
+    {
+        // `session.local()`: what the client's block sends back, `(data, job_id)`; only
+        // the job's own client can answer it.
+        let (jobs, sid) = (jobs.clone(), sid.clone());
+        socket.on("stream_upload", async move |Data((data, job)): Data<(Bytes, String)>| {
+            if !jobs.upload(&job, &sid, data.to_vec()) {
+                tracing::debug!(%sid, %job, "a stream_upload no job of this socket waits for");
+            }
+        });
+    }
     tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
             // socket.io's own buffer is bounded: wait for room rather than drop a status.
@@ -106,7 +111,7 @@ async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
 }
 
 /// `POST /request` from a G1 client.
-pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Response, ApiError> {
+pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std::time::Instant) -> Result<Response, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let model_key = header("nnsight-model-key")
         .filter(|k| !k.is_empty())
@@ -147,9 +152,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Res
             "nnsight {client} ships the traced code as Python bytecode, which this server cannot run (it runs the source text that nnsight 0.6 and later send). Upgrade with `pip install --upgrade nnsight` (0.7 and 0.8 are tested)."
         )));
     }
-    let decoded = tokio::task::spawn_blocking(move || request::decode_g1(&model_key, &body, compress))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?;
+    let decoded = super::decode_off_task(body.len(), move || request::decode_g1(&model_key, &body, compress)).await?;
     let req = match decoded {
         Ok(r) => r,
         Err(e) => return Ok(reply.error(&s.jobs, format!("The request from nnsight {client} could not be read: {e}"))),
@@ -163,9 +166,11 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Res
         .flatten();
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
+        received,
         id: id.clone(),
         session: session.clone(),
         watcher,
+        stream: s.protocol.stream_local,
         run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl)),
     };
     let received = s

@@ -17,7 +17,7 @@ use crate::jobs::{Jobs, Subscriber, Update, Work};
 use crate::request::{self, Envelope};
 
 /// `POST /request` with a multipart body.
-pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Response, ApiError> {
+pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std::time::Instant) -> Result<Response, ApiError> {
     let mut multipart = Multipart::from_request(req, &s)
         .await
         .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
@@ -50,14 +50,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Res
     })?;
     let decoded = {
         let envelope = envelope.clone();
-        tokio::task::spawn_blocking(move || request::decode_g2(&envelope, &blob))
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("Internal server error: {e}"),
-                )
-            })?
+        super::decode_off_task(blob.len(), move || request::decode_g2(&envelope, &blob)).await?
     };
     let req = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
     let served = s
@@ -76,9 +69,11 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request) -> Result<Res
     let caps = s.caps;
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
+        received,
         id,
         session,
         watcher: None,
+        stream: false,
         run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl)),
     };
     let received = s

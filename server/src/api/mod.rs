@@ -44,11 +44,14 @@ pub struct Protocol {
     /// G2 results up to this many bytes travel inside the COMPLETED frame; larger ones
     /// are downloaded from `/results/{id}`.
     pub inline_max: usize,
+    /// Run G1 `session.local()` blocks on the client by STREAM. Off by default: the
+    /// released nnsight 0.6–0.7 clients crash on a STREAM (README, "nnsight 0.5–0.7").
+    pub stream_local: bool,
 }
 
 impl Default for Protocol {
     fn default() -> Self {
-        Protocol { min_nnsight_version: None, inline_max: 8 << 20 }
+        Protocol { min_nnsight_version: None, inline_max: 8 << 20, stream_local: false }
     }
 }
 
@@ -82,6 +85,7 @@ async fn submit(
     headers: HeaderMap,
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
+    let received = std::time::Instant::now();
     let client = headers.get("nnsight-version").and_then(|v| v.to_str().ok());
     version::check(client, s.protocol.min_nnsight_version.as_deref()).map_err(ApiError::bad_request)?;
     let multipart = headers
@@ -89,10 +93,24 @@ async fn submit(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/form-data"));
     if multipart {
-        g2::submit(s, headers, req).await
+        g2::submit(s, headers, req, received).await
     } else {
-        g1::submit(s, headers, req).await
+        g1::submit(s, headers, req, received).await
     }
+}
+
+/// Payloads up to this size are decoded on the request's own task: handing them to the
+/// blocking pool would cost more than decoding them (a thread wake-up per request).
+pub const DECODE_INLINE_MAX: usize = 64 << 10;
+
+/// Runs `decode` on the request's task if `len` is small, else on the blocking pool.
+async fn decode_off_task<T: Send + 'static>(len: usize, decode: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    if len <= DECODE_INLINE_MAX {
+        return Ok(decode());
+    }
+    tokio::task::spawn_blocking(decode)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))
 }
 
 /// Why a job for `repo` cannot run here.

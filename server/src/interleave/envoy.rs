@@ -37,6 +37,8 @@ pub struct ModelCtx {
     pub log: LogSink,
     /// The client generation the job came from.
     pub client: crate::request::ClientGeneration,
+    /// Runs a `session.local()` block on the client (G1 blocking jobs only).
+    pub client_runner: Option<super::local::ClientRunner>,
 }
 
 impl ModelCtx {

@@ -4,12 +4,13 @@
 //! occurrence n") until the forward gets there, reads or swaps its rows of the value
 //! ([`batch`]), and runs on to its next request; exactly one side runs at a time.
 //! [`envoy`] gives user code its handles on modules, [`tracer`] the traces, invokes and
-//! sessions that drive it all.
+//! sessions that drive it all; [`local`] the blocks of a session that run on the client.
 
 pub mod batch;
 pub mod envoy;
 pub mod interleaver;
 pub mod loc;
+pub mod local;
 pub mod tokenizer;
 pub mod tracer;
 pub mod worker;

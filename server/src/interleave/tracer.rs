@@ -64,7 +64,7 @@ pub fn new_tracer(_it: &mut Interp, ctx: Rc<ModelCtx>, method: &str, args: Vec<V
             if !args.is_empty() || !kwargs.is_empty() {
                 return Err(PyErr::type_error("session() takes no inputs; open traces inside it"));
             }
-            let s: Rc<dyn HostObj> = Rc::new(SessionObj);
+            let s: Rc<dyn HostObj> = Rc::new(SessionObj { ctx: ctx.clone() });
             return Ok(Value::Host(s));
         }
         other => return Err(PyErr::unsupported(format!("model.{other}(...)"))),
@@ -74,7 +74,7 @@ pub fn new_tracer(_it: &mut Interp, ctx: Rc<ModelCtx>, method: &str, args: Vec<V
 }
 
 /// Whether the running body is intervention code (a worker of a running trace).
-fn in_worker(it: &mut Interp) -> bool {
+pub(crate) fn in_worker(it: &mut Interp) -> bool {
     it.host.as_any().downcast_mut::<WorkerHost>().is_some()
 }
 
@@ -456,7 +456,9 @@ impl HostObj for BarrierObj {
 
 /// `model.session()`: its body is plain Python run once; every trace in it is a whole
 /// run of its own, and pushes all its names into the body (docs/semantics.md §8).
-pub struct SessionObj;
+pub struct SessionObj {
+    pub ctx: Rc<ModelCtx>,
+}
 
 impl SessionObj {
     /// Runs the session body `code`, written in `frame`.
@@ -476,6 +478,23 @@ impl SessionObj {
 impl HostObj for SessionObj {
     fn type_name(&self) -> &str {
         "Tracer"
+    }
+
+    fn getattr(&self, _it: &mut Interp, this: &Value, name: &str) -> PyResult<Value> {
+        match name {
+            // nnsight 0.5–0.7's `RemoteTracer.local()` (hybrid execution).
+            "local" if self.ctx.client == crate::request::ClientGeneration::G1 => {
+                Ok(Native::with_aux("local", Some(this.clone()), |_, n, _, _| {
+                    let Some(Value::Host(h)) = &n.recv else { return Err(PyErr::internal("local() without its session")) };
+                    let Some(s) = h.as_any().downcast_ref::<SessionObj>() else {
+                        return Err(PyErr::internal("local() without its session"));
+                    };
+                    let l: Rc<dyn HostObj> = Rc::new(super::local::LocalObj { ctx: s.ctx.clone() });
+                    Ok(Value::Host(l))
+                }, Aux::None))
+            }
+            _ => Err(PyErr::attribute_error(format!("'{}' object has no attribute '{name}'", self.type_name()))),
+        }
     }
 
     fn with_body(&self, it: &mut Interp, this: &Value, body: WithBody<'_>, frame: &mut Frame) -> Option<PyResult<()>> {

@@ -6,6 +6,7 @@
 
 pub mod load;
 pub mod save;
+mod stream;
 
 use std::any::Any;
 use std::cell::Cell;
@@ -44,13 +45,14 @@ pub type Log = Arc<dyn Fn(String) + Send + Sync>;
 /// client shows. Call on a thread with [`JOB_STACK`] bytes of stack.
 pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs::JobCtl) -> Result<Vec<u8>, String> {
     stack::enter(JOB_STACK - (4 << 20));
+    intra_op_threads(served);
     let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
     saves::reset();
     let names = match req.client {
         ClientGeneration::G1 => Names::Bare,
         ClientGeneration::G2 => Names::Qualified,
     };
-    let out = run(req, served, ctl.log).map_err(|e| e.render_as(names));
+    let out = run(req, served, ctl.log, ctl.stream).map_err(|e| e.render_as(names));
     // The job's own tensors at their peak, and at least what it hands back (its saved
     // values are all alive at the end).
     let held = out.as_ref().map_or(0, |(_, raw)| *raw as u64);
@@ -59,6 +61,21 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     saves::reset();
     crate::interp::modules::reset();
     out
+}
+
+/// Models below this many parameters run their ops on the job's own thread.
+const SMALL_MODEL: i64 = 1 << 24;
+
+/// libtorch's intra-op thread team only pays for large matrices: a small model's ops are
+/// below its grain size or too short to amortize waking the team, whose spinning threads
+/// then compete with everything else on the machine (the client included, on a small
+/// box). So a small model's job runs them on its own thread; others keep libtorch's
+/// default. libtorch sets OpenMP's and MKL's thread counts for the calling thread only,
+/// so this touches only this job runner.
+fn intra_op_threads(served: &ServedModel) {
+    static DEFAULT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    let default = *DEFAULT.get_or_init(tch::get_num_threads);
+    tch::set_num_threads(if served.n_params() < SMALL_MODEL { 1 } else { default });
 }
 
 /// The interpreter's host for the user's own frame (the session or tracer body).
@@ -76,7 +93,7 @@ impl Host for JobHost {
 }
 
 /// The result blob, and the size of the saved values before compression.
-fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<(Vec<u8>, usize)> {
+fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs::StreamFn>) -> PyResult<(Vec<u8>, usize)> {
     let program = Program::parse(&req.source, &req.filename)?;
     let model = served.instance();
     tensor::set_weight_ranges(model.weights.ranges());
@@ -104,13 +121,14 @@ fn run(req: &Request, served: &ServedModel, log: Log) -> PyResult<(Vec<u8>, usiz
         generation_config: served.generation_config.clone(),
         log: sink.clone(),
         client: req.client,
+        client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(stream::runner),
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
     let kwargs = loader.named(&req.kwargs)?;
     let tracer: Value = match req.method {
         Method::Session => {
-            let s: Rc<dyn HostObj> = Rc::new(SessionObj);
+            let s: Rc<dyn HostObj> = Rc::new(SessionObj { ctx: ctx.clone() });
             Value::Host(s)
         }
         Method::Trace | Method::Generate => {

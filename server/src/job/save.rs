@@ -248,3 +248,61 @@ pub fn tensor_data(t: &tch::Tensor) -> PyResult<TensorData> {
         requires_grad: t.requires_grad(),
     })
 }
+
+/// The STREAM of a `session.local()` block (nnsight 0.5–0.7; docs/protocol.md): a plain
+/// pickle of the function as nnsight 0.7's `CustomCloudPickler` writes one —
+/// `make_function(source, name, filename, qualname, module, doc, annotations, defaults,
+/// kwdefaults, base_globals, closure_values, closure_names, firstlineno)`, then
+/// `_source_function_setstate(fn, ({}, {"__globals__": captured, ...}))`. Its filename
+/// starts with `<nnsight` as the client's `pull()` requires.
+pub fn stream_function(source: &str, name: &str, captured: &[(Rc<str>, Value)]) -> PyResult<Vec<u8>> {
+    let mut s = Saver::default();
+    let mut globals = Vec::with_capacity(captured.len());
+    for (k, v) in captured {
+        let key = s.g.push(SaveNode::Str(k.to_string()));
+        if let Value::Module(m) = v {
+            // By reference, as cloudpickle ships an importable module.
+            let name = s.g.push(SaveNode::Str(m.name.to_string()));
+            let module = s.object("cloudpickle.cloudpickle", "subimport", false, vec![name], None);
+            globals.push((key, module));
+            continue;
+        }
+        let v = s.value(v).map_err(|e| {
+            PyErr::type_error(format!("session.local() cannot send the variable '{k}' to the client: {}", e.headline()))
+        })?;
+        globals.push((key, v));
+    }
+    let str_node = |s: &mut Saver, text: &str| s.g.push(SaveNode::Str(text.into()));
+    let none = s.g.push(SaveNode::None);
+    let empty = |s: &mut Saver| s.g.push(SaveNode::Dict(Vec::new()));
+    let args = vec![
+        str_node(&mut s, source),
+        str_node(&mut s, name),
+        str_node(&mut s, &format!("<nnsight local {name}>")),
+        str_node(&mut s, name),
+        str_node(&mut s, "__main__"),
+        none,
+        empty(&mut s),
+        none,
+        none,
+        empty(&mut s),
+        none,
+        none,
+        s.g.push(SaveNode::Int(1)),
+    ];
+    let function = s.object("nnsight.intervention.serialization", "make_function", false, args, None);
+    let globals = s.g.push(SaveNode::Dict(globals));
+    let slot_keys = (str_node(&mut s, "__globals__"), str_node(&mut s, "__deferred_closure__"));
+    let deferred = empty(&mut s);
+    let slot = s.g.push(SaveNode::Dict(vec![(slot_keys.0, globals), (slot_keys.1, deferred)]));
+    let func_dict = empty(&mut s);
+    let state = s.g.push(SaveNode::Tuple(vec![func_dict, slot]));
+    s.g.root = s.g.push(SaveNode::SetState {
+        target: function,
+        module: "nnsight.intervention.serialization".into(),
+        name: "_source_function_setstate".into(),
+        state,
+    });
+    localndif_wire::torchsave::pickle_graph(&s.g)
+        .map_err(|e| PyErr::value_error(format!("the session.local() block could not be encoded: {e}")))
+}

@@ -1,10 +1,11 @@
 //! Jobs: ids, the queue and the executors that drain it (`--workers N` at once), statuses
 //! with NDIF's texts (docs/protocol.md), fan-out of updates to whoever subscribed (a G2
-//! WebSocket, a G1 socket.io sid, a G1 callback), the latest status per job for polling, and
-//! the result store. Each job runs on a thread of its own; its executor waits for it with a
-//! deadline and, should the job not stop when told to (a libtorch kernel cannot be
-//! interrupted), reports the timeout and moves on. Knows nothing of HTTP: transports
-//! register a [`Subscriber`] under a session id.
+//! WebSocket, a G1 socket.io sid, a G1 callback), the latest status per job for polling,
+//! the result store, and the STREAM round trips of `session.local()` (a client's upload
+//! goes to the job waiting for it). Each job runs on a thread of its own; its executor
+//! waits for it with a deadline and, should the job not stop when told to (a libtorch
+//! kernel cannot be interrupted), reports the timeout and moves on. Knows nothing of HTTP:
+//! transports register a [`Subscriber`] under a session id.
 
 pub mod status;
 mod store;
@@ -32,7 +33,18 @@ pub struct JobCtl {
     pub cancel: Arc<AtomicBool>,
     /// The most memory (bytes) the job's own values held at once; the job reports it.
     pub peak_bytes: Arc<std::sync::atomic::AtomicU64>,
+    /// Sends a STREAM (a pickled function) to the job's socket and waits for what the
+    /// client uploads back (`stream_upload`); `Err` is the reason there is none. `None`
+    /// unless the job was submitted with STREAM enabled (`serve --stream-local`).
+    pub stream: Option<StreamFn>,
 }
+
+/// See [`JobCtl::stream`].
+pub type StreamFn = Arc<dyn Fn(Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync>;
+
+/// How long a job waits for a client's `stream_upload` (NDIF waits 5 s; a client runs
+/// the streamed block first, which may take longer on a laptop).
+pub const STREAM_WAIT: Duration = Duration::from_secs(120);
 
 /// A job's body: runs it, reporting LOG lines through its [`JobCtl`]; returns the result
 /// blob (already encoded for the client) or the ERROR description.
@@ -100,9 +112,13 @@ pub struct Work {
     pub session: Option<String>,
     /// Also told of every update of this job after RECEIVED (a G1 `ndif-callback`).
     pub watcher: Option<Arc<dyn Subscriber>>,
+    /// The job may STREAM blocks to its client (`session.local()`).
+    pub stream: bool,
     pub run: JobFn,
     /// Where the client downloads the result (`{base}/results/{id}`).
     pub result_url: String,
+    /// When the request reached the server (for COMPLETED `meta.server_time`).
+    pub received: std::time::Instant,
 }
 
 /// Who hears of a job's updates.
@@ -119,6 +135,8 @@ pub struct Jobs {
 
 struct Inner {
     subscribers: Mutex<HashMap<String, Arc<dyn Subscriber>>>,
+    /// Jobs waiting for a `stream_upload`: job id → (its session, where the upload goes).
+    uploads: Mutex<HashMap<String, (String, mpsc::SyncSender<Vec<u8>>)>>,
     latest: Mutex<HashMap<String, Update>>,
     queue: Mutex<VecDeque<Work>>,
     wake: Condvar,
@@ -141,6 +159,7 @@ impl Jobs {
         let jobs = Jobs {
             inner: Arc::new(Inner {
                 subscribers: Mutex::default(),
+                uploads: Mutex::default(),
                 latest: Mutex::default(),
                 queue: Mutex::default(),
                 wake: Condvar::new(),
@@ -173,6 +192,8 @@ impl Jobs {
 
     pub fn unsubscribe(&self, session: &str) {
         lock(&self.inner.subscribers).remove(session);
+        // A job waiting for this client's upload will not get one.
+        lock(&self.inner.uploads).retain(|_, (s, _)| s != session);
     }
 
     pub fn results(&self) -> &ResultStore {
@@ -211,9 +232,45 @@ impl Jobs {
         update
     }
 
+    /// Hands a client's `stream_upload` to its job; `false` if no job of that session
+    /// is waiting for one.
+    pub fn upload(&self, job: &str, session: &str, data: Vec<u8>) -> bool {
+        let slot = lock(&self.inner.uploads).get(job).filter(|(s, _)| s == session).map(|(_, tx)| tx.clone());
+        slot.is_some_and(|tx| tx.try_send(data).is_ok())
+    }
+
+    /// A STREAM round trip for job `id` (see [`JobCtl::stream`]).
+    fn stream(&self, id: &str, route: &Route, cancel: &AtomicBool, data: Vec<u8>) -> Result<Vec<u8>, String> {
+        let Some(session) = route.session.clone() else {
+            return Err("this job was submitted with blocking=False: there is no client socket to stream to".into());
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        lock(&self.inner.uploads).insert(id.to_string(), (session, tx));
+        let mut update = Update::new(id, Status::Stream, "");
+        update.data = Data::Bytes(bytes::Bytes::from(data));
+        self.publish(route, update);
+        let deadline = std::time::Instant::now() + STREAM_WAIT;
+        let out = loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(upload) => break Ok(upload),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break Err("the client disconnected before uploading".to_string()),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if cancel.load(Ordering::SeqCst) {
+                        break Err("the job was cancelled".to_string());
+                    }
+                    if std::time::Instant::now() >= deadline {
+                        break Err(format!("the client uploaded nothing within {}s", STREAM_WAIT.as_secs()));
+                    }
+                }
+            }
+        };
+        lock(&self.inner.uploads).remove(id);
+        out
+    }
+
     /// Records and delivers one update.
     fn publish(&self, route: &Route, update: Update) {
-        if update.status != Status::Log {
+        if !matches!(update.status, Status::Log | Status::Stream) {
             let mut stored = update.clone();
             // Polls get the URL; the blob stays in the result store.
             stored.inline = None;
@@ -266,8 +323,10 @@ impl Jobs {
             id,
             session,
             watcher,
+            stream,
             run,
             result_url,
+            received,
         } = work;
         let route = Arc::new(Route { session, watcher });
         self.publish(&route, Update::new(&id, Status::Dispatched, status::DISPATCHED));
@@ -280,7 +339,11 @@ impl Jobs {
         };
         let cancel = Arc::new(AtomicBool::new(false));
         let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let ctl = JobCtl { log, cancel: cancel.clone(), peak_bytes: peak.clone() };
+        let stream = stream.then(|| -> StreamFn {
+            let (jobs, id, route, cancel) = (self.clone(), id.clone(), route.clone(), cancel.clone());
+            Arc::new(move |data| jobs.stream(&id, &route, &cancel, data))
+        });
+        let ctl = JobCtl { log, cancel: cancel.clone(), peak_bytes: peak.clone(), stream };
         let started = std::time::Instant::now();
         let (tx, rx) = mpsc::channel();
         let inner = self.inner.clone();
@@ -348,9 +411,12 @@ impl Jobs {
                 let mut done = Update::new(&id, Status::Completed, status::COMPLETED);
                 done.data = Data::Url(result_url);
                 done.inline = Some(blob);
-                // NDIF's fields; the GPU ones are empty on a CPU server.
+                // NDIF's fields (the GPU ones are empty on a CPU server), and the whole
+                // time since the request arrived (decoding, queue and run) for latency
+                // breakdowns (python/bench.py).
                 done.meta = Some(serde_json::json!({
                     "runtime": started.elapsed().as_secs_f64(),
+                    "server_time": received.elapsed().as_secs_f64(),
                     "max_memory_usage": peak.load(Ordering::SeqCst),
                     "max_mem_by_gpu": {},
                     "max_mem_pct_by_gpu": {},

@@ -23,6 +23,9 @@ pub enum Status {
     Completed,
     Error,
     Log,
+    /// nnsight 0.5–0.7's hybrid execution: `data` is a function for the client to run
+    /// (`tracer.local()`; docs/protocol.md). Socket only, never stored.
+    Stream,
 }
 
 impl Status {
@@ -38,6 +41,9 @@ impl Status {
 pub enum Data {
     None,
     Url(String),
+    /// A STREAM's pickled function (never part of JSON).
+    #[serde(skip)]
+    Bytes(bytes::Bytes),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,7 +64,7 @@ pub struct Update {
 
 fn data_or_null<S: serde::Serializer>(d: &Data, s: S) -> Result<S::Ok, S::Error> {
     match d {
-        Data::None => s.serialize_none(),
+        Data::None | Data::Bytes(_) => s.serialize_none(),
         Data::Url(u) => s.serialize_str(u),
     }
 }
@@ -89,6 +95,7 @@ impl Update {
         let data = match &self.data {
             Data::None => Saved::None,
             Data::Url(u) => Saved::Str(u.clone()),
+            Data::Bytes(b) => Saved::Bytes(b.to_vec()),
         };
         frame(vec![
             ("id", Saved::Str(self.id.clone())),
@@ -126,6 +133,7 @@ impl Status {
             Status::Completed => "COMPLETED",
             Status::Error => "ERROR",
             Status::Log => "LOG",
+            Status::Stream => "STREAM",
         }
     }
 }

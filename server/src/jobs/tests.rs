@@ -24,8 +24,10 @@ fn transcript(jobs: &Jobs, session: &str, run: JobFn) -> (Update, Vec<Update>) {
             id: id.clone(),
             session: Some(session.into()),
             watcher: None,
+            stream: false,
             run,
             result_url: format!("http://x/results/{id}"),
+            received: std::time::Instant::now(),
         })
         .unwrap();
     let mut seen = Vec::new();
@@ -140,8 +142,10 @@ fn a_full_queue_refuses_new_jobs() {
         id: Jobs::new_id(),
         session: None,
         watcher: None,
+        stream: false,
         run,
         result_url: String::new(),
+        received: std::time::Instant::now(),
     };
     // One job occupies the executor, one waits; the next is refused.
     let (started_tx, started_rx) = mpsc::channel();

@@ -1,8 +1,9 @@
 //! What the client asked: turns a decoded payload into one validated [`Request`] (model key,
 //! method, source, and the payload's inputs and captured scope) that later stages require (TGI's
-//! `ValidGenerateRequest` pattern). G2 (nnsight 0.8.x) payloads are `(tracer, (source, globals,
-//! locals))` (docs/protocol.md); the model, envoys and tokenizer are persistent ids or envoy
-//! objects carrying their `path`.
+//! `ValidGenerateRequest` pattern), whichever client generation sent it. G2 (nnsight 0.8.x)
+//! payloads are `(tracer, (source, globals, locals))`; G1 (0.5.11–0.7) payloads are a pickled
+//! `RequestModel` holding the block compiled into a function ([`g1`]; docs/protocol.md). The
+//! model, envoys and tokenizer are persistent ids or envoy objects carrying their `path`.
 
 mod g1;
 mod g2;

@@ -38,6 +38,15 @@ pub enum SaveNode {
         items: Vec<(SaveId, SaveId)>,
         state: Option<SaveId>,
     },
+    /// `target`, after `module.name(target, state)` was called on it: pickle's reduce with
+    /// a state setter, as cloudpickle writes a function (its globals arrive once the
+    /// function is in the memo, so they may refer back to it).
+    SetState {
+        target: SaveId,
+        module: String,
+        name: String,
+        state: SaveId,
+    },
 }
 
 /// A value to save; `root` is what `torch.load` returns.

@@ -68,8 +68,15 @@ pub fn torch_save_status(value: &Saved) -> Result<Vec<u8>, WireError> {
     archive(&SaveGraph::from_tree(value), true)
 }
 
+/// A plain pickle of `value` (what `pickle.loads` reads; no archive): each tensor is
+/// `torch.storage._load_from_bytes(<its own torch.save bytes>)`, bytes are BINBYTES.
+/// For values handed to a client's Python outside a result (a STREAM function).
+pub fn pickle_graph(value: &SaveGraph) -> Result<Vec<u8>, WireError> {
+    Ok(Pickler::dump(value, true, true)?.0)
+}
+
 fn archive(value: &SaveGraph, binbytes: bool) -> Result<Vec<u8>, WireError> {
-    let (data_pkl, storages) = Pickler::dump(value, binbytes)?;
+    let (data_pkl, storages) = Pickler::dump(value, binbytes, false)?;
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     let mut record = |name: &str, bytes: &[u8]| -> Result<(), WireError> {
         let options = SimpleFileOptions::default()

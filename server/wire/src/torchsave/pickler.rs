@@ -44,6 +44,7 @@ const LONG_BINGET: u8 = b'j';
 const POP_MARK: u8 = b'1';
 const NEWOBJ: u8 = 0x81;
 const BINBYTES: u8 = b'B';
+const POP: u8 = b'0';
 
 /// Deepest nesting written (a deeper value is refused, as CPython's pickle refuses
 /// one past its recursion limit).
@@ -62,11 +63,13 @@ pub(super) struct Pickler<'a> {
     /// Bytes as BINBYTES (protocol 3+; `weights_only=True` refuses it) instead of
     /// protocol 2's `_codecs.encode` call.
     binbytes: bool,
+    /// A plain pickle, not an archive's `data.pkl`: each tensor carries its own bytes.
+    plain: bool,
 }
 
 impl<'a> Pickler<'a> {
     /// The pickle bytes and the storages its tensors reference.
-    pub(super) fn dump(g: &'a SaveGraph, binbytes: bool) -> Result<(Vec<u8>, Vec<&'a [u8]>), WireError> {
+    pub(super) fn dump(g: &'a SaveGraph, binbytes: bool, plain: bool) -> Result<(Vec<u8>, Vec<&'a [u8]>), WireError> {
         let mut refs = vec![0u32; g.nodes.len()];
         let mut bump = |id: SaveId| -> Result<(), WireError> {
             let r = refs
@@ -91,6 +94,12 @@ impl<'a> Pickler<'a> {
                         bump(*s)?;
                     }
                 }
+                SaveNode::SetState { target, state, .. } => {
+                    // Written, then fetched again for the setter call.
+                    bump(*target)?;
+                    bump(*target)?;
+                    bump(*state)?;
+                }
                 _ => {}
             }
         }
@@ -102,6 +111,7 @@ impl<'a> Pickler<'a> {
             memo: HashMap::new(),
             depth: 0,
             binbytes,
+            plain,
         };
         pickler.node(g.root)?;
         pickler.out.push(STOP);
@@ -183,6 +193,13 @@ impl<'a> Pickler<'a> {
             SaveNode::Global { module, name } => {
                 self.global(module, name);
                 self.put(id);
+            }
+            SaveNode::SetState { target, module, name, state } => {
+                self.node(*target)?;
+                self.global(module, name);
+                self.node(*target)?;
+                self.node(*state)?;
+                self.out.extend_from_slice(&[TUPLE2, REDUCE, POP]);
             }
             SaveNode::Object { module, name, newobj, args, items, state } => {
                 self.global(module, name);
@@ -357,6 +374,14 @@ impl<'a> Pickler<'a> {
     /// `_rebuild_tensor_v2((storage pid), 0, shape, stride, requires_grad, OrderedDict())`.
     fn tensor(&mut self, tensor: &'a TensorData) -> Result<(), WireError> {
         tensor.validate()?;
+        if self.plain {
+            // What a pickled storage reduces to: `torch.load` of its own archive.
+            let archive = super::torch_save(&super::Saved::Tensor(tensor.clone()))?;
+            self.global("torch.storage", "_load_from_bytes");
+            self.bytes(&archive)?;
+            self.out.extend_from_slice(&[TUPLE1, REDUCE]);
+            return Ok(());
+        }
         let key = self.storages.len().to_string();
         self.storages.push(&tensor.data);
 
