@@ -66,6 +66,8 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["NNSIGHT_CONFIG"] = os.devnull
+# nnsight 0.7 draws its download progress bar even with REMOTE_LOGGING off.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 import importlib.util  # noqa: E402
 import json  # noqa: E402
@@ -135,11 +137,41 @@ def load_case(path: str, suffix: str = ""):
     return module
 
 
+def serialize_socketio_dispatch():
+    """Hand each socket.io message to its handler in arrival order.
+
+    python-engineio's client (under every 0.5-0.7 nnsight) starts a new thread for each
+    websocket message, so the header and the binary attachment of one event — or two
+    events in a row — can be handled out of order: the event is lost (the client then waits
+    forever) or delivered with the next header as its payload (python-socketio #403, #436).
+    It is rare with one client and common with several on threads in one process (case
+    41.1). The server spaces its events to make it rare for users (docs/protocol.md); the
+    driver removes it so that a verdict is about the server, never this race. nnsight
+    itself is untouched; 0.8 clients use no socket.io.
+    """
+    try:
+        import engineio
+    except ImportError:
+        return
+    original = engineio.Client._trigger_event
+    if getattr(original, "in_order", False):
+        return
+
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return original(self, event, *args, **kwargs)
+
+    _trigger_event.in_order = True
+    engineio.Client._trigger_event = _trigger_event
+
+
 def configure_nnsight(mode: str, host: str, debug: bool):
     """Import nnsight and set CONFIG for this run."""
     if mode == "remote":
         os.environ["NDIF_HOST"] = host
         os.environ.setdefault("NDIF_API_KEY", DUMMY_API_KEY)
+        serialize_socketio_dispatch()
     import nnsight
     from nnsight import CONFIG
 

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use localndif_conformance::{Driver, Target, Verdict, discover, run_suite, write_report};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .parent()
         .unwrap()
         .to_path_buf()

@@ -14,4 +14,5 @@ pub mod job;
 pub mod jobs;
 pub mod model;
 pub mod request;
+pub mod text;
 pub mod value;

@@ -1,4 +1,4 @@
-"""40.10 repr of a value nested a million deep is a RecursionError"""
+"""40.10 repr of a value nested a hundred thousand deep is a RecursionError"""
 
 import nnsight  # noqa: F401
 import torch  # noqa: F401
@@ -12,7 +12,7 @@ def run(model):
     try:
         with model.trace("The Eiffel Tower", remote=True):
             x = []
-            for _ in range(1000000):
+            for _ in range(100000):
                 x = [x]
             s = repr(x)
     except RemoteError as e:

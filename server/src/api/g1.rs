@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::{ApiError, AppState, MAX_BODY, base_url, json, version};
 use crate::job;
-use crate::jobs::{Jobs, Subscriber, Update, Work};
+use crate::jobs::{Jobs, Status, Subscriber, Update, Work};
 use crate::request;
 
 /// socket.io's mount point (NDIF's `SocketManager(mount_location="/ws")`).
@@ -48,6 +48,7 @@ pub fn socket_layer(jobs: Jobs) -> SocketIoLayer {
             let (tx, rx) = mpsc::unbounded_channel();
             lock(&pending).insert(sid.clone(), rx);
             jobs.subscribe(&sid, Arc::new(SioSubscriber { sid: sid.clone(), tx }));
+            tracing::debug!(%sid, "socket.io subscribed");
             Ok(())
         }
     };
@@ -55,7 +56,7 @@ pub fn socket_layer(jobs: Jobs) -> SocketIoLayer {
     layer
 }
 
-type Pending = Arc<Mutex<HashMap<String, mpsc::UnboundedReceiver<Bytes>>>>;
+type Pending = Arc<Mutex<HashMap<String, mpsc::UnboundedReceiver<pace::Frame>>>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -65,21 +66,33 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// slow client).
 struct SioSubscriber {
     sid: String,
-    tx: mpsc::UnboundedSender<Bytes>,
+    tx: mpsc::UnboundedSender<pace::Frame>,
 }
 
 impl Subscriber for SioSubscriber {
     fn send(&self, update: &Update) -> bool {
-        self.tx.send(Bytes::from(update.g1_frame(Some(&self.sid)))).is_ok()
+        let frame = pace::Frame {
+            job: update.id.clone(),
+            passing: !update.status.is_terminal() && !matches!(update.status, Status::Log | Status::Stream),
+            bytes: Bytes::from(update.g1_frame(Some(&self.sid))),
+        };
+        self.tx.send(frame).is_ok()
     }
 }
 
 async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
     let sid = socket.id.to_string();
-    let Some(mut rx) = lock(&pending).remove(&sid) else { return };
+    let Some(mut rx) = lock(&pending).remove(&sid) else {
+        tracing::warn!(%sid, "a socket.io connection without its subscription");
+        return;
+    };
+    tracing::debug!(%sid, "socket.io connected");
     {
         let (jobs, sid) = (jobs.clone(), sid.clone());
-        socket.on_disconnect(async move || jobs.unsubscribe(&sid));
+        socket.on_disconnect(async move || {
+            tracing::debug!(%sid, "socket.io disconnected");
+            jobs.unsubscribe(&sid)
+        });
     }
     {
         // `session.local()`: what the client's block sends back, `(data, job_id)`; only
@@ -92,24 +105,19 @@ async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
         });
     }
     tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
+        let emit = |bytes: &Bytes| match socket.emit("blocking_response", bytes) {
+            Ok(()) => pace::Sent::Yes,
             // socket.io's own buffer is bounded: wait for room rather than drop a status.
-            loop {
-                match socket.emit("blocking_response", &frame) {
-                    Ok(()) => break,
-                    Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => {
-                        tokio::time::sleep(std::time::Duration::from_millis(5)).await
-                    }
-                    Err(_) => {
-                        jobs.unsubscribe(&sid);
-                        return;
-                    }
-                }
+            Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => pace::Sent::Full,
+            Err(e) => {
+                tracing::warn!(%sid, "socket.io emit failed, dropping the socket's updates: {e}");
+                pace::Sent::Closed
             }
-        }
+        };
+        pace::forward(&mut rx, emit).await;
+        jobs.unsubscribe(&sid);
     });
 }
-
 /// `POST /request` from a G1 client.
 pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std::time::Instant) -> Result<Response, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
@@ -290,6 +298,166 @@ mod callbacks {
             assert_eq!(super::parse("https://h/x"), None);
             assert_eq!(super::parse("me@example.org"), None);
             assert_eq!(super::parse("http://u@h/x"), None);
+        }
+    }
+}
+
+/// How updates reach a G1 socket. python-socketio's client (every 0.5–0.7 nnsight) handles
+/// each websocket message on a thread of its own (python-engineio's `run_async=True`), so
+/// the header and the attachment of one binary event, or two events sent back to back, can
+/// be handled out of order: the event is then lost (the client waits forever) or delivered
+/// with the next header as its payload (`TypeError: a bytes-like object is required`).
+/// Upstream: python-socketio #403 and #436; NDIF's own server has the same exposure. A
+/// server cannot make that client safe, only make the race rare: a socket gets at most one
+/// event per [`GAP`], and a QUEUED/RUNNING that a newer status of the same job overtakes
+/// within the gap is never sent, so a short job is one event — its terminal status.
+mod pace {
+    use std::time::Duration;
+
+    use axum::body::Bytes;
+    use tokio::sync::mpsc::UnboundedReceiver;
+    use tokio::time::{Instant, sleep, sleep_until, timeout};
+
+    /// The least time between two events to one socket.
+    pub const GAP: Duration = Duration::from_millis(25);
+
+    /// One `blocking_response` on its way.
+    #[derive(Debug)]
+    pub struct Frame {
+        pub job: String,
+        /// QUEUED, RUNNING…: of no use to the client once a newer status of its job exists.
+        pub passing: bool,
+        pub bytes: Bytes,
+    }
+
+    pub enum Sent {
+        Yes,
+        /// The socket's buffer is full: try again shortly.
+        Full,
+        /// The socket is gone.
+        Closed,
+    }
+
+    /// Sends the frames of `rx` through `emit` until the channel or the socket closes.
+    pub async fn forward(rx: &mut UnboundedReceiver<Frame>, mut emit: impl FnMut(&Bytes) -> Sent) {
+        let mut last: Option<Instant> = None;
+        let mut next: Option<Frame> = None;
+        loop {
+            let frame = match next.take() {
+                Some(f) => f,
+                None => match rx.recv().await {
+                    Some(f) => f,
+                    None => return,
+                },
+            };
+            if frame.passing {
+                match timeout(GAP, rx.recv()).await {
+                    Ok(Some(newer)) if newer.job == frame.job => {
+                        next = Some(newer);
+                        continue;
+                    }
+                    Ok(newer) => next = newer,
+                    Err(_) => {}
+                }
+            }
+            if let Some(t) = last {
+                sleep_until(t + GAP).await;
+            }
+            loop {
+                match emit(&frame.bytes) {
+                    Sent::Yes => break,
+                    Sent::Full => sleep(Duration::from_millis(5)).await,
+                    Sent::Closed => return,
+                }
+            }
+            last = Some(Instant::now());
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use tokio::sync::mpsc::unbounded_channel;
+
+        fn frame(job: &str, status: &str, passing: bool) -> Frame {
+            Frame { job: job.into(), passing, bytes: Bytes::from(format!("{job}:{status}")) }
+        }
+
+        /// Runs `forward` over `frames` (all queued at once) on paused time; returns what
+        /// was emitted, with the virtual instant of each.
+        async fn run(frames: Vec<Frame>) -> Vec<(String, Duration)> {
+            let (tx, mut rx) = unbounded_channel();
+            for f in frames {
+                tx.send(f).unwrap();
+            }
+            drop(tx);
+            let start = Instant::now();
+            let mut out = vec![];
+            forward(&mut rx, |b| {
+                out.push((String::from_utf8(b.to_vec()).unwrap(), start.elapsed()));
+                Sent::Yes
+            })
+            .await;
+            out
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_short_job_is_one_event() {
+            let out = run(vec![frame("a", "QUEUED", true), frame("a", "RUNNING", true), frame("a", "COMPLETED", false)]).await;
+            assert_eq!(out, [("a:COMPLETED".to_string(), Duration::ZERO)]);
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn logs_and_other_jobs_are_never_dropped_and_events_keep_the_gap() {
+            let out = run(vec![
+                frame("a", "RUNNING", true),
+                frame("b", "QUEUED", true),
+                frame("a", "LOG 1", false),
+                frame("a", "LOG 2", false),
+                frame("a", "COMPLETED", false),
+            ])
+            .await;
+            let names: Vec<&str> = out.iter().map(|(n, _)| n.as_str()).collect();
+            // a's RUNNING is followed by b's QUEUED (another job): both are sent.
+            assert_eq!(names, ["a:RUNNING", "b:QUEUED", "a:LOG 1", "a:LOG 2", "a:COMPLETED"]);
+            for pair in out.windows(2) {
+                assert!(pair[1].1 - pair[0].1 >= GAP, "{out:?}");
+            }
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_status_nothing_overtakes_is_sent_after_the_gap() {
+            let (tx, mut rx) = unbounded_channel();
+            tx.send(frame("a", "RUNNING", true)).unwrap();
+            let sent = std::cell::RefCell::new(vec![]);
+            let mut forwarding = Box::pin(forward(&mut rx, |b| {
+                sent.borrow_mut().push(b.clone());
+                Sent::Yes
+            }));
+            // Nothing newer arrives: RUNNING goes out once the gap has passed, while the
+            // channel is still open.
+            assert!(timeout(GAP * 2, &mut forwarding).await.is_err());
+            assert_eq!(*sent.borrow(), [Bytes::from("a:RUNNING")]);
+            drop(tx);
+            forwarding.await;
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_full_socket_is_retried_and_a_closed_one_ends_the_forwarding() {
+            let (tx, mut rx) = unbounded_channel();
+            tx.send(frame("a", "LOG", false)).unwrap();
+            tx.send(frame("a", "COMPLETED", false)).unwrap();
+            let mut calls = 0;
+            forward(&mut rx, |_| {
+                calls += 1;
+                match calls {
+                    1 | 2 => Sent::Full,
+                    3 => Sent::Yes,
+                    _ => Sent::Closed,
+                }
+            })
+            .await;
+            assert_eq!(calls, 4);
         }
     }
 }

@@ -93,7 +93,7 @@ fn job_id(body: &[u8]) -> String {
 
 /// A real 0.8.1 request payload from `fixtures/captures` (missing fixtures fail).
 fn capture(case: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let p = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("../fixtures/captures/v0.8.1")
         .join(case)
         .join("request.blob");
@@ -207,16 +207,20 @@ async fn a_captured_trace_runs_and_its_result_downloads() {
     let received: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(received["status"], "RECEIVED");
     assert!(received["description"].is_string());
-    let done = wait_terminal(&s, received["id"].as_str().unwrap()).await;
+    assert_completed_with(&s, received["id"].as_str().unwrap(), &["hidden", "logits"]).await;
+}
+
+/// Waits for job `id`, downloads its result and checks it saved `names`.
+async fn assert_completed_with(s: &AppState, id: &str, names: &[&str]) {
+    let done = wait_terminal(s, id).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     let url = done["data"].as_str().unwrap();
-    let path = &url[url.find("/results/").unwrap()..];
-    let (code, blob) = get(&s, path).await;
+    let (code, blob) = get(s, &url[url.find("/results/").unwrap()..]).await;
     assert_eq!(code, StatusCode::OK);
     let raw = crate::wire::zstdio::decompress(&blob, 1 << 30).unwrap();
     let (graph, _) = crate::wire::torch::torch_load(&raw).unwrap();
     let text = graph.canon(graph.root);
-    assert!(text.contains("hidden") && text.contains("logits"), "{text}");
+    assert!(names.iter().all(|n| text.contains(n)), "{text}");
 }
 
 #[tokio::test]
@@ -342,7 +346,7 @@ async fn results_past_the_inline_limit_travel_by_url() {
 
 /// A G1 (nnsight 0.5-0.7) POST: raw body plus NDIF's headers.
 fn g1_request(case: &str, headers: &[(&str, &str)]) -> Request<Body> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let p = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("../fixtures/captures/v0.7.0")
         .join(case)
         .join("request.blob");
@@ -374,15 +378,7 @@ async fn a_g1_submission_answers_ndifs_received_and_runs() {
     assert_eq!(v["status"], "RECEIVED");
     assert_eq!(v["description"], crate::jobs::status::RECEIVED);
     assert!(v["data"].is_null() && v["session_id"].is_null() && v["callback"] == "");
-    let done = wait_terminal(&s, v["id"].as_str().unwrap()).await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let url = done["data"].as_str().unwrap();
-    let (code, blob) = get(&s, &url[url.find("/results/").unwrap()..]).await;
-    assert_eq!(code, StatusCode::OK);
-    let raw = crate::wire::zstdio::decompress(&blob, 1 << 30).unwrap();
-    let (graph, _) = crate::wire::torch::torch_load(&raw).unwrap();
-    let text = graph.canon(graph.root);
-    assert!(text.contains("hidden") && text.contains("logits"), "{text}");
+    assert_completed_with(&s, v["id"].as_str().unwrap(), &["hidden", "logits"]).await;
 }
 
 #[tokio::test]
@@ -436,7 +432,7 @@ async fn exchange(state: &AppState, req: Request<Body>) -> (StatusCode, axum::ht
 }
 
 fn fixture_file(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models/tiny-gpt2").join(name);
+    let p = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../fixtures/models/tiny-gpt2").join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 

@@ -104,15 +104,8 @@ fn function_source(source: &str, stmts: &[Stmt], name: &str) -> PyResult<String>
     let start = source[..first.start().to_usize()].rfind('\n').map_or(0, |i| i + 1);
     let end = last.end().to_usize();
     let lines: Vec<&str> = source[start..end].lines().collect();
-    let indent = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
     let mut out = format!("def {name}(__nnsight_tracer__, __nnsight_tracing_info__):\n    __nnsight_tracer__.pull()\n");
-    for l in lines {
-        let body = if l.len() >= indent && l.is_char_boundary(indent) { &l[indent..] } else { l.trim_start() };
+    for body in crate::text::dedent(&lines) {
         out.push_str("    ");
         out.push_str(body);
         out.push('\n');

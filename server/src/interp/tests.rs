@@ -70,7 +70,7 @@ fn err(src: &str) -> String {
 
 /// Rows of a CPython-recorded corpus (`make fixtures` rewrites them).
 fn corpus(name: &str) -> Vec<serde_json::Value> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/cpython").join(name);
+    let path = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../fixtures/cpython").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make fixtures`)", path.display()));
     text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }

@@ -321,24 +321,10 @@ impl<'g> Loader<'g> {
     /// dataclass machinery (cloudpickle ships those as bytecode).
     fn class(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
         let g = self.g;
-        let name = args.get(1).and_then(|&a| g.as_str(a)).unwrap_or("<class>").to_string();
-        let module = args
-            .get(3)
-            .and_then(|&d| g.dict_get(d, "__module__"))
-            .and_then(|m| g.as_str(m))
-            .unwrap_or("__main__")
-            .to_string();
-        let mut bases = Vec::new();
-        for &b in args.get(2).and_then(|&t| g.tuple_items(t)).unwrap_or(&[]) {
-            match self.value(b)? {
-                Value::Type(t) => bases.push(ClassRef::Builtin(t)),
-                Value::Class(c) => bases.push(ClassRef::User(c)),
-                other => return Ok(opaque(&format!("the class '{name}' (its base {} cannot be loaded)", other.type_name()))),
-            }
-        }
-        let dict = Dict::new();
-        let cls = Value::Class(Class::new(&name, &name, &module, bases, dict.clone())?);
-        self.memo.insert(id, cls.clone());
+        let (cls, dict) = match self.skeleton(id, args.get(1), args.get(2), args.get(3))? {
+            Ok(c) => c,
+            Err(opaque) => return Ok(opaque),
+        };
         let Some(&state) = self.class_states.get(&id) else {
             return Ok(cls);
         };
@@ -365,6 +351,32 @@ impl<'g> Loader<'g> {
             return crate::interp::dataclass::apply(cls);
         }
         Ok(cls)
+    }
+
+    /// A class from its `name`, `bases` (a tuple) and type kwargs (`{'__module__': ...}`),
+    /// memoized as `id` before its dict is filled (a method may refer back to it); `Err`
+    /// is what stands in for a class whose base cannot be loaded.
+    #[allow(clippy::type_complexity)]
+    fn skeleton(&mut self, id: Id, name: Option<&Id>, bases: Option<&Id>, kwargs: Option<&Id>) -> PyResult<Result<(Value, Rc<Dict>), Value>> {
+        let g = self.g;
+        let name = name.and_then(|&a| g.as_str(a)).unwrap_or("<class>").to_string();
+        let module = kwargs
+            .and_then(|&d| g.dict_get(d, "__module__"))
+            .and_then(|m| g.as_str(m))
+            .unwrap_or("__main__")
+            .to_string();
+        let mut resolved = Vec::new();
+        for &b in bases.and_then(|&t| g.tuple_items(t)).unwrap_or(&[]) {
+            match self.value(b)? {
+                Value::Type(t) => resolved.push(ClassRef::Builtin(t)),
+                Value::Class(c) => resolved.push(ClassRef::User(c)),
+                other => return Ok(Err(opaque(&format!("the class '{name}' (its base {} cannot be loaded)", other.type_name())))),
+            }
+        }
+        let dict = Dict::new();
+        let cls = Value::Class(Class::new(&name, &name, &module, resolved, dict.clone())?);
+        self.memo.insert(id, cls.clone());
+        Ok(Ok((cls, dict)))
     }
 
     /// `cls.__new__(cls)` of a class the payload defines, then its attributes.
@@ -395,16 +407,23 @@ impl<'g> Loader<'g> {
         Ok(v)
     }
 
-    /// A function shipped by source, memoized before its globals are filled so that a
-    /// recursive function finds itself.
-    fn function(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
-        let g = self.g;
-        let s = |i: usize| args.get(i).and_then(|&a| g.as_str(a)).unwrap_or("");
-        let defaults = match args.get(2).map(|&a| self.value(a)).transpose()? {
+    /// Compiles a shipped function with empty globals (filled by the caller) and memoizes
+    /// it as `id` first, so that a recursive function finds itself.
+    fn shipped(&mut self, id: Id, f: ShippedFunction<'_>) -> PyResult<(Value, Rc<Namespace>)> {
+        let globals = Namespace::new(Dict::new(), None, None);
+        let f = foreign::function(f, globals.clone())?;
+        self.memo.insert(id, f.clone());
+        Ok((f, globals))
+    }
+
+    /// A shipped function's `__defaults__` (a tuple) and `__kwdefaults__` (a dict).
+    #[allow(clippy::type_complexity)]
+    fn defaults(&mut self, defaults: Option<&Id>, kwdefaults: Option<&Id>) -> PyResult<(Vec<Value>, Vec<(Rc<str>, Value)>)> {
+        let defaults = match defaults.map(|&a| self.value(a)).transpose()? {
             Some(Value::Tuple(t)) => t.to_vec(),
             _ => Vec::new(),
         };
-        let kwdefaults = match args.get(3).map(|&a| self.value(a)).transpose()? {
+        let kwdefaults = match kwdefaults.map(|&a| self.value(a)).transpose()? {
             Some(Value::Dict(d)) => d
                 .items()
                 .into_iter()
@@ -412,20 +431,17 @@ impl<'g> Loader<'g> {
                 .collect(),
             _ => Vec::new(),
         };
+        Ok((defaults, kwdefaults))
+    }
+
+    /// A function shipped by source, memoized before its globals are filled so that a
+    /// recursive function finds itself.
+    fn function(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
+        let g = self.g;
+        let s = |i: usize| args.get(i).and_then(|&a| g.as_str(a)).unwrap_or("");
+        let (defaults, kwdefaults) = self.defaults(args.get(2), args.get(3))?;
         let first_line = args.get(6).and_then(|&a| g.as_int(a)).unwrap_or(1).clamp(1, 1 << 24) as u32;
-        let globals = Namespace::new(Dict::new(), None, None);
-        let f = foreign::function(
-            ShippedFunction {
-                source: s(0),
-                name: s(1),
-                filename: s(5),
-                first_line,
-                defaults,
-                kwdefaults,
-            },
-            globals.clone(),
-        )?;
-        self.memo.insert(id, f.clone());
+        let (f, globals) = self.shipped(id, ShippedFunction { source: s(0), name: s(1), filename: s(5), first_line, defaults, kwdefaults })?;
         if let Some(&gid) = self.fills.get(&id)
             && let Value::Dict(d) = self.value(gid)?
         {
@@ -448,33 +464,11 @@ impl Loader<'_> {
     fn function_07(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
         let g = self.g;
         let s = |i: usize| args.get(i).and_then(|&a| g.as_str(a)).unwrap_or("");
-        let defaults = match args.get(7).map(|&a| self.value(a)).transpose()? {
-            Some(Value::Tuple(t)) => t.to_vec(),
-            _ => Vec::new(),
-        };
-        let kwdefaults = match args.get(8).map(|&a| self.value(a)).transpose()? {
-            Some(Value::Dict(d)) => d
-                .items()
-                .into_iter()
-                .filter_map(|(k, v)| k.as_str().map(|k| (Rc::from(k), v)))
-                .collect(),
-            _ => Vec::new(),
-        };
+        let (defaults, kwdefaults) = self.defaults(args.get(7), args.get(8))?;
         let first_line = args.get(12).and_then(|&a| g.as_int(a)).unwrap_or(1).clamp(1, 1 << 24) as u32;
-        let source = dedent(s(0));
-        let globals = Namespace::new(Dict::new(), None, None);
-        let f = foreign::function(
-            ShippedFunction {
-                source: &source,
-                name: s(1),
-                filename: s(2),
-                first_line,
-                defaults,
-                kwdefaults,
-            },
-            globals.clone(),
-        )?;
-        self.memo.insert(id, f.clone());
+        // A method arrives indented.
+        let source = crate::text::dedent(&s(0).lines().collect::<Vec<_>>()).join("\n");
+        let (f, globals) = self.shipped(id, ShippedFunction { source: &source, name: s(1), filename: s(2), first_line, defaults, kwdefaults })?;
         let names: Vec<String> = args
             .get(11)
             .and_then(|&a| list_items(g, a))
@@ -523,25 +517,10 @@ impl Loader<'_> {
     /// class is rebuilt and `@dataclass` applied by our own dataclass machinery.
     fn dataclass_07(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
         let g = self.g;
-        let name = args.first().and_then(|&a| g.as_str(a)).unwrap_or("<class>").to_string();
-        let module = args
-            .get(2)
-            .and_then(|&d| g.dict_get(d, "__module__"))
-            .and_then(|m| g.as_str(m))
-            .unwrap_or("__main__")
-            .to_string();
-        let mut bases = Vec::new();
-        for &b in args.get(1).and_then(|&t| g.tuple_items(t)).unwrap_or(&[]) {
-            match self.value(b)? {
-                Value::Type(t) if t.name == "object" => {}
-                Value::Type(t) => bases.push(ClassRef::Builtin(t)),
-                Value::Class(c) => bases.push(ClassRef::User(c)),
-                other => return Ok(opaque(&format!("the dataclass '{name}' (its base {} cannot be loaded)", other.type_name()))),
-            }
-        }
-        let dict = Dict::new();
-        let cls = Value::Class(Class::new(&name, &name, &module, bases, dict.clone())?);
-        self.memo.insert(id, cls.clone());
+        let (cls, dict) = match self.skeleton(id, args.first(), args.get(1), args.get(2))? {
+            Ok(c) => c,
+            Err(opaque) => return Ok(opaque),
+        };
         let annotations = Dict::new();
         for field in args.get(3).and_then(|&a| list_items(g, a)).unwrap_or_default() {
             let Some([fname, ftype, fdefault]) = g.tuple_items(field).and_then(|t| <&[Id; 3]>::try_from(t).ok()).copied() else {
@@ -583,20 +562,6 @@ fn list_items(g: &Graph, id: Id) -> Option<Vec<Id>> {
     }
 }
 
-/// `textwrap.dedent` for a function's source (a method arrives indented).
-fn dedent(source: &str) -> String {
-    let indent = source
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    source
-        .lines()
-        .map(|l| if l.len() >= indent && l.is_char_boundary(indent) { &l[indent..] } else { l.trim_start() })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// A class or function by reference: builtin types and torch dtypes.
 fn global(module: &str, name: &str) -> Value {

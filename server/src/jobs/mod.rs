@@ -281,10 +281,10 @@ impl Jobs {
         }
         if let Some(s) = route.session.as_deref() {
             let sub = lock(&self.inner.subscribers).get(s).cloned();
-            if let Some(sub) = sub
-                && !sub.send(&update)
-            {
-                self.unsubscribe(s);
+            match sub {
+                Some(sub) if !sub.send(&update) => self.unsubscribe(s),
+                Some(_) => {}
+                None => tracing::debug!(session = s, job = %update.id, status = update.status.as_str(), "no subscriber for an update"),
             }
         }
     }

@@ -238,7 +238,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/models").join(name)
+        PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../fixtures/models").join(name)
     }
 
     /// A copy of a fixture directory in a fresh temp dir.

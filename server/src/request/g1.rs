@@ -192,22 +192,8 @@ fn extract_body(source: &str, body: Body, tracer_var: &str) -> Result<Vec<String
             (0..lines.len()).map(|i| !is_def(i) && !boiler(lines[i])).collect()
         }
     };
-    let indent = lines
-        .iter()
-        .zip(&keep)
-        .filter(|(l, k)| **k && !l.trim().is_empty())
-        .map(|(l, _)| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    Ok(lines
-        .iter()
-        .zip(&keep)
-        .map(|(l, k)| match k {
-            false => String::new(),
-            true if l.len() >= indent && l.is_char_boundary(indent) => l[indent..].to_string(),
-            true => l.trim_start().to_string(),
-        })
-        .collect())
+    let kept: Vec<&str> = lines.iter().zip(&keep).map(|(l, k)| if *k { *l } else { "" }).collect();
+    Ok(crate::text::dedent(&kept).into_iter().map(str::to_string).collect())
 }
 
 /// The last dict BUILD state of an object (pydantic models keep theirs under `__dict__`).

@@ -8,7 +8,7 @@ use localndif_wire::pickle::Node;
 use super::*;
 
 fn decode(case: &str) -> Request {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("../fixtures/captures/v0.8.1")
         .join(case);
     let blob = std::fs::read(dir.join("request.blob"))
@@ -94,7 +94,7 @@ mod g1 {
 
     #[test]
     fn zstd_zlib_and_raw_bodies_decode_alike() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/captures/v0.7.0/c01_save_output");
+        let dir = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../fixtures/captures/v0.7.0/c01_save_output");
         let blob = std::fs::read(dir.join("request.blob")).unwrap();
         let raw = localndif_wire::zstdio::decompress(&blob, 1 << 30).unwrap();
         let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
@@ -109,7 +109,7 @@ mod g1 {
     }
 
     pub fn decode(case: &str) -> Request {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        let dir = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test"))
             .join("../fixtures/captures/v0.7.0")
             .join(case);
         let blob = std::fs::read(dir.join("request.blob"))
@@ -119,7 +119,7 @@ mod g1 {
 
     #[test]
     fn every_capture_decodes_to_the_users_block() {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/captures/v0.7.0");
+        let dir = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../fixtures/captures/v0.7.0");
         let mut cases: Vec<_> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -107,7 +107,7 @@ print(json.dumps({
 fn python() -> PathBuf {
     let python = std::env::var_os("LOCALNDIF_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
+        .unwrap_or_else(|| Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../../.venv/bin/python"));
     assert!(
         python.exists(),
         "no Python interpreter at {} (set LOCALNDIF_PYTHON or run `make venv` to create .venv with torch)",

@@ -13,7 +13,7 @@ const MAX_PICKLE: usize = 16 << 20;
 /// The captures folder. `Some` always: a checkout without its fixtures fails the tests
 /// rather than skipping them.
 pub fn captures_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/captures");
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../../fixtures/captures");
     assert!(dir.is_dir(), "the captured payloads are missing: {}", dir.display());
     Some(dir)
 }
