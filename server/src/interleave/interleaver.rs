@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::batch::{Batcher, Group};
+use super::cache::Cache;
 use super::loc::{Loc, Site};
 use super::worker::{Cursor, Event, LogSink, Reply, Request, Step, Worker};
 use crate::interp::code::Code;
@@ -43,6 +44,8 @@ pub struct Interleaver {
     pub warnings: Vec<String>,
     /// Whose words errors use (0.7 and 0.8 name a missed module differently).
     pub client: ClientGeneration,
+    /// `tracer.cache()`s, each with the rows of the worker that declared it.
+    caches: Vec<(Group, Rc<Cache>)>,
 }
 
 /// Module names for requester strings, shared without borrowing the model.
@@ -86,6 +89,7 @@ impl Interleaver {
             stopped: None,
             warnings: Vec::new(),
             client: ClientGeneration::G2,
+            caches: Vec::new(),
         }
     }
 
@@ -98,6 +102,7 @@ impl Interleaver {
             iteration: std::cell::Cell::new(Some(0)),
             counts: self.counts.clone(),
             counts_at_start: RefCell::new(HashMap::new()),
+            requested: std::cell::Cell::new(false),
         });
         let worker = Worker::new(code, scope.clone(), cursor.clone(), self.log.clone())?;
         self.mediators.push(Mediator {
@@ -124,10 +129,18 @@ impl Interleaver {
     /// Records what a worker did after a resume: parked, finished, or failed. A worker
     /// that completes a barrier has the others released first, then goes on.
     fn settle(&mut self, i: usize, mut step: Step) -> PyResult<()> {
-        while let Step::Parked(Request { event: Event::Release(id), .. }) = &step {
-            let id = *id;
-            self.mediators[i].pending = None;
-            self.release_barrier(id)?;
+        loop {
+            match &step {
+                Step::Parked(Request { event: Event::Release(id), .. }) => {
+                    let id = *id;
+                    self.mediators[i].pending = None;
+                    self.release_barrier(id)?;
+                }
+                Step::Parked(Request { event: Event::Cache(c), .. }) => {
+                    self.caches.push((self.mediators[i].group, c.clone()));
+                }
+                _ => break,
+            }
             step = self.mediators[i].worker.resume(Reply::Ack);
         }
         match step {
@@ -159,7 +172,7 @@ impl Interleaver {
                     .as_ref()
                     .is_some_and(|p| {
                         p.loc == *loc
-                            && !matches!(p.event, Event::Barrier(_) | Event::Release(_))
+                            && !matches!(p.event, Event::Barrier(_) | Event::Release(_) | Event::Cache(_))
                             && p.occurrence == m.cursor.occurrence(loc)
                     })
             })
@@ -182,6 +195,13 @@ impl Interleaver {
             }
         }
         *self.counts.borrow_mut().entry(loc).or_insert(0) += 1;
+        if let Some(id) = loc.module {
+            for (group, cache) in &self.caches {
+                if cache.wants(id, loc.site) {
+                    cache.record(id, loc.site, &self.batcher.narrow(&value, *group)?)?;
+                }
+            }
+        }
         if let Some(stop) = self.stopped.take() {
             return Err(stop);
         }
@@ -195,7 +215,7 @@ impl Interleaver {
             let Some(req) = self.mediators[i].pending.clone() else {
                 return Ok(value);
             };
-            if req.loc != *loc || req.occurrence != occ || matches!(req.event, Event::Barrier(_) | Event::Release(_)) {
+            if req.loc != *loc || req.occurrence != occ || matches!(req.event, Event::Barrier(_) | Event::Release(_) | Event::Cache(_)) {
                 return Ok(value);
             }
             // First hit of a pinned non-zero step relaxes the cursor (docs/semantics.md §1.6).
@@ -214,7 +234,7 @@ impl Interleaver {
                     value = new;
                     Reply::Ack
                 }
-                Event::Barrier(_) | Event::Release(_) => return Ok(value),
+                Event::Barrier(_) | Event::Release(_) | Event::Cache(_) => return Ok(value),
             };
             let step = self.mediators[i].worker.resume(reply);
             self.settle(i, step)?;

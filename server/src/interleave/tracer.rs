@@ -354,7 +354,26 @@ impl HostObj for TracerObj {
                 let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: t.step_bound(), start: 0, stop: None, steps: None });
                 Ok(Value::Host(i))
             }),
-            "cache" => return Err(PyErr::unsupported("`tracer.cache()`")),
+            "cache" => bound("cache", |it, n, args, kwargs| {
+                let t = tracer_of(n)?;
+                if t.ctx.client == crate::request::ClientGeneration::G1 {
+                    // 0.7's `Cache.CacheDict` is another class tree than 0.8.1's `CacheView`.
+                    return Err(PyErr::unsupported("`tracer.cache()` for nnsight 0.5–0.7 clients (upgrade to nnsight 0.8)"));
+                }
+                let Some(w) = it.host.as_any().downcast_mut::<WorkerHost>() else {
+                    return Err(PyErr::value_error("Cannot access `tracer.cache()` outside of interleaving"));
+                };
+                if w.cursor.requested.get() {
+                    return Err(PyErr::value_error("tracer.cache() must be declared before reading or modifying a model value"));
+                }
+                let options = super::cache::options(it, &t.ctx, args, kwargs)?;
+                let cache = Rc::new(super::cache::Cache::new(options));
+                request(it, Event::Cache(cache.clone()), Loc::result(), "tracer.cache()")?;
+                let view: Rc<dyn HostObj> = Rc::new(super::cache::CacheView { cache, ctx: t.ctx.clone(), node: None });
+                let view = Value::Host(view);
+                saves::mark(&view)?;
+                Ok(view)
+            }),
             _ => {
                 return Err(PyErr::attribute_error(format!(
                     "'InterleavingTracer' object has no attribute '{name}'"

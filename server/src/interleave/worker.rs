@@ -33,6 +33,8 @@ pub enum Event {
     Barrier(usize),
     /// The last block to reach barrier `id`: release the others, then continue.
     Release(usize),
+    /// `tracer.cache()`: observe the run from now on, then continue.
+    Cache(Rc<super::cache::Cache>),
 }
 
 #[derive(Clone)]
@@ -59,6 +61,8 @@ pub struct Cursor {
     pub iteration: Cell<Option<usize>>,
     pub counts: Rc<RefCell<HashMap<Loc, usize>>>,
     pub counts_at_start: RefCell<HashMap<Loc, usize>>,
+    /// The worker has asked the model for something (a cache comes too late then).
+    pub requested: Cell<bool>,
 }
 
 impl Cursor {
@@ -89,9 +93,12 @@ impl WorkerHost {
     pub fn request(&mut self, event: Event, loc: Loc) -> PyResult<Value> {
         ctx::check()?;
         let occurrence = match event {
-            Event::Barrier(_) | Event::Release(_) => 0,
+            Event::Barrier(_) | Event::Release(_) | Event::Cache(_) => 0,
             _ => self.cursor.wanted(&loc),
         };
+        if !matches!(event, Event::Cache(_)) {
+            self.cursor.requested.set(true);
+        }
         // SAFETY: the host lives inside the coroutine body, which is where the yielder
         // is valid: the pointer is never used after the body returns.
         let yielder = unsafe { &*self.yielder };

@@ -104,6 +104,11 @@ pub trait HostObj: Any {
         None
     }
 
+    /// `item in obj`; `None` to fall back to iteration.
+    fn contains(&self, _it: &mut Interp, _this: &Value, _item: &Value) -> Option<PyResult<bool>> {
+        None
+    }
+
     /// A `for` loop over this host iterator ended (exhausted, `break`, `return` or an
     /// exception): what a Python generator's `finally` would do.
     fn close(&self, _it: &mut Interp) {}

@@ -446,6 +446,7 @@ impl Interp<'_> {
                 }
             },
             Value::Dict(d) => d.contains(item),
+            Value::Host(h) if let Some(r) = h.clone().contains(self, container, item) => r,
             Value::Set(s) => match item {
                 // A set is looked up as the frozenset with its items (CPython's set_contains).
                 Value::Set(x) if !x.frozen => s.contains(&Value::Set(Set::new(x.items(), true)?)),

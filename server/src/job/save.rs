@@ -11,6 +11,7 @@ use localndif_wire::torch::TensorData;
 use localndif_wire::torchsave::{SaveGraph, SaveId, SaveNode, torch_save_graph};
 use num_bigint::BigInt;
 
+use crate::interleave::cache::CacheView;
 use crate::model::cache::DynamicCache;
 use crate::value::record::RecordKind;
 use crate::value::{Identity, PyErr, PyResult, Value, dtype};
@@ -183,6 +184,9 @@ impl Saver {
                 if let Some(c) = h.as_any().downcast_ref::<DynamicCache>() {
                     return self.cache(c);
                 }
+                if let Some(v) = h.as_any().downcast_ref::<CacheView>() {
+                    return self.cache_view(v, key);
+                }
                 return Err(PyErr::type_error(format!("values of type '{}' cannot be returned", h.type_name())));
             }
             other => {
@@ -205,6 +209,81 @@ impl Saver {
             _ => args.push(self.str_node("cpu")),
         }
         self.object("torch", "device", false, args, None)
+    }
+
+    /// nnsight 0.8.1's `CacheView` as it pickles: the view's `__dict__` (`_cache`, `_envoy`,
+    /// `_path`) over the `Cache` of `Cache.__getstate__` (no model) whose `entries` map each
+    /// module path to its `Entry` dataclasses. Views of one cache share its node.
+    fn cache_view(&mut self, v: &CacheView, key: crate::value::Identity) -> PyResult<SaveId> {
+        let cache_key = crate::value::Identity::Ptr(Rc::as_ptr(&v.cache) as *const u8 as usize);
+        let cache = match self.memo.get(&cache_key) {
+            Some(&id) => id,
+            None => {
+                let id = self.cache_state(v)?;
+                self.memo.insert(cache_key, id);
+                id
+            }
+        };
+        let none = self.g.push(SaveNode::None);
+        let path = match v.node {
+            Some(id) => self.str_node(&v.ctx.model.tree().node(id).envoy),
+            None => none,
+        };
+        let state = self.attrs(vec![("_cache", cache), ("_envoy", none), ("_path", path)]);
+        let id = self.object("nnsight.intervention.cache", "CacheView", true, vec![], Some(state));
+        self.memo.insert(key, id);
+        Ok(id)
+    }
+
+    fn cache_state(&mut self, v: &CacheView) -> PyResult<SaveId> {
+        let tree = v.ctx.model.tree();
+        let o = &v.cache.options;
+        let mut entries = Vec::new();
+        for (module, list) in v.cache.snapshot() {
+            let mut items = Vec::new();
+            for e in list {
+                let output = self.value(&e.output.unwrap_or(Value::None))?;
+                let inputs = self.value(&e.inputs.unwrap_or(Value::None))?;
+                let state = self.attrs(vec![("output", output), ("inputs", inputs)]);
+                items.push(self.object("nnsight.intervention.cache", "Entry", true, vec![], Some(state)));
+            }
+            let k = self.str_node(&tree.node(module).envoy);
+            let l = self.g.push(SaveNode::List(items));
+            entries.push((k, l));
+        }
+        let entries = self.g.push(SaveNode::Dict(entries));
+        let none = self.g.push(SaveNode::None);
+        let device = match o.device {
+            Some(d) => self.device(d),
+            None => none,
+        };
+        let dtype = match o.dtype {
+            Some(k) => self.value(&Value::Dtype(k))?,
+            None => none,
+        };
+        let targets = match &o.modules {
+            Some(ids) => {
+                let paths = ids.iter().map(|&id| self.str_node(&tree.node(id).envoy)).collect();
+                self.g.push(SaveNode::Set(paths))
+            }
+            None => none,
+        };
+        let flag = |s: &mut Saver, b: bool| s.g.push(SaveNode::Bool(b));
+        let (detach, non_blocking, out, inp) = (flag(self, o.detach), flag(self, false), flag(self, o.include_output), flag(self, o.include_inputs));
+        let open = self.g.push(SaveNode::Dict(Vec::new()));
+        let state = self.attrs(vec![
+            ("model", none),
+            ("device", device),
+            ("dtype", dtype),
+            ("detach", detach),
+            ("non_blocking", non_blocking),
+            ("include_output", out),
+            ("include_inputs", inp),
+            ("targets", targets),
+            ("entries", entries),
+            ("_open", open),
+        ]);
+        Ok(self.object("nnsight.intervention.cache", "Cache", true, vec![], Some(state)))
     }
 
     /// transformers' `DynamicCache` as it pickles (NEWOBJ + BUILD of `__dict__`).

@@ -1,0 +1,24 @@
+"""36.5 navigating a cache (cache.transformer.h[0], cache.model...) in a session, then patching with it"""
+
+import nnsight
+import torch
+
+NOT_FOR = {"0.7": "0.7 returns its own Cache.CacheDict; localndif builds 0.8.1's CacheView and refuses tracer.cache() for 0.5-0.7 clients"}
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.session(remote=remote):
+        with model.trace("Megan Rapinoe plays the sport of") as tracer:
+            cache = tracer.cache()
+        short = cache.transformer.h[0].output
+        full = cache.model.transformer.h[1].output
+        by_path = cache["model.transformer.h.1"].output
+        same = nnsight.save(torch.equal(full, by_path))
+        n = nnsight.save(len(cache.transformer.h[1]))
+        keys = nnsight.save(cache.transformer.h[1].keys())
+        with model.trace(PROMPT):
+            model.transformer.h[1].output[:, -1, :] = full[:, -1, :]
+            out = model.lm_head.output.save()
+        h0 = nnsight.save(short)
+    return {"same": same, "n": n, "keys": keys, "out": out, "h0": h0}
