@@ -39,9 +39,29 @@ pub struct ModelCtx {
     pub client: crate::request::ClientGeneration,
     /// Runs a `session.local()` block on the client (G1 blocking jobs only).
     pub client_runner: Option<super::local::ClientRunner>,
+    /// `model.edit()` blocks replayed first in every trace of this model handle.
+    pub edits: std::cell::RefCell<Vec<super::tracer::Edit>>,
 }
 
 impl ModelCtx {
+    /// Another handle on the same model with a copy of this one's edits (nnsight's
+    /// `Envoy._shallow_copy`, what `model.edit()` edits by default).
+    pub fn fork(&self) -> Rc<ModelCtx> {
+        Rc::new(ModelCtx {
+            model: Model { structure: self.model.structure.clone(), weights: self.model.weights.handles(), device: self.model.device },
+            tokenizer: self.tokenizer.clone(),
+            repo_id: self.repo_id.clone(),
+            config: self.config.clone(),
+            generation_config: self.generation_config.clone(),
+            root_class: self.root_class.clone(),
+            names: self.names.clone(),
+            log: self.log.clone(),
+            client: self.client,
+            client_runner: self.client_runner.clone(),
+            edits: std::cell::RefCell::new(self.edits.borrow().clone()),
+        })
+    }
+
     pub fn envoy(self: &Rc<Self>, id: ModuleId) -> Value {
         let e: Rc<dyn HostObj> = Rc::new(Envoy { ctx: self.clone(), id });
         Value::Host(e)
@@ -184,6 +204,15 @@ impl HostObj for Envoy {
             "tokenizer" if self.id == 0 => {
                 let t: Rc<dyn HostObj> = Rc::new(super::tokenizer::TokenizerObj { tok: self.ctx.tokenizer.clone() });
                 return Ok(Value::Host(t));
+            }
+            "clear_edits" if self.id == 0 => {
+                return Ok(Native::with_aux(name, Some(this.clone()), |_, n, _, _| {
+                    let Some(Value::Host(h)) = &n.recv else { return Ok(Value::None) };
+                    if let Some(e) = h.as_any().downcast_ref::<Envoy>() {
+                        e.ctx.edits.borrow_mut().clear();
+                    }
+                    Ok(Value::None)
+                }, Aux::None));
             }
             "trace" | "generate" | "session" | "scan" | "edit" if self.id == 0 => {
                 return Ok(Native::with_aux(name, Some(this.clone()), |it, n, args, kw| {

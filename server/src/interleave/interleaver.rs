@@ -46,6 +46,8 @@ pub struct Interleaver {
     pub client: ClientGeneration,
     /// `tracer.cache()`s, each with the rows of the worker that declared it.
     caches: Vec<(Group, Rc<Cache>)>,
+    /// The backward pass this interleaver serves (`with loss.backward():`), if it does.
+    pub backward: Option<u64>,
 }
 
 /// Module names for requester strings, shared without borrowing the model.
@@ -66,6 +68,7 @@ impl TreeNames {
             Site::Skip => "skip",
             Site::Output => "output",
             Site::Result => "result",
+            Site::Grad(key) => return format!("{key}.grad.i{occurrence}"),
         };
         match loc.module {
             Some(id) => format!("{}.{site}.i{occurrence}", self.envoys[id]),
@@ -90,6 +93,7 @@ impl Interleaver {
             warnings: Vec::new(),
             client: ClientGeneration::G2,
             caches: Vec::new(),
+            backward: None,
         }
     }
 
@@ -103,8 +107,10 @@ impl Interleaver {
             counts: self.counts.clone(),
             counts_at_start: RefCell::new(HashMap::new()),
             requested: std::cell::Cell::new(false),
+            backward: self.backward,
+            grad_keys: RefCell::new(HashMap::new()),
         });
-        let worker = Worker::new(code, scope.clone(), cursor.clone(), self.log.clone())?;
+        let worker = Worker::new(code, scope.clone(), cursor.clone(), self.log.clone(), self.tree.clone(), self.client)?;
         self.mediators.push(Mediator {
             worker,
             pending: None,
@@ -324,7 +330,11 @@ impl Interleaver {
                     None,
                 ),
                 _ => {
-                    let requester = self.tree.requester(&req.loc, req.occurrence);
+                    let requester = match (self.client, req.loc.site) {
+                        // nnsight 0.7 names a gradient by its provider alone.
+                        (ClientGeneration::G1, Site::Grad(key)) => format!("{key}.grad"),
+                        _ => self.tree.requester(&req.loc, req.occurrence),
+                    };
                     let e = match self.client {
                         ClientGeneration::G2 => PyErr::new(
                             &types::OUT_OF_ORDER_ERROR,

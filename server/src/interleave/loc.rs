@@ -11,6 +11,9 @@ pub enum Site {
     Output,
     /// The traced call's return value (`tracer.result`).
     Result,
+    /// The gradient flowing into a tensor during a backward pass (nnsight's
+    /// `"{id(tensor)}.grad"`); the key names the tensor's hook.
+    Grad(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,6 +32,10 @@ impl Loc {
         Loc { module: None, site: Site::Result }
     }
 
+    pub fn grad(key: u64) -> Loc {
+        Loc { module: None, site: Site::Grad(key) }
+    }
+
     /// `model.transformer.h.0.output` (nnsight's provider string).
     pub fn name(&self, tree: &Tree) -> String {
         let site = match self.site {
@@ -36,6 +43,7 @@ impl Loc {
             Site::Skip => "skip",
             Site::Output => "output",
             Site::Result => "result",
+            Site::Grad(key) => return format!("{key}.grad"),
         };
         match self.module {
             Some(id) => format!("{}.{site}", tree.node(id).envoy),

@@ -4,12 +4,13 @@
 //! occurrence n") until the forward gets there, reads or swaps its rows of the value
 //! ([`batch`]), and runs on to its next request; exactly one side runs at a time.
 //! [`envoy`] gives user code its handles on modules, [`tracer`] the traces, invokes and
-//! sessions that drive it all; [`cache`] `tracer.cache()`; [`local`] the blocks of a
-//! session that run on the client.
+//! sessions that drive it all; [`cache`] `tracer.cache()`; [`grad`] `with
+//! loss.backward():`; [`local`] the blocks of a session that run on the client.
 
 pub mod batch;
 pub mod cache;
 pub mod envoy;
+pub mod grad;
 pub mod interleaver;
 pub mod loc;
 pub mod local;

@@ -58,7 +58,9 @@ pub struct TracerObj {
 /// `model.trace(...)` / `model.generate(...)` / `model.session()`.
 pub fn new_tracer(_it: &mut Interp, ctx: Rc<ModelCtx>, method: &str, args: Vec<Value>, kwargs: Kwargs) -> PyResult<Value> {
     let kind = match method {
-        "trace" => TraceKind::Trace,
+        // `model.scan(x)`: nnsight runs the forward on fake tensors for their shapes; the
+        // served model is real, so a scan is a trace (same shapes, real values).
+        "trace" | "scan" => TraceKind::Trace,
         "generate" => TraceKind::Generate,
         "session" => {
             if !args.is_empty() || !kwargs.is_empty() {
@@ -66,6 +68,22 @@ pub fn new_tracer(_it: &mut Interp, ctx: Rc<ModelCtx>, method: &str, args: Vec<V
             }
             let s: Rc<dyn HostObj> = Rc::new(SessionObj { ctx: ctx.clone() });
             return Ok(Value::Host(s));
+        }
+        "edit" => {
+            if !args.is_empty() {
+                return Err(PyErr::type_error(format!("Envoy.edit() takes 1 positional argument but {} were given", args.len() + 1)));
+            }
+            let mut inplace = false;
+            for (k, v) in kwargs {
+                match k.as_ref() {
+                    "inplace" => inplace = matches!(v, Value::Bool(true)),
+                    "backend" => {}
+                    other => return Err(PyErr::type_error(format!("Envoy.edit() got an unexpected keyword argument '{other}'"))),
+                }
+            }
+            let target = if inplace { ctx.clone() } else { ctx.fork() };
+            let e: Rc<dyn HostObj> = Rc::new(EditObj { ctx: target, inplace });
+            return Ok(Value::Host(e));
         }
         other => return Err(PyErr::unsupported(format!("model.{other}(...)"))),
     };
@@ -108,7 +126,7 @@ fn push_result(frame: &mut Frame, vars: Vec<(Rc<str>, Value)>) -> PyResult<()> {
 }
 
 /// `frame.f_locals` as a fresh dict (nnsight's `dict(frame.f_locals)` snapshot).
-fn snapshot(frame: &Frame) -> PyResult<Rc<Dict>> {
+pub(super) fn snapshot(frame: &Frame) -> PyResult<Rc<Dict>> {
     let d = Dict::new();
     for (k, v) in frame.snapshot_locals() {
         d.insert(Value::str(&k), v)?;
@@ -164,6 +182,15 @@ impl TracerObj {
     }
 
     fn collect_and_run(&self, it: &mut Interp, code: Rc<Code>, frame: &mut Frame, il: &mut Interleaver) -> PyResult<()> {
+        // Stored edits run first, over the whole batch, each from a fresh copy of the
+        // scope it was written in (nnsight's `mediators = self._edits + mediators`).
+        for e in self.ctx.edits.borrow().iter() {
+            let own = Dict::new();
+            for (k, v) in e.own.items() {
+                own.insert(k, v)?;
+            }
+            il.add(e.code.clone(), self.scope(Namespace::new(own, Some(Dict::new()), Some(e.parent.clone()))), None)?;
+        }
         let own = snapshot(frame)?;
         let mut forward: Kwargs = Vec::new();
         if batch_size(&self.args, &self.kwargs)? > 0 {
@@ -389,6 +416,54 @@ impl HostObj for TracerObj {
             }
             let code = Code::module(body.code.program.clone(), body.stmts, &body.code.name)?;
             self.run(it, code, frame)
+        })())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A `model.edit()` block, stored: its code and the scope it was written in.
+#[derive(Clone)]
+pub struct Edit {
+    code: Rc<Code>,
+    own: Rc<Dict>,
+    parent: Rc<Namespace>,
+}
+
+/// `with model.edit(inplace=False) as (tracer, edited):` — the body is not run but
+/// stored on the model handle (a copy unless `inplace`), and replayed first in every
+/// later trace of it (docs/semantics.md §7.11).
+pub struct EditObj {
+    ctx: Rc<ModelCtx>,
+    inplace: bool,
+}
+
+impl HostObj for EditObj {
+    fn type_name(&self) -> &str {
+        "EditingTracer"
+    }
+
+    fn with_body(&self, it: &mut Interp, this: &Value, body: WithBody<'_>, frame: &mut Frame) -> Option<PyResult<()>> {
+        Some((|| {
+            if in_worker(it) {
+                return Err(PyErr::value_error("An edit cannot be made inside a trace's intervention code; make it before the trace."));
+            }
+            if let Some(t) = body.target {
+                let model = self.ctx.envoy(self.ctx.model.tree().root());
+                let bound = match (self.ctx.client, self.inplace) {
+                    // nnsight 0.7's `EditingTracer.__enter__` binds the (edited) model.
+                    (crate::request::ClientGeneration::G1, _) => model,
+                    (_, true) => this.clone(),
+                    (_, false) => Value::tuple(vec![this.clone(), model]),
+                };
+                it.assign(frame, t, bound)?;
+            }
+            let code = Code::module(body.code.program.clone(), body.stmts, &body.code.name)?;
+            let parent = frame.locals.clone().unwrap_or_else(|| frame.globals.clone());
+            self.ctx.edits.borrow_mut().push(Edit { code, own: snapshot(frame)?, parent });
+            Ok(())
         })())
     }
 

@@ -13,7 +13,10 @@ use std::rc::Rc;
 use corosensei::stack::{DefaultStack, Stack};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+use super::interleaver::TreeNames;
 use super::loc::Loc;
+use crate::interp::call::Kwargs;
+use crate::request::ClientGeneration;
 use crate::interp::Interp;
 use crate::interp::code::Code;
 use crate::interp::host::Host;
@@ -63,6 +66,12 @@ pub struct Cursor {
     pub counts_at_start: RefCell<HashMap<Loc, usize>>,
     /// The worker has asked the model for something (a cache comes too late then).
     pub requested: Cell<bool>,
+    /// The backward pass whose `.grad` requests this worker makes (a `with
+    /// loss.backward():` body), if it is one.
+    pub backward: Option<u64>,
+    /// The hook key of each tensor whose `.grad` the body asked for (one hook, one
+    /// location per tensor, as nnsight's `"{id(tensor)}.grad"`).
+    pub grad_keys: RefCell<HashMap<crate::value::Identity, u64>>,
 }
 
 impl Cursor {
@@ -86,6 +95,8 @@ pub struct WorkerHost {
     pub cursor: Rc<Cursor>,
     log: LogSink,
     limit: usize,
+    names: Rc<TreeNames>,
+    client: ClientGeneration,
 }
 
 impl WorkerHost {
@@ -112,9 +123,35 @@ impl WorkerHost {
     }
 }
 
+impl WorkerHost {
+    /// The location of `tensor`'s gradient in this backward body, hooking it the first
+    /// time it is asked for.
+    fn grad_key(&self, tensor: &Value) -> PyResult<u64> {
+        let session = self.cursor.backward.ok_or_else(|| PyErr::internal("a .grad request outside a backward body"))?;
+        let id = tensor.identity();
+        if let Some(&key) = self.cursor.grad_keys.borrow().get(&id) {
+            return Ok(key);
+        }
+        let key = super::grad::hook(tensor, session)?;
+        self.cursor.grad_keys.borrow_mut().insert(id, key);
+        Ok(key)
+    }
+}
+
 impl Host for WorkerHost {
     fn print(&mut self, text: &str) -> PyResult<()> {
         (self.log)(text)
+    }
+    fn backward_tracer(&mut self, tensor: &Value, args: Vec<Value>, kwargs: Kwargs) -> Option<PyResult<Value>> {
+        Some(super::grad::BackwardTracer::new(tensor, args, kwargs, self.names.clone(), self.log.clone(), self.client))
+    }
+    fn grad(&mut self, tensor: &Value) -> Option<PyResult<Value>> {
+        self.cursor.backward?;
+        Some(self.grad_key(tensor).and_then(|key| self.request(Event::Value, Loc::grad(key))))
+    }
+    fn set_grad(&mut self, tensor: &Value, v: &Value) -> Option<PyResult<()>> {
+        self.cursor.backward?;
+        Some(self.grad_key(tensor).and_then(|key| self.request(Event::Swap(v.clone()), Loc::grad(key)).map(drop)))
     }
     fn as_any(&mut self) -> &mut dyn Any {
         self
@@ -135,7 +172,7 @@ pub enum Step {
 
 impl Worker {
     /// A worker that will run `code` against `scope` when first resumed.
-    pub fn new(code: Rc<Code>, scope: Rc<Namespace>, cursor: Rc<Cursor>, log: LogSink) -> PyResult<Worker> {
+    pub fn new(code: Rc<Code>, scope: Rc<Namespace>, cursor: Rc<Cursor>, log: LogSink, names: Rc<TreeNames>, client: ClientGeneration) -> PyResult<Worker> {
         let stack = DefaultStack::new(WORKER_STACK)
             .map_err(|e| PyErr::memory(format!("could not reserve a worker stack: {e}")))?;
         let limit = stack::limit_for(stack.limit().get());
@@ -149,6 +186,8 @@ impl Worker {
                 cursor,
                 log,
                 limit,
+                names,
+                client,
             };
             let mut it = Interp::new(&mut host);
             it.exec_module(code, scope)

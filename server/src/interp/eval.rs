@@ -357,7 +357,7 @@ impl Interp<'_> {
             return self.exec_block(f, &w.body);
         }
         let it = &w.items[item];
-        let mgr = self.eval(f, &it.context_expr)?;
+        let mgr = self.with_manager(f, &it.context_expr)?;
         if let Value::Host(h) = &mgr
             && item + 1 == w.items.len()
         {
@@ -393,6 +393,30 @@ impl Interp<'_> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A `with` item's manager. `with t.backward(...):` on a tensor asks the host for
+    /// the tracer that interleaves the body with the backward pass (nnsight patches
+    /// `Tensor.backward` for exactly this use); elsewhere `backward` is a plain call.
+    fn with_manager(&mut self, f: &mut Frame, expr: &Expr) -> PyResult<Value> {
+        if let Expr::Call(call) = expr
+            && let Expr::Attribute(a) = &*call.func
+            && a.attr.as_str() == "backward"
+        {
+            let recv = self.eval(f, &a.value)?;
+            if matches!(recv, Value::Tensor(_)) {
+                let (args, kwargs) = self.eval_args(f, &call.arguments)?;
+                if let Some(r) = self.host.backward_tracer(&recv, args.clone(), kwargs.clone()) {
+                    return r;
+                }
+                let m = self.getattr(&recv, "backward")?;
+                return self.call(&m, args, kwargs);
+            }
+            let m = self.getattr(&recv, "backward")?;
+            let (args, kwargs) = self.eval_args(f, &call.arguments)?;
+            return self.call(&m, args, kwargs);
+        }
+        self.eval(f, expr)
     }
 
     fn enter(&mut self, mgr: &Value) -> PyResult<Value> {

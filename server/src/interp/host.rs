@@ -9,6 +9,7 @@ use std::rc::Rc;
 use ruff_python_ast::{Expr, Stmt};
 
 use super::Interp;
+use super::call::Kwargs;
 use super::code::Code;
 use super::frame::Frame;
 use crate::value::{PyErr, PyResult, Value};
@@ -19,6 +20,20 @@ pub trait Host: Any {
     /// One `print()` call's text, newline included.
     fn print(&mut self, text: &str) -> PyResult<()>;
     fn as_any(&mut self) -> &mut dyn Any;
+    /// `with t.backward(...):` — the object that runs the body interleaved with the
+    /// backward pass (nnsight's `BackwardsTracer`); `None`: `backward` is a plain call.
+    fn backward_tracer(&mut self, _tensor: &Value, _args: Vec<Value>, _kwargs: Kwargs) -> Option<PyResult<Value>> {
+        None
+    }
+    /// `t.grad` read by a backward body (parks until the pass gets there); `None`: the
+    /// tensor's own `.grad`.
+    fn grad(&mut self, _tensor: &Value) -> Option<PyResult<Value>> {
+        None
+    }
+    /// `t.grad = v` in a backward body (swaps the gradient flowing on); `None`: refused.
+    fn set_grad(&mut self, _tensor: &Value, _v: &Value) -> Option<PyResult<()>> {
+        None
+    }
 }
 
 /// A host that prints to a buffer (tests, and bodies whose output is discarded).

@@ -95,7 +95,12 @@ impl Host for JobHost {
 /// The result blob, and the size of the saved values before compression.
 fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs::StreamFn>) -> PyResult<(Vec<u8>, usize)> {
     let program = Program::parse(&req.source, &req.filename)?;
-    let model = served.instance();
+    let mut model = served.instance();
+    // Autograd only for jobs that can ask for it: the rest run without building graphs.
+    let grads = wants_grad(&req.source);
+    if grads {
+        model.weights = model.weights.trainable()?;
+    }
     tensor::set_weight_ranges(model.weights.ranges());
     let printed = Rc::new(Cell::new(0usize));
     let sink: LogSink = Rc::new(move |text: &str| {
@@ -122,6 +127,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         log: sink.clone(),
         client: req.client,
         client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(stream::runner),
+        edits: Default::default(),
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
@@ -156,7 +162,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
     let mut host = JobHost { log: sink };
     let mut it = Interp::new(&mut host);
     let Value::Host(h) = &tracer else { unreachable!("the tracer is a host object") };
-    tch::no_grad(|| -> PyResult<()> {
+    let body = || -> PyResult<()> {
         if let Some(t) = h.as_any().downcast_ref::<TracerObj>() {
             t.run(&mut it, code, &mut frame)
         } else if let Some(s) = h.as_any().downcast_ref::<SessionObj>() {
@@ -164,7 +170,15 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         } else {
             Err(PyErr::internal("unknown tracer"))
         }
-    })?;
+    };
+    if grads {
+        let prev = crate::interp::torch::ops::set_grad_enabled(true);
+        let r = body();
+        crate::interp::torch::ops::set_grad_enabled(prev);
+        r?;
+    } else {
+        tch::no_grad(body)?;
+    }
     let mut saved = user.writes();
     if req.client == ClientGeneration::G1 {
         // nnsight 0.7 never hands a saved None back to the caller's frame (its local
@@ -176,6 +190,12 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
     // One frame with the content size in its header: 0.8.1 decompresses one-shot.
     let raw = blob.len();
     Ok((if req.compress { zstdio::compress(&blob, 3) } else { blob }, raw))
+}
+
+/// Whether a job's code can take gradients (`backward`, `requires_grad`, `.grad`): only
+/// such jobs run the forward with autograd, as local nnsight always does.
+fn wants_grad(source: &str) -> bool {
+    ["backward", "requires_grad", ".grad"].iter().any(|w| source.contains(w))
 }
 
 /// The class of the shipped model envoy (`LanguageModel`), for messages that name it.

@@ -170,6 +170,25 @@ impl Weights {
         }
     }
 
+    /// Handles for a job that takes gradients: every float weight a fresh leaf that
+    /// requires grad (as a local `nn.Parameter` does), sharing the weights' storage, so
+    /// the autograd state stays the job's own.
+    pub fn trainable(&self) -> Result<Weights, tch::TchError> {
+        let mut params = Vec::with_capacity(self.params.len());
+        for ps in &self.params {
+            let mut out = Vec::with_capacity(ps.len());
+            for p in ps {
+                let mut t = p.f_detach()?;
+                if t.is_floating_point() {
+                    t = t.f_requires_grad_(true)?;
+                }
+                out.push(t);
+            }
+            params.push(out);
+        }
+        Ok(Weights { params })
+    }
+
     /// Byte ranges of every weight (to refuse in-place writes into them).
     pub fn ranges(&self) -> Vec<(usize, usize)> {
         self.params

@@ -4,6 +4,7 @@
 //! as in Python; a job's values live on its thread only. Conversions to and from the wire
 //! (`Captured`, pickles) are at the edges (`crate::program`), nowhere else.
 
+pub mod autograd;
 pub mod ctx;
 pub mod dict;
 pub mod drop;

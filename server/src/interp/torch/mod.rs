@@ -362,6 +362,9 @@ pub fn tensor_getattr(it: &mut Interp, obj: &Value, name: &str) -> PyResult<Opti
         "is_cpu" => Value::Bool(x.device() == tch::Device::Cpu),
         "is_meta" | "is_sparse" | "is_quantized" | "is_nested" => Value::Bool(false),
         "grad" => {
+            if let Some(r) = it.host.grad(obj) {
+                return r.map(Some);
+            }
             let g = x.f_grad()?;
             if g.defined() { view(g)? } else { Value::None }
         }
@@ -373,7 +376,7 @@ pub fn tensor_getattr(it: &mut Interp, obj: &Value, name: &str) -> PyResult<Opti
     }))
 }
 
-pub fn tensor_setattr(_it: &mut Interp, obj: &Value, name: &str, v: Value) -> PyResult<()> {
+pub fn tensor_setattr(it: &mut Interp, obj: &Value, name: &str, v: Value) -> PyResult<()> {
     let Value::Tensor(t) = obj else {
         return Err(PyErr::type_error("expected a tensor"));
     };
@@ -395,6 +398,10 @@ pub fn tensor_setattr(_it: &mut Interp, obj: &Value, name: &str, v: Value) -> Py
             t.handle().f_set_data(&src.t)?;
             Ok(())
         }
+        "grad" => match it.host.set_grad(obj, &v) {
+            Some(r) => r,
+            None => Err(PyErr::unsupported("assigning `.grad` outside a `with loss.backward():` block")),
+        },
         other => Err(PyErr::unsupported(format!("setting the tensor attribute '{other}'"))),
     }
 }

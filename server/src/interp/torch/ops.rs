@@ -281,6 +281,15 @@ pub fn table() -> Vec<Op> {
             Ok(a.value(0).clone())
         }),
         op!(Method "retain_grad" "(Tensor self)" => |_, a| { let _ = a.tensor(0)?; Ok(Value::None) }),
+        op!(Method "backward" "(Tensor self, Tensor? gradient=None, Any retain_graph=None, bool create_graph=False, Any inputs=None)" => |_, a| {
+            if !a.is_none(4) {
+                return Err(PyErr::unsupported("backward(inputs=...)"));
+            }
+            let create = a.bool(3)?;
+            let retain = if a.is_none(2) { create } else { matches!(a.value(2), Value::Bool(true)) };
+            crate::value::autograd::backward(&a.tensor(0)?, a.opt_tensor(1)?.as_ref(), retain, create)?;
+            Ok(Value::None)
+        }),
         op!(Method "zero_" "(Tensor self)" => |_, a| inplace(a, |t| t.f_zero_().map(drop))),
         op!(Method "fill_" "(Tensor self, Tensor value)" => |_, a| { let v = a.tensor(1)?; inplace(a, |t| t.f_fill_tensor_(&v).map(drop)) }),
         op!(Method "fill_" "(Tensor self, Scalar value)" => |_, a| { let v = a.scalar(1)?; inplace(a, |t| t.f_fill_(v).map(drop)) }),

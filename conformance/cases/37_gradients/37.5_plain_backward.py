@@ -1,0 +1,18 @@
+"""37.5 a plain loss.backward() runs autograd: leaves get .grad, activations keep none"""
+
+import nnsight
+import torch
+
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote):
+        h0 = model.transformer.h[0].output
+        scale = torch.ones(1, requires_grad=True)
+        logits = model.lm_head.output * scale
+        logits.sum().backward()
+        g_scale = nnsight.save(scale.grad)
+        g_h0 = nnsight.save(h0.grad)
+    return {"g_scale": g_scale, "g_h0_is_none": g_h0 is None}
