@@ -41,6 +41,8 @@ pub struct ModelCtx {
     pub client_runner: Option<super::local::ClientRunner>,
     /// `model.edit()` blocks replayed first in every trace of this model handle.
     pub edits: std::cell::RefCell<Vec<super::tracer::Edit>>,
+    /// The names the client's `rename=` gave modules: (envoy, alias) → module.
+    pub aliases: std::collections::HashMap<(ModuleId, String), ModuleId>,
 }
 
 impl ModelCtx {
@@ -59,6 +61,7 @@ impl ModelCtx {
             client: self.client,
             client_runner: self.client_runner.clone(),
             edits: std::cell::RefCell::new(self.edits.borrow().clone()),
+            aliases: self.aliases.clone(),
         })
     }
 
@@ -280,6 +283,9 @@ impl HostObj for Envoy {
             _ => {}
         }
         if let Some(c) = self.ctx.model.tree().child(self.id, name) {
+            return Ok(self.ctx.envoy(c));
+        }
+        if let Some(&c) = self.ctx.aliases.get(&(self.id, name.to_string())) {
             return Ok(self.ctx.envoy(c));
         }
         if let Some(i) = node.params.iter().position(|p| p == name) {

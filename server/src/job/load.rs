@@ -14,6 +14,7 @@ use localndif_wire::torch::{TensorData, tensor_from_graph};
 use tch::Tensor;
 
 use crate::interleave::ModelCtx;
+use crate::model::ModuleId;
 use crate::interleave::tokenizer::TokenizerObj;
 use crate::interp::Interp;
 use crate::interp::call::Kwargs;
@@ -624,4 +625,58 @@ impl HostObj for Opaque {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// The module path an nnsight envoy object of the payload stands for (its `path`).
+fn envoy_path<'g>(g: &'g Graph, id: Id) -> Option<&'g str> {
+    let Node::Object(o) = g.node(id)? else { return None };
+    let (module, _) = g.global(o.callable)?;
+    if !module.starts_with("nnsight.") {
+        return None;
+    }
+    let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))))?;
+    g.as_str(g.dict_get(state, "path")?)
+}
+
+/// The aliases the client's `rename=` bound: in 0.8.1 (`aliasing.bind`) an attribute of a
+/// shipped envoy that holds another envoy than the child of that name; in 0.7 the
+/// envoy's `_alias` (an `Aliaser`) whose `alias_to_name` maps an alias to a path relative
+/// to the envoy. What the client bound is what user code can write, whatever the rule
+/// that bound it.
+pub fn aliases(g: &Graph, tree: &crate::model::Tree) -> HashMap<(ModuleId, String), ModuleId> {
+    let mut out = HashMap::new();
+    for id in 0..g.nodes.len() {
+        let Some(path) = envoy_path(g, id) else { continue };
+        let Some(Node::Object(o)) = g.node(id) else { continue };
+        let Some(from) = tree.by_envoy(path) else { continue };
+        for &s in &o.state {
+            let Some(Node::Dict(items)) = g.node(s) else { continue };
+            for (k, v) in items {
+                let Some(name) = g.as_str(*k) else { continue };
+                if name == "_alias" {
+                    let Some(Node::Object(a)) = g.node(*v) else { continue };
+                    let names = a.state.iter().rev().find_map(|&s| g.dict_get(s, "alias_to_name"));
+                    let Some(Node::Dict(pairs)) = names.and_then(|n| g.node(n)) else { continue };
+                    for (alias, rel) in pairs {
+                        let (Some(alias), Some(rel)) = (g.as_str(*alias), g.as_str(*rel)) else { continue };
+                        if let Some(to) = tree.by_envoy(&format!("{path}.{}", rel.trim_start_matches('.'))) {
+                            out.insert((from, alias.to_string()), to);
+                        }
+                    }
+                    continue;
+                }
+                if name.starts_with('_') {
+                    continue;
+                }
+                let Some(target) = envoy_path(g, *v) else { continue };
+                if target == format!("{path}.{name}") {
+                    continue;
+                }
+                if let Some(to) = tree.by_envoy(target) {
+                    out.insert((from, name.to_string()), to);
+                }
+            }
+        }
+    }
+    out
 }

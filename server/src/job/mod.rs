@@ -116,6 +116,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         Ok(())
     });
     let g = &req.payload;
+    let aliases = load::aliases(&req.payload, model.tree());
     let ctx = Rc::new(ModelCtx {
         names: Rc::new(TreeNames::of(model.tree())),
         root_class: root_class(req),
@@ -128,6 +129,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         client: req.client,
         client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(stream::runner),
         edits: Default::default(),
+        aliases,
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
