@@ -98,6 +98,7 @@ fixtures: venv
 	.venv/bin/python fixtures/models/make_tiny.py
 	.venv/bin/python python/cpython_corpus.py
 	.venv/bin/python python/module_names.py
+	.venv/bin/python python/source_ops.py
 
 # Speed against local nnsight and plain transformers on a GPT-2-small-shaped model
 # (python/bench.py says what it measures and the targets).

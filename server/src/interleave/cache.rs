@@ -58,7 +58,7 @@ impl Cache {
         let kind = match site {
             Site::Output => o.include_output,
             Site::Input => o.include_inputs,
-            Site::Skip | Site::Result | Site::Grad(_) => false,
+            _ => false,
         };
         kind && o.modules.as_ref().is_none_or(|m| m.contains(&id))
     }

@@ -85,7 +85,7 @@ pub fn request(it: &mut Interp, event: Event, loc: Loc, what: &str) -> PyResult<
 }
 
 /// `.input`: the first positional argument, else the first keyword value (docs/semantics.md §2.2).
-fn first_input(inputs: &Value) -> PyResult<Value> {
+pub(super) fn first_input(inputs: &Value) -> PyResult<Value> {
     if let Value::Tuple(pair) = inputs
         && let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice()
     {
@@ -101,7 +101,7 @@ fn first_input(inputs: &Value) -> PyResult<Value> {
 }
 
 /// `(args, kwargs)` with the first input replaced (0.8.1's rule, docs/semantics.md §2.3).
-fn replace_first_input(inputs: &Value, v: Value) -> PyResult<Value> {
+pub(super) fn replace_first_input(inputs: &Value, v: Value) -> PyResult<Value> {
     if let Value::Tuple(pair) = inputs
         && let [Value::Tuple(args), Value::Dict(kwargs)] = pair.as_slice()
     {
@@ -197,6 +197,7 @@ impl HostObj for Envoy {
                 }, Aux::None));
             }
             "path" => return Ok(Value::str(&node.envoy)),
+            "source" => return super::source::SourceObj::of(&self.ctx, self.id),
             "device" => return Ok(Value::Device(self.ctx.model.device)),
             "dtype" => {
                 let k = self.ctx.model.weights.params.iter().flatten().next().map_or(tch::Kind::Float, tch::Tensor::kind);

@@ -53,12 +53,14 @@ pub struct Interleaver {
 /// Module names for requester strings, shared without borrowing the model.
 pub struct TreeNames {
     pub envoys: Vec<String>,
+    pub classes: Vec<String>,
 }
 
 impl TreeNames {
     pub fn of(tree: &Tree) -> TreeNames {
         TreeNames {
             envoys: tree.ids().map(|id| tree.node(id).envoy.clone()).collect(),
+            classes: tree.ids().map(|id| tree.node(id).class.to_string()).collect(),
         }
     }
 
@@ -69,6 +71,10 @@ impl TreeNames {
             Site::Output => "output",
             Site::Result => "result",
             Site::Grad(key) => return format!("{key}.grad.i{occurrence}"),
+            Site::OpInput(_) | Site::OpSkip(_) | Site::OpOutput(_) => {
+                let name = super::loc::op_name(loc, |id| self.envoys[id].clone(), |id| self.classes[id].clone());
+                return format!("{name}.i{occurrence}");
+            }
         };
         match loc.module {
             Some(id) => format!("{}.{site}.i{occurrence}", self.envoys[id]),
@@ -249,7 +255,11 @@ impl Interleaver {
 
     /// A module's skip gate: the replacement a worker supplied, if any.
     pub fn handle_skip(&mut self, id: ModuleId) -> PyResult<Option<Value>> {
-        let loc = Loc::module(id, Site::Skip);
+        self.skip_gate(Loc::module(id, Site::Skip))
+    }
+
+    /// A skip gate (a module's or an operation's).
+    fn skip_gate(&mut self, loc: Loc) -> PyResult<Option<Value>> {
         let any = self.mediators.iter().any(|m| m.pending.as_ref().is_some_and(|p| p.loc == loc));
         if !any {
             *self.counts.borrow_mut().entry(loc).or_insert(0) += 1;
@@ -401,5 +411,27 @@ impl Hooks for Interleaver {
     }
     fn output(&mut self, id: ModuleId, out: Value) -> PyResult<Value> {
         self.handle(Loc::module(id, Site::Output), out)
+    }
+    fn op_waiting(&self, id: ModuleId, op: usize) -> bool {
+        self.mediators.iter().any(|m| {
+            m.pending
+                .as_ref()
+                .is_some_and(|p| p.loc.module == Some(id) && p.loc.site.op() == Some(op as u16))
+        })
+    }
+    fn op_input(&mut self, id: ModuleId, op: usize, inputs: Value) -> PyResult<Value> {
+        self.handle(Loc::module(id, Site::OpInput(op as u16)), inputs)
+    }
+    fn op_skip(&mut self, id: ModuleId, op: usize) -> PyResult<Option<Value>> {
+        self.skip_gate(Loc::module(id, Site::OpSkip(op as u16)))
+    }
+    fn op_output(&mut self, id: ModuleId, op: usize, out: Value) -> PyResult<Value> {
+        self.handle(Loc::module(id, Site::OpOutput(op as u16)), out)
+    }
+    fn op_pass(&mut self, id: ModuleId, op: usize) {
+        let mut counts = self.counts.borrow_mut();
+        for site in [Site::OpInput(op as u16), Site::OpSkip(op as u16)] {
+            *counts.entry(Loc::module(id, site)).or_insert(0) += 1;
+        }
     }
 }

@@ -5,7 +5,8 @@
 //! ([`batch`]), and runs on to its next request; exactly one side runs at a time.
 //! [`envoy`] gives user code its handles on modules, [`tracer`] the traces, invokes and
 //! sessions that drive it all; [`cache`] `tracer.cache()`; [`grad`] `with
-//! loss.backward():`; [`local`] the blocks of a session that run on the client.
+//! loss.backward():`; [`source`] `module.source`; [`local`] the blocks of a session that
+//! run on the client.
 
 pub mod batch;
 pub mod cache;
@@ -14,6 +15,7 @@ pub mod grad;
 pub mod interleaver;
 pub mod loc;
 pub mod local;
+pub mod source;
 pub mod tokenizer;
 pub mod tracer;
 pub mod worker;

@@ -17,6 +17,25 @@ pub trait Hooks {
     fn skip(&mut self, id: ModuleId) -> PyResult<Option<Value>>;
     /// The module's result; returns what flows on.
     fn output(&mut self, id: ModuleId, out: Value) -> PyResult<Value>;
+
+    /// Whether a worker waits on operation `op` of module `id`'s forward (`.source`).
+    fn op_waiting(&self, _id: ModuleId, _op: usize) -> bool {
+        false
+    }
+    /// Operation `op`'s `(args, kwargs)`; returns what it runs with.
+    fn op_input(&mut self, _id: ModuleId, _op: usize, inputs: Value) -> PyResult<Value> {
+        Ok(inputs)
+    }
+    /// A replacement for operation `op`'s result (`.skip(v)`), if a worker asked for one.
+    fn op_skip(&mut self, _id: ModuleId, _op: usize) -> PyResult<Option<Value>> {
+        Ok(None)
+    }
+    /// Operation `op`'s result; returns what flows on.
+    fn op_output(&mut self, _id: ModuleId, _op: usize, out: Value) -> PyResult<Value> {
+        Ok(out)
+    }
+    /// Operation `op` ran its input and skip gate with nobody waiting (counted).
+    fn op_pass(&mut self, _id: ModuleId, _op: usize) {}
 }
 
 /// Runs modules without events (module calls from user code, docs/semantics.md §7.1).
@@ -116,6 +135,46 @@ impl Fwd<'_> {
         self.hooks.output(id, out)
     }
 
+    /// Operation `name` of module `id`'s forward, as nnsight's `run_op`: its `(args,
+    /// kwargs)` through the input hook, the skip gate, `f` over the (possibly replaced)
+    /// arguments, the output hook (docs/semantics.md §7.3). Names come from the module
+    /// class's table (`model::source`).
+    pub fn op(
+        &mut self,
+        id: ModuleId,
+        name: &str,
+        args: Vec<Value>,
+        kwargs: Vec<(&str, Value)>,
+        f: impl FnOnce(&mut Fwd<'_>, &CallArgs, &Value) -> PyResult<Value>,
+    ) -> PyResult<Value> {
+        let node = self.m.tree().node(id);
+        let inputs = inputs_value(args, kwargs)?;
+        let Some(op) = super::source::table(node.class).and_then(|t| t.index(name)) else {
+            // A family member whose forward nnsight lists differently (Mistral, Qwen2):
+            // the same computation, no operations to serve.
+            let call = split_inputs(&inputs, name)?;
+            return f(self, &call, &inputs);
+        };
+        let out = if self.hooks.op_waiting(id, op) {
+            let inputs = self.hooks.op_input(id, op, inputs)?;
+            let call = split_inputs(&inputs, name)?;
+            match self.hooks.op_skip(id, op)? {
+                Some(v) => v,
+                None => f(self, &call, &inputs)?,
+            }
+        } else {
+            self.hooks.op_pass(id, op);
+            let call = split_inputs(&inputs, name)?;
+            f(self, &call, &inputs)?
+        };
+        self.hooks.op_output(id, op, out)
+    }
+
+    /// An assignment nnsight instruments (`x = value` is operation `x_<n>`): the value.
+    pub fn bind(&mut self, id: ModuleId, name: &str, v: Value) -> PyResult<Value> {
+        self.op(id, name, vec![v], vec![], |_, c, _| Ok(c.get(Some(0), "value")))
+    }
+
     /// The module's own forward.
     fn run(&mut self, id: ModuleId, c: &CallArgs) -> PyResult<Value> {
         let kind = self.m.tree().node(id).kind.clone();
@@ -153,4 +212,74 @@ pub fn out_tensor(v: &Value, module: &str) -> PyResult<tch::Tensor> {
             other.type_name()
         ))),
     }
+}
+
+/// Python's tuple unpacking of an operation's result (`a, b, c = ...`).
+pub fn unpack(v: &Value, n: usize) -> PyResult<Vec<Value>> {
+    let items = match v {
+        Value::Tuple(t) => t.to_vec(),
+        Value::List(l) => l.snapshot().to_vec(),
+        other => return Err(PyErr::type_error(format!("cannot unpack non-iterable {} object", other.type_name()))),
+    };
+    match items.len().cmp(&n) {
+        std::cmp::Ordering::Less => Err(PyErr::value_error(format!("not enough values to unpack (expected {n}, got {})", items.len()))),
+        std::cmp::Ordering::Greater => Err(PyErr::value_error(format!("too many values to unpack (expected {n})"))),
+        std::cmp::Ordering::Equal => Ok(items),
+    }
+}
+
+/// A shape argument (`view(shape)`, `reshape(*dims)`): ints, or one tuple / `torch.Size` of them.
+pub fn shape_arg(c: &CallArgs) -> PyResult<Vec<i64>> {
+    let ints = |v: &Value| -> PyResult<Vec<i64>> {
+        match v {
+            Value::Size(s) => Ok(s.to_vec()),
+            Value::Tuple(t) => t.iter().map(|x| x.as_int().ok_or_else(|| PyErr::type_error("a shape must hold ints"))).collect(),
+            Value::List(l) => l.snapshot().iter().map(|x| x.as_int().ok_or_else(|| PyErr::type_error("a shape must hold ints"))).collect(),
+            other => other.as_int().map(|i| vec![i]).ok_or_else(|| PyErr::type_error(format!("a shape cannot be {}", other.type_name()))),
+        }
+    };
+    match c.args.len() {
+        1 => ints(&c.args[0]),
+        _ => c.args.iter().map(|x| x.as_int().ok_or_else(|| PyErr::type_error("a shape must hold ints"))).collect(),
+    }
+}
+
+/// An int argument by position or keyword.
+pub fn int_arg(c: &CallArgs, pos: usize, name: &str) -> PyResult<i64> {
+    c.get(Some(pos), name)
+        .as_int()
+        .ok_or_else(|| PyErr::type_error(format!("argument '{name}' must be an int")))
+}
+
+/// A tensor argument by position or keyword.
+pub fn tensor_arg(c: &CallArgs, pos: usize, name: &str) -> PyResult<tch::Tensor> {
+    c.tensor(Some(pos), name, "an operation")
+}
+
+/// `(*t.shape[:-drop], *extra)` as the tuple of ints Python builds.
+pub fn shape_tuple(t: &tch::Tensor, drop: usize, extra: &[i64]) -> Value {
+    let mut s = t.size();
+    s.truncate(s.len().saturating_sub(drop));
+    s.extend_from_slice(extra);
+    Value::tuple(s.into_iter().map(Value::Int).collect())
+}
+
+/// What `ALL_ATTENTION_FUNCTIONS.get_interface(...)` returns: transformers' SDPA attention
+/// function, as a value (the forward calls it itself; user code cannot).
+pub fn sdpa_function() -> Value {
+    crate::value::object::Native::with_aux(
+        "sdpa_attention_forward",
+        None,
+        |_, _, _, _| Err(PyErr::unsupported("calling transformers' attention function from intervention code")),
+        crate::value::object::Aux::None,
+    )
+}
+
+/// A module's keyword arguments beyond the ones its forward names (its `**kwargs`).
+pub fn rest_kwargs(c: &CallArgs, named: &[&str]) -> PyResult<Vec<(String, Value)>> {
+    Ok(c.kwargs
+        .items()
+        .into_iter()
+        .filter_map(|(k, v)| k.as_str().filter(|k| !named.contains(k)).map(|k| (k.to_string(), v)))
+        .collect())
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tch::{Kind as DKind, Tensor};
 
 use super::cache::DynamicCache;
-use super::forward::{CallArgs, Fwd, out_tensor, tv};
+use super::forward::{CallArgs, Fwd, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, shape_tuple, tensor_arg, tv, unpack};
 use super::tree::{Kind, ModuleId, Tree, Weights};
 use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
@@ -205,11 +205,20 @@ pub fn run(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, kind: Kind, c: &Call
         }
         Kind::NewGelu => Ok(tv(gelu_new(&c.tensor(Some(0), "input", &name)?)?)),
         Kind::Gpt2Mlp => {
-            let x = c.get(Some(0), "hidden_states");
-            let x = f.call(child(f, id, "c_fc")?, vec![x], vec![])?;
-            let x = f.call(child(f, id, "act")?, vec![x], vec![])?;
-            let x = f.call(child(f, id, "c_proj")?, vec![x], vec![])?;
-            f.call(child(f, id, "dropout")?, vec![x], vec![])
+            // `hidden_states = self.c_fc(hidden_states)` and so on: each call and each
+            // assignment is an operation (model::source).
+            let mut x = c.get(Some(0), "hidden_states");
+            for (call, bound, module) in [
+                ("self_c_fc_0", "hidden_states_0", "c_fc"),
+                ("self_act_0", "hidden_states_1", "act"),
+                ("self_c_proj_0", "hidden_states_2", "c_proj"),
+                ("self_dropout_0", "hidden_states_3", "dropout"),
+            ] {
+                let m = child(f, id, module)?;
+                x = f.op(id, call, vec![x], vec![], |f, _, inputs| f.call_value(m, inputs.clone()))?;
+                x = f.bind(id, bound, x)?;
+            }
+            Ok(x)
         }
         Kind::Gpt2Attention { scaling, layer } => attention(f, cfg, id, scaling, layer, c),
         Kind::Gpt2Block => block(f, id, c),
@@ -219,41 +228,110 @@ pub fn run(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, kind: Kind, c: &Call
     }
 }
 
+/// `GPT2Attention.forward` (self-attention path), operation by operation as nnsight
+/// names them (model::source): a trace or generation step takes the branch without
+/// cross-attention, with the cache when there is one.
 fn attention(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, scaling: f64, layer: usize, c: &CallArgs) -> PyResult<Value> {
     let name = envoy(f, id).to_string();
     let x = c.get(Some(0), "hidden_states");
-    let mask = c.opt_tensor(None, "attention_mask");
+    let mask = c.get(None, "attention_mask");
     let cache_v = c.get(None, "cache");
-    let cache = cache_of(&cache_v);
-    let qkv = f.call(child(f, id, "c_attn")?, vec![x], vec![])?;
-    let qkv = out_tensor(&qkv, &format!("{name}.c_attn"))?;
-    let parts = qkv.f_split(cfg.n_embd, 2)?;
-    let [q, k, v] = <[Tensor; 3]>::try_from(parts)
-        .map_err(|_| PyErr::runtime_error(format!("{name}: c_attn output must split into q, k, v")))?;
-    let head_dim = cfg.n_embd / cfg.n_head;
-    let heads = |t: &Tensor| -> PyResult<Tensor> {
-        let mut shape = t.size();
-        shape.pop();
-        shape.extend([-1, head_dim]);
-        Ok(t.f_view(shape.as_slice())?.f_transpose(1, 2)?)
+    let rest = rest_kwargs(c, &["hidden_states", "cache", "attention_mask", "encoder_hidden_states", "encoder_attention_mask", "output_attentions"])?;
+    let kwargs = || -> PyResult<Value> {
+        let d = crate::value::Dict::new();
+        for (k, v) in &rest {
+            d.insert(Value::str(k), v.clone())?;
+        }
+        Ok(Value::Dict(d))
     };
-    let (q, mut k, mut v) = (heads(&q)?, heads(&k)?, heads(&v)?);
-    if let Some(cache) = cache {
-        let (nk, nv) = cache.update(layer, &k, &v)?;
-        k = nk;
-        v = nv;
+    let head_dim = cfg.n_embd / cfg.n_head;
+    f.bind(id, "is_cross_attention_0", Value::Bool(false))?;
+    let mut curr_cache = Value::None;
+    if !cache_v.is_none() {
+        f.op(id, "isinstance_0", vec![cache_v.clone(), Value::str("EncoderDecoderCache")], vec![], |_, _, _| Ok(Value::Bool(false)))?;
+        curr_cache = f.bind(id, "curr_cache_2", cache_v.clone())?;
     }
-    // transformers' sdpa_attention_forward: causal flag only without an explicit mask.
-    let is_causal = q.size()[2] > 1 && mask.is_none();
-    let out = Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), 0.0, is_causal, Some(scaling), false)?;
-    let out = out.f_transpose(1, 2)?.f_contiguous()?;
-    let mut shape = out.size();
-    shape.truncate(shape.len().saturating_sub(2));
-    shape.push(-1);
-    let out = out.f_reshape(shape.as_slice())?.f_contiguous()?;
-    let out = f.call(child(f, id, "c_proj")?, vec![tv(out)], vec![])?;
-    let out = f.call(child(f, id, "resid_dropout")?, vec![out], vec![])?;
-    Ok(Value::tuple(vec![out, Value::None]))
+    let c_attn = child(f, id, "c_attn")?;
+    let qkv = f.op(id, "self_c_attn_1", vec![x], vec![], |f, _, inputs| f.call_value(c_attn, inputs.clone()))?;
+    let parts = f.op(id, "split_1", vec![Value::Int(cfg.n_embd)], vec![("dim", Value::Int(2))], |_, a, _| {
+        let t = out_tensor(&qkv, &format!("{name}.c_attn"))?;
+        let dim = match a.get(Some(1), "dim") {
+            Value::None => 0,
+            d => d.as_int().ok_or_else(|| PyErr::type_error("split(): argument 'dim' must be int"))?,
+        };
+        Ok(Value::tuple(t.f_split(int_arg(a, 0, "split_size")?, dim)?.into_iter().map(tv).collect()))
+    })?;
+    let [q, k, v] = <[Value; 3]>::try_from(unpack(&parts, 3)?).map_err(|_| PyErr::internal("unpack"))?;
+    // `x_states = x_states.view(shape).transpose(1, 2)`, for k, v then q.
+    let heads = |f: &mut Fwd<'_>, t: Value, shape_op: &str, view_op: &str, transpose_op: &str, bound: &str| -> PyResult<Value> {
+        let tt = out_tensor(&t, &name)?;
+        let shape = f.bind(id, shape_op, shape_tuple(&tt, 1, &[-1, head_dim]))?;
+        let viewed = f.op(id, view_op, vec![shape], vec![], |_, a, _| Ok(tv(tt.f_view(shape_arg(a)?.as_slice())?)))?;
+        let vt = out_tensor(&viewed, &name)?;
+        let moved = f.op(id, transpose_op, vec![Value::Int(1), Value::Int(2)], vec![], |_, a, _| {
+            Ok(tv(vt.f_transpose(int_arg(a, 0, "dim0")?, int_arg(a, 1, "dim1")?)?))
+        })?;
+        f.bind(id, bound, moved)
+    };
+    let k = heads(f, k, "shape_kv_1", "key_states_view_1", "transpose_2", "key_states_2")?;
+    let v = {
+        // `shape_kv` is computed once, from the keys; the values are viewed with it.
+        let vt = out_tensor(&v, &name)?;
+        let shape = shape_tuple(&vt, 1, &[-1, head_dim]);
+        let viewed = f.op(id, "value_states_view_1", vec![shape], vec![], |_, a, _| Ok(tv(vt.f_view(shape_arg(a)?.as_slice())?)))?;
+        let vv = out_tensor(&viewed, &name)?;
+        let moved = f.op(id, "transpose_3", vec![Value::Int(1), Value::Int(2)], vec![], |_, a, _| {
+            Ok(tv(vv.f_transpose(int_arg(a, 0, "dim0")?, int_arg(a, 1, "dim1")?)?))
+        })?;
+        f.bind(id, "value_states_2", moved)?
+    };
+    let q = heads(f, q, "shape_q_0", "query_states_view_0", "transpose_4", "query_states_1")?;
+    let (k, v) = match cache_of(&curr_cache) {
+        Some(cache) => {
+            let kv = f.op(id, "curr_cache_update_0", vec![k, v, Value::Int(layer as i64)], vec![("kwargs", kwargs()?)], |_, a, _| {
+                let (nk, nv) = cache.update(layer, &tensor_arg(a, 0, "key_states")?, &tensor_arg(a, 1, "value_states")?)?;
+                Ok(Value::tuple(vec![tv(nk), tv(nv)]))
+            })?;
+            let [k, v] = <[Value; 2]>::try_from(unpack(&kv, 2)?).map_err(|_| PyErr::internal("unpack"))?;
+            (k, v)
+        }
+        None => (k, v),
+    };
+    f.bind(id, "using_eager_0", Value::Bool(false))?;
+    let iface = f.op(id, "ALL_ATTENTION_FUNCTIONS_get_interface_0", vec![Value::str("sdpa"), Value::str("eager_attention_forward")], vec![], |_, _, _| Ok(sdpa_function()))?;
+    f.bind(id, "attention_interface_0", iface)?;
+    let mut kw: Vec<(&str, Value)> = vec![("dropout", Value::Float(0.0)), ("scaling", Value::Float(scaling))];
+    kw.extend(rest.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let attn = f.op(id, "attention_interface_1", vec![Value::None, q, k, v, mask], kw, |_, a, _| {
+        // transformers' sdpa_attention_forward: causal flag only without an explicit mask.
+        let (q, k, v) = (tensor_arg(a, 1, "query")?, tensor_arg(a, 2, "key")?, tensor_arg(a, 3, "value")?);
+        let mask = a.opt_tensor(Some(4), "attention_mask");
+        let scaling = match a.get(None, "scaling") {
+            Value::Float(s) => Some(s),
+            Value::Int(s) => Some(s as f64),
+            _ => None,
+        };
+        let is_causal = q.size()[2] > 1 && mask.is_none();
+        let out = Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), 0.0, is_causal, scaling, false)?;
+        Ok(Value::tuple(vec![tv(out.f_transpose(1, 2)?.f_contiguous()?), Value::None]))
+    })?;
+    let [out, weights] = <[Value; 2]>::try_from(unpack(&attn, 2)?).map_err(|_| PyErr::internal("unpack"))?;
+    let ot = out_tensor(&out, &name)?;
+    let dims = match shape_tuple(&ot, 2, &[-1]) {
+        Value::Tuple(t) => t.to_vec(),
+        _ => vec![],
+    };
+    let out = f.op(id, "attn_output_reshape_0", dims, vec![], |_, a, _| Ok(tv(ot.f_reshape(shape_arg(a)?.as_slice())?)))?;
+    let rt = out_tensor(&out, &name)?;
+    let out = f.op(id, "contiguous_0", vec![], vec![], |_, _, _| Ok(tv(rt.f_contiguous()?)))?;
+    let out = f.bind(id, "attn_output_0", out)?;
+    let c_proj = child(f, id, "c_proj")?;
+    let out = f.op(id, "self_c_proj_0", vec![out], vec![], |f, _, inputs| f.call_value(c_proj, inputs.clone()))?;
+    let out = f.bind(id, "attn_output_1", out)?;
+    let dropout = child(f, id, "resid_dropout")?;
+    let out = f.op(id, "self_resid_dropout_0", vec![out], vec![], |f, _, inputs| f.call_value(dropout, inputs.clone()))?;
+    let out = f.bind(id, "attn_output_2", out)?;
+    Ok(Value::tuple(vec![out, weights]))
 }
 
 /// The `DynamicCache` a value holds, if it is one.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tch::{Kind as DKind, Tensor};
 
 use super::cache::DynamicCache;
-use super::forward::{CallArgs, Fwd, out_tensor, tv};
+use super::forward::{CallArgs, Fwd, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, tensor_arg, tv, unpack};
 use super::tree::{Kind, ModuleId, Tree, Weights};
 use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
@@ -255,12 +255,18 @@ pub fn run(f: &mut Fwd<'_>, cfg: &LlamaConfig, id: ModuleId, kind: Kind, c: &Cal
             Ok(Value::tuple(vec![tv(cos.f_to_kind(x.kind())?), tv(sin.f_to_kind(x.kind())?)]))
         }
         Kind::LlamaMlp => {
+            // `down_proj = self.down_proj(self.act_fn(self.gate_proj(x)) * self.up_proj(x))`.
             let x = c.get(Some(0), "x");
-            let g = f.call(child(f, id, "gate_proj")?, vec![x.clone()], vec![])?;
-            let g = f.call(child(f, id, "act_fn")?, vec![g], vec![])?;
-            let u = f.call(child(f, id, "up_proj")?, vec![x], vec![])?;
+            let call = |f: &mut Fwd<'_>, op: &str, module: &str, arg: Value| -> PyResult<Value> {
+                let m = child(f, id, module)?;
+                f.op(id, op, vec![arg], vec![], |f, _, inputs| f.call_value(m, inputs.clone()))
+            };
+            let g = call(f, "self_gate_proj_0", "gate_proj", x.clone())?;
+            let g = call(f, "self_act_fn_0", "act_fn", g)?;
+            let u = call(f, "self_up_proj_0", "up_proj", x)?;
             let gu = out_tensor(&g, &name)?.f_mul(&out_tensor(&u, &name)?)?;
-            f.call(child(f, id, "down_proj")?, vec![tv(gu)], vec![])
+            let d = call(f, "self_down_proj_0", "down_proj", tv(gu))?;
+            f.bind(id, "down_proj_0", d)
         }
         Kind::LlamaAttention { layer } => attention(f, cfg, id, layer, c),
         Kind::LlamaDecoderLayer => decoder_layer(f, id, c),
@@ -288,41 +294,103 @@ fn repeat_kv(x: &Tensor, n_rep: i64) -> PyResult<Tensor> {
     Ok(x.f_unsqueeze(2)?.f_expand([b, kv, n_rep, l, d], false)?.f_reshape([b, kv * n_rep, l, d])?)
 }
 
+/// `LlamaAttention.forward`, operation by operation as nnsight names them (model::source).
 fn attention(f: &mut Fwd<'_>, cfg: &LlamaConfig, id: ModuleId, layer: usize, c: &CallArgs) -> PyResult<Value> {
     let name = envoy(f, id);
     let x = c.get(Some(0), "hidden_states");
     let xt = out_tensor(&x, &name)?;
     let (cos, sin) = match c.get(Some(1), "position_embeddings") {
-        Value::Tuple(t) if t.len() == 2 => (out_tensor(&t[0], &name)?, out_tensor(&t[1], &name)?),
+        Value::Tuple(t) if t.len() == 2 => (t[0].clone(), t[1].clone()),
         _ => return Err(PyErr::type_error(format!("{name}: position_embeddings must be a (cos, sin) pair"))),
     };
-    let mask = c.opt_tensor(Some(2), "attention_mask");
+    let mask = match c.get(Some(2), "attention_mask") {
+        v @ Value::Tensor(_) => v,
+        _ => Value::None,
+    };
     let cache_v = c.get(Some(3), "cache");
+    let rest = rest_kwargs(c, &["hidden_states", "position_embeddings", "attention_mask", "cache"])?;
     let mut input_shape = xt.size();
     input_shape.pop();
-    let mut hidden_shape = input_shape.clone();
-    hidden_shape.extend([-1, cfg.head_dim]);
-    let proj = |f: &mut Fwd<'_>, which: &str| -> PyResult<Tensor> {
-        let v = f.call(child(f, id, which)?, vec![x.clone()], vec![])?;
-        Ok(out_tensor(&v, &format!("{name}.{which}"))?.f_view(hidden_shape.as_slice())?.f_transpose(1, 2)?)
+    let input_shape_v = f.bind(id, "input_shape_0", Value::Size(std::rc::Rc::new(input_shape.clone())))?;
+    let input_shape: Vec<i64> = match &input_shape_v {
+        Value::Size(s) => s.to_vec(),
+        _ => input_shape,
     };
-    let q = proj(f, "q_proj")?;
-    let k = proj(f, "k_proj")?;
-    let v = proj(f, "v_proj")?;
-    let (cos, sin) = (cos.f_unsqueeze(1)?, sin.f_unsqueeze(1)?);
-    let q = rotary(&q, &cos, &sin)?;
-    let mut k = rotary(&k, &cos, &sin)?;
-    let mut v = v;
-    if let Some(cache) = super::gpt2::cache_of(&cache_v) {
-        let (nk, nv) = cache.update(layer, &k, &v)?;
-        k = nk;
-        v = nv;
-    }
-    // transformers' sdpa_attention_forward, GQA included.
+    let mut hidden_shape: Vec<Value> = input_shape.iter().map(|&d| Value::Int(d)).collect();
+    hidden_shape.extend([Value::Int(-1), Value::Int(cfg.head_dim)]);
+    let hidden_shape = f.bind(id, "hidden_shape_0", Value::tuple(hidden_shape))?;
+    // `x_states = self.x_proj(hidden_states).view(hidden_shape).transpose(1, 2)`.
+    let proj = |f: &mut Fwd<'_>, module: &str, ops: [&str; 4]| -> PyResult<Value> {
+        let m = child(f, id, module)?;
+        let p = f.op(id, ops[0], vec![x.clone()], vec![], |f, _, inputs| f.call_value(m, inputs.clone()))?;
+        let pt = out_tensor(&p, &format!("{name}.{module}"))?;
+        let viewed = f.op(id, ops[1], vec![hidden_shape.clone()], vec![], |_, a, _| Ok(tv(pt.f_view(shape_arg(a)?.as_slice())?)))?;
+        let vt = out_tensor(&viewed, &name)?;
+        let moved = f.op(id, ops[2], vec![Value::Int(1), Value::Int(2)], vec![], |_, a, _| {
+            Ok(tv(vt.f_transpose(int_arg(a, 0, "dim0")?, int_arg(a, 1, "dim1")?)?))
+        })?;
+        f.bind(id, ops[3], moved)
+    };
+    let q = proj(f, "q_proj", ["self_q_proj_0", "view_0", "transpose_0", "query_states_0"])?;
+    let k = proj(f, "k_proj", ["self_k_proj_0", "view_1", "transpose_1", "key_states_0"])?;
+    let v = proj(f, "v_proj", ["self_v_proj_0", "view_2", "transpose_2", "value_states_0"])?;
+    let qk = f.op(id, "apply_rotary_pos_emb_0", vec![q, k, cos, sin], vec![], |_, a, _| {
+        let (cos, sin) = (tensor_arg(a, 2, "cos")?.f_unsqueeze(1)?, tensor_arg(a, 3, "sin")?.f_unsqueeze(1)?);
+        Ok(Value::tuple(vec![
+            tv(rotary(&tensor_arg(a, 0, "q")?, &cos, &sin)?),
+            tv(rotary(&tensor_arg(a, 1, "k")?, &cos, &sin)?),
+        ]))
+    })?;
+    let [q, k] = <[Value; 2]>::try_from(unpack(&qk, 2)?).map_err(|_| PyErr::internal("unpack"))?;
+    let (k, v) = match super::gpt2::cache_of(&cache_v) {
+        Some(cache) => {
+            let d = crate::value::Dict::new();
+            for (key, val) in &rest {
+                d.insert(Value::str(key), val.clone())?;
+            }
+            let kv = f.op(id, "cache_update_0", vec![k, v, Value::Int(layer as i64)], vec![("kwargs", Value::Dict(d))], |_, a, _| {
+                let (nk, nv) = cache.update(layer, &tensor_arg(a, 0, "key_states")?, &tensor_arg(a, 1, "value_states")?)?;
+                Ok(Value::tuple(vec![tv(nk), tv(nv)]))
+            })?;
+            let [k, v] = <[Value; 2]>::try_from(unpack(&kv, 2)?).map_err(|_| PyErr::internal("unpack"))?;
+            (k, v)
+        }
+        None => (k, v),
+    };
+    let iface = f.op(id, "ALL_ATTENTION_FUNCTIONS_get_interface_0", vec![Value::str("sdpa"), Value::str("eager_attention_forward")], vec![], |_, _, _| Ok(sdpa_function()))?;
+    f.bind(id, "attention_interface_0", iface)?;
+    let scaling = (cfg.head_dim as f64).powf(-0.5);
+    let mut kw: Vec<(&str, Value)> = vec![("dropout", Value::Float(0.0)), ("scaling", Value::Float(scaling))];
+    kw.extend(rest.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let attn = f.op(id, "attention_interface_1", vec![Value::None, q, k, v, mask], kw, |_, a, _| {
+        let scaling = match a.get(None, "scaling") {
+            Value::Float(s) => s,
+            Value::Int(s) => s as f64,
+            _ => scaling,
+        };
+        let out = sdpa(cfg, &tensor_arg(a, 1, "query")?, &tensor_arg(a, 2, "key")?, &tensor_arg(a, 3, "value")?, a.opt_tensor(Some(4), "attention_mask"), scaling)?;
+        Ok(Value::tuple(vec![tv(out), Value::None]))
+    })?;
+    let [out, weights] = <[Value; 2]>::try_from(unpack(&attn, 2)?).map_err(|_| PyErr::internal("unpack"))?;
+    let ot = out_tensor(&out, &name)?;
+    let mut dims: Vec<Value> = input_shape.iter().map(|&d| Value::Int(d)).collect();
+    dims.push(Value::Int(-1));
+    let out = f.op(id, "attn_output_reshape_0", dims, vec![], |_, a, _| Ok(tv(ot.f_reshape(shape_arg(a)?.as_slice())?)))?;
+    let rt = out_tensor(&out, &name)?;
+    let out = f.op(id, "contiguous_0", vec![], vec![], |_, _, _| Ok(tv(rt.f_contiguous()?)))?;
+    let out = f.bind(id, "attn_output_0", out)?;
+    let o_proj = child(f, id, "o_proj")?;
+    let out = f.op(id, "self_o_proj_0", vec![out], vec![], |f, _, inputs| f.call_value(o_proj, inputs.clone()))?;
+    let out = f.bind(id, "attn_output_1", out)?;
+    Ok(Value::tuple(vec![out, weights]))
+}
+
+/// transformers' `sdpa_attention_forward` (GQA included): `[B, S, heads, head_dim]`.
+fn sdpa(cfg: &LlamaConfig, q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<Tensor>, scaling: f64) -> PyResult<Tensor> {
     let n_rep = cfg.n_heads / cfg.n_kv_heads;
     let q_len = q.size()[2];
     let head_dim_v = v.size()[3];
-    let (mut q, mut k, mut v, mut mask, mut gqa) = (q, k, v, mask, false);
+    let (mut q, mut k, mut v, mut mask, mut gqa) = (q.shallow_clone(), k.shallow_clone(), v.shallow_clone(), mask, false);
     if n_rep > 1 {
         if mask.is_none() && k.size()[3] == head_dim_v && head_dim_v <= 256 {
             gqa = true;
@@ -346,15 +414,9 @@ fn attention(f: &mut Fwd<'_>, cfg: &LlamaConfig, id: ModuleId, layer: usize, c: 
         k = k.f_narrow(2, 0, q_len)?;
         v = v.f_narrow(2, 0, q_len)?;
     }
-    let scaling = (cfg.head_dim as f64).powf(-0.5);
     let out = Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), 0.0, is_causal, Some(scaling), gqa)?;
     let os = out.size();
-    let out = out.f_reshape([os[0], -1, q_len, v.size()[3]])?.f_transpose(1, 2)?.f_contiguous()?;
-    let mut flat = input_shape.clone();
-    flat.push(-1);
-    let out = out.f_reshape(flat.as_slice())?.f_contiguous()?;
-    let out = f.call(child(f, id, "o_proj")?, vec![tv(out)], vec![])?;
-    Ok(Value::tuple(vec![out, Value::None]))
+    Ok(out.f_reshape([os[0], -1, q_len, v.size()[3]])?.f_transpose(1, 2)?.f_contiguous()?)
 }
 
 fn decoder_layer(f: &mut Fwd<'_>, id: ModuleId, c: &CallArgs) -> PyResult<Value> {

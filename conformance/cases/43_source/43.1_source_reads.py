@@ -1,0 +1,25 @@
+"""43.1 .source: the listing, and reading operations inside GPT-2 attention and MLP (split, attention, activation)"""
+
+import nnsight
+import torch
+
+NOT_FOR = {"0.7": "0.7 names a forward's operations by another scheme (calls only); localndif serves 0.8.1's names and refuses .source for 0.7 clients"}
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote):
+        attn = model.transformer.h[0].attn.source
+        listing = nnsight.save(str(attn))
+        q, k, v = attn.split_1.output
+        q = q.save()
+        v = v.save()
+        shape = attn.shape_q_0.output.save()
+        view_in = attn.query_states_view_0.inputs.save()
+        a = attn.attention_interface_1.output[0].save()
+        scaling = nnsight.save(attn.attention_interface_1.inputs[1]["scaling"])
+        out = attn.attn_output_2.output.save()
+        act = model.transformer.h[0].mlp.source.self_act_0.output.save()
+        mlp = model.transformer.h[0].mlp.output.save()
+    return {"listing": listing, "q": q, "v": v, "shape": shape, "view_in": view_in, "a": a,
+            "scaling": scaling, "out": out, "act": act, "mlp": mlp}

@@ -1,0 +1,17 @@
+"""43.3 skipping an operation: the MLP activation replaced by its input"""
+
+import nnsight
+import torch
+
+NOT_FOR = {"0.7": "0.7 names a forward's operations by another scheme (calls only); localndif serves 0.8.1's names and refuses .source for 0.7 clients"}
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+def run(model, remote):
+    with model.trace(PROMPT, remote=remote):
+        mlp = model.transformer.h[0].mlp.source
+        pre = mlp.self_c_fc_0.output
+        mlp.self_act_0.skip(pre)
+        after = mlp.hidden_states_1.output.save()
+        logits = model.lm_head.output.save()
+    return {"after": after, "logits": logits}
