@@ -39,6 +39,8 @@ pub struct Loader<'g> {
     /// cloudpickle's `_class_setstate(cls, (state, slots))` calls, by the class.
     class_states: HashMap<Id, Id>,
     depth: usize,
+    /// The job's `torch.nn` classes (`nn.py`), made when the payload first names one.
+    nn: Option<Rc<Namespace>>,
 }
 
 impl<'g> Loader<'g> {
@@ -68,7 +70,8 @@ impl<'g> Loader<'g> {
                 }
             }
         }
-        Loader { g, ctx, tracer, memo: HashMap::new(), fills, class_states, depth: 0 }
+        Loader { g, ctx, tracer, memo: HashMap::new(), fills, class_states, depth: 0,
+            nn: None }
     }
 
     /// Makes node `id` (the shipped tracer) load as `tracer`.
@@ -141,7 +144,10 @@ impl<'g> Loader<'g> {
                 let vals = items.iter().map(|&i| self.value(i)).collect::<PyResult<Vec<_>>>()?;
                 Value::Set(Set::new(vals, matches!(node, Node::FrozenSet(_)))?)
             }
-            Node::Global { module, name } => global(module, name),
+            Node::Global { module, name } => match self.nn_class(module, name)? {
+                Some(c) => c,
+                None => global(module, name),
+            },
             Node::PersId(pid) => self.persistent(*pid),
             Node::Object(o) => self.object(id, o)?,
             Node::Ext(_) | Node::OutOfBand { .. } => opaque(&format!("a pickled {}", node.kind())),
@@ -198,7 +204,26 @@ impl<'g> Loader<'g> {
         }
         let arg = |i: usize| args.get(i).copied();
         let (module, class) = (module.as_str(), class.as_str());
+        if self.nn_class(module, class)?.is_some() {
+            // A torch.nn module shipped by value (`copyreg.__newobj__` + its `__dict__`).
+            return self.instance(id, o);
+        }
         Ok(match (module, class) {
+            ("torch._utils", "_rebuild_parameter" | "_rebuild_parameter_with_state") => {
+                // `nn.Parameter`: its tensor, requiring grad as it did.
+                let data = arg(0).map(|a| self.value(a)).transpose()?.unwrap_or(Value::None);
+                let grad = arg(1).and_then(|a| match g.node(a) {
+                    Some(Node::Bool(b)) => Some(*b),
+                    _ => None,
+                });
+                if let (Value::Tensor(t), Some(true)) = (&data, grad)
+                    && crate::value::dtype::is_float(t.t.kind())
+                {
+                    let mut h = t.handle();
+                    let _ = h.f_requires_grad_(true)?;
+                }
+                data
+            }
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "subimport") => {
                 let name = arg(0).and_then(|a| g.as_str(a)).unwrap_or("");
                 match modules::import(name) {
@@ -378,6 +403,25 @@ impl<'g> Loader<'g> {
         let cls = Value::Class(Class::new(&name, &name, &module, resolved, dict.clone())?);
         self.memo.insert(id, cls.clone());
         Ok(Ok((cls, dict)))
+    }
+
+    /// The class a `torch.nn` global names (`torch.nn.modules.linear.Linear`), from the
+    /// job's `nn.py`; `None` for every other global.
+    fn nn_class(&mut self, module: &str, name: &str) -> PyResult<Option<Value>> {
+        if !(module == "torch.nn" || module.starts_with("torch.nn.modules.") || (module == "torch.nn.parameter" && name == "Parameter")) {
+            return Ok(None);
+        }
+        if self.nn.is_none() {
+            let program = crate::interp::program::Program::parse(include_str!("nn.py"), "<localndif torch.nn>")?;
+            let code = crate::interp::code::Code::module(program.clone(), &program.module.body, "<module>")?;
+            let ns = Namespace::new(Dict::new(), None, None);
+            ns.set("__name__", Value::str("torch.nn"))?;
+            let mut host = crate::interp::host::BufferHost::default();
+            Interp::new(&mut host).exec_module(code, ns.clone())?;
+            self.nn = Some(ns);
+        }
+        let ns = self.nn.as_ref().expect("made above");
+        Ok(ns.own.get_str(name).filter(|v| matches!(v, Value::Class(_))))
     }
 
     /// `cls.__new__(cls)` of a class the payload defines, then its attributes.

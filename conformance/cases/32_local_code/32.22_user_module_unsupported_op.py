@@ -1,0 +1,26 @@
+"""32.22 a script's module whose forward uses an operation localndif lacks ends with an error naming it and the line"""
+
+import nnsight
+import torch
+from nnsight_case import RemoteError
+
+SERVER_ONLY = True
+PROMPT = "The Eiffel Tower is in the city of"
+
+
+class Spectral(torch.nn.Module):
+    def forward(self, x):
+        return torch.fft.rfft(x, dim=-1).abs()
+
+
+def run(model):
+    spectral = Spectral()
+    try:
+        with model.trace(PROMPT, remote=True):
+            s = spectral(model.transformer.h[0].output).save()
+    except RemoteError as e:
+        text = str(e)
+        assert "torch.fft" in text and "NotImplementedError" in text, text
+        assert "return torch.fft.rfft(x, dim=-1).abs()" in text, text
+        return
+    raise AssertionError("the job completed")
