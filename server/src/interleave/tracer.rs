@@ -165,9 +165,12 @@ impl TracerObj {
     /// Runs the trace whose body is `code`, written in `frame`.
     pub fn run(&self, it: &mut Interp, code: Rc<Code>, frame: &mut Frame) -> PyResult<()> {
         if in_worker(it) {
-            return Err(PyErr::value_error(
-                "A trace cannot be opened inside another trace's intervention code (the model is already running). Run several traces in `with model.session():` instead.",
-            ));
+            // nnsight's own words (a trace's parent is the running trace); a session is
+            // how several traces share values.
+            return Err(match self.ctx.client {
+                crate::request::ClientGeneration::G2 => PyErr::value_error("cyclic parent chain"),
+                crate::request::ClientGeneration::G1 => invoking_while_running(self.ctx.client),
+            });
         }
         if !matches!(*self.state.borrow(), State::Fresh) {
             return Err(PyErr::runtime_error("this tracer has already run; open a new `with model.trace(...)`"));
