@@ -291,8 +291,13 @@ impl HostObj for Envoy {
         }
         if let Some(i) = node.params.iter().position(|p| p == name) {
             // A detached alias: metadata changes stay the job's; writes into the storage
-            // are refused (value::tensor::check_writable).
+            // are refused (value::tensor::check_writable). A job that takes gradients
+            // holds its own leaf handles (`Weights::trainable`): those are handed out
+            // as they are, so `.grad` reads what `backward()` accumulated.
             let w = self.ctx.model.weights.get(self.id, i);
+            if w.requires_grad() {
+                return Ok(Value::tensor(w.shallow_clone()));
+            }
             return Ok(Value::tensor(w.f_detach()?));
         }
         Err(self.no_attr(name))
