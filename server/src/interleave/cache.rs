@@ -116,23 +116,7 @@ fn slot(e: &mut Entry, site: Site) -> &mut Option<Value> {
 /// or path strings.
 pub fn options(it: &mut Interp, ctx: &ModelCtx, args: Vec<Value>, kwargs: Kwargs) -> PyResult<Options> {
     const NAMES: [&str; 7] = ["modules", "device", "dtype", "detach", "include_output", "include_inputs", "non_blocking"];
-    if args.len() > NAMES.len() {
-        return Err(PyErr::type_error(format!("cache() takes at most {} arguments ({} given)", NAMES.len(), args.len())));
-    }
-    let mut vals: Vec<Option<Value>> = vec![None; NAMES.len()];
-    for (i, a) in args.into_iter().enumerate() {
-        vals[i] = Some(a);
-    }
-    for (k, v) in kwargs {
-        let i = NAMES
-            .iter()
-            .position(|n| *n == k.as_ref())
-            .ok_or_else(|| PyErr::type_error(format!("cache() got an unexpected keyword argument '{k}'")))?;
-        if vals[i].is_some() {
-            return Err(PyErr::type_error(format!("cache() got multiple values for argument '{k}'")));
-        }
-        vals[i] = Some(v);
-    }
+    let mut vals = crate::interp::call::bind_named("cache", &NAMES, args, kwargs)?;
     let mut flag = |i: usize, default: bool| -> PyResult<bool> {
         match vals[i].take() {
             None => Ok(default),

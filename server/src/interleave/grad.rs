@@ -114,22 +114,8 @@ pub struct BackwardTracer {
 }
 
 impl BackwardTracer {
-    pub fn new(tensor: &Value, args: Vec<Value>, kwargs: Kwargs, names: Rc<TreeNames>, log: LogSink, client: ClientGeneration) -> PyResult<Value> {
-        const NAMES: [&str; 4] = ["gradient", "retain_graph", "create_graph", "inputs"];
-        let mut vals: Vec<Option<Value>> = vec![None; NAMES.len()];
-        if args.len() > NAMES.len() {
-            return Err(PyErr::type_error("backward() takes at most 4 arguments"));
-        }
-        for (i, a) in args.into_iter().enumerate() {
-            vals[i] = Some(a);
-        }
-        for (k, v) in kwargs {
-            let i = NAMES
-                .iter()
-                .position(|n| *n == k.as_ref())
-                .ok_or_else(|| PyErr::type_error(format!("backward() got an unexpected keyword argument '{k}'")))?;
-            vals[i] = Some(v);
-        }
+    pub fn value(tensor: &Value, args: Vec<Value>, kwargs: Kwargs, names: Rc<TreeNames>, log: LogSink, client: ClientGeneration) -> PyResult<Value> {
+        let mut vals = crate::interp::call::bind_named("backward", &["gradient", "retain_graph", "create_graph", "inputs"], args, kwargs)?;
         if vals[3].as_ref().is_some_and(|v| !v.is_none()) {
             return Err(PyErr::unsupported("backward(inputs=...)"));
         }

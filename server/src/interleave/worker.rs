@@ -143,7 +143,7 @@ impl Host for WorkerHost {
         (self.log)(text)
     }
     fn backward_tracer(&mut self, tensor: &Value, args: Vec<Value>, kwargs: Kwargs) -> Option<PyResult<Value>> {
-        Some(super::grad::BackwardTracer::new(tensor, args, kwargs, self.names.clone(), self.log.clone(), self.client))
+        Some(super::grad::BackwardTracer::value(tensor, args, kwargs, self.names.clone(), self.log.clone(), self.client))
     }
     fn grad(&mut self, tensor: &Value) -> Option<PyResult<Value>> {
         self.cursor.backward?;

@@ -370,3 +370,26 @@ pub fn not_callable(v: &Value) -> PyErr {
 fn is_exception_class(c: &ClassRef) -> bool {
     c.derives_from_builtin(&types::BASE_EXCEPTION)
 }
+
+/// Binds a native function's arguments to its parameter `names` (positionally, then by
+/// keyword), with Python's errors for too many, unknown and repeated arguments.
+pub fn bind_named(func: &str, names: &[&str], args: Vec<Value>, kwargs: Kwargs) -> PyResult<Vec<Option<Value>>> {
+    if args.len() > names.len() {
+        return Err(PyErr::type_error(format!("{func}() takes at most {} arguments ({} given)", names.len(), args.len())));
+    }
+    let mut vals: Vec<Option<Value>> = vec![None; names.len()];
+    for (i, a) in args.into_iter().enumerate() {
+        vals[i] = Some(a);
+    }
+    for (k, v) in kwargs {
+        let i = names
+            .iter()
+            .position(|n| *n == k.as_ref())
+            .ok_or_else(|| PyErr::type_error(format!("{func}() got an unexpected keyword argument '{k}'")))?;
+        if vals[i].is_some() {
+            return Err(PyErr::type_error(format!("{func}() got multiple values for argument '{k}'")));
+        }
+        vals[i] = Some(v);
+    }
+    Ok(vals)
+}

@@ -672,7 +672,7 @@ impl HostObj for Opaque {
 }
 
 /// The module path an nnsight envoy object of the payload stands for (its `path`).
-fn envoy_path<'g>(g: &'g Graph, id: Id) -> Option<&'g str> {
+fn envoy_path(g: &Graph, id: Id) -> Option<&str> {
     let Node::Object(o) = g.node(id)? else { return None };
     let (module, _) = g.global(o.callable)?;
     if !module.starts_with("nnsight.") {

@@ -208,22 +208,6 @@ class Embedding(Module):
         return F.embedding(input, self.weight, self.padding_idx)
 
 
-class Sequential(Module):
-    def forward(self, input):
-        for m in self.children():
-            input = m(input)
-        return input
-
-    def __getitem__(self, i):
-        return self.children()[i]
-
-    def __len__(self):
-        return len(self.children())
-
-    def __iter__(self):
-        return iter(self.children())
-
-
 class ModuleList(Module):
     def __getitem__(self, i):
         return self.children()[i]
@@ -233,6 +217,13 @@ class ModuleList(Module):
 
     def __iter__(self):
         return iter(self.children())
+
+
+class Sequential(ModuleList):
+    def forward(self, input):
+        for m in self.children():
+            input = m(input)
+        return input
 
 
 class ModuleDict(Module):

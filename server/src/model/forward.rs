@@ -275,6 +275,21 @@ pub fn sdpa_function() -> Value {
     )
 }
 
+/// `key_states, value_states = cache.update(key_states, value_states, self.layer_idx,
+/// kwargs=kwargs)` as operation `op` of attention module `id`.
+pub fn cache_update(f: &mut Fwd<'_>, id: ModuleId, op: &str, cache: &super::cache::DynamicCache, layer: usize, kv: (Value, Value), kwargs: &[(String, Value)]) -> PyResult<(Value, Value)> {
+    let d = Dict::new();
+    for (k, v) in kwargs {
+        d.insert(Value::str(k), v.clone())?;
+    }
+    let out = f.op(id, op, vec![kv.0, kv.1, Value::Int(layer as i64)], vec![("kwargs", Value::Dict(d))], |_, a, _| {
+        let (nk, nv) = cache.update(layer, &tensor_arg(a, 0, "key_states")?, &tensor_arg(a, 1, "value_states")?)?;
+        Ok(Value::tuple(vec![tv(nk), tv(nv)]))
+    })?;
+    let mut kv = unpack(&out, 2)?.into_iter();
+    Ok((kv.next().unwrap_or(Value::None), kv.next().unwrap_or(Value::None)))
+}
+
 /// A module's keyword arguments beyond the ones its forward names (its `**kwargs`).
 pub fn rest_kwargs(c: &CallArgs, named: &[&str]) -> PyResult<Vec<(String, Value)>> {
     Ok(c.kwargs

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tch::{Kind as DKind, Tensor};
 
 use super::cache::DynamicCache;
-use super::forward::{CallArgs, Fwd, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, shape_tuple, tensor_arg, tv, unpack};
+use super::forward::{CallArgs, Fwd, cache_update, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, shape_tuple, tensor_arg, tv, unpack};
 use super::tree::{Kind, ModuleId, Tree, Weights};
 use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
@@ -237,13 +237,6 @@ fn attention(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, scaling: f64, laye
     let mask = c.get(None, "attention_mask");
     let cache_v = c.get(None, "cache");
     let rest = rest_kwargs(c, &["hidden_states", "cache", "attention_mask", "encoder_hidden_states", "encoder_attention_mask", "output_attentions"])?;
-    let kwargs = || -> PyResult<Value> {
-        let d = crate::value::Dict::new();
-        for (k, v) in &rest {
-            d.insert(Value::str(k), v.clone())?;
-        }
-        Ok(Value::Dict(d))
-    };
     let head_dim = cfg.n_embd / cfg.n_head;
     f.bind(id, "is_cross_attention_0", Value::Bool(false))?;
     let mut curr_cache = Value::None;
@@ -287,14 +280,7 @@ fn attention(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, scaling: f64, laye
     };
     let q = heads(f, q, "shape_q_0", "query_states_view_0", "transpose_4", "query_states_1")?;
     let (k, v) = match cache_of(&curr_cache) {
-        Some(cache) => {
-            let kv = f.op(id, "curr_cache_update_0", vec![k, v, Value::Int(layer as i64)], vec![("kwargs", kwargs()?)], |_, a, _| {
-                let (nk, nv) = cache.update(layer, &tensor_arg(a, 0, "key_states")?, &tensor_arg(a, 1, "value_states")?)?;
-                Ok(Value::tuple(vec![tv(nk), tv(nv)]))
-            })?;
-            let [k, v] = <[Value; 2]>::try_from(unpack(&kv, 2)?).map_err(|_| PyErr::internal("unpack"))?;
-            (k, v)
-        }
+        Some(cache) => cache_update(f, id, "curr_cache_update_0", cache, layer, (k, v), &rest)?,
         None => (k, v),
     };
     f.bind(id, "using_eager_0", Value::Bool(false))?;

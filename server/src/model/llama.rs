@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tch::{Kind as DKind, Tensor};
 
 use super::cache::DynamicCache;
-use super::forward::{CallArgs, Fwd, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, tensor_arg, tv, unpack};
+use super::forward::{CallArgs, Fwd, cache_update, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, tensor_arg, tv, unpack};
 use super::tree::{Kind, ModuleId, Tree, Weights};
 use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
@@ -343,18 +343,7 @@ fn attention(f: &mut Fwd<'_>, cfg: &LlamaConfig, id: ModuleId, layer: usize, c: 
     })?;
     let [q, k] = <[Value; 2]>::try_from(unpack(&qk, 2)?).map_err(|_| PyErr::internal("unpack"))?;
     let (k, v) = match super::gpt2::cache_of(&cache_v) {
-        Some(cache) => {
-            let d = crate::value::Dict::new();
-            for (key, val) in &rest {
-                d.insert(Value::str(key), val.clone())?;
-            }
-            let kv = f.op(id, "cache_update_0", vec![k, v, Value::Int(layer as i64)], vec![("kwargs", Value::Dict(d))], |_, a, _| {
-                let (nk, nv) = cache.update(layer, &tensor_arg(a, 0, "key_states")?, &tensor_arg(a, 1, "value_states")?)?;
-                Ok(Value::tuple(vec![tv(nk), tv(nv)]))
-            })?;
-            let [k, v] = <[Value; 2]>::try_from(unpack(&kv, 2)?).map_err(|_| PyErr::internal("unpack"))?;
-            (k, v)
-        }
+        Some(cache) => cache_update(f, id, "cache_update_0", cache, layer, (k, v), &rest)?,
         None => (k, v),
     };
     let iface = f.op(id, "ALL_ATTENTION_FUNCTIONS_get_interface_0", vec![Value::str("sdpa"), Value::str("eager_attention_forward")], vec![], |_, _, _| Ok(sdpa_function()))?;
