@@ -1,6 +1,7 @@
 //! The `localndif` binary: `localndif serve [--host] [--port] [--model REPO_ID=DIR ...]
 //! [--device cpu|cuda]`. With no `--model` it serves the tiny fixture models it embeds.
 
+use std::future::IntoFuture;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use localndif::api::{AppState, Protocol, app};
-use localndif::jobs::{ExecConfig, Jobs};
+use localndif::jobs::{ExecConfig, Jobs, StoreConfig};
 use localndif::value::ctx::Caps;
 use localndif::model::{ModelSource, ModelSpec, Registry, read_models_config};
 
@@ -64,6 +65,16 @@ enum Command {
         /// released clients crash on a STREAM; see README.
         #[arg(long)]
         stream_local: bool,
+        /// Seconds results and final statuses are kept for download and polling.
+        #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+        result_ttl: u64,
+        /// Bytes all kept results may take; the oldest are evicted to make room.
+        #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+        result_budget: usize,
+        /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
+        /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        drain_timeout: u64,
         #[command(flatten)]
         limits: Limits,
     },
@@ -115,6 +126,22 @@ impl Limits {
     }
 }
 
+/// The first SIGTERM or SIGINT.
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 /// What to type to use the server: the environment line, then a snippet that works
 /// (README.md's quick start, which a test runs verbatim).
 fn quick_start(url: &str, repo: &str) -> String {
@@ -157,6 +184,9 @@ fn main() -> anyhow::Result<()> {
         min_nnsight_version,
         inline_result_max,
         stream_local,
+        result_ttl,
+        result_budget,
+        drain_timeout,
         limits,
     } = Cli::parse().command;
     if let Some(v) = &min_nnsight_version {
@@ -193,6 +223,7 @@ fn main() -> anyhow::Result<()> {
             workers,
             wall: caps.wall,
             stack: localndif::job::JOB_STACK,
+            store: StoreConfig { ttl: std::time::Duration::from_secs(result_ttl), budget: result_budget },
         }),
         registry,
         caps,
@@ -210,11 +241,27 @@ fn main() -> anyhow::Result<()> {
         let _ = writeln!(out, "localndif listening on http://{addr}");
         let _ = writeln!(out, "{}", quick_start(&format!("http://{addr}"), &first_repo));
         let _ = out.flush();
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        // SIGTERM/SIGINT: refuse new jobs, end queued ones, let running ones finish for
+        // the drain time (then end them), give the sockets a moment to carry the final
+        // statuses out, and exit 0 — no client is left waiting on a job that never ends.
+        let jobs = state.jobs.clone();
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(
+            axum::serve(listener, app(state))
+                .with_graceful_shutdown(async {
+                    let _ = stopped_rx.await;
+                })
+                .into_future(),
+        );
+        stop_signal().await;
+        tracing::info!(drain_timeout, "shutting down: no new jobs; queued jobs end now, running jobs may finish");
+        let drain = std::time::Duration::from_secs(drain_timeout);
+        let drained = tokio::task::spawn_blocking(move || jobs.shutdown(drain)).await?;
+        tracing::info!(queued = drained.queued, finished = drained.finished, cut = drained.cut, "jobs drained");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let _ = stopped_tx.send(());
+        // Open WebSockets would hold a graceful shutdown forever: wait a little, then go.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
         anyhow::Ok(())
     })
 }

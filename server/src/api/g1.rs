@@ -174,6 +174,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         .flatten();
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
+        model: served.repo_id.clone(),
         received,
         id: id.clone(),
         session: session.clone(),

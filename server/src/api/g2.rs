@@ -69,6 +69,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let caps = s.caps;
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
+        model: served.repo_id.clone(),
         received,
         id,
         session,

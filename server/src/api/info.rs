@@ -11,6 +11,18 @@ pub async fn ping() -> Response {
     json_response("\"pong\"".into())
 }
 
+/// `GET /health`: the process answers (liveness).
+pub async fn health() -> Response {
+    json_response(r#"{"status": "ok"}"#.into())
+}
+
+/// `GET /ready`: the models are loaded and jobs are taken (readiness). Models load before
+/// the server listens, so a listening server is ready until it starts shutting down.
+pub async fn ready(State(s): State<AppState>) -> Response {
+    let models: Vec<&str> = s.registry.repo_ids();
+    json_response(serde_json::json!({"ready": true, "models": models}).to_string())
+}
+
 /// One HOT entry per served model. Every entry carries `deployment_level`, `repo_id`,
 /// `revision`, `model_key` (with `revision` in its JSON), `dedicated` and a RUNNING
 /// `application_state`, which is what the strict 0.5.14–0.7 parser needs.

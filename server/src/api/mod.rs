@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::value::ctx::Caps;
-use crate::jobs::Jobs;
+use crate::jobs::{Gone, Jobs};
 use crate::model::Registry;
 
 /// Request bodies larger than this are refused with 413 (docs/architecture.md).
@@ -67,6 +67,9 @@ pub fn app(state: AppState) -> Router {
         .route("/response/{id}", get(response))
         .route("/results/{id}", get(result))
         .route("/ping", get(info::ping))
+        .route("/health", get(info::health))
+        .route("/ready", get(info::ready))
+        .route("/metrics", get(metrics))
         .route("/status", get(info::status))
         .route("/env", get(info::env))
         .route("/whoami", get(info::whoami))
@@ -166,10 +169,32 @@ async fn response(State(s): State<AppState>, Path(id): Path<String>) -> Result<R
     Ok(json(update.to_json()))
 }
 
+/// `GET /metrics`: Prometheus metrics (OpenMetrics text).
+async fn metrics(State(s): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        s.jobs.metrics_text(),
+    )
+        .into_response()
+}
+
 /// `GET /results/{id}`: the result blob, with `Content-Length` (docs/protocol.md).
 async fn result(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let blob = s.jobs.results().get(&id).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'."))
+    let store = s.jobs.results();
+    let blob = store.get(&id, std::time::Instant::now()).map_err(|why| {
+        let c = store.config();
+        let detail = match why {
+            Gone::Unknown => format!("No result for job '{id}'."),
+            Gone::Expired => format!(
+                "The result of job '{id}' has expired: results are kept for {}s (`serve --result-ttl`).",
+                c.ttl.as_secs()
+            ),
+            Gone::Evicted => format!(
+                "The result of job '{id}' is no longer kept: results may take {} bytes together, and newer ones needed the room (`serve --result-budget`).",
+                c.budget
+            ),
+        };
+        ApiError::new(StatusCode::NOT_FOUND, detail)
     })?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], blob).into_response())
 }

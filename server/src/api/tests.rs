@@ -499,3 +499,69 @@ async fn the_hub_endpoint_serves_the_models_files() {
         assert_eq!(headers["x-error-code"], code_name, "{uri}");
     }
 }
+
+/// Prometheus metrics move by the right amounts after known jobs, and an expired result
+/// answers 404 saying so (and counts as expired).
+#[tokio::test]
+async fn metrics_count_jobs_and_results_expire() {
+    let blob = capture("c01_save_output");
+    let s = state_serving("openai-community/gpt2");
+    let (_, body) = send(&s, multipart(&envelope(), &blob)).await;
+    let ok = job_id(&body);
+    assert_eq!(wait_terminal(&s, &ok).await["status"], "COMPLETED");
+    let raw = crate::wire::zstdio::decompress(&blob, 1 << 30).unwrap();
+    let needle = b"h[0].output";
+    let at = raw.windows(needle.len()).position(|w| w == needle).expect("c01 source");
+    let mut patched = raw.clone();
+    patched[at..at + needle.len()].copy_from_slice(b"h[7].output");
+    let (_, body) = send(&s, multipart(&envelope(), &patched)).await;
+    assert_eq!(wait_terminal(&s, &job_id(&body)).await["status"], "ERROR");
+
+    let scrape = |s: &AppState| {
+        let s = s.clone();
+        async move {
+            let (code, text) = get(&s, "/metrics").await;
+            assert_eq!(code, StatusCode::OK);
+            let text = String::from_utf8(text).unwrap();
+            let lines = text.lines().map(|l| Ok(l.to_string()));
+            prometheus_parse::Scrape::parse(lines).expect("Prometheus text format")
+        }
+    };
+    let value = |scrape: &prometheus_parse::Scrape, name: &str, label: Option<(&str, &str)>| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .find(|x| x.metric == name && label.is_none_or(|(k, v)| x.labels.get(k) == Some(v)))
+            .map(|x| match x.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("no sample {name} {label:?}"))
+    };
+    let m = scrape(&s).await;
+    assert_eq!(value(&m, "localndif_jobs_total", Some(("status", "COMPLETED"))), 1.0);
+    assert_eq!(value(&m, "localndif_jobs_total", Some(("status", "ERROR"))), 1.0);
+    assert_eq!(value(&m, "localndif_running_jobs", None), 0.0);
+    assert_eq!(value(&m, "localndif_queued_jobs", None), 0.0);
+    assert_eq!(value(&m, "localndif_results_kept", None), 1.0);
+    assert!(value(&m, "localndif_result_bytes_total", None) > 0.0);
+    assert_eq!(value(&m, "localndif_results_expired_total", None), 0.0);
+
+    // An hour and a bit later (the default TTL), the result is gone and says why.
+    s.jobs.sweep(Instant::now() + Duration::from_secs(3700));
+    let (code, body) = get(&s, &format!("/results/{ok}")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    let detail = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("expired") && detail.contains("--result-ttl"), "{detail}");
+    let (code, _) = get(&s, &format!("/response/{ok}")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "the final status expires with the result");
+    let m = scrape(&s).await;
+    assert_eq!(value(&m, "localndif_results_expired_total", None), 1.0);
+    assert_eq!(value(&m, "localndif_results_kept", None), 0.0);
+
+    let (code, body) = get(&s, "/health").await;
+    assert_eq!((code, serde_json::from_slice::<serde_json::Value>(&body).unwrap()["status"].clone()), (StatusCode::OK, "ok".into()));
+    let (code, body) = get(&s, "/ready").await;
+    let ready: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((code, ready["ready"].clone(), ready["models"][0].clone()), (StatusCode::OK, true.into(), "openai-community/gpt2".into()));
+}

@@ -7,11 +7,12 @@
 //! kernel cannot be interrupted), reports the timeout and moves on. Knows nothing of HTTP:
 //! transports register a [`Subscriber`] under a session id.
 
+mod metrics;
 pub mod status;
 mod store;
 
 pub use status::{Data, Status, Update};
-pub use store::ResultStore;
+pub use store::{Gone, ResultStore, StoreConfig, StoreStats};
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -62,6 +63,8 @@ pub struct ExecConfig {
     pub wall: Duration,
     /// Stack of each job thread.
     pub stack: usize,
+    /// How long results and final statuses are kept, and the results' byte budget.
+    pub store: StoreConfig,
 }
 
 impl Default for ExecConfig {
@@ -71,6 +74,7 @@ impl Default for ExecConfig {
             workers: 1,
             wall: Duration::from_secs(600),
             stack: 8 << 20,
+            store: StoreConfig::default(),
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct Work {
     pub run: JobFn,
     /// Where the client downloads the result (`{base}/results/{id}`).
     pub result_url: String,
+    /// The repo id the job runs on (for metrics and logs).
+    pub model: String,
     /// When the request reached the server (for COMPLETED `meta.server_time`).
     pub received: std::time::Instant,
 }
@@ -137,8 +143,15 @@ struct Inner {
     subscribers: Mutex<HashMap<String, Arc<dyn Subscriber>>>,
     /// Jobs waiting for a `stream_upload`: job id → (its session, where the upload goes).
     uploads: Mutex<HashMap<String, (String, mpsc::SyncSender<Vec<u8>>)>>,
-    latest: Mutex<HashMap<String, Update>>,
+    /// The latest non-LOG update of each job, and when it was recorded.
+    latest: Mutex<HashMap<String, (Update, std::time::Instant)>>,
     queue: Mutex<VecDeque<Work>>,
+    /// Jobs running now: who hears of them and how to stop them. The side that removes
+    /// a job's entry publishes its terminal status (the executor, or a shutdown).
+    running: Mutex<HashMap<String, (Arc<Route>, Arc<AtomicBool>)>>,
+    /// Set by [`Jobs::shutdown`]: new jobs are refused.
+    closing: AtomicBool,
+    metrics: metrics::Metrics,
     wake: Condvar,
     config: ExecConfig,
     results: ResultStore,
@@ -151,6 +164,22 @@ struct Inner {
 pub enum SubmitError {
     #[error("the queue is full ({0} jobs waiting); try again later")]
     QueueFull(usize),
+    #[error("the server is shutting down and takes no new jobs")]
+    ShuttingDown,
+}
+
+/// The ERROR a job gets when the server stops before it could finish.
+pub const SHUTTING_DOWN: &str = "The server is shutting down: this job was not run to completion. Submit it again once the server is back.";
+
+/// What a shutdown did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drained {
+    /// Queued jobs ended with an ERROR.
+    pub queued: usize,
+    /// Running jobs that finished within the drain time.
+    pub finished: usize,
+    /// Running jobs still going at the end, ended with an ERROR (and told to stop).
+    pub cut: usize,
 }
 
 impl Jobs {
@@ -162,9 +191,12 @@ impl Jobs {
                 uploads: Mutex::default(),
                 latest: Mutex::default(),
                 queue: Mutex::default(),
+                running: Mutex::default(),
+                closing: AtomicBool::new(false),
+                metrics: metrics::Metrics::default(),
                 wake: Condvar::new(),
                 config,
-                results: ResultStore::default(),
+                results: ResultStore::new(config.store),
                 abandoned: AtomicUsize::new(0),
             }),
         };
@@ -175,7 +207,77 @@ impl Jobs {
                 .spawn(move || worker.execute_forever())
                 .expect("spawning an executor thread");
         }
+        // Expired results and final statuses go, a quarter of the TTL after expiring at
+        // most (a download in between is refused by the store's own TTL check).
+        let sweeper = Arc::downgrade(&jobs.inner);
+        let every = (config.store.ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
+        thread::Builder::new()
+            .name("sweeper".into())
+            .spawn(move || {
+                while let Some(inner) = sweeper.upgrade() {
+                    Jobs { inner }.sweep(std::time::Instant::now());
+                    thread::sleep(every);
+                }
+            })
+            .expect("spawning the sweeper thread");
         jobs
+    }
+
+    /// Drops results and final statuses older than the TTL as of `now`.
+    pub fn sweep(&self, now: std::time::Instant) {
+        self.inner.results.sweep(now);
+        let ttl = self.inner.config.store.ttl;
+        lock(&self.inner.latest).retain(|_, (u, at)| !u.status.is_terminal() || now.saturating_duration_since(*at) <= ttl);
+    }
+
+    /// Stops taking jobs; ends the queued ones with an ERROR; lets the running ones finish
+    /// for `drain`, then ends those still running with an ERROR and tells them to stop.
+    /// Every client waiting on a job gets a terminal status.
+    pub fn shutdown(&self, drain: Duration) -> Drained {
+        self.inner.closing.store(true, Ordering::SeqCst);
+        let queued: Vec<Work> = lock(&self.inner.queue).drain(..).collect();
+        for w in &queued {
+            let route = Route { session: w.session.clone(), watcher: w.watcher.clone() };
+            self.publish(&route, Update::new(&w.id, Status::Error, SHUTTING_DOWN));
+            self.inner.metrics.ended("ERROR", &w.model);
+        }
+        let running_at_start = lock(&self.inner.running).len();
+        let deadline = std::time::Instant::now() + drain;
+        while !lock(&self.inner.running).is_empty() && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        let cut: Vec<(String, (Arc<Route>, Arc<AtomicBool>))> = lock(&self.inner.running).drain().collect();
+        for (id, (route, cancel)) in &cut {
+            cancel.store(true, Ordering::SeqCst);
+            self.publish(route, Update::new(id, Status::Error, SHUTTING_DOWN));
+            self.inner.metrics.ended("ERROR", "");
+        }
+        Drained { queued: queued.len(), finished: running_at_start - cut.len(), cut: cut.len() }
+    }
+
+    /// Every metric, current (`GET /metrics`).
+    pub fn metrics_text(&self) -> String {
+        let m = &self.inner.metrics;
+        m.queued.set(self.queued() as i64);
+        m.running.set(self.running() as i64);
+        m.sessions.set(lock(&self.inner.subscribers).len() as i64);
+        m.abandoned.set(self.abandoned() as i64);
+        let s = self.inner.results.stats();
+        m.results_kept.set(s.results as i64);
+        m.results_bytes.set(s.bytes as i64);
+        metrics::Metrics::catch_up(&m.results_evicted, s.evicted);
+        metrics::Metrics::catch_up(&m.results_expired, s.expired);
+        m.encode()
+    }
+
+    /// Jobs waiting in the queue.
+    pub fn queued(&self) -> usize {
+        lock(&self.inner.queue).len()
+    }
+
+    /// Jobs running now.
+    pub fn running(&self) -> usize {
+        lock(&self.inner.running).len()
     }
 
     pub fn new_id() -> String {
@@ -202,7 +304,7 @@ impl Jobs {
 
     /// The latest non-LOG update of a job (for `GET /response/{id}`).
     pub fn latest(&self, id: &str) -> Option<Update> {
-        lock(&self.inner.latest).get(id).cloned()
+        lock(&self.inner.latest).get(id).map(|(u, _)| u.clone())
     }
 
     /// Queues a job and returns its RECEIVED update (the POST reply). QUEUED follows on the
@@ -210,10 +312,13 @@ impl Jobs {
     pub fn submit(&self, work: Work) -> Result<Update, SubmitError> {
         let received = Update::new(&work.id, Status::Received, status::RECEIVED);
         let mut queue = lock(&self.inner.queue);
+        if self.inner.closing.load(Ordering::SeqCst) {
+            return Err(SubmitError::ShuttingDown);
+        }
         if queue.len() >= self.inner.config.max_queue {
             return Err(SubmitError::QueueFull(queue.len()));
         }
-        lock(&self.inner.latest).insert(work.id.clone(), received.clone());
+        lock(&self.inner.latest).insert(work.id.clone(), (received.clone(), std::time::Instant::now()));
         let route = Route { session: work.session.clone(), watcher: work.watcher.clone() };
         let id = work.id.clone();
         queue.push_back(work);
@@ -228,7 +333,7 @@ impl Jobs {
     /// poll shows it too.
     pub fn refuse(&self, id: &str, description: &str) -> Update {
         let update = Update::new(id, Status::Error, description);
-        lock(&self.inner.latest).insert(id.to_string(), update.clone());
+        lock(&self.inner.latest).insert(id.to_string(), (update.clone(), std::time::Instant::now()));
         update
     }
 
@@ -274,7 +379,7 @@ impl Jobs {
             let mut stored = update.clone();
             // Polls get the URL; the blob stays in the result store.
             stored.inline = None;
-            lock(&self.inner.latest).insert(update.id.clone(), stored);
+            lock(&self.inner.latest).insert(update.id.clone(), (stored, std::time::Instant::now()));
         }
         if let Some(w) = &route.watcher {
             w.send(&update);
@@ -326,9 +431,12 @@ impl Jobs {
             stream,
             run,
             result_url,
+            model,
             received,
         } = work;
         let route = Arc::new(Route { session, watcher });
+        let cancel = Arc::new(AtomicBool::new(false));
+        lock(&self.inner.running).insert(id.clone(), (route.clone(), cancel.clone()));
         self.publish(&route, Update::new(&id, Status::Dispatched, status::DISPATCHED));
         self.publish(&route, Update::new(&id, Status::Running, status::RUNNING));
         let log = {
@@ -337,7 +445,6 @@ impl Jobs {
                 jobs.publish(&route, Update::new(&id, Status::Log, &line));
             })
         };
-        let cancel = Arc::new(AtomicBool::new(false));
         let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let stream = stream.then(|| -> StreamFn {
             let (jobs, id, route, cancel) = (self.clone(), id.clone(), route.clone(), cancel.clone());
@@ -404,10 +511,21 @@ impl Jobs {
                 }
             }
         };
+        if lock(&self.inner.running).remove(&id).is_none() {
+            // A shutdown already ended this job with an ERROR.
+            return;
+        }
+        let m = &self.inner.metrics;
+        m.phase("wait", started.saturating_duration_since(received).as_secs_f64());
+        m.phase("run", started.elapsed().as_secs_f64());
+        m.ended(if outcome.is_ok() { "COMPLETED" } else { "ERROR" }, &model);
+        if let Ok(blob) = &outcome {
+            m.result_bytes.inc_by(blob.len() as u64);
+        }
         match outcome {
             Ok(blob) => {
                 let blob = bytes::Bytes::from(blob);
-                self.inner.results.put(&id, blob.clone());
+                self.inner.results.put(&id, blob.clone(), std::time::Instant::now());
                 let mut done = Update::new(&id, Status::Completed, status::COMPLETED);
                 done.data = Data::Url(result_url);
                 done.inline = Some(blob);

@@ -1,21 +1,200 @@
-//! Result blobs by job id, kept in memory for download (`GET /results/{id}`).
+//! Result blobs by job id, kept in memory for download (`GET /results/{id}`) for a
+//! bounded time (`--result-ttl`) and within a byte budget (`--result-budget`): when a new
+//! result would exceed the budget, the oldest results are evicted first. A result that is
+//! gone leaves a tombstone saying why, so a late download gets a clear answer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+/// How long results stay and how many bytes they may take together.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreConfig {
+    pub ttl: Duration,
+    pub budget: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { ttl: Duration::from_secs(3600), budget: 1 << 30 }
+    }
+}
+
+/// Why a result is not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gone {
+    /// It was never stored (no such job, or no result yet).
+    Unknown,
+    /// Older than the TTL.
+    Expired,
+    /// Evicted to make room within the budget (or larger than the whole budget).
+    Evicted,
+}
+
+/// Tombstones kept at most (the oldest go first).
+const TOMBSTONES: usize = 100_000;
+
+#[derive(Default)]
+struct Inner {
+    blobs: HashMap<String, (Bytes, Instant)>,
+    /// Ids in the order they were stored (oldest first).
+    order: VecDeque<String>,
+    bytes: usize,
+    gone: HashMap<String, Gone>,
+    gone_order: VecDeque<String>,
+    evicted: u64,
+    expired: u64,
+}
+
+impl Inner {
+    fn bury(&mut self, id: String, why: Gone) {
+        if let Some((blob, _)) = self.blobs.remove(&id) {
+            self.bytes -= blob.len();
+        }
+        match why {
+            Gone::Expired => self.expired += 1,
+            Gone::Evicted => self.evicted += 1,
+            Gone::Unknown => {}
+        }
+        if self.gone.insert(id.clone(), why).is_none() {
+            self.gone_order.push_back(id);
+        }
+        while self.gone_order.len() > TOMBSTONES {
+            if let Some(old) = self.gone_order.pop_front() {
+                self.gone.remove(&old);
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct ResultStore {
-    blobs: Mutex<HashMap<String, Bytes>>,
+    config: StoreConfig,
+    inner: Mutex<Inner>,
+}
+
+/// What the store holds now (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStats {
+    pub results: usize,
+    pub bytes: usize,
+    pub evicted: u64,
+    pub expired: u64,
 }
 
 impl ResultStore {
-    pub fn put(&self, id: &str, blob: Bytes) {
-        super::lock(&self.blobs).insert(id.to_string(), blob);
+    pub fn new(config: StoreConfig) -> ResultStore {
+        ResultStore { config, inner: Mutex::default() }
     }
 
-    pub fn get(&self, id: &str) -> Option<Bytes> {
-        super::lock(&self.blobs).get(id).cloned()
+    pub fn config(&self) -> StoreConfig {
+        self.config
+    }
+
+    /// Keeps `blob` for job `id` (stored at `now`), evicting the oldest results while the
+    /// budget would be exceeded. A blob larger than the whole budget is not kept.
+    pub fn put(&self, id: &str, blob: Bytes, now: Instant) {
+        let mut s = super::lock(&self.inner);
+        if blob.len() > self.config.budget {
+            s.bury(id.to_string(), Gone::Evicted);
+            return;
+        }
+        while s.bytes + blob.len() > self.config.budget {
+            let Some(old) = s.order.pop_front() else { break };
+            if s.blobs.contains_key(&old) {
+                s.bury(old, Gone::Evicted);
+            }
+        }
+        s.bytes += blob.len();
+        if let Some((prev, _)) = s.blobs.insert(id.to_string(), (blob, now)) {
+            s.bytes -= prev.len();
+        }
+        s.order.push_back(id.to_string());
+        s.gone.remove(id);
+    }
+
+    /// The blob of job `id` as of `now`, or why there is none.
+    pub fn get(&self, id: &str, now: Instant) -> Result<Bytes, Gone> {
+        let mut s = super::lock(&self.inner);
+        match s.blobs.get(id) {
+            Some((_, at)) if now.saturating_duration_since(*at) > self.config.ttl => {
+                s.bury(id.to_string(), Gone::Expired);
+                Err(Gone::Expired)
+            }
+            Some((blob, _)) => Ok(blob.clone()),
+            None => Err(s.gone.get(id).copied().unwrap_or(Gone::Unknown)),
+        }
+    }
+
+    /// Drops every result older than the TTL as of `now`.
+    pub fn sweep(&self, now: Instant) {
+        let mut s = super::lock(&self.inner);
+        while let Some(id) = s.order.front().cloned() {
+            match s.blobs.get(&id) {
+                Some((_, at)) if now.saturating_duration_since(*at) > self.config.ttl => {
+                    s.order.pop_front();
+                    s.bury(id, Gone::Expired);
+                }
+                Some(_) => break,
+                None => {
+                    s.order.pop_front();
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> StoreStats {
+        let s = super::lock(&self.inner);
+        StoreStats { results: s.blobs.len(), bytes: s.bytes, evicted: s.evicted, expired: s.expired }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(ttl: u64, budget: usize) -> ResultStore {
+        ResultStore::new(StoreConfig { ttl: Duration::from_secs(ttl), budget })
+    }
+
+    #[test]
+    fn results_expire_after_the_ttl() {
+        let s = store(60, 1000);
+        let t0 = Instant::now();
+        s.put("a", Bytes::from_static(b"abc"), t0);
+        assert_eq!(s.get("a", t0 + Duration::from_secs(60)), Ok(Bytes::from_static(b"abc")));
+        assert_eq!(s.get("a", t0 + Duration::from_secs(61)), Err(Gone::Expired));
+        assert_eq!(s.get("a", t0), Err(Gone::Expired), "an expired result stays gone");
+        assert_eq!(s.get("never", t0), Err(Gone::Unknown));
+        assert_eq!(s.stats(), StoreStats { results: 0, bytes: 0, evicted: 0, expired: 1 });
+    }
+
+    #[test]
+    fn the_oldest_results_are_evicted_to_stay_within_the_budget() {
+        let s = store(3600, 10);
+        let t = Instant::now();
+        s.put("a", Bytes::from(vec![0u8; 4]), t);
+        s.put("b", Bytes::from(vec![1u8; 4]), t);
+        s.put("c", Bytes::from(vec![2u8; 4]), t);
+        assert_eq!(s.get("a", t), Err(Gone::Evicted));
+        assert_eq!(s.get("b", t).map(|b| b.len()), Ok(4));
+        assert_eq!(s.get("c", t).map(|b| b.len()), Ok(4));
+        s.put("huge", Bytes::from(vec![3u8; 11]), t);
+        assert_eq!(s.get("huge", t), Err(Gone::Evicted), "larger than the whole budget: not kept");
+        assert_eq!(s.stats(), StoreStats { results: 2, bytes: 8, evicted: 2, expired: 0 });
+    }
+
+    #[test]
+    fn a_sweep_drops_what_expired_and_keeps_the_rest() {
+        let s = store(10, 100);
+        let t0 = Instant::now();
+        s.put("old", Bytes::from_static(b"x"), t0);
+        s.put("new", Bytes::from_static(b"y"), t0 + Duration::from_secs(8));
+        s.sweep(t0 + Duration::from_secs(11));
+        assert_eq!(s.stats().results, 1);
+        assert_eq!(s.get("old", t0), Err(Gone::Expired));
+        assert!(s.get("new", t0 + Duration::from_secs(11)).is_ok());
     }
 }

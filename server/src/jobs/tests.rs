@@ -27,6 +27,7 @@ fn transcript(jobs: &Jobs, session: &str, run: JobFn) -> (Update, Vec<Update>) {
             stream: false,
             run,
             result_url: format!("http://x/results/{id}"),
+            model: String::new(),
             received: std::time::Instant::now(),
         })
         .unwrap();
@@ -89,7 +90,7 @@ fn a_completed_job_reports_ndif_statuses_in_order() {
         Data::Url(format!("http://x/results/{}", done.id))
     );
     assert_eq!(
-        jobs.results().get(&done.id).as_deref(),
+        jobs.results().get(&done.id, std::time::Instant::now()).ok().as_deref(),
         Some(&[1u8, 2, 3][..])
     );
     assert_eq!(jobs.latest(&done.id).unwrap().status, Status::Completed);
@@ -145,6 +146,7 @@ fn a_full_queue_refuses_new_jobs() {
         stream: false,
         run,
         result_url: String::new(),
+        model: String::new(),
         received: std::time::Instant::now(),
     };
     // One job occupies the executor, one waits; the next is refused.
@@ -180,4 +182,118 @@ fn g1_frames_are_ndifs_status_dicts() {
     assert_eq!(text("data").as_deref(), Some("http://h/results/J"));
     assert_eq!(text("session_id").as_deref(), Some("S"));
     assert_eq!(text("callback").as_deref(), Some(""));
+}
+
+/// A job submitted under `session` whose body waits for `go` (then finishes with `[7]`,
+/// or stops when cancelled), telling `started` when it runs.
+fn held_job(jobs: &Jobs, session: &str, started: mpsc::Sender<()>, go: mpsc::Receiver<()>) -> String {
+    held_job_ending(jobs, session, started, go, mpsc::channel().0)
+}
+
+/// [`held_job`] that also tells `ended` when its body returns.
+fn held_job_ending(jobs: &Jobs, session: &str, started: mpsc::Sender<()>, go: mpsc::Receiver<()>, ended: mpsc::Sender<()>) -> String {
+    let id = Jobs::new_id();
+    jobs.submit(Work {
+        id: id.clone(),
+        session: Some(session.into()),
+        watcher: None,
+        stream: false,
+        run: Box::new(move |ctl| {
+            let _ = started.send(());
+            let out = loop {
+                if go.recv_timeout(Duration::from_millis(10)).is_ok() {
+                    break Ok(vec![7]);
+                }
+                if ctl.cancel.load(Ordering::SeqCst) {
+                    break Err("cancelled".into());
+                }
+            };
+            let _ = ended.send(());
+            out
+        }),
+        result_url: String::new(),
+        model: String::new(),
+        received: std::time::Instant::now(),
+    })
+    .unwrap();
+    id
+}
+
+fn terminal(rx: &mpsc::Receiver<Update>, id: &str) -> Update {
+    loop {
+        let u = rx.recv_timeout(Duration::from_secs(30)).expect("a terminal status must come");
+        if u.id == id && u.status.is_terminal() {
+            return u;
+        }
+    }
+}
+
+#[test]
+fn a_shutdown_ends_queued_jobs_lets_running_ones_finish_and_refuses_new_ones() {
+    let jobs = Jobs::start(ExecConfig { workers: 1, ..config(10) });
+    let (tx, rx) = mpsc::channel();
+    jobs.subscribe("s", Arc::new(Recorder(Mutex::new(tx))));
+    let (started_tx, started) = mpsc::channel();
+    let (go_tx, go) = mpsc::channel();
+    let running = held_job(&jobs, "s", started_tx.clone(), go);
+    started.recv_timeout(Duration::from_secs(30)).expect("the first job starts");
+    let (_, never) = mpsc::channel();
+    let queued = held_job(&jobs, "s", started_tx, never);
+    // The running job finishes while the shutdown waits for it.
+    let finisher = std::thread::spawn(move || {
+        let _ = go_tx.send(());
+    });
+    let drained = jobs.shutdown(Duration::from_secs(30));
+    finisher.join().unwrap();
+    assert_eq!(drained, Drained { queued: 1, finished: 1, cut: 0 });
+    let q = terminal(&rx, &queued);
+    assert_eq!((q.status, q.description.as_str()), (Status::Error, SHUTTING_DOWN));
+    assert_eq!(terminal(&rx, &running).status, Status::Completed);
+    let refused = jobs.submit(Work {
+        id: Jobs::new_id(),
+        session: None,
+        watcher: None,
+        stream: false,
+        run: Box::new(|_| Ok(vec![])),
+        result_url: String::new(),
+        model: String::new(),
+        received: std::time::Instant::now(),
+    });
+    assert!(matches!(refused, Err(SubmitError::ShuttingDown)));
+}
+
+#[test]
+fn a_job_still_running_after_the_drain_time_ends_with_one_error() {
+    let jobs = Jobs::start(ExecConfig { workers: 1, ..config(10) });
+    let (tx, rx) = mpsc::channel();
+    jobs.subscribe("s", Arc::new(Recorder(Mutex::new(tx))));
+    let (started_tx, started) = mpsc::channel();
+    let (_go_tx, go) = mpsc::channel();
+    let (ended_tx, ended) = mpsc::channel();
+    let id = held_job_ending(&jobs, "s", started_tx, go, ended_tx);
+    started.recv_timeout(Duration::from_secs(30)).expect("the job starts");
+    let drained = jobs.shutdown(Duration::ZERO);
+    assert_eq!(drained, Drained { queued: 0, finished: 0, cut: 1 });
+    let t = terminal(&rx, &id);
+    assert_eq!((t.status, t.description.as_str()), (Status::Error, SHUTTING_DOWN));
+    // The job saw the cancel and ended; its own outcome is not published a second time.
+    ended.recv_timeout(Duration::from_secs(30)).expect("the cancelled job ends");
+    assert_eq!(jobs.latest(&id).map(|u| u.description), Some(SHUTTING_DOWN.to_string()));
+    assert!(rx.try_iter().all(|u| !(u.id == id && u.status.is_terminal())), "a second terminal status");
+}
+
+#[test]
+fn final_statuses_expire_with_the_results() {
+    let jobs = Jobs::start(ExecConfig {
+        store: StoreConfig { ttl: Duration::from_secs(60), budget: 1 << 20 },
+        ..config(10)
+    });
+    let (_, seen) = transcript(&jobs, "s", Box::new(|_| Ok(vec![1])));
+    let id = seen.last().unwrap().id.clone();
+    let now = std::time::Instant::now();
+    jobs.sweep(now);
+    assert!(jobs.latest(&id).is_some() && jobs.results().get(&id, now).is_ok());
+    jobs.sweep(now + Duration::from_secs(61));
+    assert!(jobs.latest(&id).is_none(), "the final status is dropped after the TTL");
+    assert_eq!(jobs.results().get(&id, now + Duration::from_secs(61)), Err(Gone::Expired));
 }

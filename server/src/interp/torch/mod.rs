@@ -365,6 +365,11 @@ pub fn tensor_getattr(it: &mut Interp, obj: &Value, name: &str) -> PyResult<Opti
             if let Some(r) = it.host.grad(obj) {
                 return r.map(Some);
             }
+            // A non-leaf's `.grad` is None (libtorch would also print a warning on the
+            // server's stderr; the client's own torch warns locally).
+            if !x.f_is_leaf()? {
+                return Ok(Some(Value::None));
+            }
             let g = x.f_grad()?;
             if g.defined() { view(g)? } else { Value::None }
         }
