@@ -71,6 +71,10 @@ enum Command {
         /// Bytes all kept results may take; the oldest are evicted to make room.
         #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
         result_budget: usize,
+        /// API keys, one `name:key` per line (`#` comments): submissions need one, and a
+        /// job's statuses, result and socket belong to its key. Default: an open server.
+        #[arg(long, value_name = "FILE")]
+        api_keys: Option<PathBuf>,
         /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
         /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
         #[arg(long, default_value_t = 30, value_name = "SECONDS")]
@@ -187,8 +191,20 @@ fn main() -> anyhow::Result<()> {
         result_ttl,
         result_budget,
         drain_timeout,
+        api_keys,
         limits,
     } = Cli::parse().command;
+    let keys = match &api_keys {
+        Some(path) => {
+            let keys = localndif::api::auth::Keys::load(path)?;
+            tracing::info!(keys = keys.len(), file = %path.display(), "API keys required");
+            Some(Arc::new(keys))
+        }
+        None => {
+            tracing::info!("no --api-keys: the server is open to anyone who can reach it");
+            None
+        }
+    };
     if let Some(v) = &min_nnsight_version {
         anyhow::ensure!(
             localndif::api::Version::parse(v).is_some(),
@@ -228,6 +244,7 @@ fn main() -> anyhow::Result<()> {
         registry,
         caps,
         protocol: Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local },
+        keys,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

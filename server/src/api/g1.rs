@@ -119,7 +119,7 @@ async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
     });
 }
 /// `POST /request` from a G1 client.
-pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std::time::Instant) -> Result<Response, ApiError> {
+pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std::time::Instant, owner: Option<String>) -> Result<Response, ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let model_key = header("nnsight-model-key")
         .filter(|k| !k.is_empty())
@@ -133,7 +133,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         )));
     }
     let session = header("ndif-session_id").filter(|s| !s.is_empty()).map(str::to_string);
-    if let Some(session) = session.as_deref().filter(|sid| !s.jobs.is_subscribed(sid)) {
+    if let Some(session) = session.as_deref().filter(|sid| !s.jobs.is_subscribed_for(sid, owner.as_deref())) {
         return Err(ApiError::bad_request(format!(
             "No socket.io connection with sid '{session}' is open: connect to {SOCKET_PATH} first, or submit without ndif-session_id to poll instead."
         )));
@@ -149,7 +149,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body could not be read (at most {MAX_BODY} bytes): {e}"))
     })?;
     let id = Jobs::new_id();
-    let reply = Reply { id: &id, session: session.as_deref(), callback: &callback };
+    let reply = Reply { id: &id, session: session.as_deref(), callback: &callback, owner: owner.as_deref() };
     // Past the headers NDIF answers every failure with HTTP 200 and an ERROR status,
     // which the client raises with its text (docs/protocol.md).
     let client = header("nnsight-version").unwrap_or("");
@@ -175,6 +175,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
         model: served.repo_id.clone(),
+        owner: owner.clone(),
         received,
         id: id.clone(),
         session: session.clone(),
@@ -195,6 +196,7 @@ struct Reply<'a> {
     id: &'a str,
     session: Option<&'a str>,
     callback: &'a str,
+    owner: Option<&'a str>,
 }
 
 impl Reply<'_> {
@@ -214,7 +216,7 @@ impl Reply<'_> {
 
     /// An ERROR reply, kept for `GET /response/{id}` too.
     fn error(&self, jobs: &Jobs, description: String) -> Response {
-        self.json(&jobs.refuse(self.id, &description))
+        self.json(&jobs.refuse(self.id, &description, self.owner))
     }
 }
 

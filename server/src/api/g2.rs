@@ -17,7 +17,7 @@ use crate::jobs::{Jobs, Subscriber, Update, Work};
 use crate::request::{self, Envelope};
 
 /// `POST /request` with a multipart body.
-pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std::time::Instant) -> Result<Response, ApiError> {
+pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std::time::Instant, owner: Option<String>) -> Result<Response, ApiError> {
     let mut multipart = Multipart::from_request(req, &s)
         .await
         .map_err(|e| ApiError::bad_request(format!("Invalid multipart body: {e}")))?;
@@ -60,7 +60,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     // A blocking job's updates go only to its session's socket: without one the client
     // would wait forever, so refuse instead.
     let session = Some(envelope.session_id).filter(|id| !id.is_empty());
-    if let Some(session) = session.as_deref().filter(|id| !s.jobs.is_subscribed(id)) {
+    if let Some(session) = session.as_deref().filter(|id| !s.jobs.is_subscribed_for(id, owner.as_deref())) {
         return Err(ApiError::bad_request(format!(
             "No /subscribe WebSocket is open for session '{session}': open one first, or submit with an empty session_id to poll instead."
         )));
@@ -70,6 +70,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
         model: served.repo_id.clone(),
+        owner,
         received,
         id,
         session,
@@ -106,16 +107,19 @@ impl Subscriber for WsSubscriber {
 
 /// `GET /subscribe`: first frame `{"session_id": ...}`, registered before it is sent so no
 /// update is lost; then one JSON text frame per update. The client never sends data.
-pub async fn subscribe(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(MAX_BODY)
+pub async fn subscribe(State(s): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+    // nnsight 0.8 sends its key on the handshake; with keys, the socket is that key's.
+    let owner = super::auth::submitter(s.keys.as_deref(), &headers)?;
+    Ok(ws
+        .max_message_size(MAX_BODY)
         .max_frame_size(MAX_BODY)
-        .on_upgrade(move |socket| session(s.jobs, s.protocol.inline_max, socket))
+        .on_upgrade(move |socket| session(s.jobs, s.protocol.inline_max, socket, owner)))
 }
 
-async fn session(jobs: Jobs, inline_max: usize, socket: WebSocket) {
+async fn session(jobs: Jobs, inline_max: usize, socket: WebSocket, owner: Option<String>) {
     let session_id = Jobs::new_id();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    jobs.subscribe(&session_id, Arc::new(WsSubscriber { tx, inline_max }));
+    jobs.subscribe_as(&session_id, Arc::new(WsSubscriber { tx, inline_max }), owner);
     let (mut sink, mut stream) = socket.split();
     let hello = serde_json::json!({ "session_id": session_id }).to_string();
     if sink.send(Message::Text(hello.into())).await.is_ok() {

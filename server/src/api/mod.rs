@@ -4,6 +4,7 @@
 //! the auxiliary endpoints.
 //! Knows nothing of pickles or tensors: it hands bytes to `request` and work to `jobs`.
 
+pub mod auth;
 mod g1;
 mod g2;
 mod hub;
@@ -34,6 +35,8 @@ pub struct AppState {
     /// The bounds every job runs under.
     pub caps: Caps,
     pub protocol: Protocol,
+    /// `serve --api-keys`: `None` leaves the server open.
+    pub keys: Option<Arc<auth::Keys>>,
 }
 
 /// Wire-level choices an operator can make (`serve --help`).
@@ -89,6 +92,8 @@ async fn submit(
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let received = std::time::Instant::now();
+    // NDIF's order: the API key (401), then the version gate (400).
+    let owner = auth::submitter(s.keys.as_deref(), &headers)?;
     let client = headers.get("nnsight-version").and_then(|v| v.to_str().ok());
     version::check(client, s.protocol.min_nnsight_version.as_deref()).map_err(ApiError::bad_request)?;
     let multipart = headers
@@ -96,9 +101,9 @@ async fn submit(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/form-data"));
     if multipart {
-        g2::submit(s, headers, req, received).await
+        g2::submit(s, headers, req, received, owner).await
     } else {
-        g1::submit(s, headers, req, received).await
+        g1::submit(s, headers, req, received, owner).await
     }
 }
 
@@ -161,10 +166,11 @@ fn json(body: String) -> Response {
 
 /// `GET /response/{id}`: the latest non-LOG status, 404 while there is none (0.8.1 reads
 /// 404 as "no status yet", docs/protocol.md).
-async fn response(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn response(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
     let update = s
         .jobs
         .latest(&id)
+        .filter(|_| s.jobs.visible(&id, auth::reader(s.keys.as_deref(), &headers).as_deref(), s.keys.is_some()))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No job with id '{id}'.")))?;
     Ok(json(update.to_json()))
 }
@@ -179,7 +185,10 @@ async fn metrics(State(s): State<AppState>) -> Response {
 }
 
 /// `GET /results/{id}`: the result blob, with `Content-Length` (docs/protocol.md).
-async fn result(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn result(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    if !s.jobs.visible(&id, auth::reader(s.keys.as_deref(), &headers).as_deref(), s.keys.is_some()) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'.")));
+    }
     let store = s.jobs.results();
     let blob = store.get(&id, std::time::Instant::now()).map_err(|why| {
         let c = store.config();

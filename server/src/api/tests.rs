@@ -28,6 +28,7 @@ fn state_serving(repo: &str) -> AppState {
         registry: Arc::new(registry),
         caps: Caps::default(),
         protocol: Default::default(),
+        keys: None,
     }
 }
 
@@ -564,4 +565,84 @@ async fn metrics_count_jobs_and_results_expire() {
     let (code, body) = get(&s, "/ready").await;
     let ready: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((code, ready["ready"].clone(), ready["models"][0].clone()), (StatusCode::OK, true.into(), "openai-community/gpt2".into()));
+}
+
+/// `serve --api-keys`: a submission needs a known key (NDIF's 401 text); a job's status and
+/// result are its key's alone (others get 404, never data); a keyed socket takes only its
+/// key's jobs; the open endpoints stay open.
+#[tokio::test]
+async fn api_keys_guard_submissions_and_keep_jobs_to_their_key() {
+    let mut s = state_serving("openai-community/gpt2");
+    s.keys = Some(Arc::new(crate::api::auth::Keys::parse("alice:key-a\nbob:key-b").unwrap()));
+    let blob = capture("c01_save_output");
+    let with_key = |mut r: Request<Body>, key: &str| {
+        r.headers_mut().insert("ndif-api-key", key.parse().unwrap());
+        r
+    };
+    for req in [multipart(&envelope(), &blob), with_key(multipart(&envelope(), &blob), "nope")] {
+        let (code, body) = send(&s, req).await;
+        assert_eq!((code, detail(&body)), (StatusCode::UNAUTHORIZED, crate::api::auth::INVALID_KEY.to_string()));
+    }
+    let (code, body) = send(&s, with_key(g1_request("c01_save_output", &[]), "nope")).await;
+    assert_eq!(code, StatusCode::UNAUTHORIZED, "G1 too: {}", String::from_utf8_lossy(&body));
+
+    let (code, body) = send(&s, with_key(multipart(&envelope(), &blob), "key-a")).await;
+    assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let id = job_id(&body);
+    let get_as = |uri: String, key: Option<&'static str>| {
+        let s = s.clone();
+        async move {
+            let mut r = Request::get(uri).body(Body::empty()).unwrap();
+            if let Some(k) = key {
+                r.headers_mut().insert("ndif-api-key", k.parse().unwrap());
+            }
+            send(&s, r).await
+        }
+    };
+    let done = loop {
+        let (code, body) = get_as(format!("/response/{id}"), Some("key-a")).await;
+        assert_eq!(code, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if v["status"] == "COMPLETED" || v["status"] == "ERROR" {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    for key in [None, Some("key-b")] {
+        let (code, body) = get_as(format!("/response/{id}"), key).await;
+        assert_eq!(code, StatusCode::NOT_FOUND, "{key:?}");
+        assert!(!String::from_utf8_lossy(&body).contains("COMPLETED"));
+        let (code, body) = get_as(format!("/results/{id}"), key).await;
+        assert_eq!((code, body.len() < 200), (StatusCode::NOT_FOUND, true), "{key:?}");
+    }
+    let (code, result) = get_as(format!("/results/{id}"), Some("key-a")).await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(result.len() > 200);
+
+    // A socket opened with alice's key does not take bob's jobs.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(s.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut hs = format!("ws://{addr}/subscribe").into_client_request().unwrap();
+    let refused = tokio_tungstenite::connect_async(hs.clone()).await;
+    assert!(refused.is_err(), "a keyless socket is refused");
+    hs.headers_mut().insert("ndif-api-key", "key-a".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(hs).await.unwrap();
+    use futures_util::StreamExt;
+    let session = match ws.next().await {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => serde_json::from_str::<serde_json::Value>(&t).unwrap()["session_id"].as_str().unwrap().to_string(),
+        other => panic!("{other:?}"),
+    };
+    let (code, _) = send(&s, with_key(multipart(&envelope_for(&session), &blob), "key-b")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "bob cannot send to alice's socket");
+    let (code, _) = send(&s, with_key(multipart(&envelope_for(&session), &blob), "key-a")).await;
+    assert_eq!(code, StatusCode::OK);
+    server.abort();
+
+    for open in ["/ping", "/status", "/health", "/ready", "/metrics"] {
+        assert_eq!(get(&s, open).await.0, StatusCode::OK, "{open}");
+    }
 }

@@ -123,6 +123,8 @@ pub struct Work {
     pub result_url: String,
     /// The repo id the job runs on (for metrics and logs).
     pub model: String,
+    /// The name of the API key that submitted the job (`serve --api-keys`), if any.
+    pub owner: Option<String>,
     /// When the request reached the server (for COMPLETED `meta.server_time`).
     pub received: std::time::Instant,
 }
@@ -141,6 +143,9 @@ pub struct Jobs {
 
 struct Inner {
     subscribers: Mutex<HashMap<String, Arc<dyn Subscriber>>>,
+    /// The key name each job, and each keyed socket, belongs to (`serve --api-keys`).
+    owners: Mutex<HashMap<String, String>>,
+    socket_owners: Mutex<HashMap<String, String>>,
     /// Jobs waiting for a `stream_upload`: job id → (its session, where the upload goes).
     uploads: Mutex<HashMap<String, (String, mpsc::SyncSender<Vec<u8>>)>>,
     /// The latest non-LOG update of each job, and when it was recorded.
@@ -188,6 +193,8 @@ impl Jobs {
         let jobs = Jobs {
             inner: Arc::new(Inner {
                 subscribers: Mutex::default(),
+                owners: Mutex::default(),
+                socket_owners: Mutex::default(),
                 uploads: Mutex::default(),
                 latest: Mutex::default(),
                 queue: Mutex::default(),
@@ -227,7 +234,9 @@ impl Jobs {
     pub fn sweep(&self, now: std::time::Instant) {
         self.inner.results.sweep(now);
         let ttl = self.inner.config.store.ttl;
-        lock(&self.inner.latest).retain(|_, (u, at)| !u.status.is_terminal() || now.saturating_duration_since(*at) <= ttl);
+        let mut latest = lock(&self.inner.latest);
+        latest.retain(|_, (u, at)| !u.status.is_terminal() || now.saturating_duration_since(*at) <= ttl);
+        lock(&self.inner.owners).retain(|id, _| latest.contains_key(id));
     }
 
     /// Stops taking jobs; ends the queued ones with an ERROR; lets the running ones finish
@@ -292,8 +301,32 @@ impl Jobs {
         lock(&self.inner.subscribers).contains_key(session)
     }
 
+    /// [`Jobs::subscribe`] for a socket opened with an API key: only that key's jobs
+    /// may name it.
+    pub fn subscribe_as(&self, session: &str, subscriber: Arc<dyn Subscriber>, owner: Option<String>) {
+        if let Some(o) = owner {
+            lock(&self.inner.socket_owners).insert(session.to_string(), o);
+        }
+        self.subscribe(session, subscriber);
+    }
+
+    /// Whether a job submitted by `owner` may send its updates to `session`: it is
+    /// subscribed, and opened with the same key or with none (socket.io sids are bearer
+    /// capabilities).
+    pub fn is_subscribed_for(&self, session: &str, owner: Option<&str>) -> bool {
+        self.is_subscribed(session)
+            && lock(&self.inner.socket_owners).get(session).is_none_or(|o| Some(o.as_str()) == owner)
+    }
+
+    /// Whether `reader` may see job `id`: always on an open server (`keyed` false),
+    /// else only the key that submitted it.
+    pub fn visible(&self, id: &str, reader: Option<&str>, keyed: bool) -> bool {
+        !keyed || lock(&self.inner.owners).get(id).is_some_and(|o| Some(o.as_str()) == reader)
+    }
+
     pub fn unsubscribe(&self, session: &str) {
         lock(&self.inner.subscribers).remove(session);
+        lock(&self.inner.socket_owners).remove(session);
         // A job waiting for this client's upload will not get one.
         lock(&self.inner.uploads).retain(|_, (s, _)| s != session);
     }
@@ -319,6 +352,9 @@ impl Jobs {
             return Err(SubmitError::QueueFull(queue.len()));
         }
         lock(&self.inner.latest).insert(work.id.clone(), (received.clone(), std::time::Instant::now()));
+        if let Some(o) = &work.owner {
+            lock(&self.inner.owners).insert(work.id.clone(), o.clone());
+        }
         let route = Route { session: work.session.clone(), watcher: work.watcher.clone() };
         let id = work.id.clone();
         queue.push_back(work);
@@ -331,8 +367,11 @@ impl Jobs {
 
     /// Records an ERROR for a job refused before it was queued (the G1 POST reply), so a
     /// poll shows it too.
-    pub fn refuse(&self, id: &str, description: &str) -> Update {
+    pub fn refuse(&self, id: &str, description: &str, owner: Option<&str>) -> Update {
         let update = Update::new(id, Status::Error, description);
+        if let Some(o) = owner {
+            lock(&self.inner.owners).insert(id.to_string(), o.to_string());
+        }
         lock(&self.inner.latest).insert(id.to_string(), (update.clone(), std::time::Instant::now()));
         update
     }
@@ -433,6 +472,7 @@ impl Jobs {
             result_url,
             model,
             received,
+            owner: _,
         } = work;
         let route = Arc::new(Route { session, watcher });
         let cancel = Arc::new(AtomicBool::new(false));

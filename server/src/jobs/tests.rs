@@ -28,6 +28,7 @@ fn transcript(jobs: &Jobs, session: &str, run: JobFn) -> (Update, Vec<Update>) {
             run,
             result_url: format!("http://x/results/{id}"),
             model: String::new(),
+            owner: None,
             received: std::time::Instant::now(),
         })
         .unwrap();
@@ -147,6 +148,7 @@ fn a_full_queue_refuses_new_jobs() {
         run,
         result_url: String::new(),
         model: String::new(),
+        owner: None,
         received: std::time::Instant::now(),
     };
     // One job occupies the executor, one waits; the next is refused.
@@ -213,6 +215,7 @@ fn held_job_ending(jobs: &Jobs, session: &str, started: mpsc::Sender<()>, go: mp
         }),
         result_url: String::new(),
         model: String::new(),
+        owner: None,
         received: std::time::Instant::now(),
     })
     .unwrap();
@@ -257,6 +260,7 @@ fn a_shutdown_ends_queued_jobs_lets_running_ones_finish_and_refuses_new_ones() {
         run: Box::new(|_| Ok(vec![])),
         result_url: String::new(),
         model: String::new(),
+        owner: None,
         received: std::time::Instant::now(),
     });
     assert!(matches!(refused, Err(SubmitError::ShuttingDown)));
