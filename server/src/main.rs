@@ -75,6 +75,9 @@ enum Command {
         /// job's statuses, result and socket belong to its key. Default: an open server.
         #[arg(long, value_name = "FILE")]
         api_keys: Option<PathBuf>,
+        /// Log lines (stderr) for people or, one JSON object each, for log collectors.
+        #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+        log_format: LogFormat,
         /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
         /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
         #[arg(long, default_value_t = 30, value_name = "SECONDS")]
@@ -82,6 +85,12 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
 }
 
 /// The bounds every job runs under (docs/architecture.md); a job past one ends with an error
@@ -170,12 +179,6 @@ fn parse_model(s: &str) -> Result<(String, PathBuf), String> {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let Command::Serve {
         host,
         port,
@@ -192,8 +195,18 @@ fn main() -> anyhow::Result<()> {
         result_budget,
         drain_timeout,
         api_keys,
+        log_format,
         limits,
     } = Cli::parse().command;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let keys = match &api_keys {
         Some(path) => {
             let keys = localndif::api::auth::Keys::load(path)?;

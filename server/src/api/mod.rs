@@ -100,11 +100,23 @@ async fn submit(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("multipart/form-data"));
-    if multipart {
-        g2::submit(s, headers, req, received, owner).await
+    let reply = if multipart {
+        g2::submit(s, headers.clone(), req, received, owner).await
     } else {
-        g1::submit(s, headers, req, received, owner).await
-    }
+        g1::submit(s, headers.clone(), req, received, owner).await
+    };
+    let outcome = match &reply {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.status.as_u16(),
+    };
+    tracing::info!(
+        generation = if multipart { "g2" } else { "g1" },
+        nnsight = client.unwrap_or("-"),
+        http = outcome,
+        decode_ms = received.elapsed().as_millis() as u64,
+        "request"
+    );
+    reply
 }
 
 /// Payloads up to this size are decoded on the request's own task: handing them to the

@@ -472,8 +472,10 @@ impl Jobs {
             result_url,
             model,
             received,
-            owner: _,
+            owner,
         } = work;
+        let span = tracing::info_span!("job", id = %id, model = %model, key = owner.as_deref().unwrap_or("-"));
+        let _entered = span.enter();
         let route = Arc::new(Route { session, watcher });
         let cancel = Arc::new(AtomicBool::new(false));
         lock(&self.inner.running).insert(id.clone(), (route.clone(), cancel.clone()));
@@ -556,12 +558,21 @@ impl Jobs {
             return;
         }
         let m = &self.inner.metrics;
-        m.phase("wait", started.saturating_duration_since(received).as_secs_f64());
-        m.phase("run", started.elapsed().as_secs_f64());
-        m.ended(if outcome.is_ok() { "COMPLETED" } else { "ERROR" }, &model);
-        if let Ok(blob) = &outcome {
-            m.result_bytes.inc_by(blob.len() as u64);
-        }
+        let (wait, run_time) = (started.saturating_duration_since(received), started.elapsed());
+        m.phase("wait", wait.as_secs_f64());
+        m.phase("run", run_time.as_secs_f64());
+        let status = if outcome.is_ok() { "COMPLETED" } else { "ERROR" };
+        m.ended(status, &model);
+        let result_bytes = outcome.as_ref().map_or(0, Vec::len);
+        m.result_bytes.inc_by(result_bytes as u64);
+        tracing::info!(
+            status,
+            wait_ms = wait.as_millis() as u64,
+            run_ms = run_time.as_millis() as u64,
+            result_bytes,
+            error = outcome.as_ref().err().map(|e| e.lines().last().unwrap_or("").to_string()),
+            "job ended"
+        );
         match outcome {
             Ok(blob) => {
                 let blob = bytes::Bytes::from(blob);
