@@ -28,9 +28,9 @@ struct Cli {
 enum Command {
     /// Serve models to nnsight clients (`remote=True`).
     Serve {
-        #[arg(long, default_value = "127.0.0.1")]
+        #[arg(long, env = "LOCALNDIF_HOST", default_value = "127.0.0.1")]
         host: String,
-        #[arg(long, default_value_t = 8001)]
+        #[arg(long, env = "LOCALNDIF_PORT", default_value_t = 8001)]
         port: u16,
         /// Serve an HF model directory (config.json, model.safetensors, tokenizer.json)
         /// under the repo id clients name it by. Repeatable. Default: the tiny fixtures.
@@ -38,20 +38,20 @@ enum Command {
         models: Vec<(String, PathBuf)>,
         /// A TOML file of models to serve (`[[model]] repo_id = "...", path = "...",
         /// dtype = "bfloat16"`), beside any --model.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, env = "LOCALNDIF_MODELS_CONFIG", value_name = "FILE")]
         models_config: Option<PathBuf>,
         /// Convert floating weights to this dtype (float32, float16, bfloat16); default:
         /// the dtype config.json names, else the checkpoint's.
         #[arg(long)]
         dtype: Option<String>,
         /// `cpu`, `cuda` or `cuda:N`.
-        #[arg(long, default_value = "cpu")]
+        #[arg(long, env = "LOCALNDIF_DEVICE", default_value = "cpu")]
         device: String,
         /// Jobs allowed to wait in the queue before new ones get 503.
         #[arg(long, default_value_t = 1000)]
         max_queue: usize,
         /// Jobs that run at once (each on its own thread, sharing the weights).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, env = "LOCALNDIF_WORKERS", default_value_t = 1)]
         workers: usize,
         /// Refuse nnsight clients older than this version (NDIF's MIN_NNSIGHT_VERSION).
         /// Off by default: the server runs no Python, so versions need not match.
@@ -73,10 +73,10 @@ enum Command {
         result_budget: usize,
         /// API keys, one `name:key` per line (`#` comments): submissions need one, and a
         /// job's statuses, result and socket belong to its key. Default: an open server.
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, env = "LOCALNDIF_API_KEYS", value_name = "FILE")]
         api_keys: Option<PathBuf>,
         /// Log lines (stderr) for people or, one JSON object each, for log collectors.
-        #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+        #[arg(long, env = "LOCALNDIF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
         log_format: LogFormat,
         /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
         /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
