@@ -78,6 +78,9 @@ enum Command {
         /// Log lines (stderr) for people or, one JSON object each, for log collectors.
         #[arg(long, env = "LOCALNDIF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
         log_format: LogFormat,
+        /// Bytes of updates a client socket may leave unread before it is cut off.
+        #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+        socket_backlog: usize,
         /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
         /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
         #[arg(long, default_value_t = 30, value_name = "SECONDS")]
@@ -196,8 +199,13 @@ fn main() -> anyhow::Result<()> {
         drain_timeout,
         api_keys,
         log_format,
+        socket_backlog,
         limits,
     } = Cli::parse().command;
+    anyhow::ensure!(
+        socket_backlog > inline_result_max,
+        "--socket-backlog ({socket_backlog}) must exceed --inline-result-max ({inline_result_max}): an inline result is one update"
+    );
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -256,7 +264,7 @@ fn main() -> anyhow::Result<()> {
         }),
         registry,
         caps,
-        protocol: Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local },
+        protocol: Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog },
         keys,
     };
     let runtime = tokio::runtime::Runtime::new()?;

@@ -17,6 +17,7 @@ use socketioxide::extract::{Data, SocketRef};
 use socketioxide::layer::SocketIoLayer;
 use tokio::sync::mpsc;
 
+use super::backlog::Backlog;
 use super::{ApiError, AppState, MAX_BODY, base_url, json, version};
 use crate::job;
 use crate::jobs::{Jobs, Status, Subscriber, Update, Work};
@@ -27,7 +28,7 @@ pub const SOCKET_PATH: &str = "/ws/socket.io";
 
 /// The socket.io layer: one socket per connected G1 client, registered with the job
 /// system under its socket.io sid (what the client sends as `ndif-session_id`).
-pub fn socket_layer(jobs: Jobs) -> SocketIoLayer {
+pub fn socket_layer(jobs: Jobs, backlog_max: usize) -> SocketIoLayer {
     let (layer, io) = SocketIo::builder()
         .req_path(SOCKET_PATH)
         // NDIF's settings: python-engineio's 25 s ping interval, 60 s ping timeout,
@@ -46,8 +47,9 @@ pub fn socket_layer(jobs: Jobs) -> SocketIoLayer {
         async move |socket: SocketRef| -> Result<(), std::convert::Infallible> {
             let sid = socket.id.to_string();
             let (tx, rx) = mpsc::unbounded_channel();
-            lock(&pending).insert(sid.clone(), rx);
-            jobs.subscribe(&sid, Arc::new(SioSubscriber { sid: sid.clone(), tx }));
+            let backlog = Arc::new(Backlog::new(backlog_max));
+            lock(&pending).insert(sid.clone(), (rx, backlog.clone()));
+            jobs.subscribe(&sid, Arc::new(SioSubscriber { sid: sid.clone(), tx, backlog }));
             tracing::debug!(%sid, "socket.io subscribed");
             Ok(())
         }
@@ -56,7 +58,7 @@ pub fn socket_layer(jobs: Jobs) -> SocketIoLayer {
     layer
 }
 
-type Pending = Arc<Mutex<HashMap<String, mpsc::UnboundedReceiver<pace::Frame>>>>;
+type Pending = Arc<Mutex<HashMap<String, (mpsc::UnboundedReceiver<pace::Frame>, Arc<Backlog>)>>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -67,6 +69,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 struct SioSubscriber {
     sid: String,
     tx: mpsc::UnboundedSender<pace::Frame>,
+    backlog: Arc<Backlog>,
 }
 
 impl Subscriber for SioSubscriber {
@@ -76,13 +79,13 @@ impl Subscriber for SioSubscriber {
             passing: !update.status.is_terminal() && !matches!(update.status, Status::Log | Status::Stream),
             bytes: Bytes::from(update.g1_frame(Some(&self.sid))),
         };
-        self.tx.send(frame).is_ok()
+        self.backlog.add(frame.bytes.len()) && self.tx.send(frame).is_ok()
     }
 }
 
 async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
     let sid = socket.id.to_string();
-    let Some(mut rx) = lock(&pending).remove(&sid) else {
+    let Some((mut rx, backlog)) = lock(&pending).remove(&sid) else {
         tracing::warn!(%sid, "a socket.io connection without its subscription");
         return;
     };
@@ -106,7 +109,12 @@ async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
     }
     tokio::spawn(async move {
         let emit = |bytes: &Bytes| match socket.emit("blocking_response", bytes) {
-            Ok(()) => pace::Sent::Yes,
+            Ok(()) => {
+                backlog.sent(bytes.len());
+                pace::Sent::Yes
+            }
+            // A client that stopped reading: cut off rather than wait for ever.
+            Err(_) if backlog.overflowed() => pace::Sent::Closed,
             // socket.io's own buffer is bounded: wait for room rather than drop a status.
             Err(socketioxide::SendError::Socket(socketioxide::SocketError::InternalChannelFull)) => pace::Sent::Full,
             Err(e) => {
@@ -116,6 +124,10 @@ async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {
         };
         pace::forward(&mut rx, emit).await;
         jobs.unsubscribe(&sid);
+        if backlog.overflowed() {
+            tracing::warn!(%sid, "{}", backlog.reason());
+            let _ = socket.disconnect();
+        }
     });
 }
 /// `POST /request` from a G1 client.

@@ -11,6 +11,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+use super::backlog::Backlog;
 use super::{ApiError, AppState, MAX_BODY, base_url, json};
 use crate::job;
 use crate::jobs::{Jobs, Subscriber, Update, Work};
@@ -91,6 +92,15 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
 struct WsSubscriber {
     tx: mpsc::UnboundedSender<Message>,
     inline_max: usize,
+    backlog: Arc<Backlog>,
+}
+
+fn frame_len(m: &Message) -> usize {
+    match m {
+        Message::Binary(b) => b.len(),
+        Message::Text(t) => t.len(),
+        _ => 0,
+    }
 }
 
 impl Subscriber for WsSubscriber {
@@ -101,7 +111,7 @@ impl Subscriber for WsSubscriber {
             }
             _ => Message::Text(update.to_json().into()),
         };
-        self.tx.send(frame).is_ok()
+        self.backlog.add(frame_len(&frame)) && self.tx.send(frame).is_ok()
     }
 }
 
@@ -113,13 +123,17 @@ pub async fn subscribe(State(s): State<AppState>, headers: HeaderMap, ws: WebSoc
     Ok(ws
         .max_message_size(MAX_BODY)
         .max_frame_size(MAX_BODY)
-        .on_upgrade(move |socket| session(s.jobs, s.protocol.inline_max, socket, owner)))
+        .on_upgrade(move |socket| session(s.jobs, s.protocol, socket, owner)))
 }
 
-async fn session(jobs: Jobs, inline_max: usize, socket: WebSocket, owner: Option<String>) {
+/// How long a write to a client may wait for the client to read.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn session(jobs: Jobs, protocol: super::Protocol, socket: WebSocket, owner: Option<String>) {
     let session_id = Jobs::new_id();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    jobs.subscribe_as(&session_id, Arc::new(WsSubscriber { tx, inline_max }), owner);
+    let backlog = Arc::new(Backlog::new(protocol.socket_backlog));
+    jobs.subscribe_as(&session_id, Arc::new(WsSubscriber { tx, inline_max: protocol.inline_max, backlog: backlog.clone() }), owner);
     let (mut sink, mut stream) = socket.split();
     let hello = serde_json::json!({ "session_id": session_id }).to_string();
     if sink.send(Message::Text(hello.into())).await.is_ok() {
@@ -127,11 +141,25 @@ async fn session(jobs: Jobs, inline_max: usize, socket: WebSocket, owner: Option
             tokio::select! {
                 update = rx.recv() => match update {
                     Some(frame) => {
-                        if sink.send(frame).await.is_err() {
-                            break;
+                        let n = frame_len(&frame);
+                        match tokio::time::timeout(WRITE_TIMEOUT, sink.send(frame)).await {
+                            Ok(Ok(())) => backlog.sent(n),
+                            Ok(Err(_)) => break,
+                            Err(_) => {
+                                tracing::warn!(session = %session_id, "a client read nothing for {}s; closing its socket", WRITE_TIMEOUT.as_secs());
+                                break;
+                            }
                         }
                     }
-                    None => break,
+                    None => {
+                        if backlog.overflowed() {
+                            // The subscriber was dropped because the client fell behind.
+                            tracing::warn!(session = %session_id, "{}", backlog.reason());
+                            let close = axum::extract::ws::CloseFrame { code: 1008, reason: backlog.reason().into() };
+                            let _ = sink.send(Message::Close(Some(close))).await;
+                        }
+                        break;
+                    }
                 },
                 incoming = stream.next() => match incoming {
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,

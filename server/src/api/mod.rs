@@ -5,6 +5,7 @@
 //! Knows nothing of pickles or tensors: it hands bytes to `request` and work to `jobs`.
 
 pub mod auth;
+mod backlog;
 mod g1;
 mod g2;
 mod hub;
@@ -50,17 +51,19 @@ pub struct Protocol {
     /// Run G1 `session.local()` blocks on the client by STREAM. Off by default: the
     /// released nnsight 0.6–0.7 clients crash on a STREAM (README, "nnsight 0.5–0.7").
     pub stream_local: bool,
+    /// Bytes of updates a socket may have pending before its client is cut off.
+    pub socket_backlog: usize,
 }
 
 impl Default for Protocol {
     fn default() -> Self {
-        Protocol { min_nnsight_version: None, inline_max: 8 << 20, stream_local: false }
+        Protocol { min_nnsight_version: None, inline_max: 8 << 20, stream_local: false, socket_backlog: 64 << 20 }
     }
 }
 
 /// The whole application; `main` serves it, tests drive it with `oneshot`.
 pub fn app(state: AppState) -> Router {
-    let socket_io = g1::socket_layer(state.jobs.clone());
+    let socket_io = g1::socket_layer(state.jobs.clone(), state.protocol.socket_backlog);
     Router::new()
         .route(
             "/request",

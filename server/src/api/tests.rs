@@ -646,3 +646,41 @@ async fn api_keys_guard_submissions_and_keep_jobs_to_their_key() {
         assert_eq!(get(&s, open).await.0, StatusCode::OK, "{open}");
     }
 }
+
+/// A socket whose updates pile up past `--socket-backlog` is closed with a reason; the
+/// job goes on and stays pollable, and other clients are unaffected.
+#[tokio::test]
+async fn a_socket_past_its_backlog_is_closed_with_a_reason_and_the_job_goes_on() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut s = state_serving("openai-community/gpt2");
+    // Smaller than one status frame: the first update overflows it.
+    s.protocol.socket_backlog = 64;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app(s.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/subscribe")).await.unwrap();
+    let session = match ws.next().await {
+        Some(Ok(Message::Text(t))) => serde_json::from_str::<serde_json::Value>(&t).unwrap()["session_id"].as_str().unwrap().to_string(),
+        other => panic!("{other:?}"),
+    };
+    let blob = capture("c01_save_output");
+    let (code, body) = send(&s, multipart(&envelope_for(&session), &blob)).await;
+    assert_eq!(code, StatusCode::OK);
+    let id = job_id(&body);
+    let closed = loop {
+        match tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("the socket is closed") {
+            Some(Ok(Message::Close(frame))) => break frame.expect("a close reason"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(closed.code), 1008);
+    assert!(closed.reason.contains("did not read"), "{}", closed.reason);
+    assert_eq!(wait_terminal(&s, &id).await["status"], "COMPLETED");
+    // Another client, polling, is served as usual.
+    let (_, body) = send(&s, multipart(&envelope(), &blob)).await;
+    assert_completed_with(&s, &job_id(&body), &["hidden", "logits"]).await;
+    server.abort();
+}
