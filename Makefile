@@ -26,13 +26,14 @@ PORT ?= 8001
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv fixtures conformance bench clean
+.PHONY: help serve test build venv fixtures conformance bench loadbench clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
 	@echo "make test    run every test (installs .venv and builds first)"
 	@echo "make build   release binary at target/release/localndif"
 	@echo "make bench   speed of the server against local nnsight and transformers"
+	@echo "make loadbench  req/s and p50/p99 latency with 32 concurrent clients"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
 venv: $(VENV_STAMP) $(G1_STAMP)
@@ -104,6 +105,11 @@ fixtures: venv
 # (python/bench.py says what it measures and the targets).
 bench: build
 	.venv/bin/python python/bench.py
+
+# Throughput and latency under 32 concurrent clients replaying captured requests
+# (python/loadbench.py says what it checks and the targets).
+loadbench: build
+	.venv/bin/python python/loadbench.py
 
 conformance: build
 	@echo "start a server, then: cargo run -p localndif-conformance -- --server http://127.0.0.1:$(PORT)"
