@@ -78,6 +78,10 @@ enum Command {
         /// Log lines (stderr) for people or, one JSON object each, for log collectors.
         #[arg(long, env = "LOCALNDIF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
         log_format: LogFormat,
+        /// Let a blocking job whose client disconnected run on (its result stays
+        /// pollable by id) instead of stopping it.
+        #[arg(long)]
+        keep_orphans: bool,
         /// Bytes of updates a client socket may leave unread before it is cut off.
         #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
         socket_backlog: usize,
@@ -200,6 +204,7 @@ fn main() -> anyhow::Result<()> {
         api_keys,
         log_format,
         socket_backlog,
+        keep_orphans,
         limits,
     } = Cli::parse().command;
     anyhow::ensure!(
@@ -261,6 +266,7 @@ fn main() -> anyhow::Result<()> {
             wall: caps.wall,
             stack: localndif::job::JOB_STACK,
             store: StoreConfig { ttl: std::time::Duration::from_secs(result_ttl), budget: result_budget },
+            cancel_orphans: !keep_orphans,
         }),
         registry,
         caps,

@@ -1,7 +1,7 @@
 //! A socket's updates not yet written to the client, bounded in bytes (`serve
 //! --socket-backlog`): a client that stops reading is cut off — its socket closed, with a
 //! reason where the transport has one — instead of letting its updates pile up in memory.
-//! The job goes on; its status stays pollable.
+//! Its jobs are then orphans (`Jobs::unsubscribe`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

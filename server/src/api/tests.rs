@@ -647,8 +647,8 @@ async fn api_keys_guard_submissions_and_keep_jobs_to_their_key() {
     }
 }
 
-/// A socket whose updates pile up past `--socket-backlog` is closed with a reason; the
-/// job goes on and stays pollable, and other clients are unaffected.
+/// A socket whose updates pile up past `--socket-backlog` is closed with a reason; its
+/// job, orphaned, is stopped with an ERROR a poll shows; other clients are unaffected.
 #[tokio::test]
 async fn a_socket_past_its_backlog_is_closed_with_a_reason_and_the_job_goes_on() {
     use futures_util::StreamExt;
@@ -678,7 +678,8 @@ async fn a_socket_past_its_backlog_is_closed_with_a_reason_and_the_job_goes_on()
     };
     assert_eq!(u16::from(closed.code), 1008);
     assert!(closed.reason.contains("did not read"), "{}", closed.reason);
-    assert_eq!(wait_terminal(&s, &id).await["status"], "COMPLETED");
+    let done = wait_terminal(&s, &id).await;
+    assert_eq!((done["status"].as_str(), done["description"].as_str()), (Some("ERROR"), Some(crate::jobs::DISCONNECTED)));
     // Another client, polling, is served as usual.
     let (_, body) = send(&s, multipart(&envelope(), &blob)).await;
     assert_completed_with(&s, &job_id(&body), &["hidden", "logits"]).await;

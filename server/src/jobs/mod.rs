@@ -65,6 +65,8 @@ pub struct ExecConfig {
     pub stack: usize,
     /// How long results and final statuses are kept, and the results' byte budget.
     pub store: StoreConfig,
+    /// Stop a blocking job whose client socket went away (queued or running).
+    pub cancel_orphans: bool,
 }
 
 impl Default for ExecConfig {
@@ -75,6 +77,7 @@ impl Default for ExecConfig {
             wall: Duration::from_secs(600),
             stack: 8 << 20,
             store: StoreConfig::default(),
+            cancel_orphans: true,
         }
     }
 }
@@ -174,6 +177,9 @@ pub enum SubmitError {
 }
 
 /// The ERROR a job gets when the server stops before it could finish.
+pub const DISCONNECTED: &str = "The client disconnected before its job ended, so the job was stopped (`serve --keep-orphans` lets such jobs finish for polling).";
+
+/// The ERROR a job gets when the server stops before it could finish.
 pub const SHUTTING_DOWN: &str = "The server is shutting down: this job was not run to completion. Submit it again once the server is back.";
 
 /// What a shutdown did.
@@ -228,6 +234,37 @@ impl Jobs {
             })
             .expect("spawning the sweeper thread");
         jobs
+    }
+
+    /// The blocking jobs of a socket that went away: queued ones leave the queue, running
+    /// ones are told to stop; each gets an ERROR (pollable by id).
+    fn orphaned(&self, session: &str) {
+        let mine = |s: &Option<String>| s.as_deref() == Some(session);
+        let queued: Vec<Work> = {
+            let mut q = lock(&self.inner.queue);
+            let (gone, keep): (Vec<Work>, Vec<Work>) = q.drain(..).partition(|w| mine(&w.session));
+            q.extend(keep);
+            gone
+        };
+        let running: Vec<(String, (Arc<Route>, Arc<AtomicBool>))> = {
+            let mut r = lock(&self.inner.running);
+            let ids: Vec<String> = r.iter().filter(|(_, (route, _))| mine(&route.session)).map(|(id, _)| id.clone()).collect();
+            ids.into_iter().filter_map(|id| r.remove(&id).map(|v| (id, v))).collect()
+        };
+        for w in &queued {
+            let route = Route { session: None, watcher: w.watcher.clone() };
+            self.publish(&route, Update::new(&w.id, Status::Error, DISCONNECTED));
+            self.inner.metrics.ended("ERROR", &w.model);
+        }
+        for (id, (route, cancel)) in &running {
+            cancel.store(true, Ordering::SeqCst);
+            let route = Route { session: None, watcher: route.watcher.clone() };
+            self.publish(&route, Update::new(id, Status::Error, DISCONNECTED));
+            self.inner.metrics.ended("ERROR", "");
+        }
+        if !queued.is_empty() || !running.is_empty() {
+            tracing::info!(session, queued = queued.len(), running = running.len(), "a client went away: its jobs were stopped");
+        }
     }
 
     /// Drops results and final statuses older than the TTL as of `now`.
@@ -325,8 +362,11 @@ impl Jobs {
     }
 
     pub fn unsubscribe(&self, session: &str) {
-        lock(&self.inner.subscribers).remove(session);
+        let was = lock(&self.inner.subscribers).remove(session).is_some();
         lock(&self.inner.socket_owners).remove(session);
+        if was && self.inner.config.cancel_orphans {
+            self.orphaned(session);
+        }
         // A job waiting for this client's upload will not get one.
         lock(&self.inner.uploads).retain(|_, (s, _)| s != session);
     }

@@ -301,3 +301,25 @@ fn final_statuses_expire_with_the_results() {
     assert!(jobs.latest(&id).is_none(), "the final status is dropped after the TTL");
     assert_eq!(jobs.results().get(&id, now + Duration::from_secs(61)), Err(Gone::Expired));
 }
+
+#[test]
+fn a_client_that_goes_away_stops_its_blocking_jobs() {
+    let jobs = Jobs::start(ExecConfig { workers: 1, ..config(10) });
+    let (tx, _rx) = mpsc::channel();
+    jobs.subscribe("gone", Arc::new(Recorder(Mutex::new(tx))));
+    let (started_tx, started) = mpsc::channel();
+    let (_go_tx, go) = mpsc::channel();
+    let (ended_tx, ended) = mpsc::channel();
+    let running = held_job_ending(&jobs, "gone", started_tx.clone(), go, ended_tx);
+    started.recv_timeout(Duration::from_secs(30)).expect("the job starts");
+    let (_, never) = mpsc::channel();
+    let queued = held_job(&jobs, "gone", started_tx, never);
+    jobs.unsubscribe("gone");
+    for id in [&running, &queued] {
+        let u = jobs.latest(id).expect("a status");
+        assert_eq!((u.status, u.description.as_str()), (Status::Error, DISCONNECTED), "{id}");
+    }
+    ended.recv_timeout(Duration::from_secs(30)).expect("the running job was told to stop");
+    assert_eq!(jobs.queued(), 0);
+    assert_eq!(jobs.latest(&running).map(|u| u.description), Some(DISCONNECTED.to_string()), "no second terminal status");
+}
