@@ -78,6 +78,10 @@ enum Command {
         /// Log lines (stderr) for people or, one JSON object each, for log collectors.
         #[arg(long, env = "LOCALNDIF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
         log_format: LogFormat,
+        /// At most this many submissions per minute per API key (all clients together
+        /// without --api-keys); past it, 429 with Retry-After.
+        #[arg(long, env = "LOCALNDIF_RATE_LIMIT", value_name = "PER_MINUTE")]
+        rate_limit: Option<u32>,
         /// Let a blocking job whose client disconnected run on (its result stays
         /// pollable by id) instead of stopping it.
         #[arg(long)]
@@ -205,6 +209,7 @@ fn main() -> anyhow::Result<()> {
         log_format,
         socket_backlog,
         keep_orphans,
+        rate_limit,
         limits,
     } = Cli::parse().command;
     anyhow::ensure!(
@@ -272,6 +277,7 @@ fn main() -> anyhow::Result<()> {
         caps,
         protocol: Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog },
         keys,
+        rate: rate_limit.map(|n| Arc::new(localndif::api::limit::RateLimiter::new(n))),
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {

@@ -10,6 +10,7 @@ mod g1;
 mod g2;
 mod hub;
 mod info;
+pub mod limit;
 mod version;
 
 pub use version::Version;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub protocol: Protocol,
     /// `serve --api-keys`: `None` leaves the server open.
     pub keys: Option<Arc<auth::Keys>>,
+    /// `serve --rate-limit`: submissions per minute per key.
+    pub rate: Option<Arc<limit::RateLimiter>>,
 }
 
 /// Wire-level choices an operator can make (`serve --help`).
@@ -97,6 +100,17 @@ async fn submit(
     let received = std::time::Instant::now();
     // NDIF's order: the API key (401), then the version gate (400).
     let owner = auth::submitter(s.keys.as_deref(), &headers)?;
+    if let Some(rate) = &s.rate
+        && let Err(wait) = rate.take(owner.as_deref().unwrap_or(""), std::time::Instant::now())
+    {
+        let secs = wait.as_secs() + 1;
+        let detail = format!(
+            "Too many requests: at most {} per minute{}; retry in {secs} s.",
+            rate.per_minute(),
+            if owner.is_some() { " for this API key" } else { "" }
+        );
+        return Ok((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs.to_string())], ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail)).into_response());
+    }
     let client = headers.get("nnsight-version").and_then(|v| v.to_str().ok());
     version::check(client, s.protocol.min_nnsight_version.as_deref()).map_err(ApiError::bad_request)?;
     let multipart = headers

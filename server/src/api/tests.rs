@@ -29,6 +29,7 @@ fn state_serving(repo: &str) -> AppState {
         caps: Caps::default(),
         protocol: Default::default(),
         keys: None,
+        rate: None,
     }
 }
 
@@ -684,4 +685,20 @@ async fn a_socket_past_its_backlog_is_closed_with_a_reason_and_the_job_goes_on()
     let (_, body) = send(&s, multipart(&envelope(), &blob)).await;
     assert_completed_with(&s, &job_id(&body), &["hidden", "logits"]).await;
     server.abort();
+}
+
+/// `--rate-limit 2`: two submissions pass, the third gets 429 with Retry-After.
+#[tokio::test]
+async fn submissions_past_the_rate_limit_get_429_with_retry_after() {
+    let mut s = state_serving("openai-community/gpt2");
+    s.rate = Some(Arc::new(crate::api::limit::RateLimiter::new(2)));
+    let blob = capture("c01_save_output");
+    for _ in 0..2 {
+        assert_eq!(send(&s, multipart(&envelope(), &blob)).await.0, StatusCode::OK);
+    }
+    let (code, headers, body) = exchange(&s, multipart(&envelope(), &blob)).await;
+    assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("Retry-After");
+    assert!((1..=31).contains(&retry), "{retry}");
+    assert!(detail(&body).contains("at most 2 per minute"), "{}", detail(&body));
 }
