@@ -26,7 +26,7 @@ PORT ?= 8001
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv fixtures conformance bench loadbench clean
+.PHONY: help serve test build venv fixtures conformance bench loadbench fuzz clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
@@ -34,6 +34,7 @@ help:
 	@echo "make build   release binary at target/release/localndif"
 	@echo "make bench   speed of the server against local nnsight and transformers"
 	@echo "make loadbench  req/s and p50/p99 latency with 32 concurrent clients"
+	@echo "make fuzz    every cargo-fuzz target for FUZZ_RUNS inputs (default 1M)"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
 venv: $(VENV_STAMP) $(G1_STAMP)
@@ -100,6 +101,7 @@ fixtures: venv
 	.venv/bin/python python/cpython_corpus.py
 	.venv/bin/python python/module_names.py
 	.venv/bin/python python/source_ops.py
+	.venv/bin/python fuzz/seed.py
 
 # Speed against local nnsight and plain transformers on a GPT-2-small-shaped model
 # (python/bench.py says what it measures and the targets).
@@ -110,6 +112,19 @@ bench: build
 # (python/loadbench.py says what it checks and the targets).
 loadbench: build
 	.venv/bin/python python/loadbench.py
+
+# Each cargo-fuzz target (fuzz/) for FUZZ_RUNS inputs from its committed seeds; new
+# inputs go to a scratch corpus, crashes to fuzz/artifacts. `make test` runs the same
+# entry points over the seeds and their mutations.
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS := pickle torch_archive torch_roundtrip zstd g1_body g2_request interpret
+fuzz: venv
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \
+	  scratch=$$(mktemp -d); \
+	  (cd fuzz && $(CARGO) fuzz run -s none $$t $$scratch corpus/$$t -- -runs=$(FUZZ_RUNS) -max_len=65536 -rss_limit_mb=4096 2>&1 | grep -E "^Done|SUMMARY|panicked"); \
+	  rm -rf $$scratch; \
+	done
 
 conformance: build
 	@echo "start a server, then: cargo run -p localndif-conformance -- --server http://127.0.0.1:$(PORT)"

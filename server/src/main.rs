@@ -68,6 +68,12 @@ enum Command {
         /// Seconds results and final statuses are kept for download and polling.
         #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
         result_ttl: u64,
+        /// Keep results of at least --results-disk-min bytes in files here instead of
+        /// memory (created if missing).
+        #[arg(long, env = "LOCALNDIF_RESULTS_DIR", value_name = "DIR")]
+        results_dir: Option<PathBuf>,
+        #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+        results_disk_min: usize,
         /// Bytes all kept results may take; the oldest are evicted to make room.
         #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
         result_budget: usize,
@@ -210,8 +216,13 @@ fn main() -> anyhow::Result<()> {
         socket_backlog,
         keep_orphans,
         rate_limit,
+        results_dir,
+        results_disk_min,
         limits,
     } = Cli::parse().command;
+    if let Some(d) = &results_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("--results-dir {}", d.display()))?;
+    }
     anyhow::ensure!(
         socket_backlog > inline_result_max,
         "--socket-backlog ({socket_backlog}) must exceed --inline-result-max ({inline_result_max}): an inline result is one update"
@@ -270,7 +281,11 @@ fn main() -> anyhow::Result<()> {
             workers,
             wall: caps.wall,
             stack: localndif::job::JOB_STACK,
-            store: StoreConfig { ttl: std::time::Duration::from_secs(result_ttl), budget: result_budget },
+            store: StoreConfig {
+                ttl: std::time::Duration::from_secs(result_ttl),
+                budget: result_budget,
+                disk: results_dir.map(|d| (d, results_disk_min)),
+            },
             cancel_orphans: !keep_orphans,
         }),
         registry,

@@ -81,6 +81,10 @@ impl Subscriber for SioSubscriber {
         };
         self.backlog.add(frame.bytes.len()) && self.tx.send(frame).is_ok()
     }
+
+    fn generation(&self) -> &'static str {
+        "g1"
+    }
 }
 
 async fn connected(socket: SocketRef, jobs: Jobs, pending: Pending) {

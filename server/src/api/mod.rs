@@ -218,8 +218,15 @@ async fn result(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<St
     if !s.jobs.visible(&id, auth::reader(s.keys.as_deref(), &headers).as_deref(), s.keys.is_some()) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'.")));
     }
+    let found = {
+        // A result kept on disk is read off the async runtime.
+        let (jobs, id) = (s.jobs.clone(), id.clone());
+        tokio::task::spawn_blocking(move || jobs.results().get(&id, std::time::Instant::now()))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?
+    };
     let store = s.jobs.results();
-    let blob = store.get(&id, std::time::Instant::now()).map_err(|why| {
+    let blob = found.map_err(|why| {
         let c = store.config();
         let detail = match why {
             Gone::Unknown => format!("No result for job '{id}'."),

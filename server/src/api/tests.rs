@@ -545,6 +545,7 @@ async fn metrics_count_jobs_and_results_expire() {
     assert_eq!(value(&m, "localndif_jobs_total", Some(("status", "ERROR"))), 1.0);
     assert_eq!(value(&m, "localndif_running_jobs", None), 0.0);
     assert_eq!(value(&m, "localndif_queued_jobs", None), 0.0);
+    assert_eq!(value(&m, "localndif_connected_sockets", Some(("generation", "g1"))), 0.0);
     assert_eq!(value(&m, "localndif_results_kept", None), 1.0);
     assert!(value(&m, "localndif_result_bytes_total", None) > 0.0);
     assert_eq!(value(&m, "localndif_results_expired_total", None), 0.0);

@@ -2,49 +2,13 @@
 //! uses, and raw random text — never panic the interpreter; every one ends with a value
 //! or a Python error, inside small limits.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
-
 use proptest::prelude::*;
 
-use super::Interp;
-use super::code::Code;
-use super::host::BufferHost;
-use super::program::Program;
-use crate::value::ctx::{Caps, JobCtx};
-use crate::value::object::Namespace;
-use crate::value::stack;
 
-/// Runs `src` under tight limits on a job-sized stack; a panic fails the test. Returns
-/// whether the program parsed (and so ran).
+/// Runs `src` under tight limits (`crate::fuzz::interpret`); a panic fails the test.
+/// Returns whether the program parsed (and so ran).
 fn survives(src: String) -> bool {
-    const STACK: usize = 64 << 20;
-    std::thread::Builder::new()
-        .stack_size(STACK)
-        .spawn(move || {
-            stack::enter(STACK);
-            let caps = Caps {
-                max_steps: 20_000,
-                wall: Duration::from_secs(5),
-                max_str: 1 << 16,
-                max_container: 1 << 14,
-                max_int_bits: 1 << 12,
-                max_tensor_numel: 1 << 16,
-                tensor_budget: 1 << 24,
-                max_depth: 200,
-            };
-            let _job = JobCtx::new(caps, tch::Device::Cpu, Arc::new(AtomicBool::new(false))).install();
-            let Ok(program) = Program::parse(&src, "<fuzz>") else { return false };
-            let Ok(code) = Code::module(program.clone(), &program.module.body, "<module>") else { return false };
-            let mut host = BufferHost::default();
-            let mut it = Interp::new(&mut host);
-            let _ = it.exec_module(code, Namespace::plain());
-            true
-        })
-        .expect("spawning a fuzz thread")
-        .join()
-        .expect("the interpreter panicked")
+    crate::fuzz::interpret(src.as_bytes())
 }
 
 fn atom() -> impl Strategy<Value = String> {

@@ -19,6 +19,12 @@ pub struct JobLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GenerationLabels {
+    /// `g1` (nnsight 0.5–0.7, socket.io) or `g2` (0.8, `/subscribe`).
+    pub generation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhaseLabels {
     /// `wait` (request received → job started) or `run` (started → finished).
     pub phase: String,
@@ -31,7 +37,7 @@ pub struct Metrics {
     pub result_bytes: Counter,
     pub queued: Gauge,
     pub running: Gauge,
-    pub sessions: Gauge,
+    pub sockets: Family<GenerationLabels, Gauge>,
     pub abandoned: Gauge,
     pub results_kept: Gauge,
     pub results_bytes: Gauge,
@@ -55,7 +61,8 @@ impl Default for Metrics {
         };
         let queued = gauge(&mut registry, "queued_jobs", "Jobs waiting in the queue");
         let running = gauge(&mut registry, "running_jobs", "Jobs running now");
-        let sessions = gauge(&mut registry, "subscribed_sockets", "Client sockets subscribed for updates (both generations)");
+        let sockets = Family::<GenerationLabels, Gauge>::default();
+        registry.register("connected_sockets", "Client sockets subscribed for updates, by client generation", sockets.clone());
         let abandoned = gauge(&mut registry, "abandoned_job_threads", "Job threads past their deadline that have not stopped yet");
         let results_kept = gauge(&mut registry, "results_kept", "Results kept for download");
         let results_bytes = gauge(&mut registry, "results_kept_bytes", "Bytes of results kept for download");
@@ -70,7 +77,7 @@ impl Default for Metrics {
             result_bytes,
             queued,
             running,
-            sessions,
+            sockets,
             abandoned,
             results_kept,
             results_bytes,
@@ -84,6 +91,10 @@ impl Metrics {
     /// One job reached its terminal status.
     pub fn ended(&self, status: &str, model: &str) {
         self.jobs.get_or_create(&JobLabels { status: status.into(), model: model.into() }).inc();
+    }
+
+    pub fn socket(&self, generation: &str, n: i64) {
+        self.sockets.get_or_create(&GenerationLabels { generation: generation.into() }).set(n);
     }
 
     pub fn phase(&self, phase: &str, seconds: f64) {

@@ -24,6 +24,10 @@ use std::time::Duration;
 pub trait Subscriber: Send + Sync {
     /// Delivers one update; `false` if the subscriber is gone.
     fn send(&self, update: &Update) -> bool;
+    /// The client generation on the other end (`g1`: socket.io, `g2`: `/subscribe`).
+    fn generation(&self) -> &'static str {
+        "g2"
+    }
 }
 
 /// What a running job gets from its executor.
@@ -52,7 +56,7 @@ pub const STREAM_WAIT: Duration = Duration::from_secs(120);
 pub type JobFn = Box<dyn FnOnce(JobCtl) -> Result<Vec<u8>, String> + Send>;
 
 /// How the executors run jobs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ExecConfig {
     /// Jobs allowed to wait in the queue before new ones are refused.
     pub max_queue: usize,
@@ -208,8 +212,8 @@ impl Jobs {
                 closing: AtomicBool::new(false),
                 metrics: metrics::Metrics::default(),
                 wake: Condvar::new(),
-                config,
-                results: ResultStore::new(config.store),
+                results: ResultStore::new(config.store.clone()),
+                config: config.clone(),
                 abandoned: AtomicUsize::new(0),
             }),
         };
@@ -306,7 +310,12 @@ impl Jobs {
         let m = &self.inner.metrics;
         m.queued.set(self.queued() as i64);
         m.running.set(self.running() as i64);
-        m.sessions.set(lock(&self.inner.subscribers).len() as i64);
+        let (mut g1, mut g2) = (0, 0);
+        for s in lock(&self.inner.subscribers).values() {
+            if s.generation() == "g1" { g1 += 1 } else { g2 += 1 }
+        }
+        m.socket("g1", g1);
+        m.socket("g2", g2);
         m.abandoned.set(self.abandoned() as i64);
         let s = self.inner.results.stats();
         m.results_kept.set(s.results as i64);

@@ -1,24 +1,52 @@
-//! Result blobs by job id, kept in memory for download (`GET /results/{id}`) for a
-//! bounded time (`--result-ttl`) and within a byte budget (`--result-budget`): when a new
-//! result would exceed the budget, the oldest results are evicted first. A result that is
-//! gone leaves a tombstone saying why, so a late download gets a clear answer.
+//! Result blobs by job id, kept for download (`GET /results/{id}`) for a bounded time
+//! (`--result-ttl`) and within a byte budget (`--result-budget`): when a new result would
+//! exceed the budget, the oldest results are evicted first. Results of at least
+//! `--results-disk-min` bytes go to files in `--results-dir` instead of memory (same TTL,
+//! same budget, files deleted when the result goes). A result that is gone leaves a
+//! tombstone saying why, so a late download gets a clear answer.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 /// How long results stay and how many bytes they may take together.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StoreConfig {
     pub ttl: Duration,
     pub budget: usize,
+    /// Results of at least `.1` bytes are written to files in `.0`.
+    pub disk: Option<(PathBuf, usize)>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { ttl: Duration::from_secs(3600), budget: 1 << 30 }
+        StoreConfig { ttl: Duration::from_secs(3600), budget: 1 << 30, disk: None }
+    }
+}
+
+/// Where a kept result is.
+enum Held {
+    Ram(Bytes),
+    Disk { path: PathBuf, len: usize },
+}
+
+impl Held {
+    fn len(&self) -> usize {
+        match self {
+            Held::Ram(b) => b.len(),
+            Held::Disk { len, .. } => *len,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Held::Disk { path, .. } = self {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
@@ -38,7 +66,7 @@ const TOMBSTONES: usize = 100_000;
 
 #[derive(Default)]
 struct Inner {
-    blobs: HashMap<String, (Bytes, Instant)>,
+    blobs: HashMap<String, (Held, Instant)>,
     /// Ids in the order they were stored (oldest first).
     order: VecDeque<String>,
     bytes: usize,
@@ -50,8 +78,8 @@ struct Inner {
 
 impl Inner {
     fn bury(&mut self, id: String, why: Gone) {
-        if let Some((blob, _)) = self.blobs.remove(&id) {
-            self.bytes -= blob.len();
+        if let Some((held, _)) = self.blobs.remove(&id) {
+            self.bytes -= held.len();
         }
         match why {
             Gone::Expired => self.expired += 1,
@@ -89,18 +117,33 @@ impl ResultStore {
         ResultStore { config, inner: Mutex::default() }
     }
 
-    pub fn config(&self) -> StoreConfig {
-        self.config
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
     }
 
     /// Keeps `blob` for job `id` (stored at `now`), evicting the oldest results while the
     /// budget would be exceeded. A blob larger than the whole budget is not kept.
     pub fn put(&self, id: &str, blob: Bytes, now: Instant) {
-        let mut s = super::lock(&self.inner);
         if blob.len() > self.config.budget {
-            s.bury(id.to_string(), Gone::Evicted);
+            super::lock(&self.inner).bury(id.to_string(), Gone::Evicted);
             return;
         }
+        let len = blob.len();
+        let held = match &self.config.disk {
+            Some((dir, min)) if len >= *min && !id.contains(['/', '.']) => {
+                let path = dir.join(format!("{id}.result"));
+                match std::fs::write(&path, &blob) {
+                    Ok(()) => Held::Disk { path, len },
+                    Err(e) => {
+                        tracing::warn!(job = id, "could not write the result to {}: {e}; keeping it in memory", path.display());
+                        Held::Ram(blob)
+                    }
+                }
+            }
+            _ => Held::Ram(blob),
+        };
+        let blob = held;
+        let mut s = super::lock(&self.inner);
         while s.bytes + blob.len() > self.config.budget {
             let Some(old) = s.order.pop_front() else { break };
             if s.blobs.contains_key(&old) {
@@ -115,17 +158,21 @@ impl ResultStore {
         s.gone.remove(id);
     }
 
-    /// The blob of job `id` as of `now`, or why there is none.
+    /// The blob of job `id` as of `now`, or why there is none (reads the file of a result
+    /// kept on disk).
     pub fn get(&self, id: &str, now: Instant) -> Result<Bytes, Gone> {
         let mut s = super::lock(&self.inner);
-        match s.blobs.get(id) {
+        let path = match s.blobs.get(id) {
             Some((_, at)) if now.saturating_duration_since(*at) > self.config.ttl => {
                 s.bury(id.to_string(), Gone::Expired);
-                Err(Gone::Expired)
+                return Err(Gone::Expired);
             }
-            Some((blob, _)) => Ok(blob.clone()),
-            None => Err(s.gone.get(id).copied().unwrap_or(Gone::Unknown)),
-        }
+            Some((Held::Ram(blob), _)) => return Ok(blob.clone()),
+            Some((Held::Disk { path, .. }, _)) => path.clone(),
+            None => return Err(s.gone.get(id).copied().unwrap_or(Gone::Unknown)),
+        };
+        drop(s);
+        std::fs::read(&path).map(Bytes::from).map_err(|_| Gone::Evicted)
     }
 
     /// Drops every result older than the TTL as of `now`.
@@ -156,7 +203,7 @@ mod tests {
     use super::*;
 
     fn store(ttl: u64, budget: usize) -> ResultStore {
-        ResultStore::new(StoreConfig { ttl: Duration::from_secs(ttl), budget })
+        ResultStore::new(StoreConfig { ttl: Duration::from_secs(ttl), budget, disk: None })
     }
 
     #[test]
@@ -184,6 +231,24 @@ mod tests {
         s.put("huge", Bytes::from(vec![3u8; 11]), t);
         assert_eq!(s.get("huge", t), Err(Gone::Evicted), "larger than the whole budget: not kept");
         assert_eq!(s.stats(), StoreStats { results: 2, bytes: 8, evicted: 2, expired: 0 });
+    }
+
+    #[test]
+    fn large_results_live_in_files_that_go_with_them() {
+        let dir = std::env::temp_dir().join(format!("localndif-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let s = ResultStore::new(StoreConfig { ttl: Duration::from_secs(10), budget: 1000, disk: Some((dir.clone(), 100)) });
+        let t = Instant::now();
+        s.put("small", Bytes::from(vec![1u8; 10]), t);
+        s.put("large", Bytes::from(vec![2u8; 200]), t);
+        let file = dir.join("large.result");
+        assert_eq!(std::fs::read(&file).unwrap(), vec![2u8; 200]);
+        assert!(!dir.join("small.result").exists());
+        assert_eq!(s.get("large", t).unwrap(), Bytes::from(vec![2u8; 200]));
+        s.sweep(t + Duration::from_secs(11));
+        assert!(!file.exists(), "the file goes with the result");
+        assert_eq!(s.get("large", t), Err(Gone::Expired));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -289,7 +289,7 @@ fn a_job_still_running_after_the_drain_time_ends_with_one_error() {
 #[test]
 fn final_statuses_expire_with_the_results() {
     let jobs = Jobs::start(ExecConfig {
-        store: StoreConfig { ttl: Duration::from_secs(60), budget: 1 << 20 },
+        store: StoreConfig { ttl: Duration::from_secs(60), budget: 1 << 20, disk: None },
         ..config(10)
     });
     let (_, seen) = transcript(&jobs, "s", Box::new(|_| Ok(vec![1])));

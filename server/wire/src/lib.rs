@@ -8,6 +8,7 @@
 //! What the payloads look like: docs/protocol.md; real ones are in fixtures/captures.
 
 mod error;
+pub mod fuzz;
 pub mod pickle;
 pub mod torch;
 pub mod torchsave;
