@@ -28,6 +28,10 @@ struct Cli {
 enum Command {
     /// Serve models to nnsight clients (`remote=True`).
     Serve {
+        /// A TOML file of these flags (`port = 8001`, `model = ["repo=DIR"]`); flags on
+        /// the command line win over it, and it over environment variables.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         #[arg(long, env = "LOCALNDIF_HOST", default_value = "127.0.0.1")]
         host: String,
         #[arg(long, env = "LOCALNDIF_PORT", default_value_t = 8001)]
@@ -156,6 +160,58 @@ impl Limits {
     }
 }
 
+/// `serve --config FILE`: a TOML table of flags (`port = 8001`, `workers = 2`,
+/// `model = ["repo=DIR"]`, `stream-local = true`) added to the command line; a flag given
+/// on the command line wins over the file, and the file over environment variables.
+fn with_config(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let Some(at) = argv.iter().position(|a| a == "--config" || a.starts_with("--config=")) else {
+        return Ok(argv);
+    };
+    let (path, rest): (String, Vec<String>) = match argv[at].strip_prefix("--config=") {
+        Some(p) => (p.to_string(), argv[..at].iter().chain(&argv[at + 1..]).cloned().collect()),
+        None => {
+            let p = argv.get(at + 1).cloned().ok_or_else(|| anyhow::anyhow!("--config needs a file"))?;
+            (p, argv[..at].iter().chain(argv.get(at + 2..).unwrap_or(&[])).cloned().collect())
+        }
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("--config {path}"))?;
+    let table: toml::Table = toml::from_str(&text).with_context(|| format!("--config {path}"))?;
+    let scalar = |v: &toml::Value| -> anyhow::Result<String> {
+        Ok(match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => anyhow::bail!("--config {path}: a value cannot be {other}"),
+        })
+    };
+    let mut extra = Vec::new();
+    for (key, value) in &table {
+        let flag = format!("--{}", key.replace('_', "-"));
+        if rest.iter().any(|a| *a == flag || a.starts_with(&format!("{flag}="))) {
+            continue;
+        }
+        match value {
+            toml::Value::Boolean(true) => extra.push(flag),
+            toml::Value::Boolean(false) => {}
+            toml::Value::Array(items) => {
+                for item in items {
+                    extra.push(flag.clone());
+                    extra.push(scalar(item)?);
+                }
+            }
+            v => {
+                extra.push(flag);
+                extra.push(scalar(v)?);
+            }
+        }
+    }
+    let serve = rest.iter().position(|a| a == "serve").map_or(rest.len(), |i| i + 1);
+    let mut out = rest;
+    out.splice(serve..serve, extra);
+    Ok(out)
+}
+
 /// The first SIGTERM or SIGINT.
 async fn stop_signal() {
     let term = async {
@@ -197,6 +253,7 @@ fn parse_model(s: &str) -> Result<(String, PathBuf), String> {
 
 fn main() -> anyhow::Result<()> {
     let Command::Serve {
+        config: _,
         host,
         port,
         models,
@@ -219,7 +276,7 @@ fn main() -> anyhow::Result<()> {
         results_dir,
         results_disk_min,
         limits,
-    } = Cli::parse().command;
+    } = Cli::parse_from(with_config(std::env::args().collect())?).command;
     if let Some(d) = &results_dir {
         std::fs::create_dir_all(d).with_context(|| format!("--results-dir {}", d.display()))?;
     }
@@ -329,4 +386,23 @@ fn main() -> anyhow::Result<()> {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
         anyhow::Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_adds_flags_the_command_line_does_not_give() {
+        let path = std::env::temp_dir().join(format!("localndif-config-{}.toml", std::process::id()));
+        std::fs::write(&path, "port = 9000\nworkers = 3\nstream-local = true\nkeep_orphans = false\nmodel = [\"a/b=/x\", \"c/d=/y\"]\n").unwrap();
+        let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let out = with_config(argv(&["localndif", "serve", "--config", path.to_str().unwrap(), "--port", "8002"])).unwrap();
+        let cli = Cli::try_parse_from(&out).unwrap();
+        let Command::Serve { port, workers, stream_local, keep_orphans, models, config, .. } = cli.command;
+        assert_eq!((port, workers, stream_local, keep_orphans, config), (8002, 3, true, false, None));
+        assert_eq!(models.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["a/b", "c/d"]);
+        assert!(with_config(argv(&["localndif", "serve", "--config"])).is_err());
+        let _ = std::fs::remove_file(&path);
+    }
 }
