@@ -256,3 +256,18 @@ fn decode_prefix_reports_where_the_next_pickle_starts() {
     let (second, end2) = decode_prefix(&bytes[end..], &Limits::default()).unwrap();
     assert_eq!((second.as_int(second.root), end + end2), (Some(8), 10));
 }
+
+/// A "billion laughs" pickle — each level a list holding the previous level twice, 60
+/// levels (2^60 leaves if expanded) — decodes to one node per level: shared references
+/// stay shared, so what decoding produces is bounded by the bytes read, not by the
+/// expansion.
+#[test]
+fn shared_references_are_not_expanded() {
+    let mut p = vec![0x80, 2, b']', 0x94]; // PROTO 2, EMPTY_LIST, MEMOIZE (memo 0)
+    for level in 0..60u8 {
+        p.extend([b'(', b'h', level, b'h', level, b'l', 0x94]); // MARK, BINGET ×2, LIST, MEMOIZE
+    }
+    p.push(b'.');
+    let g = decode(&p).unwrap();
+    assert!(g.nodes.len() < 200, "{} nodes", g.nodes.len());
+}
