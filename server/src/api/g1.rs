@@ -164,6 +164,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let body = axum::body::to_bytes(req.into_body(), MAX_BODY).await.map_err(|e| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body could not be read (at most {MAX_BODY} bytes): {e}"))
     })?;
+    s.jobs.received_bytes(body.len() as u64);
     let id = Jobs::new_id();
     let reply = Reply { id: &id, session: session.as_deref(), callback: &callback, owner: owner.as_deref() };
     // Past the headers NDIF answers every failure with HTTP 200 and an ERROR status,

@@ -39,6 +39,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
             _ => {}
         }
     }
+    s.jobs.received_bytes((data.as_ref().map_or(0, |d| d.len()) + blob.as_ref().map_or(0, |b| b.len())) as u64);
     let data =
         data.ok_or_else(|| ApiError::bad_request("The multipart body has no 'data' field."))?;
     let blob =

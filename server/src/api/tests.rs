@@ -548,6 +548,7 @@ async fn metrics_count_jobs_and_results_expire() {
     assert_eq!(value(&m, "localndif_connected_sockets", Some(("generation", "g1"))), 0.0);
     assert_eq!(value(&m, "localndif_results_kept", None), 1.0);
     assert!(value(&m, "localndif_result_bytes_total", None) > 0.0);
+    assert!(value(&m, "localndif_request_bytes_total", None) >= 2.0 * blob.len() as f64);
     assert_eq!(value(&m, "localndif_results_expired_total", None), 0.0);
 
     // An hour and a bit later (the default TTL), the result is gone and says why.

@@ -35,6 +35,7 @@ pub struct Metrics {
     pub jobs: Family<JobLabels, Counter>,
     pub duration: Family<PhaseLabels, Histogram>,
     pub result_bytes: Counter,
+    pub request_bytes: Counter,
     pub queued: Gauge,
     pub running: Gauge,
     pub sockets: Family<GenerationLabels, Gauge>,
@@ -54,6 +55,8 @@ impl Default for Metrics {
         registry.register("job_duration_seconds", "Seconds a job waited (received to started) and ran", duration.clone());
         let result_bytes = Counter::default();
         registry.register("result_bytes", "Bytes of results produced", result_bytes.clone());
+        let request_bytes = Counter::default();
+        registry.register("request_bytes", "Bytes of request bodies received", request_bytes.clone());
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let g = Gauge::default();
             registry.register(name, help, g.clone());
@@ -75,6 +78,7 @@ impl Default for Metrics {
             jobs,
             duration,
             result_bytes,
+            request_bytes,
             queued,
             running,
             sockets,

@@ -305,6 +305,11 @@ impl Jobs {
         Drained { queued: queued.len(), finished: running_at_start - cut.len(), cut: cut.len() }
     }
 
+    /// A request body of `n` bytes arrived (for `/metrics`).
+    pub fn received_bytes(&self, n: u64) {
+        self.inner.metrics.request_bytes.inc_by(n);
+    }
+
     /// Every metric, current (`GET /metrics`).
     pub fn metrics_text(&self) -> String {
         let m = &self.inner.metrics;
