@@ -122,7 +122,7 @@ fuzz: venv
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@set -eo pipefail; for t in $(FUZZ_TARGETS); do \
 	  scratch=$$(mktemp -d); \
-	  (cd fuzz && $(CARGO) fuzz run -s none $$t $$scratch corpus/$$t -- -runs=$(FUZZ_RUNS) -max_len=65536 -rss_limit_mb=4096 2>&1 | grep -E "^Done|SUMMARY|panicked"); \
+	  (cd fuzz && LD_LIBRARY_PATH=$(LIBTORCH)/lib $(CARGO) fuzz run -s none $$t $$scratch corpus/$$t -- -runs=$(FUZZ_RUNS) -max_len=65536 -rss_limit_mb=4096 2>&1 | grep -E "^Done|SUMMARY|panicked"); \
 	  rm -rf $$scratch; \
 	done
 
