@@ -26,7 +26,7 @@ PORT ?= 8001
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv fixtures conformance bench loadbench fuzz clean
+.PHONY: help serve test build venv fixtures conformance bench loadbench replicabench fuzz clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
@@ -35,6 +35,7 @@ help:
 	@echo "make bench   speed of the server against local nnsight and transformers"
 	@echo "make loadbench  req/s and p50/p99 latency with 32 concurrent clients"
 	@echo "make fuzz    every cargo-fuzz target for FUZZ_RUNS inputs (default 1M)"
+	@echo "make replicabench  start-up and trace latency of a Llama-3.1-70B replica"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
 venv: $(VENV_STAMP) $(G1_STAMP)
@@ -112,6 +113,10 @@ bench: build
 # (python/loadbench.py says what it checks and the targets).
 loadbench: build
 	.venv/bin/python python/loadbench.py
+
+# Start-up and trace latency of a Llama-3.1-70B replica (python/replica_bench.py).
+replicabench: build
+	.venv/bin/python python/replica_bench.py
 
 # Each cargo-fuzz target (fuzz/) for FUZZ_RUNS inputs from its committed seeds; new
 # inputs go to a scratch corpus, crashes to fuzz/artifacts. `make test` runs the same

@@ -22,11 +22,16 @@ struct Server {
     url: String,
 }
 
+/// The server binary under test (`LOCALNDIF_BIN`, else the debug build).
+fn binary() -> PathBuf {
+    std::env::var_os("LOCALNDIF_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/debug/localndif"))
+}
+
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let bin = std::env::var_os("LOCALNDIF_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("target/debug/localndif"));
+        let bin = binary();
         assert!(
             bin.exists(),
             "{} is missing: run `make test` (or `cargo build -p localndif`) first",
@@ -138,7 +143,7 @@ fn run_together(server: &Server, suites: &[Suite<'_>]) {
 
 /// Areas that need a server started with particular flags (their own tests below), and
 /// the Llama area (run against the Llama fixture).
-const SPECIAL: &[&str] = &["35.", "40.", "41.", "42."];
+const SPECIAL: &[&str] = &["35.", "40.", "41.", "42.", "44."];
 
 /// The differential cases on the embedded fixtures — GPT-2 for every area, Llama for its
 /// own — with the nnsight 0.8.1 and 0.7.0 clients at once against one server.
@@ -316,4 +321,24 @@ fn checkpoint_variants_load_and_match() {
     let (tied, bf16) = (tied.to_str().unwrap(), bf16.to_str().unwrap());
     Suite { model_dir: tied, ..Suite::new("localndif/tiny-llama-tied", "35.*", "llama-tied") }.run(&server);
     Suite { model_dir: bf16, ..Suite::new("localndif/tiny-llama-bf16", "35.*", "llama-bf16") }.run(&server);
+}
+
+/// A replica of meta-llama/Llama-3.1-70B (its real config: 80 layers, 128,256-token
+/// vocabulary, grouped-query attention, llama3 RoPE) served from config and tokenizer
+/// alone; the oracle is local nnsight on the same replica, exported by the binary.
+#[test]
+fn a_replica_of_a_70b_llama_serves_the_real_module_tree() {
+    const REPO: &str = "meta-llama/Llama-3.1-70B";
+    let real = workspace().join("fixtures/replicas/llama-3.1-70b");
+    let oracle = "target/conformance/replica-oracle";
+    let exported = Command::new(binary())
+        .args(["replica", "--from"])
+        .arg(&real)
+        .args(["--repo-id", REPO, "--out"])
+        .arg(workspace().join(oracle))
+        .status()
+        .unwrap();
+    assert!(exported.success(), "exporting the replica");
+    let server = Server::start(&["--model", &format!("{REPO}=replica:{}", real.display())]);
+    Suite { model_dir: oracle, ..Suite::new(REPO, "44.*", "replica") }.run(&server);
 }

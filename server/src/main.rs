@@ -26,6 +26,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write the replica `serve --model REPO=replica:DIR` serves as a model directory
+    /// (config, tokenizer, seeded weights) — for a local nnsight run on the same numbers.
+    Replica {
+        /// The real model's directory (its config.json and tokenizer files).
+        #[arg(long = "from", value_name = "DIR")]
+        from: PathBuf,
+        /// The repo id the replica is served under (its weights are seeded from it).
+        #[arg(long)]
+        repo_id: String,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 64)]
+        replica_hidden: i64,
+        #[arg(long, default_value_t = 4)]
+        replica_heads: i64,
+        #[arg(long, default_value_t = 2)]
+        replica_kv_heads: i64,
+        #[arg(long, default_value_t = 128)]
+        replica_intermediate: i64,
+    },
     /// Serve models to nnsight clients (`remote=True`).
     Serve {
         /// A TOML file of these flags (`port = 8001`, `model = ["repo=DIR"]`); flags on
@@ -40,6 +60,16 @@ enum Command {
         /// under the repo id clients name it by. Repeatable. Default: the tiny fixtures.
         #[arg(long = "model", value_name = "REPO_ID=DIR", value_parser = parse_model)]
         models: Vec<(String, PathBuf)>,
+        /// Widths of replicas (`--model REPO=replica:DIR`): hidden size, attention heads,
+        /// key/value heads (grouped-query models) and MLP width.
+        #[arg(long, default_value_t = 64)]
+        replica_hidden: i64,
+        #[arg(long, default_value_t = 4)]
+        replica_heads: i64,
+        #[arg(long, default_value_t = 2)]
+        replica_kv_heads: i64,
+        #[arg(long, default_value_t = 128)]
+        replica_intermediate: i64,
         /// A TOML file of models to serve (`[[model]] repo_id = "...", path = "...",
         /// dtype = "bfloat16"`), beside any --model.
         #[arg(long, env = "LOCALNDIF_MODELS_CONFIG", value_name = "FILE")]
@@ -252,6 +282,18 @@ fn parse_model(s: &str) -> Result<(String, PathBuf), String> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let command = Cli::parse_from(with_config(std::env::args().collect())?).command;
+    if let Command::Replica { from, repo_id, out, replica_hidden, replica_heads, replica_kv_heads, replica_intermediate } = &command {
+        let widths = localndif::model::replica::Widths {
+            hidden: *replica_hidden,
+            heads: *replica_heads,
+            kv_heads: *replica_kv_heads,
+            intermediate: *replica_intermediate,
+        };
+        localndif::model::replica::materialize(from, repo_id, widths, out)?;
+        println!("{}", out.display());
+        return Ok(());
+    }
     let Command::Serve {
         config: _,
         host,
@@ -275,8 +317,21 @@ fn main() -> anyhow::Result<()> {
         rate_limit,
         results_dir,
         results_disk_min,
+        replica_hidden,
+        replica_heads,
+        replica_kv_heads,
+        replica_intermediate,
         limits,
-    } = Cli::parse_from(with_config(std::env::args().collect())?).command;
+    } = command
+    else {
+        unreachable!("replica handled above")
+    };
+    let widths = localndif::model::replica::Widths {
+        hidden: replica_hidden,
+        heads: replica_heads,
+        kv_heads: replica_kv_heads,
+        intermediate: replica_intermediate,
+    };
     if let Some(d) = &results_dir {
         std::fs::create_dir_all(d).with_context(|| format!("--results-dir {}", d.display()))?;
     }
@@ -314,7 +369,13 @@ fn main() -> anyhow::Result<()> {
     let device = localndif::model::device::parse(&device)?;
     let mut specs: Vec<ModelSpec> = models
         .into_iter()
-        .map(|(repo_id, dir)| ModelSpec { repo_id, source: ModelSource::Dir(dir), dtype: None })
+        .map(|(repo_id, dir)| {
+            let source = match dir.to_str().and_then(|d| d.strip_prefix("replica:")) {
+                Some(real) => ModelSource::Replica(PathBuf::from(real), widths),
+                None => ModelSource::Dir(dir),
+            };
+            ModelSpec { repo_id, source, dtype: None }
+        })
         .collect();
     if let Some(path) = &models_config {
         specs.extend(read_models_config(path)?);
@@ -399,7 +460,7 @@ mod tests {
         let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let out = with_config(argv(&["localndif", "serve", "--config", path.to_str().unwrap(), "--port", "8002"])).unwrap();
         let cli = Cli::try_parse_from(&out).unwrap();
-        let Command::Serve { port, workers, stream_local, keep_orphans, models, config, .. } = cli.command;
+        let Command::Serve { port, workers, stream_local, keep_orphans, models, config, .. } = cli.command else { panic!("serve") };
         assert_eq!((port, workers, stream_local, keep_orphans, config), (8002, 3, true, false, None));
         assert_eq!(models.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["a/b", "c/d"]);
         assert!(with_config(argv(&["localndif", "serve", "--config"])).is_err());

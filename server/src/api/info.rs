@@ -46,6 +46,8 @@ pub async fn status(State(s): State<AppState>) -> Response {
                 "task": "text-generation",
                 "config": m.config_json(),
                 "n_params": m.n_params(),
+                // A structure-faithful replica (`--model REPO=replica:DIR`): what it replicates.
+                "replica": m.config.get("localndif_replica").cloned().unwrap_or(Value::Null),
             }),
         );
     }

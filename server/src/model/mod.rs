@@ -11,6 +11,7 @@ pub mod generate;
 mod gpt2;
 mod llama;
 mod registry;
+pub mod replica;
 pub mod source;
 pub mod repo;
 mod tokenize;

@@ -21,6 +21,9 @@ pub enum ModelSource {
     Dir(PathBuf),
     /// Such a directory's files compiled into the binary.
     Embedded(&'static [(&'static str, &'static [u8])]),
+    /// A structure-faithful replica of the model whose config and tokenizer are here
+    /// (`model::replica`).
+    Replica(PathBuf, super::replica::Widths),
 }
 
 /// A loaded model under the repo id clients name it by. Jobs get their own handles to the
@@ -100,10 +103,13 @@ pub fn read_models_config(path: &std::path::Path) -> anyhow::Result<Vec<ModelSpe
     Ok(file
         .model
         .into_iter()
-        .map(|e| ModelSpec {
-            repo_id: e.repo_id,
-            source: ModelSource::Dir(if e.path.is_absolute() { e.path } else { base.join(e.path) }),
-            dtype: e.dtype,
+        .map(|e| {
+            let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+            let source = match e.path.to_str().and_then(|p| p.strip_prefix("replica:")) {
+                Some(real) => ModelSource::Replica(resolve(PathBuf::from(real)), super::replica::Widths::default()),
+                None => ModelSource::Dir(resolve(e.path)),
+            };
+            ModelSpec { repo_id: e.repo_id, source, dtype: e.dtype }
         })
         .collect())
 }
@@ -170,6 +176,12 @@ fn load_one(repo_id: &str, source: ModelSource, dtype: Option<&str>, device: Dev
     let repo = match source {
         ModelSource::Dir(dir) => Repo::dir(&dir)?,
         ModelSource::Embedded(files) => Repo::embedded(files),
+        ModelSource::Replica(real, widths) => {
+            let out = super::replica::cache_dir(repo_id, &real, widths);
+            super::replica::materialize(&real, repo_id, widths, &out)?;
+            tracing::info!(repo_id, from = %real.display(), dir = %out.display(), ?widths, "serving a replica (real module tree, vocabulary and tokenizer; small widths, seeded weights)");
+            Repo::dir(&out)?
+        }
     };
     let (config, tokenizer) = (repo.read("config.json")?, repo.read("tokenizer.json")?);
     let generation_config = match repo.file("generation_config.json") {
