@@ -178,7 +178,15 @@ fn load_one(repo_id: &str, source: ModelSource, dtype: Option<&str>, device: Dev
         ModelSource::Embedded(files) => Repo::embedded(files),
         ModelSource::Replica(real, widths) => {
             let out = super::replica::cache_dir(repo_id, &real, widths);
-            super::replica::materialize(&real, repo_id, widths, &out)?;
+            // Written beside, then renamed into place: two servers starting at once never
+            // read each other's half-written files (the contents are the same anyway).
+            let fresh = out.with_extension(format!("tmp-{}", std::process::id()));
+            super::replica::materialize(&real, repo_id, widths, &fresh)?;
+            let _ = std::fs::remove_dir_all(&out);
+            if std::fs::rename(&fresh, &out).is_err() {
+                let _ = std::fs::remove_dir_all(&fresh);
+                anyhow::ensure!(out.join("model.safetensors").exists(), "could not place the replica at {}", out.display());
+            }
             tracing::info!(repo_id, from = %real.display(), dir = %out.display(), ?widths, "serving a replica (real module tree, vocabulary and tokenizer; small widths, seeded weights)");
             Repo::dir(&out)?
         }
@@ -299,6 +307,25 @@ mod tests {
         std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
         let e = load_err(dir);
         assert!(e.contains("tokenizer.json"), "{e}");
+    }
+
+    #[test]
+    fn replicas_of_every_architecture_load_with_their_real_depth_and_vocabulary() {
+        for (name, layers_key, hidden_key) in [("tiny-gpt2", "n_layer", "n_embd"), ("tiny-llama", "num_hidden_layers", "hidden_size")] {
+            let real = fixture(name);
+            let spec = ModelSpec {
+                repo_id: format!("test/{name}"),
+                source: ModelSource::Replica(real.clone(), super::super::replica::Widths::default()),
+                dtype: None,
+            };
+            let registry = Registry::load_specs(vec![spec], Device::Cpu).unwrap();
+            let m = registry.get(&format!("test/{name}")).unwrap();
+            let real_cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(real.join("config.json")).unwrap()).unwrap();
+            assert_eq!(m.config[layers_key], real_cfg[layers_key], "{name}: same depth");
+            assert_eq!(m.config["vocab_size"], real_cfg["vocab_size"], "{name}: same vocabulary");
+            assert_eq!(m.config[hidden_key], 64, "{name}: replica width");
+            assert!(m.config["localndif_replica"].is_object());
+        }
     }
 
     #[test]
