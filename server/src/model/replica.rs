@@ -220,9 +220,14 @@ pub fn materialize(real_dir: &Path, repo_id: &str, w: Widths, out: &Path) -> any
 }
 
 /// Where `serve` materializes the replica of `repo_id` (under the system's temp dir, one
-/// folder per repo id, widths and source).
+/// folder per repo id, widths and source files — not per path, so clones share it).
 pub fn cache_dir(repo_id: &str, real_dir: &Path, w: Widths) -> PathBuf {
-    let key = seed_of(&[repo_id, &real_dir.display().to_string(), &format!("{w:?}")]);
+    let mut files = String::new();
+    for name in std::iter::once("config.json").chain(KEPT.iter().copied()) {
+        let bytes = std::fs::read(real_dir.join(name)).unwrap_or_default();
+        files.push_str(&format!("{name}:{:x};", Sha256::digest(&bytes)));
+    }
+    let key = seed_of(&[repo_id, &files, &format!("{w:?}")]);
     let safe: String = repo_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
     std::env::temp_dir().join("localndif-replicas").join(format!("{safe}-{key:016x}"))
 }
