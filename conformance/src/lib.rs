@@ -10,7 +10,7 @@ pub mod report;
 
 pub use case::{Case, discover};
 pub use driver::{Driver, Target};
-pub use report::{Outcome, Verdict, write_report};
+pub use report::{Outcome, Verdict, junit, write_report};
 
 /// Runs the selected cases against `target` in one client session and returns one
 /// outcome per case, in order. A case that breaks the session (no answer in time) is

@@ -1,10 +1,13 @@
-//! `conformance --server URL [--filter 10.*] [--out DIR]`: runs the suite against any
-//! NDIF-compatible server with the real nnsight client and writes the report.
+//! `conformance --server URL [--client 0.8|0.7|all] [--filter 10.*] [--out DIR] [--junit FILE]
+//! [--model REPO=DIR] [--timeout S] [--list]`: runs the suite against any NDIF-compatible
+//! server with the real nnsight clients and writes the report; exits non-zero when a case
+//! is FAIL or WRONG.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
-use localndif_conformance::{Driver, Target, Verdict, discover, run_suite, write_report};
+use localndif_conformance::{Driver, Target, Verdict, discover, junit, run_suite, write_report};
 
 #[derive(Parser)]
 #[command(
@@ -12,52 +15,115 @@ use localndif_conformance::{Driver, Target, Verdict, discover, run_suite, write_
     about = "Run nnsight conformance cases against an NDIF-compatible server"
 )]
 struct Cli {
-    /// The server, e.g. http://127.0.0.1:8001
-    #[arg(long)]
-    server: String,
+    /// The server, e.g. http://127.0.0.1:8001 (not needed with --list).
+    #[arg(long, required_unless_present = "list")]
+    server: Option<String>,
     /// Case ids to run: `*`, `10.*`, `10.1`.
     #[arg(long, default_value = "*")]
     filter: String,
-    /// Where the report goes.
+    /// Where the report goes (one folder per client with `--client all`).
     #[arg(long, default_value = "out/conformance")]
     out: PathBuf,
+    /// Also write the outcomes as JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// The repo id the server serves the model under.
     #[arg(long, default_value = "localndif/tiny-gpt2")]
     repo_id: String,
     /// The same model's directory, for the local oracle.
     #[arg(long, default_value = "fixtures/models/tiny-gpt2")]
     model_dir: PathBuf,
+    /// `REPO=DIR`: --repo-id and --model-dir in one.
+    #[arg(long, value_name = "REPO=DIR")]
+    model: Option<String>,
     /// How the clients find the model: `hub` (the server is also the Hugging Face Hub for
     /// its models, as localndif is) or `dir` (the repo id resolves to --model-dir locally).
     #[arg(long, default_value = "hub", value_parser = ["hub", "dir"])]
     via: String,
-    /// The nnsight client: 0.8 (the .venv's 0.8.1) or 0.7 (0.7.0, socket.io protocol).
-    #[arg(long, default_value = "0.8", value_parser = ["0.7", "0.8"])]
+    /// The nnsight client: 0.8 or g2 (the .venv's 0.8.1), 0.7 or g1 (0.7.0, socket.io
+    /// protocol), or all (both, one after the other).
+    #[arg(long, default_value = "0.8", value_parser = ["0.7", "0.8", "g1", "g2", "all"])]
     client: String,
+    /// Seconds one case may take before it counts as FAIL.
+    #[arg(long, default_value_t = 180)]
+    timeout: u64,
+    /// List the matching cases (id and title) and exit.
+    #[arg(long)]
+    list: bool,
     /// The checkout holding `conformance/cases`, `conformance/drivers` and `.venv`.
     #[arg(long, default_value = ".")]
     workspace: PathBuf,
+}
+
+/// Fails fast, saying so, when nothing answers at `url`.
+fn reachable(url: &str) -> anyhow::Result<()> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let addr = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
+    let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(&addr)
+        .map_err(|e| anyhow::anyhow!("{url}: cannot resolve {addr}: {e}"))?
+        .collect();
+    anyhow::ensure!(
+        addrs.iter().any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_secs(5)).is_ok()),
+        "nothing listens at {url}: start the server first (e.g. `make serve`)"
+    );
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let cases = discover(&cli.workspace.join("conformance/cases"), &cli.filter)?;
     anyhow::ensure!(!cases.is_empty(), "no case matches '{}'", cli.filter);
-    let mut driver = Driver::from_workspace(&cli.workspace);
-    driver.via = cli.via.clone();
-    driver.client(&cli.client).map_err(anyhow::Error::msg)?;
-    let target = Target {
-        url: cli.server.clone(),
-        repo_id: cli.repo_id,
-        model_dir: std::fs::canonicalize(&cli.model_dir)?,
+    if cli.list {
+        for c in &cases {
+            println!("{:8} {}", c.id, c.title);
+        }
+        return Ok(());
+    }
+    let server = cli.server.clone().expect("required unless --list");
+    reachable(&server)?;
+    let (repo_id, model_dir) = match &cli.model {
+        Some(m) => {
+            let (r, d) = m.split_once('=').ok_or_else(|| anyhow::anyhow!("--model expects REPO=DIR"))?;
+            (r.to_string(), PathBuf::from(d))
+        }
+        None => (cli.repo_id.clone(), cli.model_dir.clone()),
     };
-    let outcomes = run_suite(&driver, &target, &cases, &cli.out.join("runs"));
-    write_report(&cli.out, &cli.server, &outcomes)?;
-    let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
-    let (passed, skipped) = (count(Verdict::Pass), count(Verdict::Skip));
-    println!(
-        "{passed} passed, {} failed, {skipped} not for this client",
-        outcomes.len() - passed - skipped
-    );
+    let target = Target { url: server.clone(), repo_id, model_dir: std::fs::canonicalize(&model_dir)? };
+    let clients: Vec<&str> = match cli.client.as_str() {
+        "all" => vec!["0.8", "0.7"],
+        "g2" => vec!["0.8"],
+        "g1" => vec!["0.7"],
+        c => vec![c],
+    };
+    let started = std::time::Instant::now();
+    let mut all = Vec::new();
+    for client in &clients {
+        let mut driver = Driver::from_workspace(&cli.workspace);
+        driver.via = cli.via.clone();
+        driver.case_timeout = Duration::from_secs(cli.timeout);
+        driver.client(client).map_err(anyhow::Error::msg)?;
+        let out = if clients.len() > 1 { cli.out.join(format!("client-{client}")) } else { cli.out.clone() };
+        let outcomes = run_suite(&driver, &target, &cases, &out.join("runs"));
+        write_report(&out, &server, &outcomes)?;
+        let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
+        let (passed, skipped) = (count(Verdict::Pass), count(Verdict::Skip));
+        println!(
+            "client {client}: {passed} passed, {} failed, {skipped} not for this client",
+            outcomes.len() - passed - skipped
+        );
+        all.extend(outcomes.into_iter().map(|mut o| {
+            if clients.len() > 1 {
+                o.id = format!("{} [{client}]", o.id);
+            }
+            o
+        }));
+    }
+    println!("ran {} cases in {:.1} s", all.len(), started.elapsed().as_secs_f64());
+    if let Some(path) = &cli.junit {
+        std::fs::write(path, junit("nnsight conformance", &all))?;
+    }
+    let bad = all.iter().filter(|o| matches!(o.verdict, Verdict::Fail | Verdict::Wrong)).count();
+    anyhow::ensure!(bad == 0, "{bad} case(s) FAIL or WRONG (report: {})", cli.out.display());
     Ok(())
 }

@@ -113,3 +113,58 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
+
+/// The outcomes as JUnit XML (one `<testcase>` per case; WRONG and FAIL are failures,
+/// MISSING an error, SKIP skipped), for CI systems that render it.
+pub fn junit(suite: &str, outcomes: &[Outcome]) -> String {
+    fn esc(s: &str) -> String {
+        s.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => format!("&#{};", c as u32),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+    let count = |f: &dyn Fn(Verdict) -> bool| outcomes.iter().filter(|o| f(o.verdict)).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">\n",
+        esc(suite),
+        outcomes.len(),
+        count(&|v| matches!(v, Verdict::Wrong | Verdict::Fail)),
+        count(&|v| v == Verdict::Missing),
+        count(&|v| v == Verdict::Skip),
+    );
+    for o in outcomes {
+        out.push_str(&format!("  <testcase classname=\"{}\" name=\"{} {}\"", esc(suite), esc(&o.id), esc(&o.title)));
+        let body = match o.verdict {
+            Verdict::Pass | Verdict::Info => None,
+            Verdict::Wrong | Verdict::Fail => Some(format!("<failure type=\"{}\" message=\"{}\"/>", o.verdict.as_str(), esc(&o.message))),
+            Verdict::Missing => Some(format!("<error type=\"MISSING\" message=\"{}\"/>", esc(&o.message))),
+            Verdict::Skip => Some(format!("<skipped message=\"{}\"/>", esc(&o.message))),
+        };
+        match body {
+            Some(b) => out.push_str(&format!(">{b}</testcase>\n")),
+            None => out.push_str("/>\n"),
+        }
+    }
+    out.push_str("</testsuite>\n");
+    out
+}
+
+#[cfg(test)]
+mod junit_tests {
+    use super::*;
+
+    #[test]
+    fn junit_counts_and_escapes() {
+        let o = |id: &str, v: Verdict, m: &str| Outcome { id: id.into(), title: "t <x>".into(), verdict: v, message: m.into(), details: serde_json::Value::Null };
+        let xml = junit("s", &[o("1.1", Verdict::Pass, ""), o("1.2", Verdict::Wrong, "a \"b\" & c"), o("1.3", Verdict::Skip, "why")]);
+        assert!(xml.contains("tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""), "{xml}");
+        assert!(xml.contains("message=\"a &quot;b&quot; &amp; c\""), "{xml}");
+        assert!(xml.contains("name=\"1.1 t &lt;x&gt;\"/>"), "{xml}");
+    }
+}
