@@ -342,3 +342,38 @@ fn a_replica_of_a_70b_llama_serves_the_real_module_tree() {
     let server = Server::start(&["--model", &format!("{REPO}=replica:{}", real.display())]);
     Suite { model_dir: oracle, ..Suite::new(REPO, "44.*", "replica") }.run(&server);
 }
+
+/// Mutation test of the suite: against a server with each injected fault
+/// (`localndif serve --fault NAME`), the cases that check what the fault breaks report at
+/// least one FAIL or WRONG — every mutant is killed. (Without a fault the same cases pass
+/// in the tests above.)
+#[test]
+fn every_injected_fault_is_caught_by_the_suite() {
+    // (fault, the cases that check what it breaks, extra server flags)
+    let faults: &[(&str, &str, &[&str])] = &[
+        ("offset", "10.1", &[]),
+        ("dtype", "10.1", &[]),
+        ("drop-save", "10.1", &[]),
+        ("swap-saves", "10.1", &[]),
+        ("drop-log", "2.1", &[]),
+        ("drop-meta", "3.2", &[]),
+        ("error-text", "7.1", &[]),
+        ("truncate-result", "10.1", &[]),
+        ("submit-503", "10.1", &[]),
+        ("wrong-result", "10.*", &[]),
+        ("drop-socket", "10.1", &[]),
+        ("error-as-completed", "7.1", &[]),
+    ];
+    let mut survivors = Vec::new();
+    for (fault, filter, extra) in faults {
+        let mut args = vec!["--allow-faults", "--fault", fault];
+        args.extend_from_slice(extra);
+        let server = Server::start(&args);
+        let label = format!("fault-{fault}");
+        let suite = Suite { case_timeout: std::time::Duration::from_secs(60), ..Suite::new("localndif/tiny-gpt2", filter, &label) };
+        if suite.failures(&server).is_empty() {
+            survivors.push(*fault);
+        }
+    }
+    assert!(survivors.is_empty(), "faults no case noticed: {survivors:?}");
+}

@@ -60,6 +60,12 @@ enum Command {
         /// under the repo id clients name it by. Repeatable. Default: the tiny fixtures.
         #[arg(long = "model", value_name = "REPO_ID=DIR", value_parser = parse_model)]
         models: Vec<(String, PathBuf)>,
+        /// Inject a fault (repeatable; see `localndif::faults`) — for proving a
+        /// conformance suite, never for real use. Refused without --allow-faults.
+        #[arg(long = "fault", value_name = "NAME")]
+        faults: Vec<String>,
+        #[arg(long)]
+        allow_faults: bool,
         /// Widths of replicas (`--model REPO=replica:DIR`): hidden size, attention heads,
         /// key/value heads (grouped-query models) and MLP width.
         #[arg(long, default_value_t = 64)]
@@ -321,11 +327,18 @@ fn main() -> anyhow::Result<()> {
         replica_heads,
         replica_kv_heads,
         replica_intermediate,
+        faults,
+        allow_faults,
         limits,
     } = command
     else {
         unreachable!("replica handled above")
     };
+    anyhow::ensure!(faults.is_empty() || allow_faults, "--fault needs --allow-faults (faults make the server wrong on purpose)");
+    for f in &faults {
+        localndif::faults::enable(f).map_err(anyhow::Error::msg)?;
+        tracing::warn!(fault = %f, "FAULT INJECTED: this server is wrong on purpose");
+    }
     let widths = localndif::model::replica::Widths {
         hidden: replica_hidden,
         heads: replica_heads,

@@ -137,14 +137,21 @@ async fn session(jobs: Jobs, protocol: super::Protocol, socket: WebSocket, owner
     jobs.subscribe_as(&session_id, Arc::new(WsSubscriber { tx, inline_max: protocol.inline_max, backlog: backlog.clone() }), owner);
     let (mut sink, mut stream) = socket.split();
     let hello = serde_json::json!({ "session_id": session_id }).to_string();
+    let mut sent = 0usize;
     if sink.send(Message::Text(hello.into())).await.is_ok() {
         loop {
+            if sent >= 2 && crate::faults::on(crate::faults::Fault::DropSocket) {
+                break;
+            }
             tokio::select! {
                 update = rx.recv() => match update {
                     Some(frame) => {
                         let n = frame_len(&frame);
                         match tokio::time::timeout(WRITE_TIMEOUT, sink.send(frame)).await {
-                            Ok(Ok(())) => backlog.sent(n),
+                            Ok(Ok(())) => {
+                                backlog.sent(n);
+                                sent += 1;
+                            }
                             Ok(Err(_)) => break,
                             Err(_) => {
                                 tracing::warn!(session = %session_id, "a client read nothing for {}s; closing its socket", WRITE_TIMEOUT.as_secs());

@@ -98,6 +98,9 @@ async fn submit(
     req: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     let received = std::time::Instant::now();
+    if crate::faults::on(crate::faults::Fault::Submit503) {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "fault injected: submit-503"));
+    }
     // NDIF's order: the API key (401), then the version gate (400).
     let owner = auth::submitter(s.keys.as_deref(), &headers)?;
     if let Some(rate) = &s.rate

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use localndif_wire::pickle::Node;
 use localndif_wire::zstdio;
 
+use crate::faults::{self, Fault};
 use crate::interleave::tracer::{SessionObj, TraceKind, TracerObj};
 use crate::interleave::{LogSink, ModelCtx, TreeNames};
 use crate::interp::Interp;
@@ -187,11 +188,39 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         // execution leaves such a name unbound), so neither does its remote result.
         saved.retain(|(_, v)| !matches!(v, Value::None));
     }
+    faulty(&mut saved)?;
     let blob = save::encode(&saved)?;
     drop(it);
     // One frame with the content size in its header: 0.8.1 decompresses one-shot.
     let raw = blob.len();
-    Ok((if req.compress { zstdio::compress(&blob, 3) } else { blob }, raw))
+    let mut out = if req.compress { zstdio::compress(&blob, 3) } else { blob };
+    if faults::on(Fault::TruncateResult) {
+        out.truncate(out.len().saturating_sub(16));
+    }
+    Ok((out, raw))
+}
+
+/// The result faults of `serve --fault` (`crate::faults`), applied to the saved values.
+fn faulty(saved: &mut Vec<(Rc<str>, Value)>) -> PyResult<()> {
+    if faults::on(Fault::DropSave) {
+        saved.pop();
+    }
+    if faults::on(Fault::SwapSaves) && saved.len() >= 2 {
+        let first = saved[0].1.clone();
+        saved[0].1 = std::mem::replace(&mut saved[1].1, first);
+    }
+    if faults::on(Fault::Offset) || faults::on(Fault::Dtype) {
+        for (_, v) in saved.iter_mut() {
+            *v = crate::interleave::batch::apply(v, &|t: &tch::Tensor| {
+                if !t.is_floating_point() {
+                    return Ok(None);
+                }
+                let t = if faults::on(Fault::Offset) { t.f_add_scalar(1e-3)? } else { t.shallow_clone() };
+                Ok(Some(if faults::on(Fault::Dtype) { t.f_to_kind(tch::Kind::Double)? } else { t }))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a job's code can take gradients (`backward`, `requires_grad`, `.grad`): only

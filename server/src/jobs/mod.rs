@@ -164,6 +164,8 @@ struct Inner {
     /// Set by [`Jobs::shutdown`]: new jobs are refused.
     closing: AtomicBool,
     metrics: metrics::Metrics,
+    /// `serve --fault wrong-result`: the previous job's result.
+    last_result: Mutex<Option<Vec<u8>>>,
     wake: Condvar,
     config: ExecConfig,
     results: ResultStore,
@@ -211,6 +213,7 @@ impl Jobs {
                 running: Mutex::default(),
                 closing: AtomicBool::new(false),
                 metrics: metrics::Metrics::default(),
+                last_result: Mutex::default(),
                 wake: Condvar::new(),
                 results: ResultStore::new(config.store.clone()),
                 config: config.clone(),
@@ -468,6 +471,9 @@ impl Jobs {
 
     /// Records and delivers one update.
     fn publish(&self, route: &Route, update: Update) {
+        if update.status == Status::Log && crate::faults::on(crate::faults::Fault::DropLog) {
+            return;
+        }
         if !matches!(update.status, Status::Log | Status::Stream) {
             let mut stored = update.clone();
             // Polls get the URL; the blob stays in the result store.
@@ -612,6 +618,15 @@ impl Jobs {
             return;
         }
         let m = &self.inner.metrics;
+        let outcome = match outcome {
+            Err(_) if crate::faults::on(crate::faults::Fault::ErrorAsCompleted) => Ok(Vec::new()),
+            Err(_) if crate::faults::on(crate::faults::Fault::ErrorText) => Err("error".to_string()),
+            Ok(blob) if crate::faults::on(crate::faults::Fault::WrongResult) => {
+                let mut last = lock(&self.inner.last_result);
+                Ok(std::mem::replace(&mut *last, Some(blob.clone())).unwrap_or(blob))
+            }
+            other => other,
+        };
         let (wait, run_time) = (started.saturating_duration_since(received), started.elapsed());
         m.phase("wait", wait.as_secs_f64());
         m.phase("run", run_time.as_secs_f64());
@@ -637,7 +652,7 @@ impl Jobs {
                 // NDIF's fields (the GPU ones are empty on a CPU server), and the whole
                 // time since the request arrived (decoding, queue and run) for latency
                 // breakdowns (python/bench.py).
-                done.meta = Some(serde_json::json!({
+                done.meta = (!crate::faults::on(crate::faults::Fault::DropMeta)).then(|| serde_json::json!({
                     "runtime": started.elapsed().as_secs_f64(),
                     "server_time": received.elapsed().as_secs_f64(),
                     "max_memory_usage": peak.load(Ordering::SeqCst),
