@@ -39,6 +39,8 @@ impl Server {
         );
         let mut child = Command::new(&bin)
             .args(["serve", "--port", "0"])
+            // Warnings only: a line per request and per job would bury the test output.
+            .env("RUST_LOG", "warn")
             .args(args)
             .stdout(Stdio::piped())
             .spawn()

@@ -37,14 +37,8 @@ enum Command {
         repo_id: String,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        #[arg(long, default_value_t = 64)]
-        replica_hidden: i64,
-        #[arg(long, default_value_t = 4)]
-        replica_heads: i64,
-        #[arg(long, default_value_t = 2)]
-        replica_kv_heads: i64,
-        #[arg(long, default_value_t = 128)]
-        replica_intermediate: i64,
+        #[command(flatten)]
+        widths: ReplicaWidths,
     },
     /// Serve models to nnsight clients (`remote=True`).
     Serve {
@@ -66,16 +60,8 @@ enum Command {
         faults: Vec<String>,
         #[arg(long)]
         allow_faults: bool,
-        /// Widths of replicas (`--model REPO=replica:DIR`): hidden size, attention heads,
-        /// key/value heads (grouped-query models) and MLP width.
-        #[arg(long, default_value_t = 64)]
-        replica_hidden: i64,
-        #[arg(long, default_value_t = 4)]
-        replica_heads: i64,
-        #[arg(long, default_value_t = 2)]
-        replica_kv_heads: i64,
-        #[arg(long, default_value_t = 128)]
-        replica_intermediate: i64,
+        #[command(flatten)]
+        replica: ReplicaWidths,
         /// A TOML file of models to serve (`[[model]] repo_id = "...", path = "...",
         /// dtype = "bfloat16"`), beside any --model.
         #[arg(long, env = "LOCALNDIF_MODELS_CONFIG", value_name = "FILE")]
@@ -142,6 +128,31 @@ enum Command {
         #[command(flatten)]
         limits: Limits,
     },
+}
+
+/// Widths of replicas (`--model REPO=replica:DIR`): hidden size, attention heads,
+/// key/value heads (grouped-query models) and MLP width.
+#[derive(clap::Args)]
+struct ReplicaWidths {
+    #[arg(long, default_value_t = 64)]
+    replica_hidden: i64,
+    #[arg(long, default_value_t = 4)]
+    replica_heads: i64,
+    #[arg(long, default_value_t = 2)]
+    replica_kv_heads: i64,
+    #[arg(long, default_value_t = 128)]
+    replica_intermediate: i64,
+}
+
+impl ReplicaWidths {
+    fn widths(&self) -> localndif::model::replica::Widths {
+        localndif::model::replica::Widths {
+            hidden: self.replica_hidden,
+            heads: self.replica_heads,
+            kv_heads: self.replica_kv_heads,
+            intermediate: self.replica_intermediate,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -289,14 +300,8 @@ fn parse_model(s: &str) -> Result<(String, PathBuf), String> {
 
 fn main() -> anyhow::Result<()> {
     let command = Cli::parse_from(with_config(std::env::args().collect())?).command;
-    if let Command::Replica { from, repo_id, out, replica_hidden, replica_heads, replica_kv_heads, replica_intermediate } = &command {
-        let widths = localndif::model::replica::Widths {
-            hidden: *replica_hidden,
-            heads: *replica_heads,
-            kv_heads: *replica_kv_heads,
-            intermediate: *replica_intermediate,
-        };
-        localndif::model::replica::materialize(from, repo_id, widths, out)?;
+    if let Command::Replica { from, repo_id, out, widths } = &command {
+        localndif::model::replica::materialize(from, repo_id, widths.widths(), out)?;
         println!("{}", out.display());
         return Ok(());
     }
@@ -323,10 +328,7 @@ fn main() -> anyhow::Result<()> {
         rate_limit,
         results_dir,
         results_disk_min,
-        replica_hidden,
-        replica_heads,
-        replica_kv_heads,
-        replica_intermediate,
+        replica,
         faults,
         allow_faults,
         limits,
@@ -339,12 +341,7 @@ fn main() -> anyhow::Result<()> {
         localndif::faults::enable(f).map_err(anyhow::Error::msg)?;
         tracing::warn!(fault = %f, "FAULT INJECTED: this server is wrong on purpose");
     }
-    let widths = localndif::model::replica::Widths {
-        hidden: replica_hidden,
-        heads: replica_heads,
-        kv_heads: replica_kv_heads,
-        intermediate: replica_intermediate,
-    };
+    let widths = replica.widths();
     if let Some(d) = &results_dir {
         std::fs::create_dir_all(d).with_context(|| format!("--results-dir {}", d.display()))?;
     }
