@@ -704,3 +704,31 @@ async fn submissions_past_the_rate_limit_get_429_with_retry_after() {
     assert!((1..=31).contains(&retry), "{retry}");
     assert!(detail(&body).contains("at most 2 per minute"), "{}", detail(&body));
 }
+
+/// `--result-budget`: a result larger than the whole budget is not kept — its download
+/// answers 404 saying why, and `/metrics` counts the eviction.
+#[tokio::test]
+async fn results_past_the_budget_are_evicted_and_counted() {
+    let mut s = state_serving("openai-community/gpt2");
+    s.jobs = Jobs::start(crate::jobs::ExecConfig {
+        max_queue: 8,
+        stack: crate::job::JOB_STACK,
+        store: crate::jobs::StoreConfig { budget: 100, ..Default::default() },
+        ..Default::default()
+    });
+    let blob = capture("c01_save_output");
+    let (_, body) = send(&s, multipart(&envelope(), &blob)).await;
+    let id = job_id(&body);
+    assert_eq!(wait_terminal(&s, &id).await["status"], "COMPLETED");
+    let (code, body) = get(&s, &format!("/results/{id}")).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert!(detail(&body).contains("--result-budget"), "{}", detail(&body));
+    let (_, text) = get(&s, "/metrics").await;
+    let text = String::from_utf8(text).unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let evicted = scrape.samples.iter().find(|x| x.metric == "localndif_results_evicted_total").map(|x| match x.value {
+        prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+        _ => f64::NAN,
+    });
+    assert_eq!(evicted, Some(1.0));
+}
