@@ -141,6 +141,7 @@ def main(argv: list[str]) -> int:
         [args.binary, "serve", "--port", str(port), "--model", f"{REPO}={d}", "--model", f"{TINY}={tiny_dir}"],
         stdout=subprocess.PIPE,
         text=True,
+        env=dict(os.environ, RUST_LOG="warn"),  # no line per request and job
     )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
