@@ -52,7 +52,7 @@ const ALL: &[(&str, Fault)] = &[
 static ON: AtomicU32 = AtomicU32::new(0);
 
 fn bit(f: Fault) -> u32 {
-    1 << ALL.iter().position(|(_, x)| *x == f).unwrap_or(31)
+    1 << f as u32
 }
 
 /// Every fault's name.

@@ -185,7 +185,7 @@ impl Saver {
                     return self.cache(c);
                 }
                 if let Some(v) = h.as_any().downcast_ref::<CacheView>() {
-                    return self.cache_view(v, key);
+                    return self.cache_view(v);
                 }
                 return Err(PyErr::type_error(format!("values of type '{}' cannot be returned", h.type_name())));
             }
@@ -214,7 +214,7 @@ impl Saver {
     /// nnsight 0.8.1's `CacheView` as it pickles: the view's `__dict__` (`_cache`, `_envoy`,
     /// `_path`) over the `Cache` of `Cache.__getstate__` (no model) whose `entries` map each
     /// module path to its `Entry` dataclasses. Views of one cache share its node.
-    fn cache_view(&mut self, v: &CacheView, key: crate::value::Identity) -> PyResult<SaveId> {
+    fn cache_view(&mut self, v: &CacheView) -> PyResult<SaveId> {
         let cache_key = crate::value::Identity::Ptr(Rc::as_ptr(&v.cache) as *const u8 as usize);
         let cache = match self.memo.get(&cache_key) {
             Some(&id) => id,
@@ -230,9 +230,8 @@ impl Saver {
             None => none,
         };
         let state = self.attrs(vec![("_cache", cache), ("_envoy", none), ("_path", path)]);
-        let id = self.object("nnsight.intervention.cache", "CacheView", true, vec![], Some(state));
-        self.memo.insert(key, id);
-        Ok(id)
+        // `value` memoizes the view itself, as every host object.
+        Ok(self.object("nnsight.intervention.cache", "CacheView", true, vec![], Some(state)))
     }
 
     fn cache_state(&mut self, v: &CacheView) -> PyResult<SaveId> {

@@ -136,6 +136,9 @@ pub struct Work {
     pub received: std::time::Instant,
 }
 
+/// A running job: who hears of it, and the flag that tells it to stop.
+type RunningJob = (Arc<Route>, Arc<AtomicBool>);
+
 /// Who hears of a job's updates.
 struct Route {
     session: Option<String>,
@@ -160,7 +163,7 @@ struct Inner {
     queue: Mutex<VecDeque<Work>>,
     /// Jobs running now: who hears of them and how to stop them. The side that removes
     /// a job's entry publishes its terminal status (the executor, or a shutdown).
-    running: Mutex<HashMap<String, (Arc<Route>, Arc<AtomicBool>)>>,
+    running: Mutex<HashMap<String, RunningJob>>,
     /// Set by [`Jobs::shutdown`]: new jobs are refused.
     closing: AtomicBool,
     metrics: metrics::Metrics,
@@ -253,24 +256,34 @@ impl Jobs {
             q.extend(keep);
             gone
         };
-        let running: Vec<(String, (Arc<Route>, Arc<AtomicBool>))> = {
+        let running: Vec<(String, RunningJob)> = {
             let mut r = lock(&self.inner.running);
             let ids: Vec<String> = r.iter().filter(|(_, (route, _))| mine(&route.session)).map(|(id, _)| id.clone()).collect();
             ids.into_iter().filter_map(|id| r.remove(&id).map(|v| (id, v))).collect()
         };
-        for w in &queued {
-            let route = Route { session: None, watcher: w.watcher.clone() };
-            self.publish(&route, Update::new(&w.id, Status::Error, DISCONNECTED));
-            self.inner.metrics.ended("ERROR", &w.model);
-        }
-        for (id, (route, cancel)) in &running {
-            cancel.store(true, Ordering::SeqCst);
-            let route = Route { session: None, watcher: route.watcher.clone() };
-            self.publish(&route, Update::new(id, Status::Error, DISCONNECTED));
-            self.inner.metrics.ended("ERROR", "");
-        }
+        // The socket is gone: the ERROR is for polls and callbacks.
+        self.end_early(&queued, &running, DISCONNECTED, false);
         if !queued.is_empty() || !running.is_empty() {
             tracing::info!(session, queued = queued.len(), running = running.len(), "a client went away: its jobs were stopped");
+        }
+    }
+
+    /// Ends jobs taken out of the queue and the running set (whoever removes a job publishes
+    /// its terminal status) with an ERROR saying why; running ones are told to stop. The
+    /// ERROR goes to the jobs' sockets only when `to_socket`.
+    fn end_early(&self, queued: &[Work], running: &[(String, RunningJob)], description: &str, to_socket: bool) {
+        let route = |session: &Option<String>, watcher: &Option<Arc<dyn Subscriber>>| Route {
+            session: session.clone().filter(|_| to_socket),
+            watcher: watcher.clone(),
+        };
+        for w in queued {
+            self.publish(&route(&w.session, &w.watcher), Update::new(&w.id, Status::Error, description));
+            self.inner.metrics.ended("ERROR", &w.model);
+        }
+        for (id, (r, cancel)) in running {
+            cancel.store(true, Ordering::SeqCst);
+            self.publish(&route(&r.session, &r.watcher), Update::new(id, Status::Error, description));
+            self.inner.metrics.ended("ERROR", "");
         }
     }
 
@@ -289,22 +302,14 @@ impl Jobs {
     pub fn shutdown(&self, drain: Duration) -> Drained {
         self.inner.closing.store(true, Ordering::SeqCst);
         let queued: Vec<Work> = lock(&self.inner.queue).drain(..).collect();
-        for w in &queued {
-            let route = Route { session: w.session.clone(), watcher: w.watcher.clone() };
-            self.publish(&route, Update::new(&w.id, Status::Error, SHUTTING_DOWN));
-            self.inner.metrics.ended("ERROR", &w.model);
-        }
+        self.end_early(&queued, &[], SHUTTING_DOWN, true);
         let running_at_start = lock(&self.inner.running).len();
         let deadline = std::time::Instant::now() + drain;
         while !lock(&self.inner.running).is_empty() && std::time::Instant::now() < deadline {
             thread::sleep(Duration::from_millis(20));
         }
-        let cut: Vec<(String, (Arc<Route>, Arc<AtomicBool>))> = lock(&self.inner.running).drain().collect();
-        for (id, (route, cancel)) in &cut {
-            cancel.store(true, Ordering::SeqCst);
-            self.publish(route, Update::new(id, Status::Error, SHUTTING_DOWN));
-            self.inner.metrics.ended("ERROR", "");
-        }
+        let cut: Vec<(String, RunningJob)> = lock(&self.inner.running).drain().collect();
+        self.end_early(&[], &cut, SHUTTING_DOWN, true);
         Drained { queued: queued.len(), finished: running_at_start - cut.len(), cut: cut.len() }
     }
 

@@ -14,23 +14,28 @@ impl Subscriber for Recorder {
     }
 }
 
+/// A job `id` with body `run`, blocking on `session` (or polled).
+fn work(id: &str, session: Option<&str>, run: JobFn) -> Work {
+    Work {
+        id: id.to_string(),
+        session: session.map(str::to_string),
+        watcher: None,
+        stream: false,
+        run,
+        result_url: format!("http://x/results/{id}"),
+        model: String::new(),
+        owner: None,
+        received: std::time::Instant::now(),
+    }
+}
+
 /// Collects a session's updates until its job's terminal one (bounded wait, no sleeps).
 fn transcript(jobs: &Jobs, session: &str, run: JobFn) -> (Update, Vec<Update>) {
     let (tx, rx) = mpsc::channel();
     jobs.subscribe(session, Arc::new(Recorder(Mutex::new(tx))));
     let id = Jobs::new_id();
     let received = jobs
-        .submit(Work {
-            id: id.clone(),
-            session: Some(session.into()),
-            watcher: None,
-            stream: false,
-            run,
-            result_url: format!("http://x/results/{id}"),
-            model: String::new(),
-            owner: None,
-            received: std::time::Instant::now(),
-        })
+        .submit(work(&id, Some(session), run))
         .unwrap();
     let mut seen = Vec::new();
     loop {
@@ -140,20 +145,10 @@ fn a_full_queue_refuses_new_jobs() {
             Ok(vec![])
         })
     };
-    let work = |run| Work {
-        id: Jobs::new_id(),
-        session: None,
-        watcher: None,
-        stream: false,
-        run,
-        result_url: String::new(),
-        model: String::new(),
-        owner: None,
-        received: std::time::Instant::now(),
-    };
+    let polled = |run| work(&Jobs::new_id(), None, run);
     // One job occupies the executor, one waits; the next is refused.
     let (started_tx, started_rx) = mpsc::channel();
-    jobs.submit(work(Box::new(move |_| {
+    jobs.submit(polled(Box::new(move |_| {
         started_tx.send(()).unwrap();
         let _ = gate_rx.recv();
         Ok(vec![])
@@ -161,9 +156,9 @@ fn a_full_queue_refuses_new_jobs() {
     .unwrap();
     started_rx.recv_timeout(Duration::from_secs(30)).unwrap();
     let (_keep, rx2) = mpsc::channel();
-    jobs.submit(work(block(rx2))).unwrap();
+    jobs.submit(polled(block(rx2))).unwrap();
     let (_keep3, rx3) = mpsc::channel();
-    let err = jobs.submit(work(block(rx3))).unwrap_err();
+    let err = jobs.submit(polled(block(rx3))).unwrap_err();
     assert!(err.to_string().contains("queue is full"), "{err}");
     gate_tx.send(()).unwrap();
 }
@@ -195,12 +190,7 @@ fn held_job(jobs: &Jobs, session: &str, started: mpsc::Sender<()>, go: mpsc::Rec
 /// [`held_job`] that also tells `ended` when its body returns.
 fn held_job_ending(jobs: &Jobs, session: &str, started: mpsc::Sender<()>, go: mpsc::Receiver<()>, ended: mpsc::Sender<()>) -> String {
     let id = Jobs::new_id();
-    jobs.submit(Work {
-        id: id.clone(),
-        session: Some(session.into()),
-        watcher: None,
-        stream: false,
-        run: Box::new(move |ctl| {
+    let run: JobFn = Box::new(move |ctl| {
             let _ = started.send(());
             let out = loop {
                 if go.recv_timeout(Duration::from_millis(10)).is_ok() {
@@ -212,13 +202,8 @@ fn held_job_ending(jobs: &Jobs, session: &str, started: mpsc::Sender<()>, go: mp
             };
             let _ = ended.send(());
             out
-        }),
-        result_url: String::new(),
-        model: String::new(),
-        owner: None,
-        received: std::time::Instant::now(),
-    })
-    .unwrap();
+        });
+    jobs.submit(work(&id, Some(session), run)).unwrap();
     id
 }
 
@@ -252,17 +237,7 @@ fn a_shutdown_ends_queued_jobs_lets_running_ones_finish_and_refuses_new_ones() {
     let q = terminal(&rx, &queued);
     assert_eq!((q.status, q.description.as_str()), (Status::Error, SHUTTING_DOWN));
     assert_eq!(terminal(&rx, &running).status, Status::Completed);
-    let refused = jobs.submit(Work {
-        id: Jobs::new_id(),
-        session: None,
-        watcher: None,
-        stream: false,
-        run: Box::new(|_| Ok(vec![])),
-        result_url: String::new(),
-        model: String::new(),
-        owner: None,
-        received: std::time::Instant::now(),
-    });
+    let refused = jobs.submit(work(&Jobs::new_id(), None, Box::new(|_| Ok(vec![]))));
     assert!(matches!(refused, Err(SubmitError::ShuttingDown)));
 }
 

@@ -214,6 +214,53 @@ pub fn out_tensor(v: &Value, module: &str) -> PyResult<tch::Tensor> {
     }
 }
 
+/// A module's first output: the tensor itself, or the first item of its tuple
+/// (`attn_output, attn_weights = self.attn(...)`).
+pub fn first_output(v: &Value, module: &str) -> PyResult<tch::Tensor> {
+    match v {
+        Value::Tuple(items) if !items.is_empty() => out_tensor(&items[0], module),
+        other => out_tensor(other, module),
+    }
+}
+
+/// transformers' `output_hidden_states` capture: the input of the first layer, then every
+/// layer's output, the last replaced by the final (normed) hidden state.
+pub struct HiddenStates {
+    record: bool,
+    all: Vec<Value>,
+}
+
+impl HiddenStates {
+    pub fn new(record: bool) -> HiddenStates {
+        HiddenStates { record, all: Vec::new() }
+    }
+
+    /// Before a layer runs on `hidden`.
+    pub fn before(&mut self, hidden: &Value) {
+        if self.record && self.all.is_empty() {
+            self.all.push(hidden.clone());
+        }
+    }
+
+    /// After a layer returned `hidden`.
+    pub fn after(&mut self, hidden: &Value) {
+        if self.record {
+            self.all.push(hidden.clone());
+        }
+    }
+
+    /// The `hidden_states` field: the tuple, or None when not asked for.
+    pub fn finish(mut self, normed: &Value) -> Value {
+        if !self.record {
+            return Value::None;
+        }
+        if let Some(last) = self.all.last_mut() {
+            *last = normed.clone();
+        }
+        Value::tuple(self.all)
+    }
+}
+
 /// Python's tuple unpacking of an operation's result (`a, b, c = ...`).
 pub fn unpack(v: &Value, n: usize) -> PyResult<Vec<Value>> {
     let items = match v {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tch::{Kind as DKind, Tensor};
 
 use super::cache::DynamicCache;
-use super::forward::{CallArgs, Fwd, cache_update, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, shape_tuple, tensor_arg, tv, unpack};
+use super::forward::{CallArgs, Fwd, HiddenStates, cache_update, first_output, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, shape_tuple, tensor_arg, tv, unpack};
 use super::tree::{Kind, ModuleId, Tree, Weights};
 use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
@@ -342,10 +342,7 @@ fn block(f: &mut Fwd<'_>, id: ModuleId, c: &CallArgs) -> PyResult<Value> {
         vec![x],
         vec![("cache", cache), ("attention_mask", mask), ("use_cache", use_cache), ("position_ids", position_ids)],
     )?;
-    let attn_out = match &attn {
-        Value::Tuple(items) if !items.is_empty() => out_tensor(&items[0], &format!("{name}.attn"))?,
-        other => out_tensor(other, &format!("{name}.attn"))?,
-    };
+    let attn_out = first_output(&attn, &format!("{name}.attn"))?;
     let hidden = attn_out.f_add(&hidden)?;
     let x = f.call(child(f, id, "ln_2")?, vec![tv(hidden.shallow_clone())], vec![])?;
     let ff = f.call(child(f, id, "mlp")?, vec![x], vec![])?;
@@ -394,11 +391,9 @@ fn model(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, c: &CallArgs) -> PyRes
         Value::Bool(b) => b,
         other => return Err(PyErr::unsupported(format!("output_hidden_states={}", other.type_name()))),
     };
-    let mut all_hidden = Vec::new();
+    let mut captured = HiddenStates::new(record);
     for b in blocks {
-        if record && all_hidden.is_empty() {
-            all_hidden.push(hidden.clone());
-        }
+        captured.before(&hidden);
         hidden = f.call(
             b,
             vec![hidden, cache.clone().unwrap_or(Value::None), mask_v.clone(), Value::None],
@@ -408,19 +403,10 @@ fn model(f: &mut Fwd<'_>, cfg: &Gpt2Config, id: ModuleId, c: &CallArgs) -> PyRes
                 ("position_ids", tv(position_ids.shallow_clone())),
             ],
         )?;
-        if record {
-            all_hidden.push(hidden.clone());
-        }
+        captured.after(&hidden);
     }
     let hidden = f.call(child(f, id, "ln_f")?, vec![hidden], vec![])?;
-    let hidden_states = if record {
-        if let Some(last) = all_hidden.last_mut() {
-            *last = hidden.clone();
-        }
-        Value::tuple(all_hidden)
-    } else {
-        Value::None
-    };
+    let hidden_states = captured.finish(&hidden);
     Ok(Value::Record(Record::new(
         RecordKind::ModelOutput,
         "transformers.modeling_outputs",

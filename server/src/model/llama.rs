@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use tch::{Kind as DKind, Tensor};
 
 use super::cache::DynamicCache;
-use super::forward::{CallArgs, Fwd, cache_update, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, tensor_arg, tv, unpack};
+use super::forward::{CallArgs, Fwd, HiddenStates, cache_update, first_output, int_arg, out_tensor, rest_kwargs, sdpa_function, shape_arg, tensor_arg, tv, unpack};
 use super::tree::{Kind, ModuleId, Tree, Weights};
 use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
@@ -425,10 +425,7 @@ fn decoder_layer(f: &mut Fwd<'_>, id: ModuleId, c: &CallArgs) -> PyResult<Value>
             ("position_embeddings", c.get(Some(5), "position_embeddings")),
         ],
     )?;
-    let attn_out = match &attn {
-        Value::Tuple(items) if !items.is_empty() => out_tensor(&items[0], &format!("{name}.self_attn"))?,
-        other => out_tensor(other, &format!("{name}.self_attn"))?,
-    };
+    let attn_out = first_output(&attn, &format!("{name}.self_attn"))?;
     let hidden = residual.f_add(&attn_out)?;
     let x = f.call(child(f, id, "post_attention_layernorm")?, vec![tv(hidden.shallow_clone())], vec![])?;
     let ff = f.call(child(f, id, "mlp")?, vec![x], vec![])?;
@@ -469,12 +466,10 @@ fn model(f: &mut Fwd<'_>, cfg: &LlamaConfig, id: ModuleId, c: &CallArgs) -> PyRe
     let pe = f.call(child(f, id, "rotary_emb")?, vec![embeds.clone()], vec![("position_ids", pos_v.clone())])?;
     let layers = f.m.tree().node(child(f, id, "layers")?).children.clone();
     let record = matches!(c.get(None, "output_hidden_states"), Value::Bool(true));
-    let mut all_hidden = Vec::new();
+    let mut captured = HiddenStates::new(record);
     let mut hidden = embeds;
     for l in layers {
-        if record && all_hidden.is_empty() {
-            all_hidden.push(hidden.clone());
-        }
+        captured.before(&hidden);
         hidden = f.call(
             l,
             vec![hidden],
@@ -486,19 +481,10 @@ fn model(f: &mut Fwd<'_>, cfg: &LlamaConfig, id: ModuleId, c: &CallArgs) -> PyRe
                 ("use_cache", Value::Bool(use_cache)),
             ],
         )?;
-        if record {
-            all_hidden.push(hidden.clone());
-        }
+        captured.after(&hidden);
     }
     let hidden = f.call(child(f, id, "norm")?, vec![hidden], vec![])?;
-    let hidden_states = if record {
-        if let Some(last) = all_hidden.last_mut() {
-            *last = hidden.clone();
-        }
-        Value::tuple(all_hidden)
-    } else {
-        Value::None
-    };
+    let hidden_states = captured.finish(&hidden);
     Ok(Value::Record(Record::new(
         RecordKind::ModelOutput,
         "transformers.modeling_outputs",
