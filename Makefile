@@ -17,6 +17,10 @@ VENV_STAMP := .venv/.installed-$(REQS_HASH)
 G1_REQS := python/requirements-g1.txt python/requirements-g1-deps.txt
 G1_HASH := $(shell cat $(G1_REQS) | sha256sum | cut -c1-12)
 G1_STAMP := .nnsight-0.7.0/.installed-$(G1_HASH)
+# The cluster tests' S3-compatible server (moto's), in a venv of its own.
+S3_REQS := python/requirements-s3.txt
+S3_HASH := $(shell sha256sum $(S3_REQS) | cut -c1-12)
+S3_STAMP := .s3venv/.installed-$(S3_HASH)
 CARGO ?= cargo
 JOBS ?= 2
 PORT ?= 8001
@@ -26,7 +30,7 @@ PORT ?= 8001
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv fixtures conformance bench loadbench replicabench fuzz clean
+.PHONY: help serve test build venv cluster-deps fixtures conformance bench loadbench replicabench fuzz clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
@@ -77,6 +81,32 @@ $(VENV_STAMP): $(REQS)
 	@if [ -n "$(LOCALNDIF_CACHE)" ] && [ ! -e target ]; then \
 	  mkdir -p "$(LOCALNDIF_CACHE)/target" && ln -sfn "$(LOCALNDIF_CACHE)/target" target; fi
 
+# What the cluster tests start (conformance/tests/cluster.rs): redis-server from Debian's
+# packages and moto's S3 server from PyPI. Installed when missing; if that fails here the
+# tests say so and are skipped (LOCALNDIF_CLUSTER_SKIP), never silently.
+cluster-deps: $(S3_STAMP)
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (Debian package) for the cluster tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then \
+	    $$SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 \
+	    || { $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1; } \
+	    || echo "WARNING: could not install redis-server: the cluster tests will be skipped"; \
+	  else echo "WARNING: not root and no sudo: cannot install redis-server; the cluster tests will be skipped"; fi; }
+
+$(S3_STAMP): $(S3_REQS)
+	@set -uo pipefail; \
+	if [ -n "$(LOCALNDIF_CACHE)" ]; then dest="$(LOCALNDIF_CACHE)/s3venv-$(S3_HASH)"; else dest=.s3venv; fi; \
+	if [ ! -e "$$dest/.installed-$(S3_HASH)" ]; then \
+	  rm -rf "$$dest"; \
+	  { $(PYTHON) -m venv "$$dest" && "$$dest/bin/pip" install -q -r $(S3_REQS) && touch "$$dest/.installed-$(S3_HASH)"; } \
+	  || echo "WARNING: could not install moto's S3 server: the cluster tests will be skipped"; \
+	fi; \
+	if [ -n "$(LOCALNDIF_CACHE)" ]; then \
+	  if [ -d .s3venv ] && [ ! -L .s3venv ]; then rm -rf .s3venv; fi; \
+	  ln -sfn "$$dest" .s3venv; \
+	fi
+
 # The env var must be re-read after the venv exists, hence the recursive make.
 build: venv
 	$(MAKE) --no-print-directory _build
@@ -88,12 +118,15 @@ _build:
 serve: build
 	target/release/localndif serve --port $(PORT)
 
-test: venv
+test: venv cluster-deps
 	$(MAKE) --no-print-directory _test
 
 _test:
 	$(CARGO) build -j$(JOBS) -p localndif
-	$(CARGO) test -j$(JOBS) --workspace
+	@if ! command -v redis-server >/dev/null || [ ! -x .s3venv/bin/moto_server ]; then \
+	  echo "WARNING: redis-server or moto_server is missing: the cluster tests are skipped"; fi
+	LOCALNDIF_CLUSTER_SKIP="$$(command -v redis-server >/dev/null && [ -x .s3venv/bin/moto_server ] || echo 'redis-server or moto_server could not be installed by make test on this machine')" \
+	  $(CARGO) test -j$(JOBS) --workspace
 
 # Everything recorded from Python: the tiny models, CPython's answers for the
 # interpreter's differential tests, and the public names of the modules it provides.
@@ -135,4 +168,4 @@ conformance: build
 	@echo "start a server, then: cargo run -p localndif-conformance -- --server http://127.0.0.1:$(PORT)"
 
 clean:
-	rm -rf target .venv
+	rm -rf target .venv .s3venv

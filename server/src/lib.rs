@@ -8,6 +8,7 @@
 pub use localndif_wire as wire;
 
 pub mod api;
+pub mod cluster;
 pub mod faults;
 pub mod fuzz;
 pub mod interleave;

@@ -40,95 +40,144 @@ enum Command {
         #[command(flatten)]
         widths: ReplicaWidths,
     },
-    /// Serve models to nnsight clients (`remote=True`).
-    Serve {
-        /// A TOML file of these flags (`port = 8001`, `model = ["repo=DIR"]`); flags on
-        /// the command line win over it, and it over environment variables.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        #[arg(long, env = "LOCALNDIF_HOST", default_value = "127.0.0.1")]
-        host: String,
-        #[arg(long, env = "LOCALNDIF_PORT", default_value_t = 8001)]
-        port: u16,
-        /// Serve an HF model directory (config.json, model.safetensors, tokenizer.json)
-        /// under the repo id clients name it by. Repeatable. Default: the tiny fixtures.
-        #[arg(long = "model", value_name = "REPO_ID=DIR", value_parser = parse_model)]
-        models: Vec<(String, PathBuf)>,
-        /// Inject a fault (repeatable; see `localndif::faults`) — for proving a
-        /// conformance suite, never for real use. Refused without --allow-faults.
-        #[arg(long = "fault", value_name = "NAME")]
-        faults: Vec<String>,
-        #[arg(long)]
-        allow_faults: bool,
-        #[command(flatten)]
-        replica: ReplicaWidths,
-        /// A TOML file of models to serve (`[[model]] repo_id = "...", path = "...",
-        /// dtype = "bfloat16"`), beside any --model.
-        #[arg(long, env = "LOCALNDIF_MODELS_CONFIG", value_name = "FILE")]
-        models_config: Option<PathBuf>,
-        /// Convert floating weights to this dtype (float32, float16, bfloat16); default:
-        /// the dtype config.json names, else the checkpoint's.
-        #[arg(long)]
-        dtype: Option<String>,
-        /// `cpu`, `cuda` or `cuda:N`.
-        #[arg(long, env = "LOCALNDIF_DEVICE", default_value = "cpu")]
-        device: String,
-        /// Jobs allowed to wait in the queue before new ones get 503.
-        #[arg(long, default_value_t = 1000)]
-        max_queue: usize,
-        /// Jobs that run at once (each on its own thread, sharing the weights).
-        #[arg(long, env = "LOCALNDIF_WORKERS", default_value_t = 1)]
-        workers: usize,
-        /// Refuse nnsight clients older than this version (NDIF's MIN_NNSIGHT_VERSION).
-        /// Off by default: the server runs no Python, so versions need not match.
-        #[arg(long, value_name = "VERSION")]
-        min_nnsight_version: Option<String>,
-        /// nnsight 0.8 results up to this many bytes travel inside the COMPLETED message;
-        /// larger ones are downloaded from /results/{id}.
-        #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
-        inline_result_max: usize,
-        /// Run nnsight 0.6-0.7 `session.local()` blocks on the client (STREAM). The
-        /// released clients crash on a STREAM; see README.
-        #[arg(long)]
-        stream_local: bool,
-        /// Seconds results and final statuses are kept for download and polling.
-        #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
-        result_ttl: u64,
-        /// Keep results of at least --results-disk-min bytes in files here instead of
-        /// memory (created if missing).
-        #[arg(long, env = "LOCALNDIF_RESULTS_DIR", value_name = "DIR")]
-        results_dir: Option<PathBuf>,
-        #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
-        results_disk_min: usize,
-        /// Bytes all kept results may take; the oldest are evicted to make room.
-        #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
-        result_budget: usize,
-        /// API keys, one `name:key` per line (`#` comments): submissions need one, and a
-        /// job's statuses, result and socket belong to its key. Default: an open server.
-        #[arg(long, env = "LOCALNDIF_API_KEYS", value_name = "FILE")]
-        api_keys: Option<PathBuf>,
-        /// Log lines (stderr) for people or, one JSON object each, for log collectors.
-        #[arg(long, env = "LOCALNDIF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
-        log_format: LogFormat,
-        /// At most this many submissions per minute per API key (all clients together
-        /// without --api-keys); past it, 429 with Retry-After.
-        #[arg(long, env = "LOCALNDIF_RATE_LIMIT", value_name = "PER_MINUTE")]
-        rate_limit: Option<u32>,
-        /// Let a blocking job whose client disconnected run on (its result stays
-        /// pollable by id) instead of stopping it.
-        #[arg(long)]
-        keep_orphans: bool,
-        /// Bytes of updates a client socket may leave unread before it is cut off.
-        #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
-        socket_backlog: usize,
-        /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
-        /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
-        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-        drain_timeout: u64,
-        #[command(flatten)]
-        limits: Limits,
-    },
+    /// Serve models to nnsight clients (`remote=True`); with `--role front`, a cluster's
+    /// stateless front (docs/cluster.md).
+    Serve(ServeArgs),
+    /// Run a cluster's jobs for the models given (`--model`), taken from Redis
+    /// (`--redis`), results to the object store (`--store`); answers /health, /ready and
+    /// /metrics on --port (docs/cluster.md).
+    Worker(ServeArgs),
 }
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A TOML file of these flags (`port = 8001`, `model = ["repo=DIR"]`); flags on
+    /// the command line win over it, and it over environment variables.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[arg(long, env = "LOCALNDIF_HOST", default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, env = "LOCALNDIF_PORT", default_value_t = 8001)]
+    port: u16,
+    /// Serve an HF model directory (config.json, model.safetensors, tokenizer.json)
+    /// under the repo id clients name it by. Repeatable. Default: the tiny fixtures.
+    #[arg(long = "model", value_name = "REPO_ID=DIR", value_parser = parse_model)]
+    models: Vec<(String, PathBuf)>,
+    /// Inject a fault (repeatable; see `localndif::faults`) — for proving a
+    /// conformance suite, never for real use. Refused without --allow-faults.
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+    #[arg(long)]
+    allow_faults: bool,
+    #[command(flatten)]
+    replica: ReplicaWidths,
+    /// A TOML file of models to serve (`[[model]] repo_id = "...", path = "...",
+    /// dtype = "bfloat16"`), beside any --model.
+    #[arg(long, env = "LOCALNDIF_MODELS_CONFIG", value_name = "FILE")]
+    models_config: Option<PathBuf>,
+    /// Convert floating weights to this dtype (float32, float16, bfloat16); default:
+    /// the dtype config.json names, else the checkpoint's.
+    #[arg(long)]
+    dtype: Option<String>,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, env = "LOCALNDIF_DEVICE", default_value = "cpu")]
+    device: String,
+    /// Jobs allowed to wait in the queue before new ones get 503.
+    #[arg(long, default_value_t = 1000)]
+    max_queue: usize,
+    /// Jobs that run at once (each on its own thread, sharing the weights).
+    #[arg(long, env = "LOCALNDIF_WORKERS", default_value_t = 1)]
+    workers: usize,
+    /// Refuse nnsight clients older than this version (NDIF's MIN_NNSIGHT_VERSION).
+    /// Off by default: the server runs no Python, so versions need not match.
+    #[arg(long, value_name = "VERSION")]
+    min_nnsight_version: Option<String>,
+    /// nnsight 0.8 results up to this many bytes travel inside the COMPLETED message;
+    /// larger ones are downloaded from /results/{id}.
+    #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
+    inline_result_max: usize,
+    /// Run nnsight 0.6-0.7 `session.local()` blocks on the client (STREAM). The
+    /// released clients crash on a STREAM; see README.
+    #[arg(long)]
+    stream_local: bool,
+    /// Seconds results and final statuses are kept for download and polling.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    result_ttl: u64,
+    /// Keep results of at least --results-disk-min bytes in files here instead of
+    /// memory (created if missing).
+    #[arg(long, env = "LOCALNDIF_RESULTS_DIR", value_name = "DIR")]
+    results_dir: Option<PathBuf>,
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    results_disk_min: usize,
+    /// Bytes all kept results may take; the oldest are evicted to make room.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    result_budget: usize,
+    /// API keys, one `name:key` per line (`#` comments): submissions need one, and a
+    /// job's statuses, result and socket belong to its key. Default: an open server.
+    #[arg(long, env = "LOCALNDIF_API_KEYS", value_name = "FILE")]
+    api_keys: Option<PathBuf>,
+    /// Log lines (stderr) for people or, one JSON object each, for log collectors.
+    #[arg(long, env = "LOCALNDIF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    /// At most this many submissions per minute per API key (all clients together
+    /// without --api-keys); past it, 429 with Retry-After.
+    #[arg(long, env = "LOCALNDIF_RATE_LIMIT", value_name = "PER_MINUTE")]
+    rate_limit: Option<u32>,
+    /// Let a blocking job whose client disconnected run on (its result stays
+    /// pollable by id) instead of stopping it.
+    #[arg(long)]
+    keep_orphans: bool,
+    /// Bytes of updates a client socket may leave unread before it is cut off.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    socket_backlog: usize,
+    /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
+    /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    drain_timeout: u64,
+    #[command(flatten)]
+    limits: Limits,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+/// What this process is in a cluster (docs/cluster.md).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Role {
+    /// The whole server in one process (no Redis, no object store).
+    All,
+    /// HTTP and both WebSocket generations, no models: jobs go to workers through Redis.
+    Front,
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    #[arg(long, env = "LOCALNDIF_ROLE", value_enum, default_value_t = Role::All)]
+    role: Role,
+    /// The cluster's Redis (`redis://host:6379`): job queue, statuses, update channel,
+    /// worker registry. Fronts and workers only.
+    #[arg(long, env = "LOCALNDIF_REDIS", value_name = "URL")]
+    redis: Option<String>,
+    /// Where results go: `file:///dir` (a directory every process sees) or
+    /// `s3://bucket?endpoint=http://host:9000&region=us-east-1` (credentials from AWS_*).
+    #[arg(long, env = "LOCALNDIF_STORE", value_name = "URL")]
+    store: Option<String>,
+    /// Prefix of every Redis key and channel (several clusters on one Redis).
+    #[arg(long, env = "LOCALNDIF_REDIS_PREFIX", default_value = "localndif:")]
+    redis_prefix: String,
+    /// A job whose worker has not renewed its lease for this long runs on another worker.
+    #[arg(long, default_value_t = 30_000, value_name = "MS")]
+    lease_ms: u64,
+    /// Runs a job may start (a worker dying each time) before it ends with an ERROR.
+    #[arg(long, default_value_t = 3)]
+    max_tries: usize,
+    /// This worker's name in the cluster (default: host name and process id).
+    #[arg(long, env = "LOCALNDIF_WORKER_ID")]
+    worker_id: Option<String>,
+    /// Test only: every job waits this long before it runs (spreading tests).
+    #[arg(long, default_value_t = 0, hide = true)]
+    test_job_delay_ms: u64,
+}
+
 
 /// Widths of replicas (`--model REPO=replica:DIR`): hidden size, attention heads,
 /// key/value heads (grouped-query models) and MLP width.
@@ -253,7 +302,7 @@ fn with_config(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
             }
         }
     }
-    let serve = rest.iter().position(|a| a == "serve").map_or(rest.len(), |i| i + 1);
+    let serve = rest.iter().position(|a| a == "serve" || a == "worker").map_or(rest.len(), |i| i + 1);
     let mut out = rest;
     out.splice(serve..serve, extra);
     Ok(out)
@@ -305,7 +354,12 @@ fn main() -> anyhow::Result<()> {
         println!("{}", out.display());
         return Ok(());
     }
-    let Command::Serve {
+    let (args, worker) = match command {
+        Command::Serve(a) => (a, false),
+        Command::Worker(a) => (a, true),
+        Command::Replica { .. } => unreachable!("replica handled above"),
+    };
+    let ServeArgs {
         config: _,
         host,
         port,
@@ -332,10 +386,8 @@ fn main() -> anyhow::Result<()> {
         faults,
         allow_faults,
         limits,
-    } = command
-    else {
-        unreachable!("replica handled above")
-    };
+        cluster,
+    } = args;
     anyhow::ensure!(faults.is_empty() || allow_faults, "--fault needs --allow-faults (faults make the server wrong on purpose)");
     for f in &faults {
         localndif::faults::enable(f).map_err(anyhow::Error::msg)?;
@@ -390,6 +442,7 @@ fn main() -> anyhow::Result<()> {
     if let Some(path) = &models_config {
         specs.extend(read_models_config(path)?);
     }
+    let no_models = specs.is_empty();
     if specs.is_empty() {
         specs = localndif::model::embedded_defaults()
             .into_iter()
@@ -401,26 +454,76 @@ fn main() -> anyhow::Result<()> {
             s.dtype = dtype.clone();
         }
     }
-    let registry = Arc::new(Registry::load_specs(specs, device)?);
+    let role = if worker { "worker" } else if cluster.role == Role::Front { "front" } else { "all" };
+    let store_config = StoreConfig {
+        ttl: std::time::Duration::from_secs(result_ttl),
+        // A worker keeps no result itself: they go to the object store.
+        budget: if worker { 0 } else { result_budget },
+        disk: results_dir.map(|d| (d, results_disk_min)),
+    };
+    let jobs = Jobs::start(ExecConfig {
+        max_queue,
+        workers,
+        wall: caps.wall,
+        stack: localndif::job::JOB_STACK,
+        store: store_config,
+        cancel_orphans: !keep_orphans,
+    });
+    let shared = match role {
+        "all" => {
+            anyhow::ensure!(
+                cluster.redis.is_none() && cluster.store.is_none(),
+                "--redis and --store are for a cluster: `serve --role front` or `localndif worker` (docs/cluster.md)"
+            );
+            None
+        }
+        _ => {
+            let url = cluster.redis.as_deref().ok_or_else(|| anyhow::anyhow!("a cluster {role} needs --redis URL"))?;
+            let bus = Arc::new(localndif::cluster::Bus::open(url, &cluster.redis_prefix)?);
+            let default_store = format!("file://{}", std::env::temp_dir().join("localndif-store").display());
+            let blobs = Arc::new(localndif::cluster::Blobs::open(cluster.store.as_deref().unwrap_or(&default_store))?);
+            tracing::info!(role, redis = %bus.url, store = %blobs.url, "cluster");
+            Some((bus, blobs))
+        }
+    };
+    // A front loads no model: the workers do.
+    let registry = Arc::new(if role == "front" {
+        anyhow::ensure!(no_models, "a front serves no model: give --model to `localndif worker` instead");
+        Registry::load_specs(Vec::new(), device)?
+    } else {
+        Registry::load_specs(specs, device)?
+    });
     let first_repo = registry.repo_ids().first().map(|r| r.to_string()).unwrap_or_default();
+    let protocol = Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog };
+    let ttl = std::time::Duration::from_secs(result_ttl);
+    let (front, worker) = match (role, shared) {
+        ("front", Some((bus, blobs))) => (Some(localndif::cluster::Front::start(bus, blobs, jobs.clone(), ttl, inline_result_max)), None),
+        ("worker", Some((bus, blobs))) => {
+            let id = cluster.worker_id.clone().unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+                format!("{host}-{}", std::process::id())
+            });
+            let config = localndif::cluster::WorkerConfig {
+                id,
+                lease: std::time::Duration::from_millis(cluster.lease_ms.max(100)),
+                max_tries: cluster.max_tries.max(1),
+                ttl,
+                slots: workers.max(1),
+                delay: std::time::Duration::from_millis(cluster.test_job_delay_ms),
+            };
+            let deployments = localndif::api::info::deployments(&registry);
+            (None, Some(localndif::cluster::Worker::start(bus, blobs, jobs.clone(), registry.clone(), caps, config, deployments)?))
+        }
+        _ => (None, None),
+    };
     let state = AppState {
-        jobs: Jobs::start(ExecConfig {
-            max_queue,
-            workers,
-            wall: caps.wall,
-            stack: localndif::job::JOB_STACK,
-            store: StoreConfig {
-                ttl: std::time::Duration::from_secs(result_ttl),
-                budget: result_budget,
-                disk: results_dir.map(|d| (d, results_disk_min)),
-            },
-            cancel_orphans: !keep_orphans,
-        }),
+        jobs,
         registry,
         caps,
-        protocol: Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog },
+        protocol,
         keys,
         rate: rate_limit.map(|n| Arc::new(localndif::api::limit::RateLimiter::new(n))),
+        cluster: front,
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -432,8 +535,24 @@ fn main() -> anyhow::Result<()> {
         // closed pipe stop the server.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "localndif listening on http://{addr}");
-        let _ = writeln!(out, "{}", quick_start(&format!("http://{addr}"), &first_repo));
+        if role != "worker" {
+            let _ = writeln!(out, "{}", quick_start(&format!("http://{addr}"), &first_repo));
+        }
         let _ = out.flush();
+        let drain = std::time::Duration::from_secs(drain_timeout);
+        if let Some(worker) = worker {
+            // A worker answers only its probes; on SIGTERM it takes no more jobs, lets
+            // those it has finish for the drain time, and leaves the rest to be
+            // reclaimed by other workers.
+            let router = localndif::api::probes(state);
+            let server = tokio::spawn(axum::serve(listener, router).into_future());
+            stop_signal().await;
+            tracing::info!(drain_timeout, "worker stopping: no new jobs; taken jobs may finish");
+            let left = tokio::task::spawn_blocking(move || worker.stop(drain)).await?;
+            tracing::info!(left, "worker stopped (unfinished jobs go to other workers after the lease)");
+            server.abort();
+            return anyhow::Ok(());
+        }
         // SIGTERM/SIGINT: refuse new jobs, end queued ones, let running ones finish for
         // the drain time (then end them), give the sockets a moment to carry the final
         // statuses out, and exit 0 — no client is left waiting on a job that never ends.
@@ -448,7 +567,6 @@ fn main() -> anyhow::Result<()> {
         );
         stop_signal().await;
         tracing::info!(drain_timeout, "shutting down: no new jobs; queued jobs end now, running jobs may finish");
-        let drain = std::time::Duration::from_secs(drain_timeout);
         let drained = tokio::task::spawn_blocking(move || jobs.shutdown(drain)).await?;
         tracing::info!(queued = drained.queued, finished = drained.finished, cut = drained.cut, "jobs drained");
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -470,7 +588,7 @@ mod tests {
         let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let out = with_config(argv(&["localndif", "serve", "--config", path.to_str().unwrap(), "--port", "8002"])).unwrap();
         let cli = Cli::try_parse_from(&out).unwrap();
-        let Command::Serve { port, workers, stream_local, keep_orphans, models, config, .. } = cli.command else { panic!("serve") };
+        let Command::Serve(ServeArgs { port, workers, stream_local, keep_orphans, models, config, .. }) = cli.command else { panic!("serve") };
         assert_eq!((port, workers, stream_local, keep_orphans, config), (8002, 3, true, false, None));
         assert_eq!(models.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(), ["a/b", "c/d"]);
         assert!(with_config(argv(&["localndif", "serve", "--config"])).is_err());

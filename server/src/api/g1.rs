@@ -149,7 +149,9 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         )));
     }
     let session = header("ndif-session_id").filter(|s| !s.is_empty()).map(str::to_string);
-    if let Some(session) = session.as_deref().filter(|sid| !s.jobs.is_subscribed_for(sid, owner.as_deref())) {
+    if let Some(session) = session.as_deref()
+        && !s.session_ok(session, owner.as_deref()).await
+    {
         return Err(ApiError::bad_request(format!(
             "No socket.io connection with sid '{session}' is open: connect to {SOCKET_PATH} first, or submit without ndif-session_id to poll instead."
         )));
@@ -173,22 +175,42 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     if let Some(v) = version::Version::parse(client)
         && v < version::Version::parse("0.6").expect("a version")
     {
-        return Ok(reply.error(&s.jobs, format!(
+        return Ok(reply.error(&s, format!(
             "nnsight {client} ships the traced code as Python bytecode, which this server cannot run (it runs the source text that nnsight 0.6 and later send). Upgrade with `pip install --upgrade nnsight` (0.7 and 0.8 are tested)."
-        )));
+        )).await);
     }
+    let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress };
     let decoded = super::decode_off_task(body.len(), move || request::decode_g1(&model_key, &body, compress)).await?;
     let req = match decoded {
         Ok(r) => r,
-        Err(e) => return Ok(reply.error(&s.jobs, format!("The request from nnsight {client} could not be read: {e}"))),
+        Err(e) => return Ok(reply.error(&s, format!("The request from nnsight {client} could not be read: {e}")).await),
     };
-    let Some(served) = s.registry.get(&req.model_key.repo_id) else {
-        return Ok(reply.error(&s.jobs, super::not_served(&s, &req.model_key.repo_id)));
-    };
-    let caps = s.caps;
     let watcher = (!callback.is_empty() && session.is_none())
         .then(|| callbacks::watcher(&callback))
         .flatten();
+    if let Some(front) = &s.cluster {
+        let served = {
+            let (front, repo) = (front.clone(), req.model_key.repo_id.clone());
+            tokio::task::spawn_blocking(move || front.serves(&repo)).await.unwrap_or_else(|e| Err(e.to_string()))
+        };
+        if let Err(text) = served {
+            return Ok(reply.error(&s, text).await);
+        }
+        let ticket = crate::cluster::bus::Ticket {
+            result_url: format!("{}/results/{id}", base_url(&headers)),
+            repo: req.model_key.repo_id.clone(),
+            received_ms: super::received_unix_ms(received),
+            id: id.clone(),
+            session: session.clone(),
+            owner: owner.clone(),
+            submission,
+        };
+        return Ok(reply.json(&s.submit_to_cluster(front, ticket, watcher).await?));
+    }
+    let Some(served) = s.registry.get(&req.model_key.repo_id) else {
+        return Ok(reply.error(&s, super::not_served(&s, &req.model_key.repo_id)).await);
+    };
+    let caps = s.caps;
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),
         model: served.repo_id.clone(),
@@ -232,8 +254,8 @@ impl Reply<'_> {
     }
 
     /// An ERROR reply, kept for `GET /response/{id}` too.
-    fn error(&self, jobs: &Jobs, description: String) -> Response {
-        self.json(&jobs.refuse(self.id, &description, self.owner))
+    async fn error(&self, s: &AppState, description: String) -> Response {
+        self.json(&s.refuse(self.id, &description, self.owner).await)
     }
 }
 

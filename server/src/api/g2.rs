@@ -50,24 +50,51 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
             format!("Invalid JSON: {e}"),
         )
     })?;
+    let submission = request::Submission::G2 { envelope: data.clone(), blob: blob.clone() };
     let decoded = {
         let envelope = envelope.clone();
         super::decode_off_task(blob.len(), move || request::decode_g2(&envelope, &blob)).await?
     };
     let req = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let served = s
-        .registry
-        .get(&req.model_key.repo_id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, super::not_served(&s, &req.model_key.repo_id)))?;
+    let served = match &s.cluster {
+        None => Some(
+            s.registry
+                .get(&req.model_key.repo_id)
+                .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, super::not_served(&s, &req.model_key.repo_id)))?,
+        ),
+        Some(front) => {
+            let (front, repo) = (front.clone(), req.model_key.repo_id.clone());
+            tokio::task::spawn_blocking(move || front.serves(&repo))
+                .await
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+                .map_err(|text| ApiError::new(StatusCode::NOT_FOUND, text))?;
+            None
+        }
+    };
     // A blocking job's updates go only to its session's socket: without one the client
     // would wait forever, so refuse instead.
     let session = Some(envelope.session_id).filter(|id| !id.is_empty());
-    if let Some(session) = session.as_deref().filter(|id| !s.jobs.is_subscribed_for(id, owner.as_deref())) {
+    if let Some(session) = session.as_deref()
+        && !s.session_ok(session, owner.as_deref()).await
+    {
         return Err(ApiError::bad_request(format!(
             "No /subscribe WebSocket is open for session '{session}': open one first, or submit with an empty session_id to poll instead."
         )));
     }
     let id = Jobs::new_id();
+    let (Some(served), None) = (served, &s.cluster) else {
+        let front = s.cluster.as_ref().expect("no model here means a cluster front");
+        let ticket = crate::cluster::bus::Ticket {
+            result_url: format!("{}/results/{id}", base_url(&headers)),
+            repo: req.model_key.repo_id.clone(),
+            received_ms: super::received_unix_ms(received),
+            id,
+            session,
+            owner,
+            submission,
+        };
+        return Ok(json(s.submit_to_cluster(front, ticket, None).await?.to_json()));
+    };
     let caps = s.caps;
     let work = Work {
         result_url: format!("{}/results/{id}", base_url(&headers)),

@@ -19,16 +19,38 @@ pub async fn health() -> Response {
 /// `GET /ready`: the models are loaded and jobs are taken (readiness). Models load before
 /// the server listens, so a listening server is ready until it starts shutting down.
 pub async fn ready(State(s): State<AppState>) -> Response {
-    let models: Vec<&str> = s.registry.repo_ids();
-    json_response(serde_json::json!({"ready": true, "models": models}).to_string())
+    json_response(serde_json::json!({"ready": true, "models": served(&s).await}).to_string())
+}
+
+/// The repo ids jobs can run on: this process's models, or a cluster's live workers'.
+async fn served(s: &AppState) -> Vec<String> {
+    match &s.cluster {
+        None => s.registry.repo_ids().into_iter().map(str::to_string).collect(),
+        Some(front) => {
+            let front = front.clone();
+            tokio::task::spawn_blocking(move || front.deployments().0).await.unwrap_or_default()
+        }
+    }
 }
 
 /// One HOT entry per served model. Every entry carries `deployment_level`, `repo_id`,
 /// `revision`, `model_key` (with `revision` in its JSON), `dedicated` and a RUNNING
 /// `application_state`, which is what the strict 0.5.14–0.7 parser needs.
 pub async fn status(State(s): State<AppState>) -> Response {
+    let deployments = match &s.cluster {
+        None => deployments(&s.registry),
+        Some(front) => {
+            let front = front.clone();
+            tokio::task::spawn_blocking(move || front.deployments().1).await.unwrap_or_default()
+        }
+    };
+    json_response(json!({"deployments": deployments, "cluster": {"nodes": {}}}).to_string())
+}
+
+/// The `/status` entries of the models in `registry` (a cluster worker registers its own).
+pub fn deployments(registry: &crate::model::Registry) -> serde_json::Map<String, Value> {
     let mut deployments = serde_json::Map::new();
-    for m in s.registry.iter() {
+    for m in registry.iter() {
         // Spelled like the 0.8.1 client's key (Python's json.dumps separators).
         let model_key = format!(
             "nnsight.modeling.transformers.TransformersModel:{{\"repo_id\": {}, \"revision\": null, \"task\": \"text-generation\"}}",
@@ -51,7 +73,7 @@ pub async fn status(State(s): State<AppState>) -> Response {
             }),
         );
     }
-    json_response(json!({"deployments": deployments, "cluster": {"nodes": {}}}).to_string())
+    deployments
 }
 
 /// What the server emulates: the package versions its behaviour follows. There is no
@@ -76,5 +98,5 @@ pub async fn whoami() -> Response {
 }
 
 pub async fn models(State(s): State<AppState>) -> Response {
-    json_response(json!({"models": s.registry.repo_ids()}).to_string())
+    json_response(json!({"models": served(&s).await}).to_string())
 }

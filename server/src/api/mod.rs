@@ -9,7 +9,7 @@ mod backlog;
 mod g1;
 mod g2;
 mod hub;
-mod info;
+pub mod info;
 pub mod limit;
 mod version;
 
@@ -41,6 +41,50 @@ pub struct AppState {
     pub keys: Option<Arc<auth::Keys>>,
     /// `serve --rate-limit`: submissions per minute per key.
     pub rate: Option<Arc<limit::RateLimiter>>,
+    /// `serve --role front`: jobs go to a cluster's workers through Redis; statuses and
+    /// results come from Redis and the object store (`registry` is empty then).
+    pub cluster: Option<Arc<crate::cluster::Front>>,
+}
+
+impl AppState {
+    /// Whether a job submitted by `owner` may name socket `sid` for its updates: open on
+    /// this process, or (a cluster front) on any front.
+    async fn session_ok(&self, sid: &str, owner: Option<&str>) -> bool {
+        if self.jobs.is_subscribed_for(sid, owner) {
+            return true;
+        }
+        let Some(front) = self.cluster.clone() else { return false };
+        let (sid, owner) = (sid.to_string(), owner.map(str::to_string));
+        tokio::task::spawn_blocking(move || front.session_open(&sid, owner.as_deref())).await.unwrap_or(false)
+    }
+
+    /// Records an ERROR for a job refused before it was queued, so polls show it too.
+    async fn refuse(&self, id: &str, description: &str, owner: Option<&str>) -> crate::jobs::Update {
+        let Some(front) = self.cluster.clone() else { return self.jobs.refuse(id, description, owner) };
+        let (id, description, owner) = (id.to_string(), description.to_string(), owner.map(str::to_string));
+        tokio::task::spawn_blocking(move || front.refuse(&id, &description, owner.as_deref()))
+            .await
+            .unwrap_or_else(|e| crate::jobs::Update::new("", crate::jobs::Status::Error, &e.to_string()))
+    }
+
+    /// Queues a job on a cluster front (`front.submit` talks to Redis off the runtime).
+    async fn submit_to_cluster(
+        &self,
+        front: &Arc<crate::cluster::Front>,
+        ticket: crate::cluster::bus::Ticket,
+        watcher: Option<Arc<dyn crate::jobs::Subscriber>>,
+    ) -> Result<crate::jobs::Update, ApiError> {
+        let front = front.clone();
+        tokio::task::spawn_blocking(move || front.submit(ticket, watcher))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e))
+    }
+}
+
+/// The time `received` stands for, as Unix milliseconds (a cluster ticket's).
+fn received_unix_ms(received: std::time::Instant) -> u64 {
+    crate::cluster::bus::unix_ms().saturating_sub(received.elapsed().as_millis() as u64)
 }
 
 /// Wire-level choices an operator can make (`serve --help`).
@@ -88,6 +132,16 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(state)
         .layer(socket_io)
+}
+
+/// A cluster worker's HTTP: its liveness, readiness and metrics only.
+pub fn probes(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(info::health))
+        .route("/ready", get(info::ready))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found: this is a cluster worker; clients talk to a front") })
+        .with_state(state)
 }
 
 /// `POST /request`: multipart bodies come from G2 clients (nnsight 0.8.x), anything else
@@ -199,10 +253,21 @@ fn json(body: String) -> Response {
 /// `GET /response/{id}`: the latest non-LOG status, 404 while there is none (0.8.1 reads
 /// 404 as "no status yet", docs/protocol.md).
 async fn response(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let reader = auth::reader(s.keys.as_deref(), &headers);
+    if let Some(front) = s.cluster.clone() {
+        let found = {
+            let id = id.clone();
+            tokio::task::spawn_blocking(move || front.latest(&id)).await.ok().flatten()
+        };
+        return found
+            .filter(|(_, owner)| s.keys.is_none() || owner.is_some() && owner.as_deref() == reader.as_deref())
+            .map(|(u, _)| json(u.to_json()))
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No job with id '{id}'.")));
+    }
     let update = s
         .jobs
         .latest(&id)
-        .filter(|_| s.jobs.visible(&id, auth::reader(s.keys.as_deref(), &headers).as_deref(), s.keys.is_some()))
+        .filter(|_| s.jobs.visible(&id, reader.as_deref(), s.keys.is_some()))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("No job with id '{id}'.")))?;
     Ok(json(update.to_json()))
 }
@@ -218,6 +283,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 /// `GET /results/{id}`: the result blob, with `Content-Length` (docs/protocol.md).
 async fn result(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    if let Some(front) = s.cluster.clone() {
+        return cluster_result(&s, front, &headers, id).await;
+    }
     if !s.jobs.visible(&id, auth::reader(s.keys.as_deref(), &headers).as_deref(), s.keys.is_some()) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, format!("No result for job '{id}'.")));
     }
@@ -245,6 +313,37 @@ async fn result(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<St
         ApiError::new(StatusCode::NOT_FOUND, detail)
     })?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], blob).into_response())
+}
+
+/// `GET /results/{id}` on a cluster front: the blob from the object store.
+async fn cluster_result(s: &AppState, front: Arc<crate::cluster::Front>, headers: &HeaderMap, id: String) -> Result<Response, ApiError> {
+    let reader = auth::reader(s.keys.as_deref(), headers);
+    let keyed = s.keys.is_some();
+    let found = {
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || {
+            let latest = front.latest(&id);
+            let visible = !keyed || latest.as_ref().is_some_and(|(_, o)| o.is_some() && *o == reader);
+            if !visible {
+                return Ok((None, false));
+            }
+            front.result(&id).map(|b| (b, latest.is_some()))
+        })
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?
+    };
+    match found {
+        Ok((Some(blob), _)) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], blob).into_response()),
+        Ok((None, known)) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            if known {
+                format!("No result for job '{id}' (it has not completed, or its result has expired).")
+            } else {
+                format!("No result for job '{id}'.")
+            },
+        )),
+        Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("The result store could not be read: {e}"))),
+    }
 }
 
 /// `http://<Host>` as the client reached us, for URLs we hand back.

@@ -30,6 +30,7 @@ fn state_serving(repo: &str) -> AppState {
         protocol: Default::default(),
         keys: None,
         rate: None,
+        cluster: None,
     }
 }
 

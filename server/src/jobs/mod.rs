@@ -44,6 +44,10 @@ pub struct JobCtl {
     pub stream: Option<StreamFn>,
 }
 
+/// See [`Jobs::on_session`]: a socket's id, and `Some(its key's name, if any)` when it
+/// opens or `None` when it closes.
+pub type SessionHook = Box<dyn Fn(&str, Option<Option<&str>>) + Send + Sync>;
+
 /// See [`JobCtl::stream`].
 pub type StreamFn = Arc<dyn Fn(Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync>;
 
@@ -174,6 +178,7 @@ struct Inner {
     results: ResultStore,
     /// Job threads given up on that are still running.
     abandoned: AtomicUsize,
+    on_session: std::sync::OnceLock<SessionHook>,
 }
 
 /// Why a job could not be queued.
@@ -221,6 +226,7 @@ impl Jobs {
                 results: ResultStore::new(config.store.clone()),
                 config: config.clone(),
                 abandoned: AtomicUsize::new(0),
+                on_session: std::sync::OnceLock::new(),
             }),
         };
         for i in 0..config.workers.max(1) {
@@ -354,6 +360,32 @@ impl Jobs {
 
     pub fn subscribe(&self, session: &str, subscriber: Arc<dyn Subscriber>) {
         lock(&self.inner.subscribers).insert(session.to_string(), subscriber);
+        if let Some(hook) = self.inner.on_session.get() {
+            let owner = lock(&self.inner.socket_owners).get(session).cloned();
+            hook(session, Some(owner.as_deref()));
+        }
+    }
+
+    /// Tells `hook` of every socket that opens (`Some(owner)`) and closes (`None`) — a
+    /// cluster front makes its sockets known to the other fronts.
+    pub fn on_session(&self, hook: SessionHook) {
+        let _ = self.inner.on_session.set(hook);
+    }
+
+    /// Delivers an update that did not come from this process's executors (a cluster
+    /// worker's, relayed by a front) to `session`'s socket and to `watcher`.
+    pub fn deliver(&self, session: Option<&str>, watcher: Option<Arc<dyn Subscriber>>, update: Update) {
+        self.publish(&Route { session: session.map(str::to_string), watcher }, update);
+    }
+
+    /// The sockets subscribed now, with the key each was opened with.
+    pub fn sessions(&self) -> Vec<(String, Option<String>)> {
+        let ids: Vec<String> = lock(&self.inner.subscribers).keys().cloned().collect();
+        let owners = lock(&self.inner.socket_owners);
+        ids.into_iter().map(|id| {
+            let o = owners.get(&id).cloned();
+            (id, o)
+        }).collect()
     }
 
     pub fn is_subscribed(&self, session: &str) -> bool {
@@ -386,6 +418,9 @@ impl Jobs {
     pub fn unsubscribe(&self, session: &str) {
         let was = lock(&self.inner.subscribers).remove(session).is_some();
         lock(&self.inner.socket_owners).remove(session);
+        if was && let Some(hook) = self.inner.on_session.get() {
+            hook(session, None);
+        }
         if was && self.inner.config.cancel_orphans {
             self.orphaned(session);
         }

@@ -124,6 +124,13 @@ impl Update {
 }
 
 impl Status {
+    /// The status a name stands for (what [`Status::as_str`] gives).
+    pub fn parse(name: &str) -> Option<Status> {
+        [Status::Received, Status::Queued, Status::Dispatched, Status::Running, Status::Completed, Status::Error, Status::Log, Status::Stream]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Received => "RECEIVED",

@@ -61,6 +61,28 @@ pub struct Request {
     pub client: ClientGeneration,
 }
 
+/// What a client sent, before decoding: enough to decode it again elsewhere (a cluster
+/// front validates a request, a worker decodes it anew to run it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submission {
+    /// nnsight 0.5.11–0.7: the raw body and the headers it is read with.
+    G1 { model_key: String, body: bytes::Bytes, compress: bool },
+    /// nnsight 0.8.x: the multipart `data` (JSON envelope) and `blob` fields.
+    G2 { envelope: bytes::Bytes, blob: bytes::Bytes },
+}
+
+impl Submission {
+    pub fn decode(&self) -> Result<Request, RequestError> {
+        match self {
+            Submission::G1 { model_key, body, compress } => decode_g1(model_key, body, *compress),
+            Submission::G2 { envelope, blob } => {
+                let envelope: Envelope = serde_json::from_slice(envelope).map_err(|e| RequestError::Envelope(e.to_string()))?;
+                decode_g2(&envelope, blob)
+            }
+        }
+    }
+}
+
 /// Why a payload was refused; the text is the `detail` of a 400.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {

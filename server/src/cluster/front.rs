@@ -1,0 +1,255 @@
+//! A front (`serve --role front`): takes submissions of both client generations, queues
+//! them on Redis for the workers of their model, answers polls and downloads from Redis
+//! and the object store, and relays to the sockets it holds the updates workers publish.
+//! It keeps nothing a client needs: any front answers for any job.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::blobs::Blobs;
+use super::bus::{Bus, Posted, Ticket};
+use crate::jobs::{Jobs, Status, Subscriber, Update, status};
+
+/// How long a socket's registration lives unless renewed (fronts renew theirs every third
+/// of it; a front that dies lets its sockets' registrations lapse).
+const SESSION_TTL: Duration = Duration::from_secs(60);
+
+/// NDIF's text for a job whose model no deployment serves (its queue processor).
+pub const NOT_DEPLOYED: &str = "Model is not dedicated and hotswapping is not supported for this API key. See https://nnsight.net/status/ for a list of scheduled models.";
+
+pub struct Front {
+    pub bus: Arc<Bus>,
+    pub blobs: Arc<Blobs>,
+    jobs: Jobs,
+    /// How long statuses and results are kept.
+    ttl: Duration,
+    /// G1 `ndif-callback` watchers of jobs submitted here, until their terminal status.
+    watchers: Mutex<HashMap<String, Arc<dyn Subscriber>>>,
+    inline_max: usize,
+}
+
+impl Front {
+    /// Starts the relay (Redis → this front's sockets), the socket registrations and the
+    /// results sweeper.
+    pub fn start(bus: Arc<Bus>, blobs: Arc<Blobs>, jobs: Jobs, ttl: Duration, inline_max: usize) -> Arc<Front> {
+        let front = Arc::new(Front { bus, blobs, jobs: jobs.clone(), ttl, watchers: Mutex::default(), inline_max });
+        {
+            let bus = front.bus.clone();
+            jobs.on_session(Box::new(move |sid, open| {
+                let r = match open {
+                    Some(owner) => bus.open_session(sid, owner, SESSION_TTL),
+                    None => bus.close_session(sid),
+                };
+                if let Err(e) = r {
+                    tracing::warn!(sid, "could not record a socket in Redis: {e}");
+                }
+            }));
+        }
+        let weak = Arc::downgrade(&front);
+        spawn("relay", move || relay(weak));
+        let weak = Arc::downgrade(&front);
+        spawn("sessions", move || {
+            while let Some(f) = weak.upgrade() {
+                for (sid, owner) in f.jobs.sessions() {
+                    let _ = f.bus.open_session(&sid, owner.as_deref(), SESSION_TTL);
+                }
+                drop(f);
+                thread::sleep(SESSION_TTL / 3);
+            }
+        });
+        let weak = Arc::downgrade(&front);
+        let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        spawn("results-sweeper", move || {
+            while let Some(f) = weak.upgrade() {
+                match f.blobs.sweep(f.ttl) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(results = n, "expired results deleted from the store"),
+                    Err(e) => tracing::warn!("sweeping the result store: {e}"),
+                }
+                drop(f);
+                thread::sleep(every);
+            }
+        });
+        front
+    }
+
+    /// The models live workers serve, and their `/status` entries.
+    pub fn deployments(&self) -> (Vec<String>, serde_json::Map<String, serde_json::Value>) {
+        let mut models = Vec::new();
+        let mut entries = serde_json::Map::new();
+        for w in self.bus.workers().unwrap_or_else(|e| {
+            tracing::warn!("reading the worker registry: {e}");
+            Vec::new()
+        }) {
+            for m in w["models"].as_array().into_iter().flatten().filter_map(|m| m.as_str()) {
+                if !models.iter().any(|x| x == m) {
+                    models.push(m.to_string());
+                }
+            }
+            if let Some(d) = w["deployments"].as_object() {
+                entries.extend(d.clone());
+            }
+        }
+        models.sort();
+        (models, entries)
+    }
+
+    /// The Hub listing of `repo` a live worker uploaded (`worker::hub_listing`).
+    pub fn hub(&self, repo: &str) -> Option<serde_json::Value> {
+        let workers = self.bus.workers().ok()?;
+        workers.into_iter().find_map(|w| Some(w["hub"].get(repo)?.clone()))
+    }
+
+    /// `Err(text)` unless a live worker serves `repo`.
+    pub fn serves(&self, repo: &str) -> Result<(), String> {
+        let (models, _) = self.deployments();
+        if models.iter().any(|m| m == repo) {
+            return Ok(());
+        }
+        Err(format!(
+            "{NOT_DEPLOYED} (No worker of this cluster serves '{repo}' now; served: {}.)",
+            if models.is_empty() { "none".to_string() } else { models.join(", ") }
+        ))
+    }
+
+    /// Whether socket `sid` is open on some front, for jobs of `owner`.
+    pub fn session_open(&self, sid: &str, owner: Option<&str>) -> bool {
+        match self.bus.session(sid) {
+            Ok(Some(o)) => o.is_empty() || Some(o.as_str()) == owner,
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(sid, "reading a socket's registration: {e}");
+                false
+            }
+        }
+    }
+
+    /// Queues a job for the workers of its model; returns its RECEIVED update.
+    pub fn submit(&self, ticket: Ticket, watcher: Option<Arc<dyn Subscriber>>) -> Result<Update, String> {
+        let received = Update::new(&ticket.id, Status::Received, status::RECEIVED);
+        let post = |u: Update| Posted { update: u, session: ticket.session.clone(), owner: ticket.owner.clone(), result_bytes: None };
+        let failed = |e: redis::RedisError| format!("Error submitting request to model deployment. Please try again later. Sorry for the inconvenience. ({e})");
+        if let Some(w) = watcher {
+            lock(&self.watchers).insert(ticket.id.clone(), w);
+        }
+        // RECEIVED is the POST reply (a poll may see it); QUEUED goes out before the job
+        // is on the queue, so it reaches sockets and callbacks before a worker's
+        // DISPATCHED.
+        self.bus.record(&post(received.clone()), self.ttl).map_err(failed)?;
+        let position = self.bus.queue_len(&ticket.repo).map_err(failed)? + 1;
+        let queued = Update::new(&ticket.id, Status::Queued, &status::queued(position));
+        self.bus.post(&post(queued), self.ttl).map_err(failed)?;
+        self.bus.enqueue(&ticket).map_err(failed)?;
+        Ok(received)
+    }
+
+    /// Records an ERROR for a job refused before it was queued.
+    pub fn refuse(&self, id: &str, description: &str, owner: Option<&str>) -> Update {
+        let update = Update::new(id, Status::Error, description);
+        let posted = Posted { update: update.clone(), session: None, owner: owner.map(str::to_string), result_bytes: None };
+        if let Err(e) = self.bus.post(&posted, self.ttl) {
+            tracing::warn!(job = id, "could not record a refusal in Redis: {e}");
+        }
+        update
+    }
+
+    /// The latest status of job `id` and the key that owns it.
+    pub fn latest(&self, id: &str) -> Option<(Update, Option<String>)> {
+        match self.bus.status(id) {
+            Ok(p) => p.map(|p| (p.update, p.owner)),
+            Err(e) => {
+                tracing::warn!(job = id, "reading a status from Redis: {e}");
+                None
+            }
+        }
+    }
+
+    /// The result of job `id` from the object store.
+    pub fn result(&self, id: &str) -> anyhow::Result<Option<Bytes>> {
+        self.blobs.get(id)
+    }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
+    thread::Builder::new().name(name.into()).spawn(f).unwrap_or_else(|e| panic!("spawning the {name} thread: {e}"));
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Relays every published update to this front's socket of the job's session and to the
+/// job's callback watcher; ends when the front is dropped. Reconnects after a Redis error.
+fn relay(front: Weak<Front>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let Some(f) = front.upgrade() else { return };
+        let (bus, channel) = (f.bus.clone(), f.bus.channel());
+        drop(f);
+        let mut conn = match bus.dedicated(Duration::from_secs(1)) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("relay: cannot reach Redis ({e}); retrying");
+                thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        let mut pubsub = conn.as_pubsub();
+        if let Err(e) = pubsub.subscribe(&channel) {
+            tracing::warn!("relay: cannot subscribe ({e}); retrying");
+            thread::sleep(backoff);
+            continue;
+        }
+        backoff = Duration::from_millis(100);
+        loop {
+            let msg = match pubsub.get_message() {
+                Ok(m) => m,
+                Err(e) if e.is_timeout() => {
+                    if front.strong_count() == 0 {
+                        return;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!("relay: lost Redis ({e}); reconnecting");
+                    break;
+                }
+            };
+            let Some(f) = front.upgrade() else { return };
+            match Posted::from_json(msg.get_payload_bytes()) {
+                Some(p) => f.relay_one(p),
+                None => tracing::warn!("relay: an update that is not a localndif update was published on {channel}"),
+            }
+        }
+    }
+}
+
+impl Front {
+    fn relay_one(&self, p: Posted) {
+        let Posted { mut update, session, result_bytes, .. } = p;
+        let watcher = if update.status.is_terminal() {
+            lock(&self.watchers).remove(&update.id)
+        } else {
+            lock(&self.watchers).get(&update.id).cloned()
+        };
+        let session = session.filter(|s| self.jobs.is_subscribed(s));
+        if session.is_none() && watcher.is_none() {
+            return;
+        }
+        if update.status == Status::Completed
+            && session.is_some()
+            && result_bytes.is_some_and(|n| n <= self.inline_max)
+        {
+            match self.blobs.get(&update.id) {
+                Ok(blob) => update.inline = blob,
+                Err(e) => tracing::warn!(job = %update.id, "fetching a result to send inline: {e}"),
+            }
+        }
+        self.jobs.deliver(session.as_deref(), watcher, update);
+    }
+}
