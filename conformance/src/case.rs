@@ -45,7 +45,7 @@ pub fn discover(root: &Path, filter: &str) -> anyhow::Result<Vec<Case>> {
     Ok(cases)
 }
 
-fn matches(filter: &str, id: &str) -> bool {
+pub(crate) fn matches(filter: &str, id: &str) -> bool {
     match filter.strip_suffix('*') {
         Some("") => true,
         Some(prefix) => id.starts_with(prefix),

@@ -6,6 +6,7 @@
 
 pub mod case;
 pub mod driver;
+pub mod native;
 pub mod report;
 
 pub use case::{Case, discover};

@@ -40,10 +40,15 @@ struct Cli {
     /// its models, as localndif is) or `dir` (the repo id resolves to --model-dir locally).
     #[arg(long, default_value = "hub", value_parser = ["hub", "dir"])]
     via: String,
-    /// The nnsight client: 0.8 or g2 (the .venv's 0.8.1), 0.7 or g1 (0.7.0, socket.io
-    /// protocol), or all (both, one after the other).
-    #[arg(long, default_value = "0.8", value_parser = ["0.7", "0.8", "g1", "g2", "all"])]
+    /// The driver: 0.8 or g2 (the .venv's nnsight 0.8.1), 0.7 or g1 (nnsight 0.7.0,
+    /// socket.io protocol), native (protocol-level cases sent directly), or all (each in
+    /// turn).
+    #[arg(long, default_value = "0.8", value_parser = ["0.7", "0.8", "g1", "g2", "native", "all"])]
     client: String,
+    /// A valid API key of the server: the native driver's auth cases (area 8) run only
+    /// with one.
+    #[arg(long)]
+    api_key: Option<String>,
     /// Seconds one case may take before it counts as FAIL.
     #[arg(long, default_value_t = 180)]
     timeout: u64,
@@ -72,10 +77,18 @@ fn reachable(url: &str) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let cases = discover(&cli.workspace.join("conformance/cases"), &cli.filter)?;
-    anyhow::ensure!(!cases.is_empty(), "no case matches '{}'", cli.filter);
+    let clients: Vec<&str> = match cli.client.as_str() {
+        "all" => vec!["0.8", "0.7", "native"],
+        "g2" => vec!["0.8"],
+        "g1" => vec!["0.7"],
+        c => vec![c],
+    };
+    let only_native = clients == ["native"];
+    let cases = if only_native { Vec::new() } else { discover(&cli.workspace.join("conformance/cases"), &cli.filter)? };
+    let native_cases = if clients.contains(&"native") { localndif_conformance::native::cases(&cli.filter) } else { Vec::new() };
+    anyhow::ensure!(!cases.is_empty() || !native_cases.is_empty(), "no case matches '{}'", cli.filter);
     if cli.list {
-        for c in &cases {
+        for c in cases.iter().chain(&native_cases) {
             println!("{:8} {}", c.id, c.title);
         }
         return Ok(());
@@ -90,21 +103,24 @@ fn main() -> anyhow::Result<()> {
         None => (cli.repo_id.clone(), cli.model_dir.clone()),
     };
     let target = Target { url: server.clone(), repo_id, model_dir: std::fs::canonicalize(&model_dir)? };
-    let clients: Vec<&str> = match cli.client.as_str() {
-        "all" => vec!["0.8", "0.7"],
-        "g2" => vec!["0.8"],
-        "g1" => vec!["0.7"],
-        c => vec![c],
-    };
     let started = std::time::Instant::now();
     let mut all = Vec::new();
     for client in &clients {
-        let mut driver = Driver::from_workspace(&cli.workspace);
-        driver.via = cli.via.clone();
-        driver.case_timeout = Duration::from_secs(cli.timeout);
-        driver.client(client).map_err(anyhow::Error::msg)?;
         let out = if clients.len() > 1 { cli.out.join(format!("client-{client}")) } else { cli.out.clone() };
-        let outcomes = run_suite(&driver, &target, &cases, &out.join("runs"));
+        let outcomes = if *client == "native" {
+            let options = localndif_conformance::native::Options {
+                url: server.clone(),
+                repo_id: target.repo_id.clone(),
+                api_key: cli.api_key.clone(),
+            };
+            localndif_conformance::native::run(&options, &cli.filter)
+        } else {
+            let mut driver = Driver::from_workspace(&cli.workspace);
+            driver.via = cli.via.clone();
+            driver.case_timeout = Duration::from_secs(cli.timeout);
+            driver.client(client).map_err(anyhow::Error::msg)?;
+            run_suite(&driver, &target, &cases, &out.join("runs"))
+        };
         write_report(&out, &server, &outcomes)?;
         let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
         let (passed, skipped) = (count(Verdict::Pass), count(Verdict::Skip));
