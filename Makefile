@@ -30,7 +30,7 @@ PORT ?= 8001
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv cluster-deps fixtures conformance bench loadbench replicabench fuzz clean
+.PHONY: help serve test build venv cluster-deps browser-deps fixtures conformance bench loadbench replicabench fuzz clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
@@ -94,6 +94,18 @@ cluster-deps: $(S3_STAMP)
 	    || echo "WARNING: could not install redis-server: the cluster tests will be skipped"; \
 	  else echo "WARNING: not root and no sudo: cannot install redis-server; the cluster tests will be skipped"; fi; }
 
+# Debian's chromium, for the test that renders the conformance report page
+# (conformance/tests/report_page.rs); skipped with a message if it cannot be installed.
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium (Debian package) for the report page test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ]; then \
+	    $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+	    || { $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } \
+	    || echo "WARNING: could not install chromium: the report page test will be skipped"; \
+	  else echo "WARNING: not root and no sudo: cannot install chromium; the report page test will be skipped"; fi; }
+
 $(S3_STAMP): $(S3_REQS)
 	@set -uo pipefail; \
 	if [ -n "$(LOCALNDIF_CACHE)" ]; then dest="$(LOCALNDIF_CACHE)/s3venv-$(S3_HASH)"; else dest=.s3venv; fi; \
@@ -118,7 +130,7 @@ _build:
 serve: build
 	target/release/localndif serve --port $(PORT)
 
-test: venv cluster-deps
+test: venv cluster-deps browser-deps
 	$(MAKE) --no-print-directory _test
 
 _test:
@@ -126,6 +138,7 @@ _test:
 	@if ! command -v redis-server >/dev/null || [ ! -x .s3venv/bin/moto_server ]; then \
 	  echo "WARNING: redis-server or moto_server is missing: the cluster tests are skipped"; fi
 	LOCALNDIF_CLUSTER_SKIP="$$(command -v redis-server >/dev/null && [ -x .s3venv/bin/moto_server ] || echo 'redis-server or moto_server could not be installed by make test on this machine')" \
+	LOCALNDIF_BROWSER_SKIP="$$(command -v chromium >/dev/null || echo 'chromium could not be installed by make test on this machine')" \
 	  $(CARGO) test -j$(JOBS) --workspace
 
 # Everything recorded from Python: the tiny models, CPython's answers for the

@@ -6,6 +6,7 @@
 
 pub mod case;
 pub mod driver;
+pub mod matrix;
 pub mod native;
 pub mod report;
 

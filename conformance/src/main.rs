@@ -1,7 +1,8 @@
-//! `conformance --server URL [--client 0.8|0.7|all] [--filter 10.*] [--out DIR] [--junit FILE]
-//! [--model REPO=DIR] [--timeout S] [--list]`: runs the suite against any NDIF-compatible
-//! server with the real nnsight clients and writes the report; exits non-zero when a case
-//! is FAIL or WRONG.
+//! `conformance --server URL [--client 0.8|0.7|native|all] [--filter 10.*] [--out DIR]
+//! [--junit FILE] [--model REPO=DIR] [--timeout S] [--list] [--compare DIR…]`: runs the
+//! suite against any NDIF-compatible server with the real nnsight clients and the native
+//! driver and writes the report (one folder per driver, one matrix page for all, earlier
+//! reports beside it); exits non-zero when a case is FAIL or WRONG.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,9 +16,14 @@ use localndif_conformance::{Driver, Target, Verdict, discover, junit, run_suite,
     about = "Run nnsight conformance cases against an NDIF-compatible server"
 )]
 struct Cli {
-    /// The server, e.g. http://127.0.0.1:8001 (not needed with --list).
-    #[arg(long, required_unless_present = "list")]
+    /// The server, e.g. http://127.0.0.1:8001 (not needed with --list, nor to only merge
+    /// reports with --compare).
+    #[arg(long, required_unless_present_any = ["list", "compare"])]
     server: Option<String>,
+    /// Earlier report folders (`--out` of other runs, e.g. against another server) to show
+    /// beside this run in one matrix.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    compare: Vec<PathBuf>,
     /// Case ids to run: `*`, `10.*`, `10.1`.
     #[arg(long, default_value = "*")]
     filter: String,
@@ -77,6 +83,15 @@ fn reachable(url: &str) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let mut earlier = Vec::new();
+    for dir in &cli.compare {
+        earlier.extend(localndif_conformance::matrix::load_runs(dir)?);
+    }
+    if cli.server.is_none() && !cli.list {
+        localndif_conformance::matrix::write_matrix(&cli.out, &earlier)?;
+        println!("merged {} runs into {}", earlier.len(), cli.out.join("index.html").display());
+        return Ok(());
+    }
     let clients: Vec<&str> = match cli.client.as_str() {
         "all" => vec!["0.8", "0.7", "native"],
         "g2" => vec!["0.8"],
@@ -93,7 +108,7 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let server = cli.server.clone().expect("required unless --list");
+    let server = cli.server.clone().expect("given unless --list or --compare alone");
     reachable(&server)?;
     let (repo_id, model_dir) = match &cli.model {
         Some(m) => {
@@ -105,8 +120,9 @@ fn main() -> anyhow::Result<()> {
     let target = Target { url: server.clone(), repo_id, model_dir: std::fs::canonicalize(&model_dir)? };
     let started = std::time::Instant::now();
     let mut all = Vec::new();
+    let mut runs = Vec::new();
     for client in &clients {
-        let out = if clients.len() > 1 { cli.out.join(format!("client-{client}")) } else { cli.out.clone() };
+        let out = cli.out.join(format!("client-{client}"));
         let outcomes = if *client == "native" {
             let options = localndif_conformance::native::Options {
                 url: server.clone(),
@@ -121,7 +137,10 @@ fn main() -> anyhow::Result<()> {
             driver.client(client).map_err(anyhow::Error::msg)?;
             run_suite(&driver, &target, &cases, &out.join("runs"))
         };
-        write_report(&out, &server, &outcomes)?;
+        write_report(&out, &server, client, &outcomes)?;
+        if !outcomes.is_empty() {
+            runs.push(localndif_conformance::matrix::Run { implementation: server.clone(), client: client.to_string(), outcomes: outcomes.clone() });
+        }
         let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
         let (passed, skipped) = (count(Verdict::Pass), count(Verdict::Skip));
         println!(
@@ -136,6 +155,9 @@ fn main() -> anyhow::Result<()> {
         }));
     }
     println!("ran {} cases in {:.1} s", all.len(), started.elapsed().as_secs_f64());
+    runs.extend(earlier);
+    localndif_conformance::matrix::write_matrix(&cli.out, &runs)?;
+    println!("report: {}", cli.out.join("index.html").display());
     if let Some(path) = &cli.junit {
         std::fs::write(path, junit("nnsight conformance", &all))?;
     }

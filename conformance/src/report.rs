@@ -1,5 +1,5 @@
-//! Verdicts and the report: `results.jsonl` (one JSON object per case), `index.json`
-//! (counts and the case list) and `index.html` (implementation × case matrix).
+//! Verdicts and one run's report: `results.jsonl` (one JSON object per case) beside the
+//! matrix files (`crate::matrix`); JUnit XML for CI systems.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,7 +11,7 @@ use crate::case::Case;
 /// PASS, WRONG (ran but numbers differ — the dangerous one), FAIL (error), MISSING
 /// (unsupported by the server), INFO (the case itself is broken: the oracle failed), SKIP
 /// (the case does not apply to this client version; its `NOT_FOR` says why).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
     Pass,
@@ -34,21 +34,14 @@ impl Verdict {
         }
     }
 
+    pub const ALL: [Verdict; 6] = [Verdict::Pass, Verdict::Wrong, Verdict::Fail, Verdict::Missing, Verdict::Info, Verdict::Skip];
+
     pub fn parse(s: &str) -> Option<Verdict> {
-        [
-            Verdict::Pass,
-            Verdict::Wrong,
-            Verdict::Fail,
-            Verdict::Missing,
-            Verdict::Info,
-            Verdict::Skip,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub id: String,
     pub title: String,
@@ -69,49 +62,16 @@ impl Outcome {
     }
 }
 
-pub fn write_report(out: &Path, implementation: &str, outcomes: &[Outcome]) -> anyhow::Result<()> {
+/// Writes one run's report into `out`: `results.jsonl` (one JSON object per case) and the
+/// matrix files of [`crate::matrix::write_matrix`] for that run alone.
+pub fn write_report(out: &Path, implementation: &str, client: &str, outcomes: &[Outcome]) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     let mut jsonl = std::fs::File::create(out.join("results.jsonl"))?;
     for o in outcomes {
         writeln!(jsonl, "{}", serde_json::to_string(o)?)?;
     }
-    let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
-    let index = serde_json::json!({
-        "implementation": implementation,
-        "counts": {
-            "PASS": count(Verdict::Pass), "WRONG": count(Verdict::Wrong), "FAIL": count(Verdict::Fail),
-            "MISSING": count(Verdict::Missing), "INFO": count(Verdict::Info), "SKIP": count(Verdict::Skip),
-        },
-        "cases": outcomes.iter().map(|o| serde_json::json!({"id": o.id, "title": o.title, "verdict": o.verdict})).collect::<Vec<_>>(),
-    });
-    std::fs::write(
-        out.join("index.json"),
-        serde_json::to_string_pretty(&index)?,
-    )?;
-    let rows: String = outcomes
-        .iter()
-        .map(|o| {
-            format!(
-                "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>\n",
-                escape(&o.id),
-                escape(&o.title),
-                o.verdict.as_str(),
-                o.verdict.as_str()
-            )
-        })
-        .collect();
-    let html = format!(
-        "<!doctype html><meta charset=utf-8><title>localndif conformance</title>\n<style>td{{padding:2px 8px}}.PASS{{background:#9f9}}.WRONG{{background:#f66}}.FAIL{{background:#fb6}}.MISSING{{background:#ddd}}.INFO{{background:#9cf}}.SKIP{{background:#eee}}</style>\n<table><tr><th>case</th><th>title</th><th>{}</th></tr>\n{rows}</table>\n",
-        escape(implementation)
-    );
-    std::fs::write(out.join("index.html"), html)?;
-    Ok(())
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let run = crate::matrix::Run { implementation: implementation.into(), client: client.into(), outcomes: outcomes.to_vec() };
+    crate::matrix::write_matrix(out, &[run])
 }
 
 /// The outcomes as JUnit XML (one `<testcase>` per case; WRONG and FAIL are failures,

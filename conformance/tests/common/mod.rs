@@ -131,7 +131,7 @@ impl<'a> Suite<'a> {
         driver.client(self.client).unwrap_or_else(|e| panic!("{e}"));
         driver.case_timeout = self.case_timeout;
         let outcomes = run_suite(&driver, &target, &cases, &out.join("runs"));
-        write_report(&out, url, &outcomes).unwrap();
+        write_report(&out, url, self.client, &outcomes).unwrap();
         outcomes
             .iter()
             .filter(|o| !matches!(o.verdict, Verdict::Pass | Verdict::Skip))
