@@ -6,7 +6,14 @@ twice, exactly as nnsight_case.py runs it: locally (the oracle, on the real weig
 remote=True against the server under test; compare.py's rules give the verdict.
 
 Usage:
-    python session.py --model-dir DIR --repo-id REPO --host URL [--via hub|dir] [--debug]
+    python session.py --model-dir DIR --repo-id REPO --host URL [--via hub|dir]
+                      [--oracle-cache DIR] [--debug]
+
+    --oracle-cache DIR: oracle runs are kept here, keyed by the case file, the nnsight
+              version and the weights (a hash of --model-dir's files), and reused: only the
+              server's half of a case runs again. The first oracle run of a session that is
+              not in the cache runs twice (the determinism control): if the two differ, the
+              oracle cannot judge this machine's numbers, and that case is INFO.
 
     --via hub (default): the server is also the Hugging Face Hub for its models (localndif
               is): HF_ENDPOINT points at it, both clients name the model by its repo id and
@@ -51,8 +58,71 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--repo-id", required=True)
     p.add_argument("--host", default=nc.DEFAULT_HOST)
     p.add_argument("--via", choices=["hub", "dir"], default="hub")
+    p.add_argument("--oracle-cache", default=None)
     p.add_argument("--debug", action="store_true")
     return p.parse_args(argv)
+
+
+def weights_hash(model_dir: str) -> str:
+    """A hash of the model directory's files: their names and contents (for files over
+    64 MiB, their size and first and last MiB, so a large checkpoint is not read whole)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for root, dirs, files in os.walk(model_dir):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            size = os.path.getsize(path)
+            h.update(os.path.relpath(path, model_dir).encode() + b"\0" + str(size).encode() + b"\0")
+            with open(path, "rb") as f:
+                if size <= 64 << 20:
+                    h.update(f.read())
+                else:
+                    h.update(f.read(1 << 20))
+                    f.seek(size - (1 << 20))
+                    h.update(f.read())
+    return h.hexdigest()[:16]
+
+
+class OracleCache:
+    """Oracle runs by (case file, nnsight version, weights)."""
+
+    def __init__(self, root: str | None, version: str, weights: str) -> None:
+        self.root, self.version, self.weights = root, version, weights
+
+    def key(self, case_path: str) -> str:
+        import hashlib
+
+        with open(case_path, "rb") as f:
+            text = f.read()
+        return hashlib.sha256(text + b"\0" + self.version.encode() + b"\0" + self.weights.encode()).hexdigest()[:24]
+
+    def get(self, case_path: str, out: str) -> dict | None:
+        import shutil
+
+        if not self.root:
+            return None
+        src = os.path.join(self.root, self.key(case_path))
+        if not os.path.exists(os.path.join(src, "outcome.json")):
+            return None
+        if os.path.exists(out):
+            shutil.rmtree(out)
+        shutil.copytree(src, out)
+        with open(os.path.join(out, "outcome.json")) as f:
+            return json.load(f)
+
+    def put(self, case_path: str, out: str) -> None:
+        import shutil
+
+        if not self.root:
+            return
+        dst = os.path.join(self.root, self.key(case_path))
+        tmp = dst + f".tmp{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(out, tmp)
+        shutil.rmtree(dst, ignore_errors=True)
+        os.replace(tmp, dst)
 
 
 def run_mode(case, model, mode: str, out: str) -> dict:
@@ -138,6 +208,12 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
         traceback.print_exc()
         return 1
+    cache = OracleCache(
+        os.path.abspath(args.oracle_cache) if args.oracle_cache else None,
+        nnsight.__version__,
+        weights_hash(model_dir),
+    )
+    controlled = False
     print(json.dumps({"ready": True}), flush=True)
 
     for n, line in enumerate(sys.stdin):
@@ -163,11 +239,29 @@ def main(argv: list[str]) -> int:
             print(json.dumps(server_only(case, models["remote"], os.path.join(out, "remote")), default=repr), flush=True)
             sys.modules.pop(case.__name__, None)
             continue
-        local = run_mode(case, models["local"], "local", os.path.join(out, "local"))
+        local_dir = os.path.join(out, "local")
+        local = cache.get(req["case"], local_dir)
+        cached = local is not None
+        control = None
+        if local is None:
+            local = run_mode(case, models["local"], "local", local_dir)
+            if not controlled and local.get("ok"):
+                # The determinism control: the same oracle run again must give the same values.
+                controlled = True
+                again = run_mode(case, models["local"], "local", os.path.join(out, "local-control"))
+                control = compare.verdict_of(local_dir, os.path.join(out, "local-control"), 0.0, 0.0)
+                if again.get("ok") and control["verdict"] == "PASS":
+                    control = None
+            if control is None:
+                cache.put(req["case"], local_dir)
         remote = run_mode(case, models["remote"], "remote", os.path.join(out, "remote"))
-        reply = compare.verdict_of(os.path.join(out, "local"), os.path.join(out, "remote"), None, None)
+        reply = compare.verdict_of(local_dir, os.path.join(out, "remote"), None, None)
+        if control is not None:
+            reply = {"verdict": "INFO", "details": control.get("details", []),
+                     "message": "the determinism control failed: the oracle gave different values when run twice, so it cannot judge this case"}
         reply["local"] = local
         reply["remote"] = remote
+        reply["oracle_cached"] = cached
         print(json.dumps(reply, default=repr), flush=True)
         sys.modules.pop(case.__name__, None)
     return 0

@@ -8,6 +8,9 @@ pub struct Case {
     pub id: String,
     pub title: String,
     pub path: PathBuf,
+    /// `SERVER_ONLY = True`: the case measures the server itself (limits, load), so it
+    /// runs alone, after the cases that may run side by side (`--jobs`).
+    pub alone: bool,
 }
 
 /// All cases under `root` whose id matches `filter` (`10.*`, `10.1`, or `*`), sorted by id.
@@ -37,6 +40,7 @@ pub fn discover(root: &Path, filter: &str) -> anyhow::Result<Vec<Case>> {
             cases.push(Case {
                 id: id.to_string(),
                 title: title(&text).unwrap_or_else(|| stem.to_string()),
+                alone: text.lines().any(|l| l.trim() == "SERVER_ONLY = True"),
                 path,
             });
         }

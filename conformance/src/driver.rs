@@ -37,6 +37,11 @@ pub struct Driver {
     /// `pip --target` (`<workspace>/.nnsight-0.7.0` for the G1 client, see
     /// [`Driver::client`]); `None` runs the `.venv`'s own (0.8.x).
     pub pythonpath: Option<PathBuf>,
+    /// Where oracle runs are kept and reused (`session.py --oracle-cache`); `None`: every
+    /// case runs its oracle.
+    pub oracle_cache: Option<PathBuf>,
+    /// Client sessions that run cases side by side (`--jobs`).
+    pub jobs: usize,
     /// The checkout the driver belongs to.
     workspace: PathBuf,
 }
@@ -50,6 +55,9 @@ struct Reply {
     message: String,
     #[serde(default)]
     remote: Option<RunOutcome>,
+    /// The oracle's values came from the cache (`--oracle-cache`).
+    #[serde(default)]
+    oracle_cached: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -72,6 +80,8 @@ impl Driver {
             case_timeout: Duration::from_secs(180),
             via: "hub".into(),
             pythonpath: None,
+            oracle_cache: None,
+            jobs: 1,
             workspace: workspace.to_path_buf(),
         }
     }
@@ -105,6 +115,7 @@ impl Driver {
             .arg("--model-dir")
             .arg(&target.model_dir)
             .args(["--repo-id", &target.repo_id, "--host", &target.url, "--via", &self.via])
+            .args(self.oracle_cache.iter().flat_map(|d| [std::ffi::OsStr::new("--oracle-cache"), d.as_os_str()]))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -176,7 +187,10 @@ impl Session {
             reply.message
         };
         let mut outcome = Outcome::new(case, verdict, message);
-        outcome.details = reply.details;
+        outcome.details = match reply.oracle_cached {
+            Some(cached) => serde_json::json!({"values": reply.details, "oracle": if cached { "cached" } else { "run" }}),
+            None => reply.details,
+        };
         Ok(outcome)
     }
 }

@@ -14,46 +14,67 @@ pub use case::{Case, discover};
 pub use driver::{Driver, Target};
 pub use report::{Outcome, Verdict, junit, write_report};
 
-/// Runs the selected cases against `target` in one client session and returns one
-/// outcome per case, in order. A case that breaks the session (no answer in time) is
-/// FAIL, and the cases after it get a fresh session.
+/// Runs the selected cases against `target` and returns one outcome per case, in order:
+/// with `driver.jobs` > 1 that many client sessions take cases side by side, then the
+/// cases that measure the server itself ([`Case::alone`]) run one after another. A case
+/// that breaks its session (no answer in time) is FAIL, and the session's next case gets
+/// a fresh one.
 pub fn run_suite(
     driver: &Driver,
     target: &Target,
     cases: &[Case],
     scratch: &std::path::Path,
 ) -> Vec<Outcome> {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; cases.len()]);
+    let (side_by_side, alone): (VecDeque<usize>, VecDeque<usize>) = (0..cases.len()).partition(|&i| !cases[i].alone);
+    let queue = Mutex::new(side_by_side);
+    std::thread::scope(|scope| {
+        for _ in 0..driver.jobs.max(1) {
+            scope.spawn(|| drain(driver, target, cases, &queue, &results, scratch));
+        }
+    });
+    let queue = Mutex::new(alone);
+    drain(driver, target, cases, &queue, &results, scratch);
+    results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().map(|o| o.expect("every case ran")).collect()
+}
+
+/// Takes cases from `queue` until it is empty, in one client session (restarted after a
+/// case that breaks it).
+fn drain(
+    driver: &Driver,
+    target: &Target,
+    cases: &[Case],
+    queue: &std::sync::Mutex<std::collections::VecDeque<usize>>,
+    results: &std::sync::Mutex<Vec<Option<Outcome>>>,
+    scratch: &std::path::Path,
+) {
     let mut session: Option<driver::Session> = None;
     // A session that cannot start once will not start for the next case either.
     let mut broken: Option<String> = None;
-    cases
-        .iter()
-        .map(|case| {
-            let dir = scratch.join(case.id.replace('/', "_"));
-            let outcome = (|| {
-                if let Some(why) = &broken {
-                    return Err(why.clone());
-                }
-                if session.is_none() {
-                    session = Some(driver.session(target).map_err(|why| {
-                        broken = Some(format!("the client session could not start: {why}"));
-                        why
-                    })?);
-                }
-                let s = session.as_mut().ok_or("no session")?;
-                s.run_case(case, &dir)
-            })()
-            .unwrap_or_else(|why| {
-                session = None;
-                Outcome::new(case, Verdict::Fail, why)
-            });
-            eprintln!(
-                "{:<8} {:<7} {}",
-                case.id,
-                outcome.verdict.as_str(),
-                case.title
-            );
-            outcome
-        })
-        .collect()
+    loop {
+        let Some(i) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { return };
+        let case = &cases[i];
+        let dir = scratch.join(case.id.replace('/', "_"));
+        let outcome = (|| {
+            if let Some(why) = &broken {
+                return Err(why.clone());
+            }
+            if session.is_none() {
+                session = Some(driver.session(target).map_err(|why| {
+                    broken = Some(format!("the client session could not start: {why}"));
+                    why
+                })?);
+            }
+            let s = session.as_mut().ok_or("no session")?;
+            s.run_case(case, &dir)
+        })()
+        .unwrap_or_else(|why| {
+            session = None;
+            Outcome::new(case, Verdict::Fail, why)
+        });
+        eprintln!("{:<8} {:<7} {}", case.id, outcome.verdict.as_str(), case.title);
+        results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(outcome);
+    }
 }

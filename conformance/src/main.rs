@@ -58,6 +58,17 @@ struct Cli {
     /// Seconds one case may take before it counts as FAIL.
     #[arg(long, default_value_t = 180)]
     timeout: u64,
+    /// Leave out cases whose id starts with this (`--exclude 40.`); repeatable.
+    #[arg(long, value_name = "PREFIX")]
+    exclude: Vec<String>,
+    /// Client sessions running cases side by side (cases that measure the server itself
+    /// still run alone, after the others).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Where oracle results are cached, by case, client version and weights (`none` to
+    /// run every oracle).
+    #[arg(long, value_name = "DIR", default_value = "out/oracle-cache")]
+    oracle_cache: PathBuf,
     /// List the matching cases (id and title) and exit.
     #[arg(long)]
     list: bool,
@@ -99,8 +110,11 @@ fn main() -> anyhow::Result<()> {
         c => vec![c],
     };
     let only_native = clients == ["native"];
-    let cases = if only_native { Vec::new() } else { discover(&cli.workspace.join("conformance/cases"), &cli.filter)? };
-    let native_cases = if clients.contains(&"native") { localndif_conformance::native::cases(&cli.filter) } else { Vec::new() };
+    let kept = |c: &localndif_conformance::Case| !cli.exclude.iter().any(|p| c.id.starts_with(p.as_str()));
+    let mut cases = if only_native { Vec::new() } else { discover(&cli.workspace.join("conformance/cases"), &cli.filter)? };
+    cases.retain(kept);
+    let mut native_cases = if clients.contains(&"native") { localndif_conformance::native::cases(&cli.filter) } else { Vec::new() };
+    native_cases.retain(kept);
     anyhow::ensure!(!cases.is_empty() || !native_cases.is_empty(), "no case matches '{}'", cli.filter);
     if cli.list {
         for c in cases.iter().chain(&native_cases) {
@@ -129,11 +143,14 @@ fn main() -> anyhow::Result<()> {
                 repo_id: target.repo_id.clone(),
                 api_key: cli.api_key.clone(),
             };
-            localndif_conformance::native::run(&options, &cli.filter)
+            let ids: Vec<&str> = native_cases.iter().map(|c| c.id.as_str()).collect();
+            localndif_conformance::native::run_matching(&options, |id| ids.contains(&id))
         } else {
             let mut driver = Driver::from_workspace(&cli.workspace);
             driver.via = cli.via.clone();
             driver.case_timeout = Duration::from_secs(cli.timeout);
+            driver.jobs = cli.jobs;
+            driver.oracle_cache = (cli.oracle_cache.as_os_str() != "none").then(|| std::path::absolute(&cli.oracle_cache)).transpose()?;
             driver.client(client).map_err(anyhow::Error::msg)?;
             run_suite(&driver, &target, &cases, &out.join("runs"))
         };

@@ -117,15 +117,20 @@ pub fn cases(filter: &str) -> Vec<Case> {
     catalogue()
         .into_iter()
         .filter(|c| crate::case::matches(filter, c.id))
-        .map(|c| Case { id: c.id.into(), title: c.title.into(), path: std::path::PathBuf::from(format!("native:{}", c.spec)) })
+        .map(|c| Case { id: c.id.into(), title: c.title.into(), path: std::path::PathBuf::from(format!("native:{}", c.spec)), alone: false })
         .collect()
 }
 
 /// Runs the native cases matching `filter`; one outcome each, in order.
 pub fn run(options: &Options, filter: &str) -> Vec<Outcome> {
+    run_matching(options, |id| crate::case::matches(filter, id))
+}
+
+/// Runs the native cases whose id `keep` accepts.
+pub fn run_matching(options: &Options, keep: impl Fn(&str) -> bool) -> Vec<Outcome> {
     catalogue()
         .into_iter()
-        .filter(|c| crate::case::matches(filter, c.id))
+        .filter(|c| keep(c.id))
         .map(|c| {
             let started = Instant::now();
             let (verdict, message, details) = match (c.run)(options) {

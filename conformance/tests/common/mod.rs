@@ -130,6 +130,8 @@ impl<'a> Suite<'a> {
         driver.via = self.via.into();
         driver.client(self.client).unwrap_or_else(|e| panic!("{e}"));
         driver.case_timeout = self.case_timeout;
+        // Oracle values keyed by case, client and weights: safe to share across runs.
+        driver.oracle_cache = Some(ws.join("target/conformance/oracle-cache"));
         let outcomes = run_suite(&driver, &target, &cases, &out.join("runs"));
         write_report(&out, url, self.client, &outcomes).unwrap();
         outcomes
