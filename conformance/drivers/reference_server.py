@@ -14,12 +14,17 @@ no websockets package):
     GET  /subscribe     websocket; first text frame {"session_id": ...}, then status frames
     POST /request       multipart form: `data` (JSON RequestModel envelope) + file `blob`;
                         answers a JSON RECEIVED ResponseModel, then runs the job in a thread
+                        (blocking when session_id names a socket, else non-blocking)
+    GET  /response/ID   the job's latest non-LOG status (JSON; 404 while unknown)
+    GET  /results/ID    the result blob
     GET  /ping          "pong"
-Each job's statuses go to the request's session websocket: RUNNING (JSON text frame), then
-COMPLETED as a binary frame holding torch.save({'id','status','description','data': blob})
-(blob = zstd(torch.save(saves)) when the envelope says compress), or ERROR (JSON text frame
-with "<ExceptionType>: <message>" as its description).
-One job runs at a time (a lock), which is enough for the sequential conformance driver.
+Each job's statuses go to the request's session websocket, if any: RUNNING, a LOG per line
+the code prints (JSON text frames), then COMPLETED — as a binary frame holding
+torch.save({'id','status','description','data': blob, 'meta'}) for results up to 8 MiB
+(blob = zstd(torch.save(saves)) when the envelope says compress), else as JSON with the
+result URL — or ERROR (JSON, the traceback as its description, ending `Type: message`).
+One job runs at a time (a lock); parameter gradients are cleared after each job, as a
+server that keeps one model for many jobs must.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +56,8 @@ WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MODELS: dict = {}  # repo id -> dispatched LanguageModel
 SESSIONS: dict[str, queue.Queue] = {}
 RUN_LOCK = threading.Lock()
+JOBS: dict[str, dict] = {}  # job id -> {"latest": status dict, "result": bytes | None}
+INLINE_MAX = 8 << 20
 
 
 # ------------------------------------------------------------------ websocket
@@ -84,27 +92,65 @@ def ws_recv(rfile) -> tuple[int, bytes] | None:
 # --------------------------------------------------------------------- jobs
 
 
-def status_json(job_id: str, status: str, description: str) -> str:
-    return json.dumps({"id": job_id, "status": status, "description": description})
+def _tensors(value, seen=None):
+    """The tensors inside a saved value (nested lists, tuples, dicts; cycles visited once)."""
+    import torch
+
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors(v, seen)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _tensors(v, seen)
 
 
-def run_job(job_id: str, envelope: dict, blob: bytes, out: queue.Queue | None) -> None:
+class LogLines(io.TextIOBase):
+    """stdout while a job runs: each printed line becomes a LOG status."""
+
+    def __init__(self, emit) -> None:
+        self.emit, self.pending = emit, ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self.emit(line)
+        return len(text)
+
+
+def run_job(job_id: str, envelope: dict, blob: bytes, out: queue.Queue | None, base_url: str) -> None:
+    import contextlib
+
     import torch
     from nnsight.schema.request import RequestModel
     from nnsight.tracing import tracer as tracing
 
-    def emit(kind: str, payload) -> None:
+    def emit(kind: str, payload, latest: dict | None = None) -> None:
+        if latest is not None:
+            JOBS[job_id]["latest"] = latest
         if out is not None:
             out.put((kind, payload))
 
+    def status(name: str, description: str, **extra) -> None:
+        body = {"id": job_id, "status": name, "description": description, "data": None, **extra}
+        emit("text", json.dumps(body), None if name == "LOG" else body)
+
+    received = time.time()
     try:
         key = envelope["model_key"]
         repo = json.loads(key.split(":", 1)[1])["repo_id"]
         if repo not in MODELS:
             raise ValueError(f"model {repo!r} is not served here")
         model = MODELS[repo]
-        emit("text", status_json(job_id, "RUNNING", "Your job has started running."))
         with RUN_LOCK:
+            status("RUNNING", "Your job has started running.")
+            started = time.time()
             tracer = RequestModel.deserialize(
                 blob, model._remoteable_persistent_objects(), compress=envelope.get("compress", False)
             )
@@ -112,9 +158,12 @@ def run_job(job_id: str, envelope: dict, blob: bytes, out: queue.Queue | None) -
             before = dict(frame.f_locals)
             tracing.inc()  # depth 1: the outermost trace pushes only saved values
             try:
-                tracer.execute(tracer.info.code)
+                with contextlib.redirect_stdout(LogLines(lambda line: status("LOG", line))):
+                    tracer.execute(tracer.info.code)
             finally:
                 tracing.dec()
+                for p in model._module.parameters():
+                    p.grad = None
             saves = {k: v for k, v in frame.f_locals.items() if k not in before or before[k] is not v}
         buf = io.BytesIO()
         torch.save(saves, buf)
@@ -123,16 +172,22 @@ def run_job(job_id: str, envelope: dict, blob: bytes, out: queue.Queue | None) -
             import zstandard as zstd
 
             data = zstd.ZstdCompressor(level=6).compress(data)
-        frame_buf = io.BytesIO()
-        torch.save(
-            {"id": job_id, "status": "COMPLETED", "description": "Your job has been completed.", "data": data},
-            frame_buf,
-            pickle_protocol=4,
-        )
-        emit("binary", frame_buf.getvalue())
-    except Exception as exc:  # noqa: BLE001 - reported to the client as ERROR
+        JOBS[job_id]["result"] = data
+        # On CPU, at least what the job hands back was held at once.
+        held = sum(t.numel() * t.element_size() for t in _tensors(saves))
+        meta = {"runtime": time.time() - started, "server_time": time.time() - received,
+                "max_memory_usage": held, "max_mem_by_gpu": {}, "max_mem_pct_by_gpu": {}}
+        done = {"id": job_id, "status": "COMPLETED", "description": "Your job has been completed.",
+                "data": f"{base_url}/results/{job_id}", "meta": meta}
+        if out is not None and len(data) <= INLINE_MAX:
+            frame_buf = io.BytesIO()
+            torch.save({**done, "data": data}, frame_buf, pickle_protocol=4)
+            emit("binary", frame_buf.getvalue(), done)
+        else:
+            emit("text", json.dumps(done), done)
+    except Exception as exc:  # noqa: BLE001 - reported to the client as ERROR, as NDIF does
         traceback.print_exc()
-        emit("text", status_json(job_id, "ERROR", f"{type(exc).__name__}: {exc}"))
+        status("ERROR", traceback.format_exc())
 
 
 # --------------------------------------------------------------------- HTTP
@@ -177,6 +232,16 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/ping":
             return self.reply(200, b"pong", "text/plain")
+        for prefix in ("/response/", "/results/"):
+            if self.path.startswith(prefix):
+                job = JOBS.get(self.path[len(prefix):])
+                if job is None:
+                    return self.reply(404, json.dumps({"detail": "no such job"}).encode())
+                if prefix == "/response/":
+                    return self.reply(200, json.dumps(job["latest"]).encode())
+                if job["result"] is None:
+                    return self.reply(404, json.dumps({"detail": "no result yet"}).encode())
+                return self.reply(200, job["result"], "application/octet-stream")
         if self.path.startswith("/subscribe") and self.headers.get("Upgrade", "").lower() == "websocket":
             return self.subscribe()
         self.reply(404, b'{"detail": "not found"}')
@@ -239,8 +304,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(400, json.dumps({"detail": f"bad request: {exc}"}).encode())
         job_id = uuid.uuid4().hex
         out = SESSIONS.get(envelope.get("session_id", ""))
-        self.reply(200, status_json(job_id, "RECEIVED", "Your job has been received.").encode())
-        threading.Thread(target=run_job, args=(job_id, envelope, blob, out), daemon=True).start()
+        received = {"id": job_id, "status": "RECEIVED", "description": "Your job has been received.", "data": None}
+        JOBS[job_id] = {"latest": received, "result": None}
+        self.reply(200, json.dumps(received).encode())
+        base_url = "http://" + self.headers.get("Host", f"127.0.0.1:{self.server.server_address[1]}")
+        threading.Thread(target=run_job, args=(job_id, envelope, blob, out, base_url), daemon=True).start()
 
 
 def main(argv: list[str]) -> int:

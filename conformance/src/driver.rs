@@ -173,8 +173,8 @@ impl Session {
         let reply: Reply = serde_json::from_str(&line).map_err(|e| format!("bad reply {line:?}: {e}"))?;
         let verdict = Verdict::parse(&reply.verdict).ok_or_else(|| format!("unknown verdict {}", reply.verdict))?;
         let remote = reply.remote.unwrap_or_default();
-        // A server that says it does not run something yet is MISSING, not broken.
-        let verdict = if verdict != Verdict::Pass && !remote.ok && remote.message.contains("NotImplementedError") {
+        // A server that says it does not run something is MISSING, not broken.
+        let verdict = if verdict != Verdict::Pass && !remote.ok && says_unsupported(&remote.message) {
             Verdict::Missing
         } else {
             verdict
@@ -195,9 +195,30 @@ impl Session {
     }
 }
 
+/// The rule that makes a failure MISSING, the same for every server: its error says the
+/// feature is not there (`NotImplementedError`, "not supported", "unsupported", "not
+/// implemented"), in the error the client raised.
+pub fn says_unsupported(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    message.contains("NotImplementedError") || ["not supported", "unsupported", "not implemented"].iter().any(|w| m.contains(w))
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::says_unsupported;
+
+    #[test]
+    fn missing_is_decided_by_what_the_error_says() {
+        assert!(says_unsupported("RemoteError: NotImplementedError: localndif does not support torch.fft yet"));
+        assert!(says_unsupported("ValueError: gradients on CUDA are not supported by this server"));
+        assert!(says_unsupported("Unsupported operation: fft"));
+        assert!(!says_unsupported("AttributeError: 'Envoy' object has no attribute 'x'"));
     }
 }

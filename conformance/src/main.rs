@@ -159,10 +159,14 @@ fn main() -> anyhow::Result<()> {
             runs.push(localndif_conformance::matrix::Run { implementation: server.clone(), client: client.to_string(), outcomes: outcomes.clone() });
         }
         let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
-        let (passed, skipped) = (count(Verdict::Pass), count(Verdict::Skip));
         println!(
-            "client {client}: {passed} passed, {} failed, {skipped} not for this client",
-            outcomes.len() - passed - skipped
+            "client {client}: {} passed, {} wrong, {} failed, {} missing, {} info, {} not for this client",
+            count(Verdict::Pass),
+            count(Verdict::Wrong),
+            count(Verdict::Fail),
+            count(Verdict::Missing),
+            count(Verdict::Info),
+            count(Verdict::Skip)
         );
         all.extend(outcomes.into_iter().map(|mut o| {
             if clients.len() > 1 {

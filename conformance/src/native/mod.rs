@@ -433,11 +433,13 @@ fn short_body(o: &Options) -> Checked {
     // Half the multipart body: the blob is cut and the closing boundary never comes.
     s.write_all(&body[..body.len() / 2]).map_err(|e| e.to_string())?;
     let _ = s.shutdown(std::net::Shutdown::Write);
-    // The server may answer 4xx or just close: either way within the I/O timeout.
-    let answered = http::read_response(&mut s).ok().map(|r| r.status);
-    if answered.is_some_and(|s| s == 200 || s >= 500) {
-        return Err(format!("a cut-off body was answered HTTP {answered:?}").into());
+    // The server may refuse it, take it and end the job with an ERROR, or just close:
+    // either way within the I/O timeout.
+    let answered = http::read_response(&mut s).ok();
+    if let Some(r) = &answered {
+        refused_or_error(o, r).map_err(|e| format!("a cut-off body: {e}"))?;
     }
+    let answered = answered.map(|r| r.status);
     still_serves(o)?;
     Ok(serde_json::json!({"answered": answered}))
 }
@@ -544,12 +546,18 @@ fn two_sockets(o: &Options) -> Checked {
 }
 
 /// A socket.io (engine.io v4) client over a WebSocket: its sid.
-fn socketio(o: &Options) -> Result<(tungstenite::WebSocket<std::net::TcpStream>, String), String> {
+fn socketio(o: &Options) -> Result<(tungstenite::WebSocket<std::net::TcpStream>, String), NotPass> {
     let mut ws = http::websocket(&o.url, "/ws/socket.io/?EIO=4&transport=websocket", &key_only(o), Duration::from_secs(60))
-        .map_err(|e| format!("socket.io at /ws/socket.io: {e}"))?;
+        .map_err(|e| {
+            if e.contains("404") {
+                NotPass::Missing("the server offers no socket.io endpoint at /ws/socket.io (nnsight 0.5–0.7 clients)".into())
+            } else {
+                NotPass::Fail(format!("socket.io at /ws/socket.io: {e}"))
+            }
+        })?;
     let open = read_text(&mut ws)?;
     if !open.starts_with('0') {
-        return Err(format!("engine.io open packet expected, got {open:?}"));
+        return Err(format!("engine.io open packet expected, got {open:?}").into());
     }
     ws.send(tungstenite::Message::Text("40".into())).map_err(|e| e.to_string())?;
     loop {

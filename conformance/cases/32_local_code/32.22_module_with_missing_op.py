@@ -1,4 +1,4 @@
-"""32.22 a script's module whose forward uses an operation localndif lacks ends with an error naming it and the line"""
+"""32.22 a script's module whose forward uses torch.fft: the values local nnsight gives, or (a server without the operation) an error naming it and the line"""
 
 import nnsight
 import torch
@@ -19,8 +19,11 @@ def run(model):
         with model.trace(PROMPT, remote=True):
             s = spectral(model.transformer.h[0].output).save()
     except RemoteError as e:
+        # A server may lack an operation; then it must say which, and where.
         text = str(e)
         assert "torch.fft" in text and "NotImplementedError" in text, text
         assert "return torch.fft.rfft(x, dim=-1).abs()" in text, text
         return
-    raise AssertionError("the job completed")
+    with model.trace(PROMPT):
+        expected = spectral(model.transformer.h[0].output).save()
+    assert torch.allclose(s, expected, rtol=1e-5, atol=1e-6), (s, expected)

@@ -1,0 +1,47 @@
+//! The suite against `conformance/drivers/reference_server.py` — nnsight's own server-side
+//! execution (`RequestModel.deserialize` + `tracer.execute`) behind a minimal G2 server —
+//! reports no WRONG and no FAIL: what it supports passes, what it lacks (socket.io,
+//! `/status`, `/env`) is MISSING. A WRONG here is a bug in a case or the drivers.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{Suite, check, workspace};
+use localndif_conformance::Verdict;
+use localndif_conformance::native::{Options, run};
+
+/// The areas that need a particular server configuration (limits, load, STREAM), another
+/// architecture (35 Llama, 44 replica), or that test localndif's own behaviour there.
+const NOT_FOR_REFERENCE: &[&str] = &["35.", "40.", "41.", "42.", "44."];
+
+#[test]
+fn the_reference_server_passes_what_it_supports() {
+    let ws = workspace();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(ws.join(".venv/bin/python"))
+        .arg(ws.join("conformance/drivers/reference_server.py"))
+        .args(["--model", &format!("localndif/tiny-gpt2={}", ws.join("fixtures/models/tiny-gpt2").display()), "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("serving"), "the reference server did not start: {line:?}");
+    let url = format!("http://127.0.0.1:{port}");
+    let suite = Suite { except: NOT_FOR_REFERENCE, via: "dir", ..Suite::new("localndif/tiny-gpt2", "*", "reference") };
+    let mut bad = suite.failures_at(&url);
+    let native = run(&Options { url: url.clone(), repo_id: "localndif/tiny-gpt2".into(), api_key: None }, "*");
+    bad.extend(
+        native
+            .iter()
+            .filter(|o| matches!(o.verdict, Verdict::Fail | Verdict::Wrong))
+            .map(|o| format!("[reference native] {} {}: {}", o.id, o.verdict.as_str(), o.message)),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    // The suite's own failures list counts MISSING too: only WRONG and FAIL are defects here.
+    check(bad.into_iter().filter(|b| !b.contains(" MISSING: ")).collect());
+}
