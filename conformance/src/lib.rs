@@ -1,10 +1,13 @@
-//! Conformance suite for NDIF-compatible servers, modelled on Autobahn|Testsuite with
-//! nnbench-style numeric verdicts (docs/architecture.md). A case is a file under `cases/` (a Python
-//! module with `run(model, remote)`); each case runs twice with the real nnsight client —
-//! locally (`remote=False`, the oracle) and against the server — and the two results are
-//! compared. Knows nothing of the server's internals: it talks to it only through clients.
+//! Conformance suite for NDIF-compatible servers, modelled on Autobahn|Testsuite (numbered
+//! catalogue in twelve areas, per-case verdicts, a side-by-side matrix of implementations)
+//! with nnbench-style numeric verdicts (docs/conformance.md). A differential case is a file
+//! under `cases/` (a Python module with `run(model, remote)`) that runs twice with the real
+//! nnsight client — locally (`remote=False`, the oracle) and against the server — and the
+//! two results are compared; `native` cases speak the protocol directly. Knows nothing of
+//! the server's internals: it talks to it only as clients do.
 
 pub mod case;
+pub mod catalogue;
 pub mod driver;
 pub mod matrix;
 pub mod native;
@@ -30,13 +33,15 @@ pub fn run_suite(
     let results: Mutex<Vec<Option<Outcome>>> = Mutex::new(vec![None; cases.len()]);
     let (side_by_side, alone): (VecDeque<usize>, VecDeque<usize>) = (0..cases.len()).partition(|&i| !cases[i].alone);
     let queue = Mutex::new(side_by_side);
+    let model_type = catalogue::model_type(&target.model_dir);
+    let model_type = model_type.as_deref();
     std::thread::scope(|scope| {
         for _ in 0..driver.jobs.max(1) {
-            scope.spawn(|| drain(driver, target, cases, &queue, &results, scratch));
+            scope.spawn(|| drain(driver, target, model_type, cases, &queue, &results, scratch));
         }
     });
     let queue = Mutex::new(alone);
-    drain(driver, target, cases, &queue, &results, scratch);
+    drain(driver, target, model_type, cases, &queue, &results, scratch);
     results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().map(|o| o.expect("every case ran")).collect()
 }
 
@@ -45,6 +50,7 @@ pub fn run_suite(
 fn drain(
     driver: &Driver,
     target: &Target,
+    model_type: Option<&str>,
     cases: &[Case],
     queue: &std::sync::Mutex<std::collections::VecDeque<usize>>,
     results: &std::sync::Mutex<Vec<Option<Outcome>>>,
@@ -57,6 +63,10 @@ fn drain(
         let Some(i) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else { return };
         let case = &cases[i];
         let dir = scratch.join(case.id.replace('/', "_"));
+        if let Some(why) = catalogue::not_for_architecture(case, model_type) {
+            results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(Outcome::new(case, Verdict::Skip, why));
+            continue;
+        }
         let outcome = (|| {
             if let Some(why) = &broken {
                 return Err(why.clone());

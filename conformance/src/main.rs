@@ -69,9 +69,13 @@ struct Cli {
     /// run every oracle).
     #[arg(long, value_name = "DIR", default_value = "out/oracle-cache")]
     oracle_cache: PathBuf,
-    /// List the matching cases (id and title) and exit.
+    /// List the matching cases and exit: id, area (1–12), drivers, architectures, title.
     #[arg(long)]
     list: bool,
+    /// With --list: the whole catalogue entry of each case as JSON (spec section,
+    /// expected outcome too).
+    #[arg(long, requires = "list")]
+    json: bool,
     /// The checkout holding `conformance/cases`, `conformance/drivers` and `.venv`.
     #[arg(long, default_value = ".")]
     workspace: PathBuf,
@@ -117,8 +121,13 @@ fn main() -> anyhow::Result<()> {
     native_cases.retain(kept);
     anyhow::ensure!(!cases.is_empty() || !native_cases.is_empty(), "no case matches '{}'", cli.filter);
     if cli.list {
-        for c in cases.iter().chain(&native_cases) {
-            println!("{:8} {}", c.id, c.title);
+        let entries: Vec<_> = cases.iter().chain(&native_cases).map(localndif_conformance::catalogue::entry).collect();
+        if cli.json {
+            println!("{}", serde_json::to_string_pretty(&entries)?);
+        } else {
+            for e in &entries {
+                println!("{:8} {:>2} {:14} {:10} {}", e.id, e.area, e.drivers.join(","), e.architectures.join(","), e.title);
+            }
         }
         return Ok(());
     }

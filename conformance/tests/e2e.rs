@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{SPECIAL, Server, Suite, binary, check, run_together, workspace};
+use localndif_conformance::Verdict;
 
 /// The differential cases on the embedded fixtures — GPT-2 for every area, Llama for its
 /// own — with the nnsight 0.8.1 and 0.7.0 clients at once against one server.
@@ -228,6 +229,8 @@ fn every_injected_fault_is_caught_by_the_suite() {
         ("wrong-result", "10.*", &[]),
         ("drop-socket", "10.1", &[]),
         ("error-as-completed", "7.1", &[]),
+        ("status-order", "native:2.20", &[]),
+        ("leak-updates", "native:11.21", &[]),
     ];
     let mut survivors = Vec::new();
     for (fault, filter, extra) in faults {
@@ -235,10 +238,25 @@ fn every_injected_fault_is_caught_by_the_suite() {
         args.extend_from_slice(extra);
         let server = Server::start(&args);
         let label = format!("fault-{fault}");
-        let suite = Suite { case_timeout: std::time::Duration::from_secs(60), ..Suite::new("localndif/tiny-gpt2", filter, &label) };
-        if suite.failures(&server).is_empty() {
+        let killed = match filter.strip_prefix("native:") {
+            Some(ids) => {
+                let options = localndif_conformance::native::Options { url: server.url.clone(), repo_id: "localndif/tiny-gpt2".into(), api_key: None };
+                localndif_conformance::native::run(&options, ids).iter().any(|o| matches!(o.verdict, Verdict::Fail | Verdict::Wrong))
+            }
+            None => {
+                let suite = Suite { case_timeout: std::time::Duration::from_secs(60), ..Suite::new("localndif/tiny-gpt2", filter, &label) };
+                !suite.failures(&server).is_empty()
+            }
+        };
+        if !killed {
             survivors.push(*fault);
         }
     }
     assert!(survivors.is_empty(), "faults no case noticed: {survivors:?}");
+    // Without a fault, the same native cases pass (the python ones pass in the tests above).
+    let server = Server::start(&[]);
+    let options = localndif_conformance::native::Options { url: server.url.clone(), repo_id: "localndif/tiny-gpt2".into(), api_key: None };
+    for ids in ["2.20", "11.21"] {
+        assert!(localndif_conformance::native::run(&options, ids).iter().all(|o| o.verdict == Verdict::Pass), "{ids} fails without a fault");
+    }
 }

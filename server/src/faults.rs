@@ -32,6 +32,10 @@ pub enum Fault {
     DropSocket,
     /// A job that failed is reported COMPLETED (with an empty result).
     ErrorAsCompleted,
+    /// RUNNING is sent before DISPATCHED.
+    StatusOrder,
+    /// Every update is also sent to every other subscribed socket.
+    LeakUpdates,
 }
 
 const ALL: &[(&str, Fault)] = &[
@@ -47,6 +51,8 @@ const ALL: &[(&str, Fault)] = &[
     ("wrong-result", Fault::WrongResult),
     ("drop-socket", Fault::DropSocket),
     ("error-as-completed", Fault::ErrorAsCompleted),
+    ("status-order", Fault::StatusOrder),
+    ("leak-updates", Fault::LeakUpdates),
 ];
 
 static ON: AtomicU32 = AtomicU32::new(0);

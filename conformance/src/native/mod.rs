@@ -103,6 +103,8 @@ pub fn catalogue() -> Vec<NativeCase> {
         case!("9.3", "protocol.md §nnsight 0.8.x", "GET /status lists the model under test as HOT and RUNNING", status_lists_repo),
         case!("9.4", "protocol.md §nnsight 0.8.x", "GET /env answers a JSON object", env),
         case!("9.5", "protocol.md §nnsight 0.8.x", "an unknown path is 404", unknown_path),
+        case!("11.20", "protocol.md §Results", "eight clients poll five jobs each at once: every job ends, each result is the solo run's bytes", many_pollers),
+        case!("11.21", "protocol.md §nnsight 0.8.x", "four /subscribe clients with a blocking job each at once: each socket gets only its own job's statuses, in order", many_sockets),
         case!("12.1", "protocol.md §nnsight 0.8.x", "ten /subscribe sockets that never read do not stop other jobs", silent_sockets),
         case!("12.2", "protocol.md §nnsight 0.8.x", "a client that closes its socket right after submitting does not wedge the server", vanishing_client),
         case!("12.3", "protocol.md §nnsight 0.8.x", "a request body that stalls half-way does not stop other jobs", stalled_body),
@@ -659,6 +661,68 @@ fn odd_ids(o: &Options) -> Checked {
         Ok(())
     })?;
     Ok(serde_json::json!({"inputs": 16}))
+}
+
+// ---------------------------------------------------------------- area 11
+
+/// Runs a non-blocking job to COMPLETED and downloads its result.
+fn run_to_result(o: &Options) -> Result<Vec<u8>, String> {
+    let id = submit(o, "")?;
+    let end = terminal(o, &id)?;
+    let url = end["data"].as_str().filter(|_| end["status"] == "COMPLETED").ok_or_else(|| format!("job {id}: {end}"))?;
+    let path = &url[url.find("/results/").ok_or_else(|| format!("an unexpected result URL {url}"))?..];
+    let r = get_keyed(o, path)?;
+    if r.status != 200 {
+        return Err(format!("GET {path}: HTTP {}", r.status));
+    }
+    Ok(r.body)
+}
+
+fn many_pollers(o: &Options) -> Checked {
+    let solo = run_to_result(o)?;
+    let errors: Vec<String> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..8)
+            .map(|c| {
+                let solo = &solo;
+                scope.spawn(move || -> Result<(), String> {
+                    for j in 0..5 {
+                        let got = run_to_result(o).map_err(|e| format!("client {c} job {j}: {e}"))?;
+                        if got != *solo {
+                            return Err(format!("client {c} job {j}: a result other than the solo run's ({} bytes, solo {})", got.len(), solo.len()));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        clients.into_iter().filter_map(|h| h.join().unwrap_or_else(|_| Err("a client thread panicked".into())).err()).collect()
+    });
+    if !errors.is_empty() {
+        return Err(errors.join("; ").into());
+    }
+    Ok(serde_json::json!({"jobs": 40}))
+}
+
+fn many_sockets(o: &Options) -> Checked {
+    let transcripts: Vec<Result<Vec<String>, String>> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(move || -> Result<Vec<String>, String> {
+                    let (mut ws, session) = subscribe(o, Duration::from_secs(60))?;
+                    let id = submit(o, &session)?;
+                    let t = g2_transcript(&mut ws, &id)?;
+                    in_order(&t)?;
+                    Ok(t)
+                })
+            })
+            .collect();
+        clients.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a client thread panicked".into()))).collect()
+    });
+    let errors: Vec<String> = transcripts.iter().filter_map(|t| t.as_ref().err().cloned()).collect();
+    if !errors.is_empty() {
+        return Err(errors.join("; ").into());
+    }
+    Ok(serde_json::json!({"sockets": 4}))
 }
 
 // ---------------------------------------------------------------- area 8

@@ -523,6 +523,13 @@ impl Jobs {
         if let Some(w) = &route.watcher {
             w.send(&update);
         }
+        if crate::faults::on(crate::faults::Fault::LeakUpdates) {
+            let others: Vec<Arc<dyn Subscriber>> =
+                lock(&self.inner.subscribers).iter().filter(|(k, _)| Some(k.as_str()) != route.session.as_deref()).map(|(_, v)| v.clone()).collect();
+            for o in others {
+                o.send(&update);
+            }
+        }
         if let Some(s) = route.session.as_deref() {
             let sub = lock(&self.inner.subscribers).get(s).cloned();
             match sub {
@@ -579,8 +586,15 @@ impl Jobs {
         let route = Arc::new(Route { session, watcher });
         let cancel = Arc::new(AtomicBool::new(false));
         lock(&self.inner.running).insert(id.clone(), (route.clone(), cancel.clone()));
-        self.publish(&route, Update::new(&id, Status::Dispatched, status::DISPATCHED));
-        self.publish(&route, Update::new(&id, Status::Running, status::RUNNING));
+        let (dispatched, running) =
+            (Update::new(&id, Status::Dispatched, status::DISPATCHED), Update::new(&id, Status::Running, status::RUNNING));
+        if crate::faults::on(crate::faults::Fault::StatusOrder) {
+            self.publish(&route, running);
+            self.publish(&route, dispatched);
+        } else {
+            self.publish(&route, dispatched);
+            self.publish(&route, running);
+        }
         let log = {
             let (jobs, id, route) = (self.clone(), id.clone(), route.clone());
             Arc::new(move |line: String| {
