@@ -25,7 +25,8 @@ Usage:
 Protocol (JSON lines):
     stdout, once:   {"ready": true}            (or {"ready": false, "error": "..."} and exit 1)
     stdin, per case: {"case": "/abs/case.py", "out": "/abs/out/dir"}
-    stdout, per case: the verdict object of compare.py, plus "local" and "remote" outcomes.
+    stdout, per case: the verdict object of compare.py, plus "local" and "remote" outcomes,
+                      "transcript" (the statuses the client handled) and "oracle_cached".
                       OUT/local and OUT/remote hold values.pt / outcome.json as
                       nnsight_case.py writes them.
 A case with NOT_FOR = {"0.7": "why"} is not run with that client version (verdict SKIP,
@@ -83,6 +84,27 @@ def weights_hash(model_dir: str) -> str:
                     f.seek(size - (1 << 20))
                     h.update(f.read())
     return h.hexdigest()[:16]
+
+
+TRANSCRIPT: list[str] = []
+
+
+def observe_statuses() -> None:
+    """Records the status of every update the client handles (the report's transcript).
+    Observation only: the client's own method runs unchanged (0.8: RemoteBackend.note,
+    0.5-0.7: RemoteBackend.handle_response)."""
+    from nnsight.intervention.backends import remote
+
+    cls = remote.RemoteBackend
+    name = "note" if hasattr(cls, "note") else "handle_response"
+    original = getattr(cls, name)
+
+    def observed(self, response, *args, **kwargs):
+        status = getattr(response, "status", None)
+        TRANSCRIPT.append(str(getattr(status, "value", status)))
+        return original(self, response, *args, **kwargs)
+
+    setattr(cls, name, observed)
 
 
 class OracleCache:
@@ -214,6 +236,7 @@ def main(argv: list[str]) -> int:
         weights_hash(model_dir),
     )
     controlled = False
+    observe_statuses()
     print(json.dumps({"ready": True}), flush=True)
 
     for n, line in enumerate(sys.stdin):
@@ -236,7 +259,10 @@ def main(argv: list[str]) -> int:
             sys.modules.pop(case.__name__, None)
             continue
         if getattr(case, "SERVER_ONLY", False):
-            print(json.dumps(server_only(case, models["remote"], os.path.join(out, "remote")), default=repr), flush=True)
+            TRANSCRIPT.clear()
+            reply = server_only(case, models["remote"], os.path.join(out, "remote"))
+            reply["transcript"] = list(TRANSCRIPT)
+            print(json.dumps(reply, default=repr), flush=True)
             sys.modules.pop(case.__name__, None)
             continue
         local_dir = os.path.join(out, "local")
@@ -254,8 +280,10 @@ def main(argv: list[str]) -> int:
                     control = None
             if control is None:
                 cache.put(req["case"], local_dir)
+        TRANSCRIPT.clear()
         remote = run_mode(case, models["remote"], "remote", os.path.join(out, "remote"))
         reply = compare.verdict_of(local_dir, os.path.join(out, "remote"), None, None)
+        reply["transcript"] = list(TRANSCRIPT)
         if control is not None:
             reply = {"verdict": "INFO", "details": control.get("details", []),
                      "message": "the determinism control failed: the oracle gave different values when run twice, so it cannot judge this case"}

@@ -58,6 +58,9 @@ struct Reply {
     /// The oracle's values came from the cache (`--oracle-cache`).
     #[serde(default)]
     oracle_cached: Option<bool>,
+    /// The statuses the client handled, in order.
+    #[serde(default)]
+    transcript: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -187,10 +190,14 @@ impl Session {
             reply.message
         };
         let mut outcome = Outcome::new(case, verdict, message);
-        outcome.details = match reply.oracle_cached {
-            Some(cached) => serde_json::json!({"values": reply.details, "oracle": if cached { "cached" } else { "run" }}),
-            None => reply.details,
-        };
+        let mut details = serde_json::json!({"values": reply.details});
+        if let Some(cached) = reply.oracle_cached {
+            details["oracle"] = if cached { "cached" } else { "run" }.into();
+        }
+        if let Some(t) = reply.transcript {
+            details["transcript"] = t.into();
+        }
+        outcome.details = details;
         Ok(outcome)
     }
 }

@@ -1,6 +1,7 @@
 //! The oracle cache and the determinism control (`session.py --oracle-cache`): a second
 //! run of a case takes the oracle's values from the cache, and an oracle that gives other
-//! values when run twice makes its case INFO rather than judging the server with it.
+//! values when run twice makes its case INFO rather than judging the server with it; each
+//! case's report carries the statuses the client handled.
 
 mod common;
 
@@ -28,6 +29,9 @@ fn a_second_run_takes_the_oracle_from_the_cache() {
     assert_eq!((first[0].verdict, second[0].verdict), (Verdict::Pass, Verdict::Pass), "{first:?} {second:?}");
     assert_eq!(first[0].details["oracle"], "run", "{:?}", first[0].details);
     assert_eq!(second[0].details["oracle"], "cached", "{:?}", second[0].details);
+    // The report's status transcript: what the client handled, COMPLETED last.
+    let transcript = second[0].details["transcript"].as_array().expect("a transcript");
+    assert_eq!(transcript.last().and_then(|s| s.as_str()), Some("COMPLETED"), "{transcript:?}");
 }
 
 #[test]
