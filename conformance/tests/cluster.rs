@@ -412,3 +412,26 @@ fn fronts_know_what_the_workers_serve() {
     let status: serde_json::Value = serde_json::from_slice(&status).unwrap();
     assert_eq!(status["deployments"].as_object().unwrap().len(), 2, "{status}");
 }
+
+/// SIGTERM to a worker: it takes no new job, finishes the one it runs (keeping its lease
+/// through the drain), and exits 0.
+#[test]
+fn a_stopping_worker_finishes_its_job_and_exits() {
+    if skipped() {
+        return;
+    }
+    let cluster = Cluster::new("drain", false);
+    let front = cluster.front();
+    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    // The drain outlasts the lease: the job must not be reclaimed meanwhile.
+    let mut worker = cluster.worker("w1", &["--model", &model, "--lease-ms", "300", "--test-job-delay-ms", "1500"]);
+    let id = submit(&front.url, "c01_save_output");
+    wait_for(&front.url, &id, &["RUNNING"], Duration::from_secs(30));
+    let status = Command::new("kill").args(["-TERM", &worker.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let done = wait_for(&front.url, &id, &["COMPLETED", "ERROR"], Duration::from_secs(60));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["meta"]["worker"], "w1");
+    let exit = worker.child.wait().unwrap();
+    assert!(exit.success(), "the worker exited with {exit}");
+}

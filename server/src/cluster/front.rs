@@ -40,10 +40,15 @@ impl Front {
         {
             let bus = front.bus.clone();
             jobs.on_session(Box::new(move |sid, open| {
-                let r = match open {
+                // Recorded before the socket learns its id (a POST to another front may
+                // follow at once), so the call blocks: off the async workers' duty.
+                let record = || match open {
                     Some(owner) => bus.open_session(sid, owner, SESSION_TTL),
                     None => bus.close_session(sid),
                 };
+                let in_runtime = tokio::runtime::Handle::try_current()
+                    .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+                let r = if in_runtime { tokio::task::block_in_place(record) } else { record() };
                 if let Err(e) = r {
                     tracing::warn!(sid, "could not record a socket in Redis: {e}");
                 }

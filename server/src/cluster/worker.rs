@@ -45,6 +45,8 @@ pub struct Worker {
     /// Jobs taken and not yet ended: job id → (stream, entry id).
     inflight: Mutex<HashMap<String, (String, String)>>,
     stopping: AtomicBool,
+    /// Set when [`Worker::stop`] returns: leases are no longer renewed.
+    stopped: AtomicBool,
     /// `/status` entries of the models served here.
     deployments: serde_json::Map<String, serde_json::Value>,
     /// The Hub listing of each model served here (see [`hub_listing`]).
@@ -108,13 +110,18 @@ impl Worker {
             config,
             inflight: Mutex::default(),
             stopping: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
             deployments,
         });
         worker.register()?;
         let w = worker.clone();
         thread::Builder::new().name("heartbeat".into()).spawn(move || {
-            while !w.stopping.load(Ordering::SeqCst) {
-                if let Err(e) = w.register() {
+            // While stopping, the jobs still running keep their leases (the drain may
+            // outlast a lease); the registration lapses.
+            while !w.stopped.load(Ordering::SeqCst) {
+                if !w.stopping.load(Ordering::SeqCst)
+                    && let Err(e) = w.register()
+                {
                     tracing::warn!("worker heartbeat: {e}");
                 }
                 w.renew();
@@ -130,11 +137,15 @@ impl Worker {
     /// registry. Jobs still unfinished are reclaimed by another worker after the lease.
     pub fn stop(&self, drain: Duration) -> usize {
         self.stopping.store(true, Ordering::SeqCst);
+        // Fronts stop sending this worker's models jobs it would not take (other workers
+        // of the same models still do).
+        let _ = self.bus.unregister_worker(&self.config.id);
         let deadline = Instant::now() + drain;
         while !lock(&self.inflight).is_empty() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(20));
         }
         let _ = self.bus.unregister_worker(&self.config.id);
+        self.stopped.store(true, Ordering::SeqCst);
         lock(&self.inflight).len()
     }
 
