@@ -225,8 +225,13 @@ impl Cluster {
     }
 
     fn front(&self) -> Server {
+        self.front_with(&[])
+    }
+
+    fn front_with(&self, extra: &[&str]) -> Server {
         let mut args = self.common();
         args.extend(["--role".into(), "front".into()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
         Server::launch_with("serve", &args.iter().map(String::as_str).collect::<Vec<_>>(), &S3_CREDENTIALS)
     }
 
@@ -434,4 +439,46 @@ fn a_stopping_worker_finishes_its_job_and_exits() {
     assert_eq!(done["meta"]["worker"], "w1");
     let exit = worker.child.wait().unwrap();
     assert!(exit.success(), "the worker exited with {exit}");
+}
+
+/// The only worker of a model dies: after the grace time the fronts end its running and
+/// queued jobs with NDIF's eviction text instead of letting clients wait for ever.
+#[test]
+fn jobs_of_a_model_no_worker_serves_any_more_end_with_an_error() {
+    if skipped() {
+        return;
+    }
+    let cluster = Cluster::new("orphans", false);
+    let front = cluster.front_with(&["--orphan-grace-ms", "1000"]);
+    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let mut worker = cluster.worker("w1", &["--model", &model, "--workers", "1", "--lease-ms", "500", "--test-job-delay-ms", "60000"]);
+    let running = submit(&front.url, "c01_save_output");
+    let queued = submit(&front.url, "c01_save_output");
+    wait_for(&front.url, &running, &["RUNNING"], Duration::from_secs(30));
+    worker.child.kill().unwrap();
+    worker.child.wait().unwrap();
+    for id in [&running, &queued] {
+        let done = wait_for(&front.url, id, &["COMPLETED", "ERROR"], Duration::from_secs(30));
+        assert_eq!(done["status"], "ERROR", "{done}");
+        assert!(done["description"].as_str().unwrap().starts_with("Model deployment evicted."), "{done}");
+    }
+}
+
+/// A front bounds each model's queue (`--max-queue`): past it, submissions get 503.
+#[test]
+fn a_full_queue_refuses_submissions() {
+    if skipped() {
+        return;
+    }
+    let cluster = Cluster::new("full", false);
+    let front = cluster.front_with(&["--max-queue", "1"]);
+    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let _worker = cluster.worker("w1", &["--model", &model, "--test-job-delay-ms", "3000"]);
+    let first = submit(&front.url, "c01_save_output");
+    let (status, body) = post_capture(&front.url, "c01_save_output");
+    assert_eq!(status, 503, "{}", String::from_utf8_lossy(&body));
+    let detail = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("queue") && detail.contains("full"), "{detail}");
+    let done = wait_for(&front.url, &first, &["COMPLETED", "ERROR"], Duration::from_secs(60));
+    assert_eq!(done["status"], "COMPLETED", "{done}");
 }

@@ -167,6 +167,10 @@ struct ClusterArgs {
     /// A job whose worker has not renewed its lease for this long runs on another worker.
     #[arg(long, default_value_t = 30_000, value_name = "MS")]
     lease_ms: u64,
+    /// A front ends the jobs of a model no live worker has served for this long (its
+    /// only worker died or was removed) instead of letting them wait for ever.
+    #[arg(long, default_value_t = 60_000, value_name = "MS")]
+    orphan_grace_ms: u64,
     /// Runs a job may start (a worker dying each time) before it ends with an ERROR.
     #[arg(long, default_value_t = 3)]
     max_tries: usize,
@@ -497,7 +501,15 @@ fn main() -> anyhow::Result<()> {
     let protocol = Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog };
     let ttl = std::time::Duration::from_secs(result_ttl);
     let (front, worker) = match (role, shared) {
-        ("front", Some((bus, blobs))) => (Some(localndif::cluster::Front::start(bus, blobs, jobs.clone(), ttl, inline_result_max)), None),
+        ("front", Some((bus, blobs))) => {
+            let config = localndif::cluster::front::FrontConfig {
+                ttl,
+                inline_max: inline_result_max,
+                max_queue,
+                orphan_grace: std::time::Duration::from_millis(cluster.orphan_grace_ms),
+            };
+            (Some(localndif::cluster::Front::start(bus, blobs, jobs.clone(), config)), None)
+        }
         ("worker", Some((bus, blobs))) => {
             let id = cluster.worker_id.clone().unwrap_or_else(|| {
                 let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();

@@ -236,7 +236,7 @@ pub async fn resolve(State(s): State<AppState>, Path(path): Path<String>) -> Res
         (From::Cluster(front), None) => {
             let (front, key) = (front.clone(), Blobs::hub_key(repo, &f.etag));
             match tokio::task::spawn_blocking(move || front.blobs.stream(&key)).await {
-                Ok(Ok(Some(stream))) => Body::from_stream(stream),
+                Ok(Ok(Some((_, stream)))) => Body::from_stream(stream),
                 Ok(Ok(None)) => return not_found("EntryNotFound", format!("{file} of {repo} is not in the cluster's store")),
                 Ok(Err(e)) => return super::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("reading {file}: {e}")).into_response(),
                 Err(e) => return super::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("reading {file}: {e}")).into_response(),

@@ -315,7 +315,8 @@ async fn result(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<St
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], blob).into_response())
 }
 
-/// `GET /results/{id}` on a cluster front: the blob from the object store.
+/// `GET /results/{id}` on a cluster front: the blob streamed from the object store, with
+/// its Content-Length.
 async fn cluster_result(s: &AppState, front: Arc<crate::cluster::Front>, headers: &HeaderMap, id: String) -> Result<Response, ApiError> {
     let reader = auth::reader(s.keys.as_deref(), headers);
     let keyed = s.keys.is_some();
@@ -327,13 +328,17 @@ async fn cluster_result(s: &AppState, front: Arc<crate::cluster::Front>, headers
             if !visible {
                 return Ok((None, false));
             }
-            front.result(&id).map(|b| (b, latest.is_some()))
+            front.blobs.stream(&crate::cluster::Blobs::result_key(&id)).map(|b| (b, latest.is_some()))
         })
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?
     };
     match found {
-        Ok((Some(blob), _)) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], blob).into_response()),
+        Ok((Some((size, stream)), _)) => Ok((
+            [(header::CONTENT_TYPE, "application/octet-stream".to_string()), (header::CONTENT_LENGTH, size.to_string())],
+            axum::body::Body::from_stream(stream),
+        )
+            .into_response()),
         Ok((None, known)) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             if known {

@@ -108,12 +108,13 @@ impl Blobs {
         self.call("storing a file", self.store.put(&path, PutPayload::from_bytes(bytes))).map(|_| ())
     }
 
-    /// The bytes under `key` as a stream (polled from any runtime), `None` if absent.
-    pub fn stream(&self, key: &str) -> anyhow::Result<Option<BoxStream<'static, object_store::Result<Bytes>>>> {
+    /// The bytes under `key` as a stream (polled from any runtime) and their size, `None`
+    /// if absent. Only the start of the download is bounded by the call timeout.
+    pub fn stream(&self, key: &str) -> anyhow::Result<Option<(u64, BoxStream<'static, object_store::Result<Bytes>>)>> {
         let path = self.key(key);
         self.runtime.block_on(async {
             match tokio::time::timeout(CALL_TIMEOUT, self.store.get(&path)).await {
-                Ok(Ok(r)) => Ok(Some(r.into_stream())),
+                Ok(Ok(r)) => Ok(Some((r.meta.size, r.into_stream()))),
                 Ok(Err(object_store::Error::NotFound { .. })) => Ok(None),
                 Ok(Err(e)) => Err(anyhow::anyhow!("reading a stored file: {e}")),
                 Err(_) => Err(anyhow::anyhow!("reading a stored file: the store did not answer within {}s", CALL_TIMEOUT.as_secs())),
@@ -130,10 +131,27 @@ impl Blobs {
         })
     }
 
-    /// Stores the result of job `id`.
+    /// Stores the result of job `id` (a multipart upload when it is large; the time
+    /// allowed grows with its size).
     pub fn put(&self, id: &str, blob: Bytes) -> anyhow::Result<()> {
         let path = self.path(id);
-        self.call("storing a result", self.store.put(&path, PutPayload::from_bytes(blob))).map(|_| ())
+        let allowed = CALL_TIMEOUT + Duration::from_secs((blob.len() >> 20) as u64);
+        self.runtime.block_on(async {
+            let upload = async {
+                let mut w = object_store::buffered::BufWriter::new(self.store.clone(), path);
+                tokio::io::AsyncWriteExt::write_all(&mut w, &blob).await?;
+                tokio::io::AsyncWriteExt::shutdown(&mut w).await
+            };
+            match tokio::time::timeout(allowed, upload).await {
+                Ok(r) => r.map_err(|e| anyhow::anyhow!("storing a result: {e}")),
+                Err(_) => Err(anyhow::anyhow!("storing a result: the store did not take it within {}s", allowed.as_secs())),
+            }
+        })
+    }
+
+    /// The key of job `id`'s result (for [`Blobs::stream`]).
+    pub fn result_key(id: &str) -> String {
+        format!("results/{id}")
     }
 
     /// The result of job `id`, `None` if the store has none.

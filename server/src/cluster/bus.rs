@@ -9,9 +9,10 @@
 //!   stores the terminal status, so a job reclaimed from a slow worker ends only once.
 //! * `{p}updates` — a pub/sub channel of every update; each front relays those of the
 //!   sockets it holds.
-//! * `{p}workers` — a hash of each worker's models, `/status` entries and model files,
-//!   with the time it expires unless renewed (its heartbeat); `{p}session:{sid}` — a
-//!   socket some front holds (its key's owner).
+//! * `{p}workers` — a hash of each worker's models, `/status` entries and model files;
+//!   `{p}alive:{id}` — present while the worker's heartbeat renews it; `{p}models` — the
+//!   repo ids jobs were queued for; `{p}session:{sid}` — a socket some front holds (its
+//!   key's owner).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -33,9 +34,38 @@ const IO_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Bus {
     client: redis::Client,
     conn: Mutex<Option<Connection>>,
+    /// When the last connect failed: calls fail at once for [`RETRY_AFTER`] rather than
+    /// each waiting out a connect timeout while holding the connection's lock.
+    failed_at: Mutex<Option<std::time::Instant>>,
     prefix: String,
     pub url: String,
 }
+
+/// How long after a failed connect calls fail without trying again.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// Records an update atomically (a check and two writes cannot be split by a dropped
+/// connection or interleaved with another worker's): a terminal status only if the job has
+/// not ended (`SET NX` of the `done` key), anything else only while it has not; LOGs are
+/// published, not kept. KEYS: done, status. ARGV: text, ttl seconds, kind
+/// (`terminal`/`status`/`log`), channel. Returns 1 if recorded.
+const POST: &str = r#"
+if ARGV[3] == 'terminal' then
+  if not redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[2]) then return 0 end
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+if ARGV[3] ~= 'log' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]) end
+redis.call('PUBLISH', ARGV[4], ARGV[1])
+return 1
+"#;
+
+/// Drops a worker's record only if it is still not alive (its heartbeat may have just
+/// renewed it). KEYS: the workers hash, the worker's alive key. ARGV: the worker id.
+const PRUNE: &str = r#"
+if redis.call('EXISTS', KEYS[2]) == 0 then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+"#;
 
 /// One queued job as it travels from a front to a worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,7 +191,7 @@ impl Bus {
     /// Connects to `url` (`redis://host:port[/db]`) and checks that Redis answers.
     pub fn open(url: &str, prefix: &str) -> anyhow::Result<Bus> {
         let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("--redis {url}: {e}"))?;
-        let bus = Bus { client, conn: Mutex::new(None), prefix: prefix.to_string(), url: url.to_string() };
+        let bus = Bus { client, conn: Mutex::new(None), failed_at: Mutex::new(None), prefix: prefix.to_string(), url: url.to_string() };
         bus.with(|c| redis::cmd("PING").query::<String>(c)).map_err(|e| anyhow::anyhow!("--redis {url}: {e}"))?;
         Ok(bus)
     }
@@ -179,7 +209,23 @@ impl Bus {
     pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> RedisResult<T> {
         let mut slot = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if slot.is_none() {
-            *slot = Some(self.dedicated(IO_TIMEOUT)?);
+            let mut failed = self.failed_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if failed.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+                return Err(redis::RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    format!("Redis at {} is unreachable (retrying shortly)", self.url),
+                )));
+            }
+            match self.dedicated(IO_TIMEOUT) {
+                Ok(c) => {
+                    *failed = None;
+                    *slot = Some(c);
+                }
+                Err(e) => {
+                    *failed = Some(std::time::Instant::now());
+                    return Err(e);
+                }
+            }
         }
         let out = f(slot.as_mut().expect("opened above"));
         if let Err(e) = &out
@@ -205,6 +251,13 @@ impl Bus {
     fn workers_key(&self) -> String {
         format!("{}workers", self.prefix)
     }
+    fn alive_key(&self, worker: &str) -> String {
+        format!("{}alive:{worker}", self.prefix)
+    }
+    /// The set of repo ids jobs were ever queued for (the fronts' sweeper walks it).
+    pub fn models_key(&self) -> String {
+        format!("{}models", self.prefix)
+    }
     fn session_key(&self, sid: &str) -> String {
         format!("{}session:{sid}", self.prefix)
     }
@@ -219,7 +272,7 @@ impl Bus {
             for (k, v) in &fields {
                 cmd.arg(*k).arg(v.as_slice());
             }
-            cmd.query::<String>(c).map(|_| ())
+            redis::pipe().add_command(cmd).ignore().cmd("SADD").arg(self.models_key()).arg(&ticket.repo).ignore().query(c)
         })
     }
 
@@ -235,34 +288,36 @@ impl Bus {
         self.with(|c| redis::cmd("SET").arg(&key).arg(&text).arg("EX").arg(ttl.as_secs().max(1)).query(c))
     }
 
-    /// Records `posted` as the job's latest status (unless it is a LOG) and publishes it.
-    /// A terminal status is recorded once: `Ok(false)` if the job had already ended.
+    /// Records `posted` as the job's latest status (unless it is a LOG) and publishes it,
+    /// atomically ([`POST`]). `Ok(false)` if the job had already ended (nothing recorded).
     pub fn post(&self, posted: &Posted, ttl: Duration) -> RedisResult<bool> {
         let text = posted.to_json();
+        let kind = match posted.update.status {
+            s if s.is_terminal() => "terminal",
+            Status::Log => "log",
+            _ => "status",
+        };
         let (status, done, channel) = (self.status_key(&posted.update.id), self.done_key(&posted.update.id), self.channel());
         let ttl_s = ttl.as_secs().max(1);
         self.with(|c| {
-            if posted.update.status.is_terminal() {
-                let won: Option<String> = redis::cmd("SET").arg(&done).arg(1).arg("NX").arg("EX").arg(ttl_s).query(c)?;
-                if won.is_none() {
-                    return Ok(false);
-                }
-            } else if posted.update.status != Status::Log {
-                // A late non-terminal status (a slow worker whose job was reclaimed and
-                // ended) never overwrites the end.
-                let ended: bool = redis::cmd("EXISTS").arg(&done).query(c)?;
-                if ended {
-                    return Ok(false);
-                }
-            }
-            let mut p = redis::pipe();
-            if posted.update.status != Status::Log {
-                p.cmd("SET").arg(&status).arg(&text).arg("EX").arg(ttl_s).ignore();
-            }
-            p.cmd("PUBLISH").arg(&channel).arg(&text).ignore();
-            p.query::<()>(c)?;
-            Ok(true)
+            let n: i64 = redis::cmd("EVAL").arg(POST).arg(2).arg(&done).arg(&status).arg(&text).arg(ttl_s).arg(kind).arg(&channel).query(c)?;
+            Ok(n == 1)
         })
+    }
+
+    /// Whether job `id` has a terminal status already.
+    pub fn ended(&self, id: &str) -> RedisResult<bool> {
+        let done = self.done_key(id);
+        self.with(|c| redis::cmd("EXISTS").arg(&done).query(c))
+    }
+
+    /// Creates the consumer group of `repo`'s stream (and the stream) unless it exists.
+    pub fn ensure_group(&self, repo: &str) -> RedisResult<()> {
+        let stream = self.stream(repo);
+        match self.with(|c| redis::cmd("XGROUP").arg("CREATE").arg(&stream).arg(GROUP).arg("0").arg("MKSTREAM").query::<()>(c)) {
+            Err(e) if e.code() != Some("BUSYGROUP") => Err(e),
+            _ => Ok(()),
+        }
     }
 
     /// The job's latest status, if Redis still has it.
@@ -299,29 +354,40 @@ impl Bus {
         self.with(|c| redis::cmd("GET").arg(&key).query(c))
     }
 
-    /// Writes (or renews) a worker's record, live until `expires_ms` (Unix ms).
-    pub fn register_worker(&self, worker: &str, mut record: serde_json::Value, expires_ms: u64) -> RedisResult<()> {
-        record["expires_ms"] = expires_ms.into();
-        let key = self.workers_key();
-        self.with(|c| redis::cmd("HSET").arg(&key).arg(worker).arg(record.to_string()).query(c))
+    /// Writes a worker's record and marks it alive for `live_for` (Redis's own clock:
+    /// no clock of ours is compared with another's).
+    pub fn register_worker(&self, worker: &str, record: serde_json::Value, live_for: Duration) -> RedisResult<()> {
+        let (hash, alive) = (self.workers_key(), self.alive_key(worker));
+        let ms = live_for.as_millis().max(1) as u64;
+        self.with(|c| {
+            redis::pipe()
+                .cmd("HSET").arg(&hash).arg(worker).arg(record.to_string()).ignore()
+                .cmd("SET").arg(&alive).arg(1).arg("PX").arg(ms).ignore()
+                .query(c)
+        })
     }
 
     pub fn unregister_worker(&self, worker: &str) -> RedisResult<()> {
-        let key = self.workers_key();
-        self.with(|c| redis::cmd("HDEL").arg(&key).arg(worker).query(c))
+        let (hash, alive) = (self.workers_key(), self.alive_key(worker));
+        self.with(|c| redis::pipe().cmd("HDEL").arg(&hash).arg(worker).ignore().cmd("DEL").arg(&alive).ignore().query(c))
     }
 
-    /// The records of every live worker (those past their expiry are removed).
+    /// The records of every live worker (records of workers no longer alive are pruned).
     pub fn workers(&self) -> RedisResult<Vec<serde_json::Value>> {
-        let key = self.workers_key();
-        let all: Vec<(String, Vec<u8>)> = self.with(|c| redis::cmd("HGETALL").arg(&key).query(c))?;
-        let now = unix_ms();
+        let hash = self.workers_key();
+        let all: Vec<(String, Vec<u8>)> = self.with(|c| redis::cmd("HGETALL").arg(&hash).query(c))?;
+        if all.is_empty() {
+            return Ok(Vec::new());
+        }
+        let alive_keys: Vec<String> = all.iter().map(|(w, _)| self.alive_key(w)).collect();
+        let alive: Vec<Option<String>> = self.with(|c| redis::cmd("MGET").arg(&alive_keys).query(c))?;
         let mut live = Vec::new();
-        for (worker, text) in all {
-            match serde_json::from_slice::<serde_json::Value>(&text) {
-                Ok(v) if v["expires_ms"].as_u64().is_some_and(|t| t > now) => live.push(v),
+        for ((worker, text), alive) in all.into_iter().zip(alive) {
+            match (alive, serde_json::from_slice::<serde_json::Value>(&text)) {
+                (Some(_), Ok(v)) => live.push(v),
                 _ => {
-                    let _ = self.unregister_worker(&worker);
+                    let key = self.alive_key(&worker);
+                    let _ = self.with(|c| redis::cmd("EVAL").arg(PRUNE).arg(2).arg(&hash).arg(&key).arg(&worker).query::<i64>(c));
                 }
             }
         }

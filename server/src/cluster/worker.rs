@@ -91,13 +91,7 @@ impl Worker {
         deployments: serde_json::Map<String, serde_json::Value>,
     ) -> anyhow::Result<Arc<Worker>> {
         for repo in registry.repo_ids() {
-            let stream = bus.stream(repo);
-            let created = bus.with(|c| redis::cmd("XGROUP").arg("CREATE").arg(&stream).arg(GROUP).arg("0").arg("MKSTREAM").query::<()>(c));
-            if let Err(e) = created
-                && e.code() != Some("BUSYGROUP")
-            {
-                anyhow::bail!("creating the consumer group of {stream}: {e}");
-            }
+            bus.ensure_group(repo).map_err(|e| anyhow::anyhow!("creating the consumer group of {}: {e}", bus.stream(repo)))?;
         }
         let hub = hub_listing(&registry, &blobs)?;
         let worker = Arc::new(Worker {
@@ -146,7 +140,23 @@ impl Worker {
         }
         let _ = self.bus.unregister_worker(&self.config.id);
         self.stopped.store(true, Ordering::SeqCst);
-        lock(&self.inflight).len()
+        let left = lock(&self.inflight).len();
+        if left == 0 {
+            // A consumer name per worker process: remove ours, unless it still holds
+            // entries (deleting it would drop them from the pending list).
+            for repo in self.registry.repo_ids() {
+                let stream = self.bus.stream(repo);
+                let _ = self.bus.with(|c| {
+                    let pending: redis::streams::StreamPendingCountReply =
+                        redis::cmd("XPENDING").arg(&stream).arg(GROUP).arg("-").arg("+").arg(1).arg(&self.config.id).query(c)?;
+                    if pending.ids.is_empty() {
+                        redis::cmd("XGROUP").arg("DELCONSUMER").arg(&stream).arg(GROUP).arg(&self.config.id).query::<i64>(c)?;
+                    }
+                    Ok(())
+                });
+            }
+        }
+        left
     }
 
     /// Writes this worker's record (models, `/status` entries), expiring unless renewed.
@@ -159,8 +169,7 @@ impl Worker {
             "slots": self.config.slots,
             "running": lock(&self.inflight).len(),
         });
-        let live_for = (self.config.lease * 3).as_millis().max(1000) as u64;
-        self.bus.register_worker(&self.config.id, record, unix_ms() + live_for)?;
+        self.bus.register_worker(&self.config.id, record, (self.config.lease * 3).max(Duration::from_secs(1)))?;
         Ok(())
     }
 
@@ -177,12 +186,21 @@ impl Worker {
         }
     }
 
+    fn free_slots(&self) -> usize {
+        self.config.slots.saturating_sub(lock(&self.inflight).len())
+    }
+
     fn intake(self: Arc<Self>) {
-        let streams: Vec<String> = self.registry.repo_ids().iter().map(|r| self.bus.stream(r)).collect();
+        let repos: Vec<String> = self.registry.repo_ids().iter().map(|r| r.to_string()).collect();
+        let streams: Vec<String> = repos.iter().map(|r| self.bus.stream(r)).collect();
+        // Where each stream's reclaim scan goes on (XAUTOCLAIM looks at a bounded number
+        // of pending entries per call).
+        let mut cursors: Vec<String> = vec!["0-0".into(); streams.len()];
         let lease_ms = self.config.lease.as_millis() as u64;
         let mut conn = None;
+        let mut backoff = Duration::from_millis(100);
         while !self.stopping.load(Ordering::SeqCst) {
-            if lock(&self.inflight).len() >= self.config.slots {
+            if self.free_slots() == 0 {
                 thread::sleep(Duration::from_millis(20));
                 continue;
             }
@@ -197,14 +215,19 @@ impl Worker {
                     }
                 },
             };
+            let mut failed: Option<redis::RedisError> = None;
             // Jobs of dead workers first: they have waited longest.
             let mut took = false;
-            for stream in &streams {
+            for (i, stream) in streams.iter().enumerate() {
+                if self.free_slots() == 0 {
+                    break;
+                }
                 let claimed: redis::RedisResult<StreamAutoClaimReply> = redis::cmd("XAUTOCLAIM")
-                    .arg(stream).arg(GROUP).arg(&self.config.id).arg(lease_ms).arg("0-0").arg("COUNT").arg(1)
+                    .arg(stream).arg(GROUP).arg(&self.config.id).arg(lease_ms).arg(&cursors[i]).arg("COUNT").arg(1)
                     .query(c);
                 match claimed {
                     Ok(reply) => {
+                        cursors[i] = reply.next_stream_id.clone();
                         for gone in &reply.deleted_ids {
                             let _ = self.bus.ack(stream, gone);
                         }
@@ -215,37 +238,47 @@ impl Worker {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!("worker: XAUTOCLAIM {stream}: {e}");
-                        conn = None;
+                        failed = Some(e);
                         break;
                     }
                 }
             }
-            if took || conn.is_none() {
-                continue;
-            }
-            let c = conn.as_mut().expect("kept above");
-            let mut cmd = redis::cmd("XREADGROUP");
-            cmd.arg("GROUP").arg(GROUP).arg(&self.config.id).arg("COUNT").arg(1).arg("BLOCK").arg(500).arg("STREAMS");
-            for s in &streams {
-                cmd.arg(s);
-            }
-            for _ in &streams {
-                cmd.arg(">");
-            }
-            match cmd.query::<Option<StreamReadReply>>(c) {
-                Ok(Some(reply)) => {
-                    for key in reply.keys {
-                        for entry in key.ids {
-                            self.take(&key.key, &entry, false);
+            if failed.is_none() && !took {
+                let mut cmd = redis::cmd("XREADGROUP");
+                cmd.arg("GROUP").arg(GROUP).arg(&self.config.id).arg("COUNT").arg(1).arg("BLOCK").arg(500).arg("STREAMS");
+                for s in &streams {
+                    cmd.arg(s);
+                }
+                for _ in &streams {
+                    cmd.arg(">");
+                }
+                match cmd.query::<Option<StreamReadReply>>(c) {
+                    Ok(Some(reply)) => {
+                        for key in reply.keys {
+                            for entry in key.ids {
+                                self.take(&key.key, &entry, false);
+                            }
                         }
                     }
+                    Ok(None) => {}
+                    Err(e) => failed = Some(e),
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!("worker: XREADGROUP: {e}");
-                    conn = None;
-                    thread::sleep(Duration::from_millis(200));
+            }
+            match failed {
+                None => backoff = Duration::from_millis(100),
+                Some(e) => {
+                    tracing::warn!("worker: reading the job streams: {e}");
+                    if e.code() == Some("NOGROUP") {
+                        // Redis lost the group (restarted without persistence, flushed):
+                        // make it again.
+                        for repo in &repos {
+                            let _ = self.bus.ensure_group(repo);
+                        }
+                    } else {
+                        conn = None;
+                    }
+                    thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
         }
@@ -283,6 +316,11 @@ impl Worker {
                 return;
             }
         };
+        // A job that ended (its acknowledgement was lost) is not run again.
+        if self.bus.ended(&ticket.id).unwrap_or(false) {
+            let _ = self.bus.ack(stream, &entry.id);
+            return;
+        }
         if reclaimed {
             let tries = self.deliveries(stream, &entry.id);
             if tries > self.config.max_tries {

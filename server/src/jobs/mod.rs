@@ -374,8 +374,9 @@ impl Jobs {
 
     /// Delivers an update that did not come from this process's executors (a cluster
     /// worker's, relayed by a front) to `session`'s socket and to `watcher`.
+    /// Nothing is recorded: the cluster keeps statuses itself.
     pub fn deliver(&self, session: Option<&str>, watcher: Option<Arc<dyn Subscriber>>, update: Update) {
-        self.publish(&Route { session: session.map(str::to_string), watcher }, update);
+        self.send(&Route { session: session.map(str::to_string), watcher }, update, false);
     }
 
     /// The sockets subscribed now, with the key each was opened with.
@@ -511,10 +512,15 @@ impl Jobs {
 
     /// Records and delivers one update.
     fn publish(&self, route: &Route, update: Update) {
+        self.send(route, update, true);
+    }
+
+    /// Delivers one update, recording it as the job's latest status when `record`.
+    fn send(&self, route: &Route, update: Update, record: bool) {
         if update.status == Status::Log && crate::faults::on(crate::faults::Fault::DropLog) {
             return;
         }
-        if !matches!(update.status, Status::Log | Status::Stream) {
+        if record && !matches!(update.status, Status::Log | Status::Stream) {
             let mut stored = update.clone();
             // Polls get the URL; the blob stays in the result store.
             stored.inline = None;
