@@ -187,6 +187,11 @@ fn single_server_result(case: &str) -> Vec<u8> {
     download(&server.url, &id)
 }
 
+/// `--model` serving the tiny GPT-2 under the repo id the captures name.
+fn captured_model() -> String {
+    format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display())
+}
+
 /// A value of `/metrics` (Prometheus text) of the process at `base`.
 fn metric(base: &str, name: &str) -> f64 {
     let (_, body) = http(base, "GET", "/metrics", &[], &[]);
@@ -306,7 +311,7 @@ fn a_job_whose_worker_dies_completes_on_the_other_worker() {
     let expected = single_server_result("c01_save_output");
     let cluster = Cluster::new("kill", false);
     let front = cluster.front();
-    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let model = captured_model();
     let flags = ["--model", &model, "--lease-ms", "1000", "--test-job-delay-ms", "1500"];
     let mut workers = vec![cluster.worker("w1", &flags), cluster.worker("w2", &flags)];
     let id = submit(&front.url, "c01_save_output");
@@ -334,7 +339,7 @@ fn a_job_retried_past_max_tries_ends_with_an_error() {
     }
     let cluster = Cluster::new("tries", false);
     let front = cluster.front();
-    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let model = captured_model();
     let flags = ["--model", &model, "--lease-ms", "500", "--max-tries", "1", "--test-job-delay-ms", "60000"];
     let mut first = cluster.worker("w1", &flags);
     let id = submit(&front.url, "c01_save_output");
@@ -357,7 +362,7 @@ fn a_non_blocking_job_survives_its_front_restarting() {
     }
     let expected = single_server_result("c03_set_output_zero");
     let cluster = Cluster::new("front", false);
-    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let model = captured_model();
     let _w = cluster.worker("w1", &["--model", &model, "--test-job-delay-ms", "1000"]);
     let mut first = cluster.front();
     let id = submit(&first.url, "c03_set_output_zero");
@@ -379,7 +384,7 @@ fn jobs_spread_across_workers() {
     }
     let cluster = Cluster::new("spread", false);
     let front = cluster.front();
-    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let model = captured_model();
     let flags = ["--model", &model, "--workers", "1", "--test-job-delay-ms", "100"];
     let _w = (cluster.worker("w1", &flags), cluster.worker("w2", &flags));
     let started = Instant::now();
@@ -427,7 +432,7 @@ fn a_stopping_worker_finishes_its_job_and_exits() {
     }
     let cluster = Cluster::new("drain", false);
     let front = cluster.front();
-    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let model = captured_model();
     // The drain outlasts the lease: the job must not be reclaimed meanwhile.
     let mut worker = cluster.worker("w1", &["--model", &model, "--lease-ms", "300", "--test-job-delay-ms", "1500"]);
     let id = submit(&front.url, "c01_save_output");
@@ -450,7 +455,7 @@ fn jobs_of_a_model_no_worker_serves_any_more_end_with_an_error() {
     }
     let cluster = Cluster::new("orphans", false);
     let front = cluster.front_with(&["--orphan-grace-ms", "1000"]);
-    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let model = captured_model();
     let mut worker = cluster.worker("w1", &["--model", &model, "--workers", "1", "--lease-ms", "500", "--test-job-delay-ms", "60000"]);
     let running = submit(&front.url, "c01_save_output");
     let queued = submit(&front.url, "c01_save_output");
@@ -472,7 +477,7 @@ fn a_full_queue_refuses_submissions() {
     }
     let cluster = Cluster::new("full", false);
     let front = cluster.front_with(&["--max-queue", "1"]);
-    let model = format!("{CAPTURED_REPO}={}", workspace().join("fixtures/models/tiny-gpt2").display());
+    let model = captured_model();
     let _worker = cluster.worker("w1", &["--model", &model, "--test-job-delay-ms", "3000"]);
     let first = submit(&front.url, "c01_save_output");
     let (status, body) = post_capture(&front.url, "c01_save_output");

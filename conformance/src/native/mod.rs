@@ -277,17 +277,23 @@ fn refused_or_error(o: &Options, r: &Response) -> Result<String, String> {
 
 // ---------------------------------------------------------------- area 1
 
-fn accepted(o: &Options) -> Checked {
+/// Runs a non-blocking job to COMPLETED and downloads its result from the URL COMPLETED
+/// names: the download's response.
+fn run_and_download(o: &Options) -> Result<Response, String> {
     let id = submit(o, "")?;
     let end = terminal(o, &id)?;
     if end["status"] != "COMPLETED" {
-        return Err(format!("the job did not complete: {end}").into());
+        return Err(format!("job {id} did not complete: {end}"));
     }
-    let url = end["data"].as_str().ok_or_else(|| format!("COMPLETED without a result URL: {end}"))?;
+    let url = end["data"].as_str().ok_or_else(|| format!("COMPLETED's data is not a URL string: {end}"))?;
     let path = &url[url.find("/results/").ok_or_else(|| format!("an unexpected result URL {url}"))?..];
-    let r = get_keyed(o, path)?;
+    get_keyed(o, path)
+}
+
+fn accepted(o: &Options) -> Checked {
+    let r = run_and_download(o)?;
     if r.status != 200 || !r.body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(format!("GET {path}: HTTP {}, {} bytes, not a zstd frame", r.status, r.body.len()).into());
+        return Err(format!("the download: HTTP {}, {} bytes, not a zstd frame", r.status, r.body.len()).into());
     }
     Ok(serde_json::json!({"result_bytes": r.body.len()}))
 }
@@ -635,19 +641,12 @@ fn unknown(o: &Options, prefix: &str) -> Checked {
 }
 
 fn polled_download(o: &Options) -> Checked {
-    let id = submit(o, "")?;
-    let end = terminal(o, &id)?;
-    if end["status"] != "COMPLETED" {
-        return Err(format!("{end}").into());
-    }
-    let url = end["data"].as_str().ok_or_else(|| format!("COMPLETED's data is not a URL string: {end}"))?;
-    let path = &url[url.find("/results/").ok_or_else(|| format!("an unexpected result URL {url}"))?..];
-    let r = get_keyed(o, path)?;
+    let r = run_and_download(o)?;
     let length: Option<usize> = r.header("content-length").and_then(|v| v.parse().ok());
     if r.status != 200 || length != Some(r.body.len()) || !r.body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(format!("GET {path}: HTTP {}, Content-Length {length:?}, {} bytes", r.status, r.body.len()).into());
+        return Err(format!("the download: HTTP {}, Content-Length {length:?}, {} bytes", r.status, r.body.len()).into());
     }
-    Ok(serde_json::json!({"statuses": end["status"]}))
+    Ok(serde_json::json!({"result_bytes": r.body.len()}))
 }
 
 fn odd_ids(o: &Options) -> Checked {
@@ -665,15 +664,11 @@ fn odd_ids(o: &Options) -> Checked {
 
 // ---------------------------------------------------------------- area 11
 
-/// Runs a non-blocking job to COMPLETED and downloads its result.
+/// A non-blocking job's result bytes.
 fn run_to_result(o: &Options) -> Result<Vec<u8>, String> {
-    let id = submit(o, "")?;
-    let end = terminal(o, &id)?;
-    let url = end["data"].as_str().filter(|_| end["status"] == "COMPLETED").ok_or_else(|| format!("job {id}: {end}"))?;
-    let path = &url[url.find("/results/").ok_or_else(|| format!("an unexpected result URL {url}"))?..];
-    let r = get_keyed(o, path)?;
+    let r = run_and_download(o)?;
     if r.status != 200 {
-        return Err(format!("GET {path}: HTTP {}", r.status));
+        return Err(format!("the download: HTTP {}", r.status));
     }
     Ok(r.body)
 }
