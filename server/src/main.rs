@@ -547,8 +547,17 @@ fn main() -> anyhow::Result<()> {
         // closed pipe stop the server.
         let mut out = std::io::stdout();
         let _ = writeln!(out, "localndif listening on http://{addr}");
-        if role != "worker" {
-            let _ = writeln!(out, "{}", quick_start(&format!("http://{addr}"), &first_repo));
+        match role {
+            "worker" => {}
+            "front" => {
+                let _ = writeln!(
+                    out,
+                    "\nPoint nnsight at it: export NDIF_HOST=http://{addr} HF_ENDPOINT=http://{addr}\nThe models are the workers': GET http://{addr}/models"
+                );
+            }
+            _ => {
+                let _ = writeln!(out, "{}", quick_start(&format!("http://{addr}"), &first_repo));
+            }
         }
         let _ = out.flush();
         let drain = std::time::Duration::from_secs(drain_timeout);
