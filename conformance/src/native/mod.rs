@@ -333,7 +333,7 @@ where
         proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
     );
     runner
-        .run(&strategy, |v| check(v).map_err(|e| TestCaseError::fail(e)))
+        .run(&strategy, |v| check(v).map_err(TestCaseError::fail))
         .map_err(|e| NotPass::Fail(format!("{e}")))
 }
 
@@ -605,12 +605,10 @@ fn g1_stream(o: &Options) -> Checked {
             tungstenite::Message::Text(t) if t.as_str() == "2" => {
                 ws.send(tungstenite::Message::Text("3".into())).map_err(|e| e.to_string())?;
             }
-            tungstenite::Message::Text(t) => {
-                // `451-["blocking_response",{"_placeholder":true,"num":0}]`: the status
-                // follows as a binary attachment.
-                if !t.contains("blocking_response") {
-                    return Err(format!("an unexpected socket.io packet {t:?}").into());
-                }
+            // `451-["blocking_response",{"_placeholder":true,"num":0}]`: the status follows
+            // as a binary attachment.
+            tungstenite::Message::Text(t) if !t.contains("blocking_response") => {
+                return Err(format!("an unexpected socket.io packet {t:?}").into());
             }
             tungstenite::Message::Binary(b) => {
                 if !b.windows(id.len()).any(|w| w == id.as_bytes()) {

@@ -22,6 +22,9 @@ pub const NOT_DEPLOYED: &str = "Model is not dedicated and hotswapping is not su
 /// NDIF's purge text for jobs whose deployment went away.
 pub const EVICTED: &str = "Model deployment evicted. Please try again later. Sorry for the inconvenience.";
 
+/// A G1 callback watcher and when its job was submitted.
+type Watcher = (Arc<dyn Subscriber>, Instant);
+
 /// What a front is told at start.
 #[derive(Debug, Clone)]
 pub struct FrontConfig {
@@ -42,7 +45,7 @@ pub struct Front {
     config: FrontConfig,
     /// G1 `ndif-callback` watchers of jobs submitted here, until their terminal status
     /// (or the TTL: a terminal status this front missed).
-    watchers: Mutex<HashMap<String, (Arc<dyn Subscriber>, Instant)>>,
+    watchers: Mutex<HashMap<String, Watcher>>,
     /// Jobs of this front's sockets that have not ended: job → session (re-read after the
     /// relay reconnects, so a terminal status published meanwhile still arrives).
     tracked: Mutex<HashMap<String, String>>,
