@@ -133,11 +133,16 @@ fn submit(base: &str, case: &str) -> String {
 }
 
 fn post_capture(base: &str, case: &str) -> (u16, Vec<u8>) {
+    post_capture_for(base, case, "")
+}
+
+/// Submits the captured request `case` for the socket `session` ("" = non-blocking).
+fn post_capture_for(base: &str, case: &str, session: &str) -> (u16, Vec<u8>) {
     let dir = workspace().join("fixtures/captures/v0.8.1").join(case);
     let blob = std::fs::read(dir.join("request.blob")).unwrap();
     let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("request_meta.json")).unwrap()).unwrap();
     let mut data = meta["data_field"].clone();
-    data["session_id"] = "".into();
+    data["session_id"] = session.into();
     let boundary = "localndifclustertest";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{data}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"blob\"; filename=\"request\"\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -486,4 +491,49 @@ fn a_full_queue_refuses_submissions() {
     assert!(detail.contains("queue") && detail.contains("full"), "{detail}");
     let done = wait_for(&front.url, &first, &["COMPLETED", "ERROR"], Duration::from_secs(60));
     assert_eq!(done["status"], "COMPLETED", "{done}");
+}
+
+/// A front whose update channel drops while a blocking job ends: after reconnecting it
+/// re-reads the job's status, and the client's socket still gets COMPLETED.
+#[test]
+fn a_relay_that_lost_redis_still_delivers_the_end_of_a_job() {
+    if skipped() {
+        return;
+    }
+    let cluster = Cluster::new("relay", false);
+    let front = cluster.front_with(&["--test-relay-pause-ms", "3000"]);
+    let model = captured_model();
+    let _w = cluster.worker("w1", &["--model", &model, "--test-job-delay-ms", "1000"]);
+    let host = front.url.strip_prefix("http://").unwrap().to_string();
+    let stream = TcpStream::connect(&host).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let (mut ws, _) = tungstenite::client(format!("ws://{host}/subscribe").as_str(), stream).unwrap();
+    let first = ws.read().unwrap().into_text().unwrap().to_string();
+    let session: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let session = session["session_id"].as_str().unwrap().to_string();
+    let (status, reply) = post_capture_for(&front.url, "c01_save_output", &session);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&reply));
+    let id = serde_json::from_slice::<serde_json::Value>(&reply).unwrap()["id"].as_str().unwrap().to_string();
+    wait_for(&front.url, &id, &["RUNNING"], Duration::from_secs(30));
+    // Drop the front's pub/sub connection: the job ends (in about a second) while the
+    // relay waits three before reconnecting.
+    let killed = Command::new("redis-cli")
+        .args(["-p", &cluster.redis.port.to_string(), "CLIENT", "KILL", "TYPE", "pubsub"])
+        .output()
+        .unwrap();
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    assert!(String::from_utf8_lossy(&killed.stdout).trim() != "0", "no pub/sub connection was dropped");
+    let ended = loop {
+        match ws.read().expect("the socket got no COMPLETED") {
+            tungstenite::Message::Binary(b) => break b.windows(9).any(|w| w == b"COMPLETED"),
+            tungstenite::Message::Text(t) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                if matches!(v["status"].as_str(), Some("COMPLETED" | "ERROR")) {
+                    break v["status"] == "COMPLETED";
+                }
+            }
+            _ => {}
+        }
+    };
+    assert!(ended, "the job did not complete");
 }

@@ -180,6 +180,9 @@ struct ClusterArgs {
     /// Test only: every job waits this long before it runs (spreading tests).
     #[arg(long, default_value_t = 0, hide = true)]
     test_job_delay_ms: u64,
+    /// Test only: a front's relay waits this long before reconnecting to Redis.
+    #[arg(long, default_value_t = 0, hide = true)]
+    test_relay_pause_ms: u64,
 }
 
 
@@ -507,6 +510,7 @@ fn main() -> anyhow::Result<()> {
                 inline_max: inline_result_max,
                 max_queue,
                 orphan_grace: std::time::Duration::from_millis(cluster.orphan_grace_ms),
+                relay_pause: std::time::Duration::from_millis(cluster.test_relay_pause_ms),
             };
             (Some(localndif::cluster::Front::start(bus, blobs, jobs.clone(), config)), None)
         }

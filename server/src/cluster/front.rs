@@ -36,6 +36,9 @@ pub struct FrontConfig {
     pub max_queue: usize,
     /// Jobs of a model no live worker has served for this long end with an ERROR.
     pub orphan_grace: Duration,
+    /// Test only: how long the relay waits before reconnecting after losing Redis
+    /// (`serve --test-relay-pause-ms`), so a test can end a job while it is away.
+    pub relay_pause: Duration,
 }
 
 pub struct Front {
@@ -322,6 +325,8 @@ fn relay(front: Weak<Front>) {
             }
         }
         reconnected = true;
+        let pause = front.upgrade().map(|f| f.config.relay_pause).unwrap_or_default();
+        thread::sleep(pause);
     }
 }
 
