@@ -315,6 +315,42 @@ if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 
 
+# Module paths per architecture, for cases written once for every architecture: a case
+# binds the envoys before its trace (`h = blocks(model)`), so the traced code names no path.
+PATHS = {
+    "blocks": ("transformer.h", "model.layers"),
+    "final_norm": ("transformer.ln_f", "model.norm"),
+    "embed": ("transformer.wte", "model.embed_tokens"),
+}
+
+
+def _envoy(model, what: str):
+    for path in PATHS[what]:
+        node = model
+        try:
+            for part in path.split("."):
+                node = getattr(node, part)
+        except AttributeError:
+            continue
+        return node
+    raise AttributeError(f"no {what} in {type(model).__name__}: tried {PATHS[what]}")
+
+
+def blocks(model):
+    """The decoder blocks: GPT-2's `transformer.h`, the Llama family's `model.layers`."""
+    return _envoy(model, "blocks")
+
+
+def final_norm(model):
+    """The norm before the LM head: GPT-2's `transformer.ln_f`, Llama's `model.norm`."""
+    return _envoy(model, "final_norm")
+
+
+def embed(model):
+    """The token embedding: GPT-2's `transformer.wte`, Llama's `model.embed_tokens`."""
+    return _envoy(model, "embed")
+
+
 def __getattr__(name: str):
     """`RemoteError`: what the installed client raises when the server reports ERROR —
     0.8's `RemoteError`, or the `NNsightException` 0.5-0.7 wrap their `RemoteException` in."""

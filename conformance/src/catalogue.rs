@@ -85,6 +85,14 @@ pub fn architectures(code: &str) -> Vec<&'static str> {
     if code.contains("model.model.layers") || code.contains("model.model.embed_tokens") {
         out.push("llama");
     }
+    // The driver's per-architecture paths (`nnsight_case.blocks(model)`, …).
+    if ["blocks(model)", "final_norm(model)", "embed(model)"].iter().any(|h| code.contains(h)) {
+        for a in ["gpt2", "llama"] {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
     if out.is_empty() {
         out.push("any");
     }
@@ -183,6 +191,7 @@ mod tests {
         assert_eq!(architectures("model.transformer.h[0].output"), ["gpt2"]);
         assert_eq!(architectures("model.model.layers[0].output"), ["llama"]);
         assert_eq!(architectures("tracer.result"), ["any"]);
+        assert_eq!(architectures("h = blocks(model)\nh[0].output"), ["gpt2", "llama"]);
         assert_eq!(assigned("SPEC = \"protocol.md §Results\"\n", "SPEC"), Some("protocol.md §Results"));
     }
 }

@@ -169,7 +169,7 @@ fn main() -> anyhow::Result<()> {
         }
         let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
         println!(
-            "client {client}: {} passed, {} wrong, {} failed, {} missing, {} info, {} not for this client",
+            "client {client}: {} passed, {} wrong, {} failed, {} missing, {} info, {} skipped (not for this client or architecture)",
             count(Verdict::Pass),
             count(Verdict::Wrong),
             count(Verdict::Fail),
