@@ -141,12 +141,15 @@ struct ServeArgs {
 }
 
 /// What this process is in a cluster (docs/cluster.md).
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Role {
     /// The whole server in one process (no Redis, no object store).
     All,
     /// HTTP and both WebSocket generations, no models: jobs go to workers through Redis.
     Front,
+    /// `localndif worker` (not a `--role` value).
+    #[value(skip)]
+    Worker,
 }
 
 #[derive(clap::Args)]
@@ -361,7 +364,7 @@ fn main() -> anyhow::Result<()> {
         println!("{}", out.display());
         return Ok(());
     }
-    let (args, worker) = match command {
+    let (args, worker_command) = match command {
         Command::Serve(a) => (a, false),
         Command::Worker(a) => (a, true),
         Command::Replica { .. } => unreachable!("replica handled above"),
@@ -461,11 +464,11 @@ fn main() -> anyhow::Result<()> {
             s.dtype = dtype.clone();
         }
     }
-    let role = if worker { "worker" } else if cluster.role == Role::Front { "front" } else { "all" };
+    let role = if worker_command { Role::Worker } else { cluster.role };
     let store_config = StoreConfig {
         ttl: std::time::Duration::from_secs(result_ttl),
         // A worker keeps no result itself: they go to the object store.
-        budget: if worker { 0 } else { result_budget },
+        budget: if role == Role::Worker { 0 } else { result_budget },
         disk: results_dir.map(|d| (d, results_disk_min)),
     };
     let jobs = Jobs::start(ExecConfig {
@@ -477,7 +480,7 @@ fn main() -> anyhow::Result<()> {
         cancel_orphans: !keep_orphans,
     });
     let shared = match role {
-        "all" => {
+        Role::All => {
             anyhow::ensure!(
                 cluster.redis.is_none() && cluster.store.is_none(),
                 "--redis and --store are for a cluster: `serve --role front` or `localndif worker` (docs/cluster.md)"
@@ -485,16 +488,16 @@ fn main() -> anyhow::Result<()> {
             None
         }
         _ => {
-            let url = cluster.redis.as_deref().ok_or_else(|| anyhow::anyhow!("a cluster {role} needs --redis URL"))?;
+            let url = cluster.redis.as_deref().ok_or_else(|| anyhow::anyhow!("a cluster {role:?} needs --redis URL"))?;
             let bus = Arc::new(localndif::cluster::Bus::open(url, &cluster.redis_prefix)?);
             let default_store = format!("file://{}", std::env::temp_dir().join("localndif-store").display());
             let blobs = Arc::new(localndif::cluster::Blobs::open(cluster.store.as_deref().unwrap_or(&default_store))?);
-            tracing::info!(role, redis = %bus.url, store = %blobs.url, "cluster");
+            tracing::info!(?role, redis = %bus.url, store = %blobs.url, "cluster");
             Some((bus, blobs))
         }
     };
     // A front loads no model: the workers do.
-    let registry = Arc::new(if role == "front" {
+    let registry = Arc::new(if role == Role::Front {
         anyhow::ensure!(no_models, "a front serves no model: give --model to `localndif worker` instead");
         Registry::load_specs(Vec::new(), device)?
     } else {
@@ -504,7 +507,7 @@ fn main() -> anyhow::Result<()> {
     let protocol = Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog };
     let ttl = std::time::Duration::from_secs(result_ttl);
     let (front, worker) = match (role, shared) {
-        ("front", Some((bus, blobs))) => {
+        (Role::Front, Some((bus, blobs))) => {
             let config = localndif::cluster::front::FrontConfig {
                 ttl,
                 inline_max: inline_result_max,
@@ -514,7 +517,7 @@ fn main() -> anyhow::Result<()> {
             };
             (Some(localndif::cluster::Front::start(bus, blobs, jobs.clone(), config)), None)
         }
-        ("worker", Some((bus, blobs))) => {
+        (Role::Worker, Some((bus, blobs))) => {
             let id = cluster.worker_id.clone().unwrap_or_else(|| {
                 let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
                 format!("{host}-{}", std::process::id())
@@ -552,14 +555,14 @@ fn main() -> anyhow::Result<()> {
         let mut out = std::io::stdout();
         let _ = writeln!(out, "localndif listening on http://{addr}");
         match role {
-            "worker" => {}
-            "front" => {
+            Role::Worker => {}
+            Role::Front => {
                 let _ = writeln!(
                     out,
                     "\nPoint nnsight at it: export NDIF_HOST=http://{addr} HF_ENDPOINT=http://{addr}\nThe models are the workers': GET http://{addr}/models"
                 );
             }
-            _ => {
+            Role::All => {
                 let _ = writeln!(out, "{}", quick_start(&format!("http://{addr}"), &first_repo));
             }
         }

@@ -18,7 +18,7 @@ use socketioxide::layer::SocketIoLayer;
 use tokio::sync::mpsc;
 
 use super::backlog::Backlog;
-use super::{ApiError, AppState, MAX_BODY, base_url, json, version};
+use super::{ApiError, AppState, MAX_BODY, RunsOn, base_url, json, version};
 use crate::job;
 use crate::jobs::{Jobs, Status, Subscriber, Update, Work};
 use crate::request;
@@ -188,31 +188,27 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let watcher = (!callback.is_empty() && session.is_none())
         .then(|| callbacks::watcher(&callback))
         .flatten();
-    if let Some(front) = &s.cluster {
-        let served = {
-            let (front, repo) = (front.clone(), req.model_key.repo_id.clone());
-            tokio::task::spawn_blocking(move || front.serves(&repo)).await.unwrap_or_else(|e| Err(e.to_string()))
-        };
-        if let Err(text) = served {
-            return Ok(reply.error(&s, text).await);
+    let result_url = format!("{}/results/{id}", base_url(&headers));
+    let served = match s.runs_on(&req.model_key.repo_id).await {
+        Ok(RunsOn::Here(served)) => served,
+        Ok(RunsOn::Cluster(front)) => {
+            let ticket = crate::cluster::bus::Ticket {
+                result_url,
+                repo: req.model_key.repo_id.clone(),
+                received_ms: super::received_unix_ms(received),
+                id: id.clone(),
+                session: session.clone(),
+                owner: owner.clone(),
+                submission,
+            };
+            return Ok(reply.json(&AppState::submit_to_cluster(front, ticket, watcher).await?));
         }
-        let ticket = crate::cluster::bus::Ticket {
-            result_url: format!("{}/results/{id}", base_url(&headers)),
-            repo: req.model_key.repo_id.clone(),
-            received_ms: super::received_unix_ms(received),
-            id: id.clone(),
-            session: session.clone(),
-            owner: owner.clone(),
-            submission,
-        };
-        return Ok(reply.json(&s.submit_to_cluster(front, ticket, watcher).await?));
-    }
-    let Some(served) = s.registry.get(&req.model_key.repo_id) else {
-        return Ok(reply.error(&s, super::not_served(&s, &req.model_key.repo_id)).await);
+        // Past the headers, NDIF answers with an ERROR status (see above).
+        Err(e) => return Ok(reply.error(&s, e.detail).await),
     };
     let caps = s.caps;
     let work = Work {
-        result_url: format!("{}/results/{id}", base_url(&headers)),
+        result_url,
         model: served.repo_id.clone(),
         owner: owner.clone(),
         received,

@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::backlog::Backlog;
-use super::{ApiError, AppState, MAX_BODY, base_url, json};
+use super::{ApiError, AppState, MAX_BODY, RunsOn, base_url, json};
 use crate::job;
 use crate::jobs::{Jobs, Subscriber, Update, Work};
 use crate::request::{self, Envelope};
@@ -56,21 +56,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         super::decode_off_task(blob.len(), move || request::decode_g2(&envelope, &blob)).await?
     };
     let req = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let served = match &s.cluster {
-        None => Some(
-            s.registry
-                .get(&req.model_key.repo_id)
-                .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, super::not_served(&s, &req.model_key.repo_id)))?,
-        ),
-        Some(front) => {
-            let (front, repo) = (front.clone(), req.model_key.repo_id.clone());
-            tokio::task::spawn_blocking(move || front.serves(&repo))
-                .await
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-                .map_err(|text| ApiError::new(StatusCode::NOT_FOUND, text))?;
-            None
-        }
-    };
+    let runs_on = s.runs_on(&req.model_key.repo_id).await?;
     // A blocking job's updates go only to its session's socket: without one the client
     // would wait forever, so refuse instead.
     let session = Some(envelope.session_id).filter(|id| !id.is_empty());
@@ -82,22 +68,25 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         )));
     }
     let id = Jobs::new_id();
-    let (Some(served), None) = (served, &s.cluster) else {
-        let front = s.cluster.as_ref().expect("no model here means a cluster front");
-        let ticket = crate::cluster::bus::Ticket {
-            result_url: format!("{}/results/{id}", base_url(&headers)),
-            repo: req.model_key.repo_id.clone(),
-            received_ms: super::received_unix_ms(received),
-            id,
-            session,
-            owner,
-            submission,
-        };
-        return Ok(json(s.submit_to_cluster(front, ticket, None).await?.to_json()));
+    let result_url = format!("{}/results/{id}", base_url(&headers));
+    let served = match runs_on {
+        RunsOn::Here(served) => served,
+        RunsOn::Cluster(front) => {
+            let ticket = crate::cluster::bus::Ticket {
+                result_url,
+                repo: req.model_key.repo_id.clone(),
+                received_ms: super::received_unix_ms(received),
+                id,
+                session,
+                owner,
+                submission,
+            };
+            return Ok(json(AppState::submit_to_cluster(front, ticket, None).await?.to_json()));
+        }
     };
     let caps = s.caps;
     let work = Work {
-        result_url: format!("{}/results/{id}", base_url(&headers)),
+        result_url,
         model: served.repo_id.clone(),
         owner,
         received,

@@ -34,40 +34,52 @@ struct HubRepo {
     config: serde_json::Value,
     n_params: i64,
     files: Vec<HubFile>,
-    from: From,
 }
 
 struct HubFile {
     name: String,
     size: u64,
     etag: String,
+    at: At,
 }
 
-/// Where a repo's bytes are.
-enum From {
-    Local(Arc<ServedModel>),
-    /// In the cluster's object store.
-    Cluster(Arc<Front>),
+/// Where a file's bytes are.
+enum At {
+    /// This process's model (in the binary, or a file).
+    Here(Content),
+    /// The cluster's object store (uploaded by a worker).
+    Store(Arc<Front>),
 }
 
 impl HubRepo {
-    fn local(m: Arc<ServedModel>) -> HubRepo {
+    fn local(m: &ServedModel) -> HubRepo {
         HubRepo {
             repo_id: m.repo_id.clone(),
             commit: m.repo.commit.clone(),
             config: m.config.clone(),
             n_params: m.n_params(),
-            files: m.repo.files.iter().map(|f| HubFile { name: f.name.clone(), size: f.size, etag: f.etag.clone() }).collect(),
-            from: From::Local(m),
+            files: m
+                .repo
+                .files
+                .iter()
+                .map(|f| HubFile { name: f.name.clone(), size: f.size, etag: f.etag.clone(), at: At::Here(f.content.clone()) })
+                .collect(),
         }
     }
 
     /// From a worker's record (`cluster::worker::hub_listing`).
-    fn cluster(repo: &str, v: &serde_json::Value, front: Arc<Front>) -> Option<HubRepo> {
+    fn cluster(repo: &str, v: &serde_json::Value, front: &Arc<Front>) -> Option<HubRepo> {
         let files = v["files"]
             .as_array()?
             .iter()
-            .map(|f| Some(HubFile { name: f["name"].as_str()?.to_string(), size: f["size"].as_u64()?, etag: f["etag"].as_str()?.to_string() }))
+            .map(|f| {
+                Some(HubFile {
+                    name: f["name"].as_str()?.to_string(),
+                    size: f["size"].as_u64()?,
+                    etag: f["etag"].as_str()?.to_string(),
+                    at: At::Store(front.clone()),
+                })
+            })
             .collect::<Option<Vec<_>>>()?;
         Some(HubRepo {
             repo_id: repo.to_string(),
@@ -75,7 +87,6 @@ impl HubRepo {
             config: v["config"].clone(),
             n_params: v["n_params"].as_i64().unwrap_or(0),
             files,
-            from: From::Cluster(front),
         })
     }
 
@@ -95,11 +106,11 @@ fn not_found(code: &'static str, message: String) -> Response {
 
 async fn served(s: &AppState, repo: &str) -> Result<HubRepo, Response> {
     let found = match &s.cluster {
-        None => s.registry.get(repo).map(HubRepo::local),
+        None => s.registry.get(repo).map(|m| HubRepo::local(&m)),
         Some(front) => {
             let (f, r) = (front.clone(), repo.to_string());
             let listing = tokio::task::spawn_blocking(move || f.hub(&r)).await.ok().flatten();
-            listing.and_then(|v| HubRepo::cluster(repo, &v, front.clone()))
+            listing.and_then(|v| HubRepo::cluster(repo, &v, front))
         }
     };
     found.ok_or_else(|| {
@@ -221,19 +232,15 @@ pub async fn resolve(State(s): State<AppState>, Path(path): Path<String>) -> Res
     headers.insert(header::ETAG, HeaderValue::from_str(&format!("\"{}\"", f.etag)).unwrap_or(HeaderValue::from_static("\"0\"")));
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(f.size));
-    let content = match &m.from {
-        From::Local(served) => served.repo.file(file).map(|f| f.content.clone()),
-        From::Cluster(_) => None,
-    };
-    let body = match (&m.from, content) {
-        (_, Some(Content::Static(bytes))) => Body::from(bytes),
-        (_, Some(Content::Path(p))) => match tokio::fs::File::open(&p).await {
+    let body = match &f.at {
+        At::Here(Content::Static(bytes)) => Body::from(*bytes),
+        At::Here(Content::Path(p)) => match tokio::fs::File::open(p).await {
             Ok(file) => Body::from_stream(tokio_util::io::ReaderStream::new(file)),
             Err(e) => {
                 return super::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("reading {file}: {e}")).into_response();
             }
         },
-        (From::Cluster(front), None) => {
+        At::Store(front) => {
             let (front, key) = (front.clone(), Blobs::hub_key(repo, &f.etag));
             match tokio::task::spawn_blocking(move || front.blobs.stream(&key)).await {
                 Ok(Ok(Some((_, stream)))) => Body::from_stream(stream),
@@ -242,7 +249,6 @@ pub async fn resolve(State(s): State<AppState>, Path(path): Path<String>) -> Res
                 Err(e) => return super::ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("reading {file}: {e}")).into_response(),
             }
         }
-        (From::Local(_), None) => return not_found("EntryNotFound", format!("{file} does not exist in {repo}")),
     };
     (headers, body).into_response()
 }

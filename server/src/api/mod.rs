@@ -46,7 +46,29 @@ pub struct AppState {
     pub cluster: Option<Arc<crate::cluster::Front>>,
 }
 
+/// Where a job for a model runs.
+enum RunsOn {
+    /// On this process's copy of the model.
+    Here(Arc<crate::model::ServedModel>),
+    /// On a cluster's workers, queued by this front.
+    Cluster(Arc<crate::cluster::Front>),
+}
+
 impl AppState {
+    /// Where a job for `repo` runs; a 404 whose detail says no model here (or no live
+    /// worker of the cluster) serves it.
+    async fn runs_on(&self, repo: &str) -> Result<RunsOn, ApiError> {
+        let Some(front) = &self.cluster else {
+            return self.registry.get(repo).map(RunsOn::Here).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, not_served(self, repo)));
+        };
+        let (f, r) = (front.clone(), repo.to_string());
+        tokio::task::spawn_blocking(move || f.serves(&r))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?
+            .map_err(|text| ApiError::new(StatusCode::NOT_FOUND, text))?;
+        Ok(RunsOn::Cluster(front.clone()))
+    }
+
     /// Whether a job submitted by `owner` may name socket `sid` for its updates: open on
     /// this process, or (a cluster front) on any front.
     async fn session_ok(&self, sid: &str, owner: Option<&str>) -> bool {
@@ -69,12 +91,10 @@ impl AppState {
 
     /// Queues a job on a cluster front (`front.submit` talks to Redis off the runtime).
     async fn submit_to_cluster(
-        &self,
-        front: &Arc<crate::cluster::Front>,
+        front: Arc<crate::cluster::Front>,
         ticket: crate::cluster::bus::Ticket,
         watcher: Option<Arc<dyn crate::jobs::Subscriber>>,
     ) -> Result<crate::jobs::Update, ApiError> {
-        let front = front.clone();
         tokio::task::spawn_blocking(move || front.submit(ticket, watcher))
             .await
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))?

@@ -383,10 +383,12 @@ impl Jobs {
     pub fn sessions(&self) -> Vec<(String, Option<String>)> {
         let ids: Vec<String> = lock(&self.inner.subscribers).keys().cloned().collect();
         let owners = lock(&self.inner.socket_owners);
-        ids.into_iter().map(|id| {
-            let o = owners.get(&id).cloned();
-            (id, o)
-        }).collect()
+        ids.into_iter()
+            .map(|id| {
+                let owner = owners.get(&id).cloned();
+                (id, owner)
+            })
+            .collect()
     }
 
     pub fn is_subscribed(&self, session: &str) -> bool {
