@@ -376,7 +376,9 @@ impl Jobs {
     /// worker's, relayed by a front) to `session`'s socket and to `watcher`.
     /// Nothing is recorded: the cluster keeps statuses itself.
     pub fn deliver(&self, session: Option<&str>, watcher: Option<Arc<dyn Subscriber>>, update: Update) {
-        self.send(&Route { session: session.map(str::to_string), watcher }, update, false);
+        if let Some(gone) = self.send(&Route { session: session.map(str::to_string), watcher }, update, false) {
+            self.unsubscribe(&gone);
+        }
     }
 
     /// The sockets subscribed now, with the key each was opened with.
@@ -456,12 +458,16 @@ impl Jobs {
             lock(&self.inner.owners).insert(work.id.clone(), o.clone());
         }
         let route = Route { session: work.session.clone(), watcher: work.watcher.clone() };
-        let id = work.id.clone();
+        // QUEUED goes out before an executor can take the job (and publish DISPATCHED),
+        // so statuses arrive in order; a socket found gone is let go once the queue is
+        // free again (letting it go ends its queued jobs, this one among them).
+        let gone = self.send(&route, Update::new(&work.id, Status::Queued, &status::queued(queue.len() + 1)), true);
         queue.push_back(work);
-        let position = queue.len();
         drop(queue);
-        self.publish(&route, Update::new(&id, Status::Queued, &status::queued(position)));
         self.inner.wake.notify_one();
+        if let Some(session) = gone {
+            self.unsubscribe(&session);
+        }
         Ok(received)
     }
 
@@ -514,13 +520,17 @@ impl Jobs {
 
     /// Records and delivers one update.
     fn publish(&self, route: &Route, update: Update) {
-        self.send(route, update, true);
+        if let Some(gone) = self.send(route, update, true) {
+            self.unsubscribe(&gone);
+        }
     }
 
-    /// Delivers one update, recording it as the job's latest status when `record`.
-    fn send(&self, route: &Route, update: Update, record: bool) {
+    /// Delivers one update, recording it as the job's latest status when `record`; the
+    /// session whose socket turned out to be gone, for the caller to let go (not here:
+    /// letting go takes the queue's lock, which `submit` holds while it calls this).
+    fn send(&self, route: &Route, update: Update, record: bool) -> Option<String> {
         if update.status == Status::Log && crate::faults::on(crate::faults::Fault::DropLog) {
-            return;
+            return None;
         }
         if record && !matches!(update.status, Status::Log | Status::Stream) {
             let mut stored = update.clone();
@@ -538,12 +548,14 @@ impl Jobs {
                 o.send(&update);
             }
         }
-        if let Some(s) = route.session.as_deref() {
-            let sub = lock(&self.inner.subscribers).get(s).cloned();
-            match sub {
-                Some(sub) if !sub.send(&update) => self.unsubscribe(s),
-                Some(_) => {}
-                None => tracing::debug!(session = s, job = %update.id, status = update.status.as_str(), "no subscriber for an update"),
+        let s = route.session.as_deref()?;
+        let sub = lock(&self.inner.subscribers).get(s).cloned();
+        match sub {
+            Some(sub) if !sub.send(&update) => Some(s.to_string()),
+            Some(_) => None,
+            None => {
+                tracing::debug!(session = s, job = %update.id, status = update.status.as_str(), "no subscriber for an update");
+                None
             }
         }
     }

@@ -298,3 +298,43 @@ fn a_client_that_goes_away_stops_its_blocking_jobs() {
     assert_eq!(jobs.queued(), 0);
     assert_eq!(jobs.latest(&running).map(|u| u.description), Some(DISCONNECTED.to_string()), "no second terminal status");
 }
+
+/// Notes, when QUEUED arrives, whether an executor already holds the job (whose
+/// DISPATCHED would then have been sent first): it watches the running set for a while.
+struct QueuedWatcher {
+    jobs: std::sync::OnceLock<Jobs>,
+    taken_before_queued: AtomicBool,
+    tx: Mutex<mpsc::Sender<Update>>,
+}
+
+impl Subscriber for QueuedWatcher {
+    fn send(&self, update: &Update) -> bool {
+        if update.status == Status::Queued
+            && let Some(jobs) = self.jobs.get()
+        {
+            let until = std::time::Instant::now() + Duration::from_millis(300);
+            while std::time::Instant::now() < until && !self.taken_before_queued.load(Ordering::SeqCst) {
+                self.taken_before_queued.store(jobs.running() > 0, Ordering::SeqCst);
+                std::thread::yield_now();
+            }
+        }
+        lock(&self.tx).send(update.clone()).is_ok()
+    }
+}
+
+#[test]
+fn queued_is_sent_before_an_idle_executor_can_take_the_job() {
+    let jobs = Jobs::start(config(10));
+    let (tx, rx) = mpsc::channel();
+    let watcher = Arc::new(QueuedWatcher { jobs: std::sync::OnceLock::new(), taken_before_queued: AtomicBool::new(false), tx: Mutex::new(tx) });
+    let _ = watcher.jobs.set(jobs.clone());
+    jobs.subscribe("s", watcher.clone());
+    let id = Jobs::new_id();
+    jobs.submit(work(&id, Some("s"), Box::new(|_| Ok(vec![1])))).unwrap();
+    let order: Vec<Status> = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(30)).ok())
+        .map(|u| u.status)
+        .take_while(|s| !s.is_terminal())
+        .collect();
+    assert!(!watcher.taken_before_queued.load(Ordering::SeqCst), "an executor took the job before QUEUED was sent");
+    assert_eq!(order, [Status::Queued, Status::Dispatched, Status::Running]);
+}
