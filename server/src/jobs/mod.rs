@@ -459,15 +459,23 @@ impl Jobs {
         }
         let route = Route { session: work.session.clone(), watcher: work.watcher.clone() };
         // QUEUED goes out before an executor can take the job (and publish DISPATCHED),
-        // so statuses arrive in order; a socket found gone is let go once the queue is
-        // free again (letting it go ends its queued jobs, this one among them).
-        let gone = self.send(&route, Update::new(&work.id, Status::Queued, &status::queued(queue.len() + 1)), true);
+        // so statuses arrive in order.
+        if let Some(session) = self.send(&route, Update::new(&work.id, Status::Queued, &status::queued(queue.len() + 1)), true) {
+            // The socket is gone: let it go (that takes the queue's lock, and ends the
+            // session's other jobs); this job ends too, unless orphans are kept.
+            drop(queue);
+            self.unsubscribe(&session);
+            queue = lock(&self.inner.queue);
+            if self.inner.config.cancel_orphans || self.inner.closing.load(Ordering::SeqCst) {
+                drop(queue);
+                let why = if self.inner.config.cancel_orphans { DISCONNECTED } else { SHUTTING_DOWN };
+                self.end_early(std::slice::from_ref(&work), &[], why, false);
+                return Ok(received);
+            }
+        }
         queue.push_back(work);
         drop(queue);
         self.inner.wake.notify_one();
-        if let Some(session) = gone {
-            self.unsubscribe(&session);
-        }
         Ok(received)
     }
 
@@ -536,7 +544,13 @@ impl Jobs {
             let mut stored = update.clone();
             // Polls get the URL; the blob stays in the result store.
             stored.inline = None;
-            lock(&self.inner.latest).insert(update.id.clone(), (stored, std::time::Instant::now()));
+            let mut latest = lock(&self.inner.latest);
+            // A job ended early (its client went away, a shutdown) stays ended for polls,
+            // whatever its executor still says on its way out.
+            let ended = latest.get(&update.id).is_some_and(|(u, _)| u.status.is_terminal());
+            if !ended || update.status.is_terminal() {
+                latest.insert(update.id.clone(), (stored, std::time::Instant::now()));
+            }
         }
         if let Some(w) = &route.watcher {
             w.send(&update);

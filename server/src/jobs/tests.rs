@@ -338,3 +338,17 @@ fn queued_is_sent_before_an_idle_executor_can_take_the_job() {
     assert!(!watcher.taken_before_queued.load(Ordering::SeqCst), "an executor took the job before QUEUED was sent");
     assert_eq!(order, [Status::Queued, Status::Dispatched, Status::Running]);
 }
+
+/// A job ended early (its client went away, a shutdown) stays ended for polls, whatever
+/// its executor still publishes on its way out.
+#[test]
+fn a_polled_status_never_goes_back_from_an_end() {
+    let jobs = Jobs::start(config(10));
+    jobs.refuse("j", DISCONNECTED, None);
+    let route = Route { session: None, watcher: None };
+    jobs.publish(&route, Update::new("j", Status::Running, status::RUNNING));
+    assert_eq!(jobs.latest("j").map(|u| u.status), Some(Status::Error));
+    jobs.publish(&route, Update::new("k", Status::Running, status::RUNNING));
+    jobs.publish(&route, Update::new("k", Status::Completed, status::COMPLETED));
+    assert_eq!(jobs.latest("k").map(|u| u.status), Some(Status::Completed));
+}
