@@ -435,6 +435,14 @@ pub struct Edit {
     parent: Rc<Namespace>,
 }
 
+impl Edit {
+    /// An edit that arrived with the model handle (made outside the request): its block,
+    /// the locals it was written among and the globals it reads.
+    pub fn new(code: Rc<Code>, own: Rc<Dict>, parent: Rc<Namespace>) -> Edit {
+        Edit { code, own, parent }
+    }
+}
+
 /// `with model.edit(inplace=False) as (tracer, edited):` — the body is not run but
 /// stored on the model handle (a copy unless `inplace`), and replayed first in every
 /// later trace of it (docs/semantics.md §7.11).

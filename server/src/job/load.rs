@@ -14,6 +14,9 @@ use localndif_wire::torch::{TensorData, tensor_from_graph};
 use tch::Tensor;
 
 use crate::interleave::ModelCtx;
+use crate::interleave::tracer::Edit;
+use crate::interp::code::Code;
+use crate::interp::program::Program;
 use crate::model::ModuleId;
 use crate::interleave::tokenizer::TokenizerObj;
 use crate::interp::Interp;
@@ -197,10 +200,29 @@ impl<'g> Loader<'g> {
         if module.starts_with("nnsight.")
             && let Some(path) = state.and_then(|s| g.dict_get(s, "path")).and_then(|p| g.as_str(p))
         {
-            return Ok(match self.ctx.model.tree().by_envoy(path) {
-                Some(m) => self.ctx.envoy(m),
-                None => opaque(&format!("the module '{path}', which this model does not have")),
-            });
+            let Some(m) = self.ctx.model.tree().by_envoy(path) else {
+                return Ok(opaque(&format!("the module '{path}', which this model does not have")));
+            };
+            // `model.edit()` made before the request rides in the handle it edited
+            // (0.8's `Envoy._edits`, 0.7's `_default_mediators`): that handle is a model
+            // handle of its own, whose traces run those blocks first.
+            let mediators = state
+                .and_then(|s| g.dict_get(s, "_edits").or_else(|| g.dict_get(s, "_default_mediators")))
+                .and_then(|l| list_items(g, l))
+                .unwrap_or_default();
+            if mediators.is_empty() {
+                return Ok(self.ctx.envoy(m));
+            }
+            let ctx = self.ctx.fork();
+            ctx.edits.borrow_mut().clear();
+            let v = ctx.envoy(m);
+            // The edit's own scope names the handle (`edited`): memoized before it loads.
+            self.memo.insert(id, v.clone());
+            for med in mediators {
+                let e = self.edit(med)?;
+                ctx.edits.borrow_mut().push(e);
+            }
+            return Ok(v);
         }
         let arg = |i: usize| args.get(i).copied();
         let (module, class) = (module.as_str(), class.as_str());
@@ -345,6 +367,49 @@ impl<'g> Loader<'g> {
     /// (`_make_skeleton_class(type, name, bases, {'__module__': ...}, id, None)`), then its
     /// dict (`_class_setstate`). A dataclass gets its generated methods from our own
     /// dataclass machinery (cloudpickle ships those as bytecode).
+    /// One shipped `model.edit()` block: 0.8's `Mediator` state `{"reduced": (source,
+    /// globals, locals), ...}` (nnsight's `reduce_block`), or 0.7's `Mediator` whose
+    /// `intervention` is the block compiled into a function.
+    fn edit(&mut self, med: Id) -> PyResult<Edit> {
+        let g = self.g;
+        let bad = |why: &str| PyErr::value_error(format!("a model.edit() shipped with the model could not be read: {why}"));
+        let state = match g.node(med) {
+            Some(Node::Object(o)) => o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_)))),
+            _ => None,
+        }
+        .ok_or_else(|| bad("its mediator has no state"))?;
+        let (source, globals, locals) = if let Some(reduced) = g.dict_get(state, "reduced") {
+            let Some([src, gl, lo]) = g.tuple_items(reduced).and_then(|t| <[Id; 3]>::try_from(t).ok()) else {
+                return Err(bad("its block is not (source, globals, locals)"));
+            };
+            let src = g.as_str(src).ok_or_else(|| bad("its source is not a string"))?.to_string();
+            (src, Some(gl), Some(lo))
+        } else {
+            let (src, gl) = crate::request::mediator_body(g, med).map_err(|e| bad(&e.to_string()))?;
+            (src, gl, None)
+        };
+        let program = Program::parse(&source, "<nnsight edit>")?;
+        let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+        let scope = |this: &mut Self, id: Option<Id>| -> PyResult<Rc<Dict>> {
+            let d = Dict::new();
+            if let Some(id) = id {
+                match this.value(id)? {
+                    Value::Dict(src) => {
+                        for (k, v) in src.items() {
+                            d.insert(k, v)?;
+                        }
+                    }
+                    _ => return Err(bad("its scope is not a dict")),
+                }
+            }
+            Ok(d)
+        };
+        let globals = scope(self, globals)?;
+        globals.insert(Value::str("__name__"), Value::str("__main__"))?;
+        let own = scope(self, locals)?;
+        Ok(Edit::new(code, own, Namespace::new(globals, None, None)))
+    }
+
     fn class(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
         let g = self.g;
         let (cls, dict) = match self.skeleton(id, args.get(1), args.get(2), args.get(3))? {

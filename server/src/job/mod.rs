@@ -18,6 +18,7 @@ use localndif_wire::zstdio;
 
 use crate::faults::{self, Fault};
 use crate::interleave::tracer::{SessionObj, TraceKind, TracerObj};
+use crate::interleave::envoy::Envoy;
 use crate::interleave::{LogSink, ModelCtx, TreeNames};
 use crate::interp::Interp;
 use crate::interp::code::Code;
@@ -135,6 +136,16 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
     let mut loader = load::Loader::new(g, ctx.clone(), None);
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
     let kwargs = loader.named(&req.kwargs)?;
+    // `edited.trace(...)` on a handle that carries `model.edit()` blocks: the trace is that
+    // handle's, so its edits run first.
+    let traced = match (&req.method, req.model) {
+        (Method::Trace | Method::Generate, Some(id)) => match loader.value(id)? {
+            Value::Host(h) => h.as_any().downcast_ref::<Envoy>().map(|e| e.ctx.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+    .unwrap_or_else(|| ctx.clone());
     let tracer: Value = match req.method {
         Method::Session => {
             let s: Rc<dyn HostObj> = Rc::new(SessionObj { ctx: ctx.clone() });
@@ -142,7 +153,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         }
         Method::Trace | Method::Generate => {
             let kind = if req.method == Method::Trace { TraceKind::Trace } else { TraceKind::Generate };
-            let t: Rc<dyn HostObj> = Rc::new(TracerObj::new(ctx.clone(), kind, args, kwargs));
+            let t: Rc<dyn HostObj> = Rc::new(TracerObj::new(traced, kind, args, kwargs));
             Value::Host(t)
         }
     };

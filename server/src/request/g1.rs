@@ -48,7 +48,21 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         .and_then(|v| g.as_str(v))
         .unwrap_or("__nnsight_tracer__")
         .to_string();
-    let mediators = g.dict_get(tstate, "mediators").and_then(|m| list(&g, m)).unwrap_or_default();
+    // The traced model's stored edits (`_default_mediators`, added to the tracer's
+    // mediators when the client compiled it) ride with the model, not in the body.
+    let edits = g
+        .dict_get(tstate, "model")
+        .and_then(|m| state(&g, m))
+        .and_then(|s| g.dict_get(s, "_default_mediators"))
+        .and_then(|l| list(&g, l))
+        .unwrap_or_default();
+    let mediators: Vec<Id> = g
+        .dict_get(tstate, "mediators")
+        .and_then(|m| list(&g, m))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| !edits.contains(m))
+        .collect();
     // The function whose body is the user's block, and how to cut it out.
     let mut mediator_info_start = None;
     let (func, body_of) = match mediators.as_slice() {
@@ -123,12 +137,27 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         compress,
         payload: Arc::new(g.clone()),
         tracer: Some(tracer),
+        model: g.dict_get(tstate, "model"),
         args: Vec::new(),
         kwargs,
         globals,
         locals,
         client: ClientGeneration::G1,
     })
+}
+
+/// A 0.7 mediator shipped with the model (`model.edit()`'s `_default_mediators`): the
+/// user's lines of its `intervention` function and that function's `__globals__` dict.
+pub fn mediator_body(g: &Graph, mediator: Id) -> Result<(String, Option<Id>), RequestError> {
+    let ms = state(g, mediator).ok_or_else(|| shape("an edit's mediator has no state"))?;
+    let func = g.dict_get(ms, "intervention").ok_or_else(|| shape("an edit's mediator has no intervention"))?;
+    let (args, fstate) = function(g, func)?;
+    let source = args.first().and_then(|&s| g.as_str(s)).ok_or_else(|| shape("an edit's function has no source"))?;
+    let lines = extract_body(source, Body::Mediator, "__nnsight_tracer__")?;
+    let globals = fstate
+        .and_then(|s| g.tuple_items(s).and_then(|t| t.get(1).copied()))
+        .and_then(|d| g.dict_get(d, "__globals__"));
+    Ok((lines.join("\n"), globals))
 }
 
 /// The body's codec is sniffed rather than taken from the headers (NDIF trusts

@@ -85,6 +85,7 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         filename,
         compress: envelope.compress,
         tracer: Some(tracer),
+        model: state.and_then(|s| x.get(s, "envoy").or_else(|| x.get(s, "model"))),
         args,
         kwargs,
         globals,

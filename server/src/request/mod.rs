@@ -9,7 +9,7 @@ mod g1;
 mod g2;
 mod model_key;
 
-pub use g1::decode_g1;
+pub use g1::{decode_g1, mediator_body};
 pub use g2::{Envelope, decode_g2};
 pub use model_key::ModelKey;
 
@@ -47,6 +47,9 @@ pub struct Request {
     pub payload: Arc<Graph>,
     /// The shipped tracer object (what `as tracer` names in the captured scope).
     pub tracer: Option<Id>,
+    /// The envoy the trace was opened on (`edited.trace(...)`): its shipped `model.edit()`
+    /// blocks run first in the trace (nnsight's `Envoy._edits`, 0.7's `_default_mediators`).
+    pub model: Option<Id>,
     /// The traced call's positional arguments (`trace("prompt")` → one string).
     pub args: Vec<Id>,
     pub kwargs: Vec<(String, Id)>,
