@@ -60,6 +60,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--host", default=nc.DEFAULT_HOST)
     p.add_argument("--via", choices=["hub", "dir"], default="hub")
     p.add_argument("--oracle-cache", default=None)
+    p.add_argument("--threads", default="auto",
+                   help="torch intra-op threads for the oracle: auto (the count the server "
+                        "advertises for the model in /status, else torch's default), default, or N")
+    p.add_argument("--exact", action="store_true",
+                   help="floats must be bit-identical to the oracle's (a case's TOLERANCE still wins)")
     p.add_argument("--debug", action="store_true")
     return p.parse_args(argv)
 
@@ -89,6 +94,40 @@ def weights_hash(model_dir: str) -> str:
 TRANSCRIPT: list[str] = []
 
 
+def advertised_threads(host: str, repo: str) -> int | None:
+    """The intra-op thread count the server says it runs `repo` at (`/status`'s
+    `intra_op_threads`, which localndif advertises), or None when it says none."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(host.rstrip("/") + "/status", timeout=10) as r:
+            status = json.load(r)
+    except Exception:  # noqa: BLE001 - a server without /status advertises nothing
+        return None
+    for entry in (status.get("deployments") or {}).values():
+        if isinstance(entry, dict) and entry.get("repo_id") == repo:
+            n = entry.get("intra_op_threads")
+            return n if isinstance(n, int) and n > 0 else None
+    return None
+
+
+def oracle_threads(choice: str, host: str, repo: str) -> int:
+    """Sets torch's intra-op threads for the oracle runs and returns the count: reductions
+    split by thread count, so a local run reproduces a server's floats bit for bit only at
+    the count the server ran at."""
+    import torch
+
+    if choice == "auto":
+        n = advertised_threads(host, repo)
+    elif choice == "default":
+        n = None
+    else:
+        n = int(choice)
+    if n is not None:
+        torch.set_num_threads(n)
+    return torch.get_num_threads()
+
+
 def observe_statuses() -> None:
     """Records the status of every update the client handles (the report's transcript).
     Observation only: the client's own method runs unchanged (0.8: RemoteBackend.note,
@@ -110,15 +149,17 @@ def observe_statuses() -> None:
 class OracleCache:
     """Oracle runs by (case file, nnsight version, weights)."""
 
-    def __init__(self, root: str | None, version: str, weights: str) -> None:
+    def __init__(self, root: str | None, version: str, weights: str, threads: int = 0) -> None:
         self.root, self.version, self.weights = root, version, weights
+        self.threads = threads
 
     def key(self, case_path: str) -> str:
         import hashlib
 
         with open(case_path, "rb") as f:
             text = f.read()
-        return hashlib.sha256(text + b"\0" + self.version.encode() + b"\0" + self.weights.encode()).hexdigest()[:24]
+        parts = [text, self.version.encode(), self.weights.encode(), str(self.threads).encode()]
+        return hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
 
     def get(self, case_path: str, out: str) -> dict | None:
         import shutil
@@ -230,10 +271,12 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
         traceback.print_exc()
         return 1
+    threads = oracle_threads(args.threads, args.host, repo)
     cache = OracleCache(
         os.path.abspath(args.oracle_cache) if args.oracle_cache else None,
         nnsight.__version__,
         weights_hash(model_dir),
+        threads,
     )
     controlled = False
     observe_statuses()
@@ -282,7 +325,11 @@ def main(argv: list[str]) -> int:
                 cache.put(req["case"], local_dir)
         TRANSCRIPT.clear()
         remote = run_mode(case, models["remote"], "remote", os.path.join(out, "remote"))
-        reply = compare.verdict_of(local_dir, os.path.join(out, "remote"), None, None)
+        rtol = atol = None
+        if args.exact and not (compare.read_outcome(local_dir) or {}).get("tolerance"):
+            rtol = atol = 0.0
+        reply = compare.verdict_of(local_dir, os.path.join(out, "remote"), rtol, atol)
+        reply["oracle_threads"] = threads
         reply["transcript"] = list(TRANSCRIPT)
         if control is not None:
             reply = {"verdict": "INFO", "details": control.get("details", []),

@@ -49,12 +49,13 @@ pub fn discover(root: &Path, filter: &str) -> anyhow::Result<Vec<Case>> {
     Ok(cases)
 }
 
+/// `10.*`, `10.1`, `*`, or several of them separated by commas (`10.*,45.*,34.15`).
 pub(crate) fn matches(filter: &str, id: &str) -> bool {
-    match filter.strip_suffix('*') {
+    filter.split(',').map(str::trim).any(|one| match one.strip_suffix('*') {
         Some("") => true,
         Some(prefix) => id.starts_with(prefix),
-        None => filter == id,
-    }
+        None => one == id,
+    })
 }
 
 fn version_key(id: &str) -> Vec<u64> {

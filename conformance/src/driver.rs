@@ -42,6 +42,11 @@ pub struct Driver {
     pub oracle_cache: Option<PathBuf>,
     /// Client sessions that run cases side by side (`--jobs`).
     pub jobs: usize,
+    /// torch's intra-op threads for the oracle (`session.py --threads`): `auto` (what
+    /// the server advertises for the model in `/status`), `default` or a count.
+    pub oracle_threads: String,
+    /// Floats must be bit-identical to the oracle's, unless a case names its tolerance.
+    pub exact: bool,
     /// The checkout the driver belongs to.
     workspace: PathBuf,
 }
@@ -85,6 +90,8 @@ impl Driver {
             pythonpath: None,
             oracle_cache: None,
             jobs: 1,
+            oracle_threads: "auto".into(),
+            exact: false,
             workspace: workspace.to_path_buf(),
         }
     }
@@ -119,6 +126,8 @@ impl Driver {
             .arg(&target.model_dir)
             .args(["--repo-id", &target.repo_id, "--host", &target.url, "--via", &self.via])
             .args(self.oracle_cache.iter().flat_map(|d| [std::ffi::OsStr::new("--oracle-cache"), d.as_os_str()]))
+            .args(["--threads", &self.oracle_threads])
+            .args(self.exact.then_some("--exact"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

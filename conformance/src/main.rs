@@ -24,7 +24,7 @@ struct Cli {
     /// beside this run in one matrix.
     #[arg(long, value_name = "DIR", num_args = 1..)]
     compare: Vec<PathBuf>,
-    /// Case ids to run: `*`, `10.*`, `10.1`.
+    /// Case ids to run: `*`, `10.*`, `10.1`, or several separated by commas.
     #[arg(long, default_value = "*")]
     filter: String,
     /// Where the report goes (one folder per client with `--client all`).
@@ -69,6 +69,16 @@ struct Cli {
     /// run every oracle).
     #[arg(long, value_name = "DIR", default_value = "out/oracle-cache")]
     oracle_cache: PathBuf,
+    /// torch's intra-op threads for the local oracle: `auto` (the count the server
+    /// advertises for the model in /status as `intra_op_threads`; torch's default if it
+    /// advertises none), `default`, or a number. Floats are reproducible bit for bit
+    /// only at the server's count.
+    #[arg(long, value_name = "auto|default|N", default_value = "auto")]
+    oracle_threads: String,
+    /// Floats must be bit-identical to the oracle's (a case's own TOLERANCE still
+    /// applies): for servers that promise exact numerics at their advertised threads.
+    #[arg(long)]
+    exact: bool,
     /// List the matching cases and exit: id, area (1–12), drivers, architectures, title.
     #[arg(long)]
     list: bool,
@@ -159,6 +169,8 @@ fn main() -> anyhow::Result<()> {
             driver.via = cli.via.clone();
             driver.case_timeout = Duration::from_secs(cli.timeout);
             driver.jobs = cli.jobs;
+            driver.oracle_threads = cli.oracle_threads.clone();
+            driver.exact = cli.exact;
             driver.oracle_cache = (cli.oracle_cache.as_os_str() != "none").then(|| std::path::absolute(&cli.oracle_cache)).transpose()?;
             driver.client(client).map_err(anyhow::Error::msg)?;
             run_suite(&driver, &target, &cases, &out.join("runs"))

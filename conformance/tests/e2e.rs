@@ -21,8 +21,9 @@ fn every_case_passes_on_the_embedded_default_models_with_both_clients() {
         client,
         ..Suite::new("localndif/tiny-llama", "35.*", label)
     };
-    // The cases written for every architecture (the rest of 10.x is SKIP on Llama).
-    let llama_any = |label, client| Suite { filter: "10.*", ..llama(label, client) };
+    // The cases written for every architecture (the GPT-2 paths of the rest are SKIP
+    // on Llama).
+    let llama_any = |label, client| Suite { filter: ANY_ARCH, ..llama(label, client) };
     let all = |label, client| Suite { except: SPECIAL, client, ..Suite::new("localndif/tiny-gpt2", "*", label) };
     std::thread::scope(|scope| {
         let g1 = scope.spawn(|| {
@@ -34,6 +35,52 @@ fn every_case_passes_on_the_embedded_default_models_with_both_clients() {
         let mut bad = all("default", "0.8").failures(&server);
         bad.extend(llama("llama", "0.8").failures(&server));
         bad.extend(llama_any("llama-any", "0.8").failures(&server));
+        bad.extend(g1.join().expect("the 0.7 suite panicked"));
+        check(bad);
+    });
+}
+
+/// The cases written for every architecture: envoys bound through the driver's
+/// per-architecture paths (10.8–10.10), the augmented-assignment corpus (45), the eager
+/// attention bound (34.15).
+const ANY_ARCH: &str = "10.*,45.*,34.15";
+
+/// Deeper and wider models of both families than the embedded ones
+/// (`fixtures/models/deep-*`, 5 layers, width 48, 6 heads; Llama with 3 KV heads), served
+/// by `--model`: every numerics case with both clients, floats bit-identical to the
+/// oracle run at the intra-op threads the server advertises (`Suite::exact`) — traces,
+/// batched invokes with padding, generation with `tracer.iter`, `tracer.cache()`,
+/// gradients, edits, and every augmented assignment.
+#[test]
+fn deeper_fixtures_of_both_families_are_bit_identical_to_local_nnsight() {
+    let ws = workspace();
+    let server = Server::start(&[
+        "--model",
+        &format!("localndif/deep-gpt2={}", ws.join("fixtures/models/deep-gpt2").display()),
+        "--model",
+        &format!("localndif/deep-llama={}", ws.join("fixtures/models/deep-llama").display()),
+    ]);
+    let gpt2 = |label, client| Suite {
+        model_dir: "fixtures/models/deep-gpt2",
+        except: SPECIAL,
+        client,
+        ..Suite::new("localndif/deep-gpt2", "*", label)
+    };
+    let llama = |label, client, filter| Suite {
+        model_dir: "fixtures/models/deep-llama",
+        client,
+        ..Suite::new("localndif/deep-llama", filter, label)
+    };
+    std::thread::scope(|scope| {
+        let g1 = scope.spawn(|| {
+            let mut bad = gpt2("deep-gpt2-0.7", "0.7").failures(&server);
+            bad.extend(llama("deep-llama-0.7", "0.7", "35.*").failures(&server));
+            bad.extend(llama("deep-llama-any-0.7", "0.7", ANY_ARCH).failures(&server));
+            bad
+        });
+        let mut bad = gpt2("deep-gpt2", "0.8").failures(&server);
+        bad.extend(llama("deep-llama", "0.8", "35.*").failures(&server));
+        bad.extend(llama("deep-llama-any", "0.8", ANY_ARCH).failures(&server));
         bad.extend(g1.join().expect("the 0.7 suite panicked"));
         check(bad);
     });

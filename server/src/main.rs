@@ -79,6 +79,13 @@ struct ServeArgs {
     /// the dtype config.json names, else the checkpoint's.
     #[arg(long)]
     dtype: Option<String>,
+    /// libtorch intra-op threads for every model's jobs (a models-file entry's
+    /// `intra_op_threads` wins). Default: 1 for models under 16M parameters, else
+    /// libtorch's default. Numbers are bit-identical to local nnsight only at the same
+    /// count (`torch.set_num_threads(N)`); each model's is advertised in /status,
+    /// /env and COMPLETED meta.
+    #[arg(long, env = "LOCALNDIF_INTRA_OP_THREADS", value_name = "N", value_parser = clap::value_parser!(i32).range(1..=1024))]
+    intra_op_threads: Option<i32>,
     /// `cpu`, `cuda` or `cuda:N`.
     #[arg(long, env = "LOCALNDIF_DEVICE", default_value = "cpu")]
     device: String,
@@ -376,6 +383,7 @@ fn main() -> anyhow::Result<()> {
         models,
         models_config,
         dtype,
+        intra_op_threads,
         device,
         max_queue,
         workers,
@@ -446,7 +454,7 @@ fn main() -> anyhow::Result<()> {
                 Some(real) => ModelSource::Replica(PathBuf::from(real), widths),
                 None => ModelSource::Dir(dir),
             };
-            ModelSpec { repo_id, source, dtype: None }
+            ModelSpec { repo_id, source, dtype: None, intra_op_threads: None }
         })
         .collect();
     if let Some(path) = &models_config {
@@ -456,10 +464,13 @@ fn main() -> anyhow::Result<()> {
     if specs.is_empty() {
         specs = localndif::model::embedded_defaults()
             .into_iter()
-            .map(|(repo_id, source)| ModelSpec { repo_id, source, dtype: None })
+            .map(|(repo_id, source)| ModelSpec { repo_id, source, dtype: None, intra_op_threads: None })
             .collect();
     }
     for s in &mut specs {
+        if s.intra_op_threads.is_none() {
+            s.intra_op_threads = intra_op_threads;
+        }
         if s.dtype.is_none() {
             s.dtype = dtype.clone();
         }

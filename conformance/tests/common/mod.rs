@@ -91,6 +91,9 @@ pub struct Suite<'a> {
     /// How long one case may take (a loaded 2-core machine runs the concurrency case
     /// slowly).
     pub case_timeout: std::time::Duration,
+    /// Floats bit-identical to the oracle's, which runs at the server's advertised
+    /// intra-op threads (localndif's promise; cases with a TOLERANCE say why not).
+    pub exact: bool,
 }
 
 impl<'a> Suite<'a> {
@@ -105,6 +108,7 @@ impl<'a> Suite<'a> {
             via: "hub",
             client: "0.8",
             case_timeout: std::time::Duration::from_secs(180),
+            exact: true,
         }
     }
 
@@ -130,6 +134,7 @@ impl<'a> Suite<'a> {
         driver.via = self.via.into();
         driver.client(self.client).unwrap_or_else(|e| panic!("{e}"));
         driver.case_timeout = self.case_timeout;
+        driver.exact = self.exact;
         // Oracle values keyed by case, client and weights: safe to share across runs.
         driver.oracle_cache = Some(ws.join("target/conformance/oracle-cache"));
         let outcomes = run_suite(&driver, &target, &cases, &out.join("runs"));

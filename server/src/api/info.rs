@@ -68,6 +68,9 @@ pub fn deployments(registry: &crate::model::Registry) -> serde_json::Map<String,
                 "task": "text-generation",
                 "config": m.config_json(),
                 "n_params": m.n_params(),
+                // What a local run must match to reproduce results bit for bit.
+                "intra_op_threads": m.intra_op_threads,
+                "attn_implementation": crate::model::ATTN_IMPLEMENTATION,
                 // A structure-faithful replica (`--model REPO=replica:DIR`): what it replicates.
                 "replica": m.config.get("localndif_replica").cloned().unwrap_or(Value::Null),
             }),
@@ -78,9 +81,13 @@ pub fn deployments(registry: &crate::model::Registry) -> serde_json::Map<String,
 
 /// What the server emulates: the package versions its behaviour follows. There is no
 /// Python on the server; `python_version` says so.
-pub async fn env() -> Response {
+pub async fn env(State(s): State<AppState>) -> Response {
+    let threads: serde_json::Map<String, Value> = s.registry.iter().map(|m| (m.repo_id.clone(), json!(m.intra_op_threads))).collect();
     json_response(
         json!({
+            // Per model: the intra-op threads its jobs run at, and the attention kernel.
+            "intra_op_threads": threads,
+            "attn_implementation": crate::model::ATTN_IMPLEMENTATION,
             "python_version": concat!("3.11 (emulated; localndif ", env!("CARGO_PKG_VERSION"), " runs no Python)"),
             "packages": {
                 "localndif": env!("CARGO_PKG_VERSION"),

@@ -129,6 +129,11 @@ async fn auxiliary_endpoints_have_ndif_shapes() {
     let (_, body) = get(&s, "/env").await;
     let env: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert!(env["python_version"].is_string() && env["packages"]["nnsight"].is_string());
+    // What a local run must match to reproduce results bit for bit, per model.
+    let threads = s.registry.get("localndif/tiny-gpt2").unwrap().intra_op_threads;
+    assert_eq!(env["intra_op_threads"]["localndif/tiny-gpt2"], threads);
+    assert_eq!(env["attn_implementation"], "sdpa");
+    assert_eq!(entry["intra_op_threads"], threads);
 }
 
 #[tokio::test]
@@ -298,7 +303,9 @@ async fn subscribed_transcript(s: &AppState) -> (String, Vec<(String, String, Re
                 let (g, _) = crate::wire::torch::torch_load(&b).unwrap();
                 let text = |k: &str| g.dict_get(g.root, k).and_then(|n| g.as_str(n)).unwrap_or("").to_string();
                 let data = g.dict_get(g.root, "data").and_then(|n| g.as_bytes(n)).expect("inline result bytes").to_vec();
-                assert!(g.dict_get(g.root, "meta").is_some(), "the inline COMPLETED carries meta");
+                let meta = g.dict_get(g.root, "meta").expect("the inline COMPLETED carries meta");
+                let threads = g.dict_get(meta, "intra_op_threads").and_then(|n| g.as_int(n));
+                assert_eq!(threads, Some(1), "COMPLETED meta names the intra-op threads the job ran at");
                 (text("id"), text("status"), text("description"), Ok(data))
             }
             other => panic!("expected a status frame, got {other:?}"),

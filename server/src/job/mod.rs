@@ -48,6 +48,7 @@ pub type Log = Arc<dyn Fn(String) + Send + Sync>;
 pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs::JobCtl) -> Result<Vec<u8>, String> {
     stack::enter(JOB_STACK - (4 << 20));
     intra_op_threads(served);
+    ctl.threads.store(served.intra_op_threads.max(0) as u32, std::sync::atomic::Ordering::SeqCst);
     let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
     saves::reset();
     let names = match req.client {
@@ -65,19 +66,11 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     out
 }
 
-/// Models below this many parameters run their ops on the job's own thread.
-const SMALL_MODEL: i64 = 1 << 24;
-
-/// libtorch's intra-op thread team only pays for large matrices: a small model's ops are
-/// below its grain size or too short to amortize waking the team, whose spinning threads
-/// then compete with everything else on the machine (the client included, on a small
-/// box). So a small model's job runs them on its own thread; others keep libtorch's
-/// default. libtorch sets OpenMP's and MKL's thread counts for the calling thread only,
-/// so this touches only this job runner.
+/// libtorch's intra-op threads for this job: the model's advertised count
+/// (`ServedModel::intra_op_threads`). libtorch sets OpenMP's and MKL's thread counts for
+/// the calling thread only, so this touches only this job runner.
 fn intra_op_threads(served: &ServedModel) {
-    static DEFAULT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
-    let default = *DEFAULT.get_or_init(tch::get_num_threads);
-    tch::set_num_threads(if served.n_params() < SMALL_MODEL { 1 } else { default });
+    tch::set_num_threads(served.intra_op_threads);
 }
 
 /// The interpreter's host for the user's own frame (the session or tracer body).
@@ -100,9 +93,12 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
     let mut model = served.instance();
     // Autograd only for jobs that can ask for it: the rest run without building graphs.
     let grads = wants_grad(&req.source);
-    if grads {
-        model.weights = model.weights.trainable()?;
-    }
+    // Every job's weights are its own leaves that require grad, as a local model's
+    // `nn.Parameter`s do — also when no gradient is taken: libtorch chooses kernels by
+    // it (`matmul` folds a strided batch into one matrix product only when the weight
+    // requires grad, else it runs one matrix-vector product per row, which sums in
+    // another order), so the numbers stay bit-identical to a local run's.
+    model.weights = model.weights.trainable()?;
     tensor::set_weight_ranges(model.weights.ranges());
     let printed = Rc::new(Cell::new(0usize));
     let sink: LogSink = Rc::new(move |text: &str| {

@@ -38,6 +38,8 @@ pub struct JobCtl {
     pub cancel: Arc<AtomicBool>,
     /// The most memory (bytes) the job's own values held at once; the job reports it.
     pub peak_bytes: Arc<std::sync::atomic::AtomicU64>,
+    /// The intra-op thread count the job ran at (its model's); 0 if it never started.
+    pub threads: Arc<std::sync::atomic::AtomicU32>,
     /// Sends a STREAM (a pickled function) to the job's socket and waits for what the
     /// client uploads back (`stream_upload`); `Err` is the reason there is none. `None`
     /// unless the job was submitted with STREAM enabled (`serve --stream-local`).
@@ -640,7 +642,8 @@ impl Jobs {
             let (jobs, id, route, cancel) = (self.clone(), id.clone(), route.clone(), cancel.clone());
             Arc::new(move |data| jobs.stream(&id, &route, &cancel, data))
         });
-        let ctl = JobCtl { log, cancel: cancel.clone(), peak_bytes: peak.clone(), stream };
+        let threads = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ctl = JobCtl { log, cancel: cancel.clone(), peak_bytes: peak.clone(), threads: threads.clone(), stream };
         let started = std::time::Instant::now();
         let (tx, rx) = mpsc::channel();
         let inner = self.inner.clone();
@@ -746,6 +749,10 @@ impl Jobs {
                     "max_memory_usage": peak.load(Ordering::SeqCst),
                     "max_mem_by_gpu": {},
                     "max_mem_pct_by_gpu": {},
+                    // What a local run must match to get these numbers bit for bit
+                    // (`torch.set_num_threads`; README, "Reproducing a result exactly").
+                    "intra_op_threads": threads.load(Ordering::SeqCst),
+                    "attn_implementation": crate::model::ATTN_IMPLEMENTATION,
                 }));
                 self.publish(&route, done);
             }

@@ -21,6 +21,11 @@ mod weights;
 use std::sync::Arc;
 
 pub use forward::{Fwd, Hooks, NoHooks};
+
+/// The attention kernel every family runs: transformers' `sdpa_attention_forward`
+/// (`torch.nn.functional.scaled_dot_product_attention`), transformers' default. A local
+/// run with `attn_implementation="eager"` computes the same values in another order.
+pub const ATTN_IMPLEMENTATION: &str = "sdpa";
 pub use registry::{ModelSource, ModelSpec, Registry, ServedModel, embedded_defaults, read_models_config};
 pub use tokenize::TextTokenizer;
 pub use tree::{Kind, ModuleId, Tree, Weights};

@@ -41,6 +41,11 @@ pub struct ServedModel {
     pub repo: Repo,
     /// `generation_config.json` (empty when the checkpoint has none).
     pub generation_config: serde_json::Value,
+    /// libtorch's intra-op threads for this model's jobs. Reductions (matrix products,
+    /// attention, softmax) split by thread count, so a local run matches a remote one
+    /// bit for bit only at the same count: it is advertised in `/status`, `/env` and
+    /// every COMPLETED `meta` (README, "Reproducing a result exactly").
+    pub intra_op_threads: i32,
 }
 
 impl ServedModel {
@@ -72,6 +77,22 @@ pub struct ModelSpec {
     pub repo_id: String,
     pub source: ModelSource,
     pub dtype: Option<String>,
+    /// libtorch's intra-op threads for this model's jobs (`None`: [`default_threads`]).
+    pub intra_op_threads: Option<i32>,
+}
+
+/// Models below this many parameters run their jobs on one intra-op thread by default:
+/// their matrix products are below libtorch's grain size or too short to amortize
+/// waking a thread team, whose spinning threads then compete with everything else on
+/// the machine (the client included, on a small box).
+const SMALL_MODEL: i64 = 1 << 24;
+
+/// The intra-op thread count a model gets when neither `--intra-op-threads` nor its
+/// models-file entry names one: 1 for a small model, else libtorch's default (the
+/// machine's physical cores).
+pub fn default_threads(n_params: i64) -> i32 {
+    static DEFAULT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    if n_params < SMALL_MODEL { 1 } else { *DEFAULT.get_or_init(tch::get_num_threads) }
 }
 
 /// A models file (`--models-config models.toml`):
@@ -96,6 +117,8 @@ pub fn read_models_config(path: &std::path::Path) -> anyhow::Result<Vec<ModelSpe
         path: PathBuf,
         #[serde(default)]
         dtype: Option<String>,
+        #[serde(default)]
+        intra_op_threads: Option<i32>,
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let file: File = toml::from_str(&text).with_context(|| format!("{}", path.display()))?;
@@ -109,7 +132,7 @@ pub fn read_models_config(path: &std::path::Path) -> anyhow::Result<Vec<ModelSpe
                 Some(real) => ModelSource::Replica(resolve(PathBuf::from(real)), super::replica::Widths::default()),
                 None => ModelSource::Dir(resolve(e.path)),
             };
-            ModelSpec { repo_id: e.repo_id, source, dtype: e.dtype }
+            ModelSpec { repo_id: e.repo_id, source, dtype: e.dtype, intra_op_threads: e.intra_op_threads }
         })
         .collect())
 }
@@ -142,14 +165,22 @@ pub fn embedded_defaults() -> Vec<(String, ModelSource)> {
 impl Registry {
     /// Loads every model; `dtype` (`--dtype`) applies to those that name none.
     pub fn load(entries: Vec<(String, ModelSource)>, device: Device) -> anyhow::Result<Registry> {
-        Registry::load_specs(entries.into_iter().map(|(repo_id, source)| ModelSpec { repo_id, source, dtype: None }).collect(), device)
+        Registry::load_specs(entries.into_iter().map(|(repo_id, source)| ModelSpec { repo_id, source, dtype: None, intra_op_threads: None }).collect(), device)
     }
 
     pub fn load_specs(entries: Vec<ModelSpec>, device: Device) -> anyhow::Result<Registry> {
         let models = entries
             .into_iter()
-            .map(|ModelSpec { repo_id, source, dtype }| {
+            .map(|ModelSpec { repo_id, source, dtype, intra_op_threads }| {
+                anyhow::ensure!(
+                    intra_op_threads.is_none_or(|n| (1..=1024).contains(&n)),
+                    "intra_op_threads of '{repo_id}' must be between 1 and 1024"
+                );
                 load_one(&repo_id, source, dtype.as_deref(), device)
+                    .map(|mut m| {
+                        m.intra_op_threads = intra_op_threads.unwrap_or_else(|| default_threads(m.n_params()));
+                        m
+                    })
                     .with_context(|| format!("loading model '{repo_id}'"))
                     .map(Arc::new)
             })
@@ -250,6 +281,7 @@ fn load_one(repo_id: &str, source: ModelSource, dtype: Option<&str>, device: Dev
         config: meta,
         generation_config,
         repo,
+        intra_op_threads: default_threads(n_params),
     })
 }
 
@@ -274,7 +306,7 @@ mod tests {
     }
 
     fn load_err(dir: PathBuf) -> String {
-        let spec = ModelSpec { repo_id: "t/m".into(), source: ModelSource::Dir(dir), dtype: None };
+        let spec = ModelSpec { repo_id: "t/m".into(), source: ModelSource::Dir(dir), dtype: None, intra_op_threads: None };
         match Registry::load_specs(vec![spec], Device::Cpu) {
             Ok(_) => panic!("the model loaded"),
             Err(e) => format!("{e:#}"),
@@ -294,6 +326,31 @@ mod tests {
         safetensors::serialize_to_file(kept, None, &dir.join("model.safetensors")).unwrap();
         let e = load_err(dir);
         assert!(e.contains("model.layers.1.mlp.up_proj.weight") && e.contains("t/m"), "{e}");
+    }
+
+    #[test]
+    fn intra_op_threads_come_from_the_models_file_else_the_size_rule() {
+        let dir = std::env::temp_dir().join(format!("localndif-registry-threads-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("models.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[[model]]\nrepo_id = \"a/threads\"\npath = \"{}\"\nintra_op_threads = 3\n[[model]]\nrepo_id = \"b/default\"\npath = \"{}\"\n",
+                fixture("tiny-gpt2").display(),
+                fixture("tiny-llama").display()
+            ),
+        )
+        .unwrap();
+        let specs = read_models_config(&file).unwrap();
+        assert_eq!(specs[0].intra_op_threads, Some(3));
+        let registry = Registry::load_specs(specs, Device::Cpu).unwrap();
+        assert_eq!(registry.get("a/threads").unwrap().intra_op_threads, 3);
+        // A small model runs on one thread unless told otherwise.
+        assert_eq!(registry.get("b/default").unwrap().intra_op_threads, 1);
+        let bad = vec![ModelSpec { repo_id: "c/zero".into(), source: ModelSource::Dir(fixture("tiny-gpt2")), dtype: None, intra_op_threads: Some(0) }];
+        let e = Registry::load_specs(bad, Device::Cpu).err().unwrap().to_string();
+        assert!(e.contains("intra_op_threads"), "{e}");
     }
 
     #[test]
@@ -317,6 +374,7 @@ mod tests {
                 repo_id: format!("test/{name}"),
                 source: ModelSource::Replica(real.clone(), super::super::replica::Widths::default()),
                 dtype: None,
+                intra_op_threads: None,
             };
             let registry = Registry::load_specs(vec![spec], Device::Cpu).unwrap();
             let m = registry.get(&format!("test/{name}")).unwrap();

@@ -4,6 +4,13 @@
 //! one copy of the weights. Floating weights take the requested dtype, else the config's
 //! `dtype` when it names one, else the checkpoint's: transformers 5 loads with
 //! `dtype="auto"`, which resolves the same way.
+//!
+//! Each weight kept in the checkpoint's dtype is placed at the address a local
+//! `from_pretrained` gives it: transformers 5 keeps such weights in the memory map, so a
+//! tensor starts at its file offset modulo the page, and libtorch's CPU kernels (the
+//! matrix-vector path of a one-row `linear`, as in each generation step) sum in an
+//! order that depends on the address modulo 64 bytes. Placing ours alike keeps remote
+//! values bit-identical to a local run's (README, "Reproducing a result exactly").
 
 use std::collections::HashMap;
 
@@ -62,8 +69,16 @@ fn add(bytes: &[u8], float_kind: Option<Kind>, device: Device, out: &mut HashMap
             other => anyhow::bail!("tensor '{name}' has unsupported dtype {other:?}"),
         };
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-        let mut t = Tensor::f_from_data_size(view.data(), &shape, kind).with_context(|| format!("tensor '{name}'"))?;
-        if let Some(k) = float_kind.filter(|&k| t.is_floating_point() && k != kind) {
+        let converted = float_kind.filter(|&k| matches!(kind, Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16) && k != kind);
+        // Where the tensor's bytes sit in the file (the map and an embedded file both
+        // start at offset 0 of it).
+        let in_file = view.data().as_ptr() as usize - bytes.as_ptr() as usize;
+        let mut t = match (converted, device) {
+            (None, Device::Cpu) => placed(view.data(), in_file % ALIGN, &shape, kind),
+            _ => Tensor::f_from_data_size(view.data(), &shape, kind).map_err(anyhow::Error::from),
+        }
+        .with_context(|| format!("tensor '{name}'"))?;
+        if let Some(k) = converted {
             t = t.f_to_kind(k)?;
         }
         if device != Device::Cpu {
@@ -72,6 +87,28 @@ fn add(bytes: &[u8], float_kind: Option<Kind>, device: Device, out: &mut HashMap
         out.insert(name, t);
     }
     Ok(())
+}
+
+/// The alignment libtorch's CPU allocator gives, and the most any kernel looks at.
+const ALIGN: usize = 64;
+
+/// A tensor holding `data` whose first byte sits at `residue` modulo [`ALIGN`] bytes:
+/// a view into a slightly larger buffer (libtorch allocates 64-byte aligned).
+fn placed(data: &[u8], residue: usize, shape: &[i64], kind: Kind) -> anyhow::Result<Tensor> {
+    let elem = kind.elt_size_in_bytes();
+    if data.is_empty() || residue % elem != 0 {
+        return Ok(Tensor::f_from_data_size(data, shape, kind)?);
+    }
+    let numel = data.len() / elem;
+    anyhow::ensure!(numel * elem == data.len(), "{} bytes are not a whole number of {kind:?}", data.len());
+    let buffer = Tensor::f_empty([(numel + ALIGN / elem) as i64], (kind, Device::Cpu))?;
+    let base = buffer.data_ptr() as usize;
+    let skip = (residue + ALIGN - base % ALIGN) % ALIGN / elem;
+    let t = buffer.f_narrow(0, skip as i64, numel as i64)?;
+    // SAFETY: `t` is a contiguous CPU view of `numel` elements of `kind` in `buffer`,
+    // which it keeps alive: exactly `data.len()` writable bytes at its data pointer.
+    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), t.data_ptr() as *mut u8, data.len()) };
+    Ok(t.f_view(shape)?)
 }
 
 /// A dtype by the names configs and the command line use.

@@ -1,0 +1,42 @@
+"""34.15 generation over 5 steps against a local run with eager attention: the server runs sdpa, so the values agree within the documented bound, not bit for bit"""
+
+import contextlib
+
+import nnsight
+from nnsight_case import blocks
+
+PROMPT = "The Eiffel Tower is in the city of"
+SPEC = "README.md §Reproducing a result exactly"
+# Eager attention (matmul, softmax, matmul) and sdpa sum in different orders: on float32
+# the logits of these fixtures differ by at most a few 1e-6 (README, "Reproducing a
+# result exactly"). The token ids must still be equal.
+TOLERANCE = {"rtol": 0.0, "atol": 2e-5}
+
+
+@contextlib.contextmanager
+def eager(model, on):
+    """The local model with transformers' eager attention for the duration (a remote
+    model is the server's: it stays sdpa)."""
+    inner = getattr(model, "_module", None)
+    if not on or inner is None:
+        yield
+        return
+    before = inner.config._attn_implementation
+    inner.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        inner.set_attn_implementation(before)
+
+
+def run(model, remote):
+    h = blocks(model)
+    with eager(model, not remote):
+        with model.generate(PROMPT, max_new_tokens=5, remote=remote) as tracer:
+            hidden = nnsight.save([])
+            logits = nnsight.save([])
+            for step in tracer.iter[:5]:
+                hidden.append(h[-1].output)
+                logits.append(model.lm_head.output)
+            ids = tracer.result.save()
+    return {"hidden": hidden, "logits": logits, "ids": ids}
