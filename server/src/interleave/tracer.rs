@@ -376,12 +376,12 @@ impl HostObj for TracerObj {
             "result" => return request(it, Event::Value, Loc::result(), "result"),
             "model" => return Ok(self.ctx.envoy(self.ctx.model.tree().root())),
             "iter" => {
-                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.step_bound(), start: 0, stop: None, steps: None });
+                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.step_bound(), start: 0, stop: None, steps: None, client: self.ctx.client });
                 return Ok(Value::Host(i));
             }
             "all" => bound("all", |_, n, _, _| {
                 let t = tracer_of(n)?;
-                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: t.step_bound(), start: 0, stop: None, steps: None });
+                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: t.step_bound(), start: 0, stop: None, steps: None, client: t.ctx.client });
                 Ok(Value::Host(i))
             }),
             "cache" => bound("cache", |it, n, args, kwargs| {
@@ -625,6 +625,8 @@ pub struct Iterations {
     start: i64,
     stop: Option<i64>,
     steps: Option<Vec<i64>>,
+    /// What `with tracer.iter[...] as x:` binds: 0.7 the step, 0.8 the selection.
+    client: crate::request::ClientGeneration,
 }
 
 impl HostObj for Iterations {
@@ -659,8 +661,45 @@ impl HostObj for Iterations {
                 (i, Some(i + 1), None)
             }
         };
-        let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.bound, start, stop, steps });
+        let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.bound, start, stop, steps, client: self.client });
         Ok(Value::Host(i))
+    }
+
+    /// The deprecated block form, `with tracer.iter[...]:` / `with tracer.all():` — the
+    /// body re-run once per selected step, as the `for` form runs it (nnsight 0.8.1's
+    /// `Iterations.execute`; 0.7's `IteratorTracer.execute`, whose `as` name is the step,
+    /// where 0.8.1 binds the selection itself).
+    fn with_body(&self, it: &mut Interp, this: &Value, body: WithBody<'_>, frame: &mut Frame) -> Option<PyResult<()>> {
+        Some((|| {
+            let Some(run) = self.iter(it, this).transpose()? else {
+                return Err(PyErr::internal("a tracer.iter selection that does not iterate"));
+            };
+            let Value::Host(h) = &run else {
+                return Err(PyErr::internal("a tracer.iter run that is not a host object"));
+            };
+            if let (Some(t), crate::request::ClientGeneration::G2) = (body.target, self.client) {
+                it.assign(frame, t, this.clone())?;
+            }
+            let r = (|| -> PyResult<()> {
+                while let Some(step) = h.next(it, &run).transpose()?.flatten() {
+                    if let (Some(t), crate::request::ClientGeneration::G1) = (body.target, self.client) {
+                        it.assign(frame, t, step)?;
+                    }
+                    // A `return` or `break` ends this step's block, as returning from
+                    // the function 0.7 compiles the block into does.
+                    it.exec_in(frame, body.stmts)?;
+                }
+                Ok(())
+            })();
+            // 0.8.1 keeps what the reached steps saved when the run ends short of the
+            // selection (`except OutOfOrderError: pass`).
+            let r = match r {
+                Err(e) if self.client == crate::request::ClientGeneration::G2 && e.is_instance_of(&types::OUT_OF_ORDER_ERROR) => Ok(()),
+                other => other,
+            };
+            h.close(it);
+            r
+        })())
     }
 
     fn iter(&self, _it: &mut Interp, _this: &Value) -> Option<PyResult<Value>> {
