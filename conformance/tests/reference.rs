@@ -13,8 +13,12 @@ use localndif_conformance::Verdict;
 use localndif_conformance::native::{Options, run};
 
 /// The areas that need a particular server configuration (limits, load, STREAM), another
-/// architecture (35 Llama, 44 replica), or that test localndif's own behaviour there.
-const NOT_FOR_REFERENCE: &[&str] = &["35.", "40.", "41.", "42.", "44."];
+/// architecture (35 Llama, 44 replica), or that test localndif's own behaviour there; and
+/// 34.16, the `with tracer.iter[...] as step:` block form, which nnsight's own execution
+/// cannot run from shipped source (its `capture()` finds no `with` statement at the
+/// line: WithBlockNotFoundError) — a limit of executing nnsight server-side, noted in
+/// docs/conformance.md.
+const NOT_FOR_REFERENCE: &[&str] = &["35.", "40.", "41.", "42.", "44.", "34.16"];
 
 #[test]
 fn the_reference_server_passes_what_it_supports() {
