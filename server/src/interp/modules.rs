@@ -1,6 +1,7 @@
 //! Modules user code may import: `torch` (with `torch.nn.functional` and `torch.linalg`),
 //! `math`, `nnsight`, `functools`, `itertools`, `operator`, `copy`, `typing`, `warnings`,
-//! `collections`, `dataclasses`, and numpy's constants. Anything else is refused with
+//! `dataclasses`, numpy's constants, and the modules written in Python in
+//! [`super::stdlib`] (`collections`, `json`, `random`, `einops`). Anything else is refused with
 //! `ModuleNotFoundError` naming it — user code cannot reach files, processes or the network.
 
 use std::rc::Rc;
@@ -42,6 +43,9 @@ pub fn real_name(module: &str, name: &str) -> bool {
 }
 
 fn load(name: &str) -> PyResult<Value> {
+    if let Some(source) = super::stdlib::source(name) {
+        return super::stdlib::load(name, source);
+    }
     let lookup: fn(&str) -> Option<Value> = match name {
         "torch" => super::torch::torch_attr,
         "torch.nn" => |n| match n {
@@ -61,10 +65,6 @@ fn load(name: &str) -> PyResult<Value> {
             "warn" | "filterwarnings" | "simplefilter" => Some(Native::value("warn", |_, _, _, _| Ok(Value::None))),
             _ => None,
         },
-        "collections" => |n| match n {
-            "OrderedDict" => Some(Value::Type(&types::DICT)),
-            _ => None,
-        },
         "dataclasses" => dataclasses_attr,
         "numpy" => numpy_attr,
         "nnsight.intervention.interleaver" => |n| match n {
@@ -75,7 +75,7 @@ fn load(name: &str) -> PyResult<Value> {
         other => {
             return Err(PyErr::new(
                 &types::MODULE_NOT_FOUND_ERROR,
-                format!("No module named '{other}' (localndif runs only the modules intervention code uses: torch, math, nnsight, functools, itertools, operator, copy, typing, dataclasses)"),
+                format!("No module named '{other}' (localndif runs only the modules intervention code uses: torch, math, nnsight, functools, itertools, operator, copy, typing, dataclasses, collections, json, random, einops)"),
             ));
         }
     };

@@ -681,7 +681,18 @@ fn global(module: &str, name: &str) -> Value {
             Some(k) => Value::Dtype(k),
             None => opaque(&format!("torch.{name}")),
         },
-        m => opaque(&format!("{m}.{name}")),
+        m => stdlib_global(m, name).unwrap_or_else(|| opaque(&format!("{m}.{name}"))),
+    }
+}
+
+/// A class or function of a module the interpreter writes in Python (`collections.Counter`,
+/// `einops.einops.rearrange`, `json.dumps`), captured by reference.
+fn stdlib_global(module: &str, name: &str) -> Option<Value> {
+    let top = module.split('.').next()?;
+    crate::interp::stdlib::source(top)?;
+    match modules::import(top).ok()? {
+        Value::Module(m) => m.get(name),
+        _ => None,
     }
 }
 

@@ -1,0 +1,43 @@
+//! Standard-library modules written in the Python the interpreter runs (`stdlib/*.py`):
+//! `collections` (Counter, defaultdict, deque, namedtuple), `json`, `random` and
+//! `einops`. Each is executed once per job thread on first import (in a nested
+//! interpreter over the same job limits) and its module-level names become the module's
+//! attributes, so user code gets them with the same step, size and time bounds as its
+//! own code.
+
+use std::rc::Rc;
+
+use super::Interp;
+use super::code::Code;
+use super::host::BufferHost;
+use super::program::Program;
+use crate::value::object::{Namespace, PyModule};
+use crate::value::{Dict, PyResult, Value};
+
+/// The source of the Python-written module `name`, if it is one.
+pub fn source(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "collections" => include_str!("stdlib/collections.py"),
+        "json" => include_str!("stdlib/json.py"),
+        "random" => include_str!("stdlib/random.py"),
+        "einops" => include_str!("stdlib/einops.py"),
+        _ => return None,
+    })
+}
+
+/// Runs the module's source and returns the module object.
+pub fn load(name: &str, source: &str) -> PyResult<Value> {
+    let program = Program::parse(source, &format!("<localndif {name}>"))?;
+    let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+    let ns = Namespace::new(Dict::new(), None, None);
+    ns.set("__name__", Value::str(name))?;
+    let mut host = BufferHost::default();
+    Interp::new(&mut host).exec_module(code, ns.clone())?;
+    let attrs = Dict::new();
+    for (k, v) in ns.own.items() {
+        if k.as_str().is_some_and(|s| !s.starts_with("__")) {
+            attrs.insert(k, v)?;
+        }
+    }
+    Ok(Value::Module(Rc::new(PyModule { name: name.into(), lookup: None, attrs })))
+}
