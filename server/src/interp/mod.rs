@@ -21,6 +21,7 @@ pub mod host;
 pub mod iter;
 pub mod methods;
 pub mod modules;
+pub mod sre;
 pub mod stdlib;
 pub mod ops;
 pub mod program;

@@ -1,7 +1,7 @@
 //! Modules user code may import: `torch` (with `torch.nn.functional` and `torch.linalg`),
 //! `math`, `nnsight`, `functools`, `itertools`, `operator`, `copy`, `typing`, `warnings`,
 //! `dataclasses`, numpy's constants, and the modules written in Python in
-//! [`super::stdlib`] (`collections`, `json`, `random`, `einops`). Anything else is refused with
+//! [`super::stdlib`] (`collections`, `json`, `random`, `einops`, `re`). Anything else is refused with
 //! `ModuleNotFoundError` naming it — user code cannot reach files, processes or the network.
 
 use std::rc::Rc;
@@ -66,6 +66,7 @@ fn load(name: &str) -> PyResult<Value> {
             _ => None,
         },
         "dataclasses" => dataclasses_attr,
+        "_localndif_re" => super::sre::attr,
         "numpy" => numpy_attr,
         "nnsight.intervention.interleaver" => |n| match n {
             "OutOfOrderError" => Some(Value::Type(&types::OUT_OF_ORDER_ERROR)),
@@ -75,7 +76,7 @@ fn load(name: &str) -> PyResult<Value> {
         other => {
             return Err(PyErr::new(
                 &types::MODULE_NOT_FOUND_ERROR,
-                format!("No module named '{other}' (localndif runs only the modules intervention code uses: torch, math, nnsight, functools, itertools, operator, copy, typing, dataclasses, collections, json, random, einops)"),
+                format!("No module named '{other}' (localndif runs only the modules intervention code uses: torch, math, nnsight, functools, itertools, operator, copy, typing, dataclasses, collections, json, random, re, einops)"),
             ));
         }
     };

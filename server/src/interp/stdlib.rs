@@ -1,6 +1,6 @@
 //! Standard-library modules written in the Python the interpreter runs (`stdlib/*.py`):
-//! `collections` (Counter, defaultdict, deque, namedtuple), `json`, `random` and
-//! `einops`. Each is executed once per job thread on first import (in a nested
+//! `collections` (Counter, defaultdict, deque, namedtuple), `json`, `random`, `einops`
+//! and `re` (over the engine in [`super::sre`]). Each is executed once per job thread on first import (in a nested
 //! interpreter over the same job limits) and its module-level names become the module's
 //! attributes, so user code gets them with the same step, size and time bounds as its
 //! own code.
@@ -21,8 +21,20 @@ pub fn source(name: &str) -> Option<&'static str> {
         "json" => include_str!("stdlib/json.py"),
         "random" => include_str!("stdlib/random.py"),
         "einops" => include_str!("stdlib/einops.py"),
+        "re" => include_str!("stdlib/re.py"),
         _ => return None,
     })
+}
+
+/// Calls `module.name(*args)` of a Python-written module outside user code (the loader
+/// rebuilding a captured `re.compile(...)`), on a nested interpreter.
+pub fn call(module: &str, name: &str, args: Vec<Value>) -> PyResult<Value> {
+    let Value::Module(m) = super::modules::import(module)? else {
+        return Err(crate::value::PyErr::internal("a stdlib module that is not a module"));
+    };
+    let f = m.get(name).ok_or_else(|| crate::value::PyErr::attribute_error(format!("module '{module}' has no attribute '{name}'")))?;
+    let mut host = BufferHost::default();
+    Interp::new(&mut host).call(&f, args, vec![])
 }
 
 /// Runs the module's source and returns the module object.

@@ -231,6 +231,11 @@ impl<'g> Loader<'g> {
             return self.instance(id, o);
         }
         Ok(match (module, class) {
+            // A compiled pattern captured by value (`re.Pattern.__reduce__`).
+            ("re", "_compile") => {
+                let args = args.iter().map(|&a| self.value(a)).collect::<PyResult<Vec<_>>>()?;
+                crate::interp::stdlib::call("re", "compile", args)?
+            }
             ("torch._utils", "_rebuild_parameter" | "_rebuild_parameter_with_state") => {
                 // `nn.Parameter`: its tensor, requiring grad as it did.
                 let data = arg(0).map(|a| self.value(a)).transpose()?.unwrap_or(Value::None);
