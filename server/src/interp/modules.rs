@@ -2,7 +2,8 @@
 //! `math`, `nnsight`, `functools`, `itertools`, `operator`, `copy`, `typing`, `warnings`,
 //! `dataclasses`, numpy's constants, and the modules written in Python in
 //! [`super::stdlib`] (`collections`, `json`, `random`, `einops`, `re`). Anything else is refused with
-//! `ModuleNotFoundError` naming it — user code cannot reach files, processes or the network.
+//! NDIF's `ImportError: Module … is not whitelisted` — user code cannot reach files,
+//! processes or the network.
 
 use std::rc::Rc;
 
@@ -74,9 +75,10 @@ fn load(name: &str) -> PyResult<Value> {
             _ => None,
         },
         other => {
+            // NDIF's sandbox wording (`ImportError("Module {name} is not whitelisted")`).
             return Err(PyErr::new(
-                &types::MODULE_NOT_FOUND_ERROR,
-                format!("No module named '{other}' (localndif runs only the modules intervention code uses: torch, math, nnsight, functools, itertools, operator, copy, typing, dataclasses, collections, json, random, re, einops)"),
+                &types::IMPORT_ERROR,
+                format!("Module {other} is not whitelisted (localndif runs the modules intervention code uses: torch, math, nnsight, numpy, functools, itertools, operator, copy, typing, dataclasses, collections, json, random, re, einops)"),
             ));
         }
     };
