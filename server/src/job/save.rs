@@ -95,6 +95,45 @@ impl Saver {
         self.g.push(SaveNode::Dict(items))
     }
 
+    /// `collections.Counter` / `defaultdict` / `deque` (`interp/stdlib/collections.py`),
+    /// pickled as CPython's `__reduce__` gives them, so the client gets the real types:
+    /// `Counter(dict)`, `defaultdict(factory)` + its items, `deque(list, maxlen)`.
+    fn stdlib_container(&mut self, i: &crate::value::Instance) -> PyResult<Option<SaveId>> {
+        let crate::value::types::ClassRef::User(c) = &i.class else { return Ok(None) };
+        if c.module.as_ref() != "collections" {
+            return Ok(None);
+        }
+        let data = i.dict.get_str("_data");
+        Ok(Some(match (c.name.as_ref(), data) {
+            ("Counter", Some(d @ Value::Dict(_))) => {
+                let d = self.value(&d)?;
+                self.object("collections", "Counter", false, vec![d], None)
+            }
+            ("defaultdict", Some(Value::Dict(d))) => {
+                let factory = i.dict.get_str("default_factory").unwrap_or(Value::None);
+                let factory = self.value(&factory)?;
+                let mut items = Vec::new();
+                for (k, x) in d.items() {
+                    items.push((self.value(&k)?, self.value(&x)?));
+                }
+                self.g.push(SaveNode::Object {
+                    module: "collections".into(),
+                    name: "defaultdict".into(),
+                    newobj: false,
+                    args: vec![factory],
+                    items,
+                    state: None,
+                })
+            }
+            ("deque", Some(l @ Value::List(_))) => {
+                let maxlen = i.dict.get_str("maxlen").unwrap_or(Value::None);
+                let args = vec![self.value(&l)?, self.value(&maxlen)?];
+                self.object("collections", "deque", false, args, None)
+            }
+            _ => return Ok(None),
+        }))
+    }
+
     fn build(&mut self, v: &Value, key: Identity) -> PyResult<SaveId> {
         Ok(match v {
             Value::None => self.g.push(SaveNode::None),
@@ -178,6 +217,14 @@ impl Saver {
                     let t = self.g.push(SaveNode::Tuple(vals));
                     let d = self.g.push(SaveNode::Dict(Vec::new()));
                     self.object(&r.module, &r.class, false, vec![t, d], None)
+                }
+            },
+            // A builtin type (a defaultdict's factory, a saved `int`): by reference.
+            Value::Type(t) => self.g.push(SaveNode::Global { module: t.module.into(), name: t.name.into() }),
+            Value::Instance(i) => match self.stdlib_container(i)? {
+                Some(id) => id,
+                None => {
+                    return Err(PyErr::type_error(format!("values of type '{}' cannot be returned", v.type_name())));
                 }
             },
             Value::Host(h) => {
