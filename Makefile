@@ -14,6 +14,10 @@ PYTHON ?= python3
 REQS := python/requirements.txt
 REQS_HASH := $(shell sha256sum $(REQS) | cut -c1-12)
 VENV_STAMP := .venv/.installed-$(REQS_HASH)
+# The oracle's extra libraries (einops), on top of the venv without changing its hash.
+ORACLE_REQS := python/requirements-oracle.txt
+ORACLE_HASH := $(shell sha256sum $(ORACLE_REQS) | cut -c1-12)
+ORACLE_STAMP := .venv/.installed-oracle-$(ORACLE_HASH)
 G1_REQS := python/requirements-g1.txt python/requirements-g1-deps.txt
 G1_HASH := $(shell cat $(G1_REQS) | sha256sum | cut -c1-12)
 G1_STAMP := .nnsight-0.7.0/.installed-$(G1_HASH)
@@ -42,7 +46,11 @@ help:
 	@echo "make replicabench  start-up and trace latency of a Llama-3.1-70B replica"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
-venv: $(VENV_STAMP) $(G1_STAMP)
+venv: $(VENV_STAMP) $(ORACLE_STAMP) $(G1_STAMP)
+
+$(ORACLE_STAMP): $(ORACLE_REQS) $(VENV_STAMP)
+	.venv/bin/pip install -q -r $(ORACLE_REQS)
+	touch $(ORACLE_STAMP)
 
 # nnsight 0.7.0 beside 0.8.1 (python/requirements-g1.txt), for the G1 protocol tests.
 $(G1_STAMP): $(G1_REQS) $(VENV_STAMP)
