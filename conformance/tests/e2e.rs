@@ -48,7 +48,8 @@ const ANY_ARCH: &str = "10.*,45.*,34.15";
 /// Deeper and wider models of both families than the embedded ones
 /// (`fixtures/models/deep-*`, 5 layers, width 48, 6 heads; Llama with 3 KV heads), served
 /// by `--model`: every numerics case with both clients, floats bit-identical to the
-/// oracle run at the intra-op threads the server advertises (`Suite::exact`) — traces,
+/// oracle run at the intra-op threads the server advertises (`Suite::exact`; no case but
+/// 34.15, against eager attention, has a tolerance) — traces,
 /// batched invokes with padding, generation with `tracer.iter`, `tracer.cache()`,
 /// gradients, edits, and every augmented assignment.
 #[test]

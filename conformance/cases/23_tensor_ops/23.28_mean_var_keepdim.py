@@ -5,7 +5,6 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
-TOLERANCE = {'rtol': 1e-05, 'atol': 1e-05}
 
 
 def run(model, remote):

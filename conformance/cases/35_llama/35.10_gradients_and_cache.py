@@ -5,7 +5,6 @@ import torch
 
 MODEL = "llama"
 NOT_FOR = {"0.7": "gradients and tracer.cache() are served to 0.8 clients only"}
-TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

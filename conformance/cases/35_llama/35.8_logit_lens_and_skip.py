@@ -4,7 +4,6 @@ import nnsight
 import torch
 
 MODEL = "llama"
-TOLERANCE = {'rtol': 1e-05, 'atol': 1e-05}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

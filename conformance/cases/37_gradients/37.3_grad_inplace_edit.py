@@ -3,7 +3,6 @@
 import nnsight
 import torch
 
-TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

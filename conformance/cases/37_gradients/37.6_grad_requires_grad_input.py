@@ -3,11 +3,6 @@
 import nnsight
 import torch
 
-# Gradients are not yet bit-identical to a local backward at matched threads: the
-# autograd engine sums a residual's incoming gradients in the order of the graph the
-# forward built, which localndif's forward does not reproduce op for op. Observed on the
-# 5-layer fixture: up to 7.6e-6 absolute (README, "Reproducing a result exactly").
-TOLERANCE = {"rtol": 1e-4, "atol": 2e-5}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

@@ -4,7 +4,6 @@ import nnsight
 import torch
 
 MODEL = "llama-3.1-70b replica"
-TOLERANCE = {"rtol": 1e-4, "atol": 1e-6}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

@@ -142,11 +142,15 @@ fn conv1d(x: &Tensor, w: &Tensor, b: &Tensor) -> PyResult<Tensor> {
     Ok(b.f_addmm(&x.f_view([-1, nx])?, w)?.f_view(size.as_slice())?)
 }
 
-/// `NewGELUActivation`, op for op.
+/// `NewGELUActivation`, op for op and in Python's evaluation order
+/// (`0.5 * input * (1.0 + tanh(c * (input + 0.044715 * pow(input, 3.0))))`: `0.5 * input`
+/// first). The order fixes the autograd graph's, and so the order in which `input`'s
+/// three gradient contributions are summed: another order differs in the last bits.
 fn gelu_new(x: &Tensor) -> PyResult<Tensor> {
     let c = (2.0f64 / std::f64::consts::PI).sqrt();
+    let half = x.f_mul_scalar(0.5)?;
     let inner = x.f_add(&x.f_pow_tensor_scalar(3.0)?.f_mul_scalar(0.044715)?)?.f_mul_scalar(c)?;
-    Ok(x.f_mul_scalar(0.5)?.f_mul(&inner.f_tanh()?.f_add_scalar(1.0)?)?)
+    Ok(half.f_mul(&inner.f_tanh()?.f_add_scalar(1.0)?)?)
 }
 
 /// The SDPA mask transformers builds: `None` without padding (the kernel's causal flag is
