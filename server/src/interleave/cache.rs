@@ -292,6 +292,13 @@ impl HostObj for CacheView {
                 Ok(Value::list(view_of(n)?.keys().iter().map(|k| Value::str(k)).collect()))
             }, Aux::None)),
             _ if name.starts_with('_') => Err(PyErr::attribute_error(name.to_string())),
+            // nnsight 0.7's `CacheDict` has no short form: paths start at the root's name.
+            _ if self.node.is_none()
+                && self.ctx.client == crate::request::ClientGeneration::G1
+                && name != self.ctx.model.tree().node(self.ctx.model.tree().root()).envoy =>
+            {
+                Err(PyErr::attribute_error(format!("'{name}' module path was never cached. 'CacheDict' has no matching attribute.")))
+            }
             _ => {
                 let node = self.child(it, &Value::str(name))?;
                 Ok(self.at(node))

@@ -386,14 +386,11 @@ impl HostObj for TracerObj {
             }),
             "cache" => bound("cache", |it, n, args, kwargs| {
                 let t = tracer_of(n)?;
-                if t.ctx.client == crate::request::ClientGeneration::G1 {
-                    // 0.7's `Cache.CacheDict` is another class tree than 0.8.1's `CacheView`.
-                    return Err(PyErr::unsupported("`tracer.cache()` for nnsight 0.5–0.7 clients (upgrade to nnsight 0.8)"));
-                }
                 let Some(w) = it.host.as_any().downcast_mut::<WorkerHost>() else {
                     return Err(PyErr::value_error("Cannot access `tracer.cache()` outside of interleaving"));
                 };
-                if w.cursor.requested.get() {
+                // nnsight 0.7 lets a cache start late: it records from there on.
+                if w.cursor.requested.get() && t.ctx.client == crate::request::ClientGeneration::G2 {
                     return Err(PyErr::value_error("tracer.cache() must be declared before reading or modifying a model value"));
                 }
                 let options = super::cache::options(it, &t.ctx, args, kwargs)?;

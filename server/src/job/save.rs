@@ -261,7 +261,47 @@ impl Saver {
     /// nnsight 0.8.1's `CacheView` as it pickles: the view's `__dict__` (`_cache`, `_envoy`,
     /// `_path`) over the `Cache` of `Cache.__getstate__` (no model) whose `entries` map each
     /// module path to its `Entry` dataclasses. Views of one cache share its node.
+    /// nnsight 0.7's `Cache.CacheDict` (a dict subclass) of `Cache.Entry`s: each cached
+    /// module path → its entry, or the list of them when it ran more than once (0.7's
+    /// `Cache.add`), at or below the view's path; then its `_path` / alias state.
+    fn cache_dict_07(&mut self, v: &CacheView) -> PyResult<SaveId> {
+        const TRACER: &str = "nnsight.intervention.tracing.tracer";
+        let tree = v.ctx.model.tree();
+        let path = v.node.map(|id| tree.node(id).envoy.clone());
+        let mut items = Vec::new();
+        for (module, list) in v.cache.snapshot() {
+            let key = tree.node(module).envoy.clone();
+            if path.as_ref().is_some_and(|p| key != *p && !key.starts_with(&format!("{p}."))) {
+                continue;
+            }
+            let mut entries = Vec::new();
+            for e in list {
+                let output = self.value(&e.output.unwrap_or(Value::None))?;
+                let inputs = self.value(&e.inputs.unwrap_or(Value::None))?;
+                let state = self.attrs(vec![("output", output), ("inputs", inputs)]);
+                entries.push(self.object(TRACER, "Cache.Entry", true, vec![], Some(state)));
+            }
+            let value = if entries.len() == 1 { entries[0] } else { self.g.push(SaveNode::List(entries)) };
+            items.push((self.str_node(&key), value));
+        }
+        let path = self.str_node(path.as_deref().unwrap_or(""));
+        let empty = |s: &mut Saver| s.g.push(SaveNode::Dict(Vec::new()));
+        let (alias, rename, alias_paths) = (empty(self), empty(self), empty(self));
+        let state = self.attrs(vec![("_path", path), ("_alias", alias), ("_rename", rename), ("_alias_paths", alias_paths)]);
+        Ok(self.g.push(SaveNode::Object {
+            module: TRACER.into(),
+            name: "Cache.CacheDict".into(),
+            newobj: true,
+            args: vec![],
+            items,
+            state: Some(state),
+        }))
+    }
+
     fn cache_view(&mut self, v: &CacheView) -> PyResult<SaveId> {
+        if v.ctx.client == crate::request::ClientGeneration::G1 {
+            return self.cache_dict_07(v);
+        }
         let cache_key = crate::value::Identity::Ptr(Rc::as_ptr(&v.cache) as *const u8 as usize);
         let cache = match self.memo.get(&cache_key) {
             Some(&id) => id,

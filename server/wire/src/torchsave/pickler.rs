@@ -358,7 +358,26 @@ impl<'a> Pickler<'a> {
         Ok(())
     }
 
+    /// A class or function by reference. A nested class (`Cache.CacheDict`) is reached
+    /// as protocol 2 writes it, `getattr(module.Outer, "Inner")`: GLOBAL cannot name a
+    /// dotted path below protocol 4.
     fn global(&mut self, module: &str, name: &str) {
+        let mut parts = name.split('.');
+        let first = parts.next().unwrap_or(name);
+        let rest: Vec<&str> = parts.collect();
+        for _ in &rest {
+            self.plain_global("builtins", "getattr");
+        }
+        self.plain_global(module, first);
+        for attr in rest {
+            self.out.push(BINUNICODE);
+            self.out.extend_from_slice(&(attr.len() as u32).to_le_bytes());
+            self.out.extend_from_slice(attr.as_bytes());
+            self.out.extend_from_slice(&[TUPLE2, REDUCE]);
+        }
+    }
+
+    fn plain_global(&mut self, module: &str, name: &str) {
         self.out.push(GLOBAL);
         for part in [module, name] {
             self.out.extend_from_slice(part.as_bytes());
