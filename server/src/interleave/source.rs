@@ -1,5 +1,6 @@
 //! `module.source` (docs/semantics.md §7.3): user code's handle on the operations of a
-//! module's forward, named as nnsight 0.8.1 names them (`model::source`). Printing it
+//! module's forward, named as nnsight 0.8.1 names them (`model::source`; a 0.7 client sees
+//! 0.7's listing, its calls only, under the same names). Printing it
 //! gives nnsight's listing; `.source.<op>` reads and writes that operation's
 //! `.output`, `.inputs`, `.input` and `.skip(v)` exactly as an envoy does a module's.
 
@@ -12,7 +13,7 @@ use super::worker::Event;
 use crate::interp::Interp;
 use crate::interp::host::HostObj;
 use crate::model::ModuleId;
-use crate::model::source::{OpTable, table};
+use crate::model::source::{OpTable, op_07, table, table_07};
 use crate::value::object::{Aux, Native};
 use crate::value::{PyErr, PyResult, Value};
 
@@ -26,11 +27,7 @@ impl SourceObj {
     /// The `.source` of module `id`, if localndif serves its operations.
     pub fn of(ctx: &Rc<ModelCtx>, id: ModuleId) -> PyResult<Value> {
         let class = ctx.model.tree().node(id).class;
-        if ctx.client == crate::request::ClientGeneration::G1 {
-            // 0.7 numbers calls only; the tables are 0.8.1's (calls and assignments).
-            return Err(PyErr::unsupported("`.source` for nnsight 0.5–0.7 clients (0.7 names a forward's operations by another scheme; upgrade to nnsight 0.8)"));
-        }
-        if table(class).is_none() {
+        if table(class).is_none() || table_07(class).is_none() {
             return Err(PyErr::unsupported(format!(
                 "`.source` of a {class} module (operations are served for GPT-2 and Llama attention and MLP modules)"
             )));
@@ -42,6 +39,14 @@ impl SourceObj {
     fn table(&self) -> &'static OpTable {
         table(self.ctx.model.tree().node(self.id).class).expect("checked by SourceObj::of")
     }
+
+    /// What the client lists and names: 0.8.1's table, or 0.7's (its calls only).
+    fn listed(&self) -> &'static OpTable {
+        match self.ctx.client {
+            crate::request::ClientGeneration::G1 => table_07(self.ctx.model.tree().node(self.id).class).expect("checked by SourceObj::of"),
+            crate::request::ClientGeneration::G2 => self.table(),
+        }
+    }
 }
 
 impl HostObj for SourceObj {
@@ -50,14 +55,23 @@ impl HostObj for SourceObj {
     }
 
     fn repr(&self) -> String {
-        self.table().listing.trim_end_matches('\n').to_string()
+        self.listed().listing.trim_end_matches('\n').to_string()
     }
 
     fn getattr(&self, _it: &mut Interp, _this: &Value, name: &str) -> PyResult<Value> {
         if name == "names" {
-            return Ok(Value::list(self.table().names.iter().map(|n| Value::str(n)).collect()));
+            return Ok(Value::list(self.listed().names.iter().map(|n| Value::str(n)).collect()));
         }
-        match self.table().index(name) {
+        let class = self.ctx.model.tree().node(self.id).class;
+        let op = match self.ctx.client {
+            crate::request::ClientGeneration::G1 => table_07(class).and_then(|t| t.index(name)).and_then(|i| op_07(class, i)),
+            crate::request::ClientGeneration::G2 => self.table().index(name),
+        };
+        if op.is_none() && self.ctx.client == crate::request::ClientGeneration::G1 {
+            // nnsight 0.7's `SourceEnvoy.__getattr__`.
+            return Err(PyErr::attribute_error(format!("'SourceEnvoy' object has no attribute '{name}'")));
+        }
+        match op {
             Some(op) => {
                 let o: Rc<dyn HostObj> = Rc::new(OpEnvoy { ctx: self.ctx.clone(), id: self.id, op: op as u16 });
                 Ok(Value::Host(o))
@@ -110,6 +124,10 @@ impl HostObj for OpEnvoy {
                 let loc = self.loc(Site::OpInput);
                 let inputs = request(it, Event::Value, loc, &self.name(&loc))?;
                 first_input(&inputs)
+            }
+            // nnsight 0.7's OperationEnvoy has no `skip`.
+            "skip" if self.ctx.client == crate::request::ClientGeneration::G1 => {
+                Err(PyErr::attribute_error("'OperationEnvoy' object has no attribute 'skip'"))
             }
             "skip" => Ok(Native::with_aux("skip", Some(this.clone()), |it, n, args, _| {
                 let Some(Value::Host(h)) = &n.recv else { return Ok(Value::None) };

@@ -11,14 +11,25 @@ use std::sync::OnceLock;
 pub struct OpTable {
     pub listing: &'static str,
     pub names: Vec<&'static str>,
+    /// The source line of each operation (`+` continues the line above).
+    lines: Vec<u32>,
     index: HashMap<&'static str, usize>,
 }
 
 impl OpTable {
     fn parse(listing: &'static str) -> OpTable {
-        let names: Vec<&'static str> = listing.lines().filter_map(label).collect();
+        let mut names = Vec::new();
+        let mut lines = Vec::new();
+        for l in listing.lines() {
+            let Some(name) = label(l) else { continue };
+            let after = l.split_once("->").map_or("", |(_, r)| r).trim_start();
+            let num: String = after.chars().take_while(char::is_ascii_digit).collect();
+            let line = num.parse().unwrap_or_else(|_| lines.last().copied().unwrap_or(0));
+            names.push(name);
+            lines.push(line);
+        }
         let index = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-        OpTable { listing, names, index }
+        OpTable { listing, names, lines, index }
     }
 
     pub fn index(&self, name: &str) -> Option<usize> {
@@ -55,6 +66,58 @@ pub fn table(class: &str) -> Option<&'static OpTable> {
         .get(class)
 }
 
+/// nnsight 0.7.0's listing of a module class (`python/source_ops_07.py`). 0.7 names only
+/// a forward's calls, numbering each name among calls alone, so a name can mean another
+/// operation than in 0.8.1 (0.7's `attention_interface_0` is the call 0.8.1 names
+/// `attention_interface_1`, its `attention_interface_0` being the assignment above it):
+/// [`op_07`] finds the operation.
+pub fn table_07(class: &str) -> Option<&'static OpTable> {
+    static TABLES: OnceLock<HashMap<&'static str, OpTable>> = OnceLock::new();
+    TABLES
+        .get_or_init(|| {
+            HashMap::from([
+                ("GPT2Attention", OpTable::parse(include_str!("source/07/GPT2Attention.txt"))),
+                ("GPT2MLP", OpTable::parse(include_str!("source/07/GPT2MLP.txt"))),
+                ("LlamaAttention", OpTable::parse(include_str!("source/07/LlamaAttention.txt"))),
+                ("LlamaMLP", OpTable::parse(include_str!("source/07/LlamaMLP.txt"))),
+            ])
+        })
+        .get(class)
+}
+
+/// The 0.8.1 operation (index in [`table`]) that 0.7's operation `i` of `class` is: the
+/// next operation on the same source line whose name has the same stem (the name less
+/// its `_<n>` counter), in order.
+pub fn op_07(class: &str, i: usize) -> Option<usize> {
+    static MAPS: OnceLock<HashMap<&'static str, Vec<Option<usize>>>> = OnceLock::new();
+    let maps = MAPS.get_or_init(|| {
+        ["GPT2Attention", "GPT2MLP", "LlamaAttention", "LlamaMLP"]
+            .into_iter()
+            .filter_map(|c| Some((c, map_07(table_07(c)?, table(c)?))))
+            .collect()
+    });
+    maps.get(class)?.get(i).copied().flatten()
+}
+
+fn stem(name: &str) -> &str {
+    name.rsplit_once('_').filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit())).map_or(name, |(s, _)| s)
+}
+
+fn map_07(old: &OpTable, new: &OpTable) -> Vec<Option<usize>> {
+    let mut next = 0;
+    old.names
+        .iter()
+        .zip(&old.lines)
+        .map(|(name, line)| {
+            let found = (next..new.names.len()).find(|&j| new.lines[j] == *line && stem(new.names[j]) == stem(name));
+            if let Some(j) = found {
+                next = j + 1;
+            }
+            found
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +136,24 @@ mod tests {
         assert!(!a.names.iter().any(|n| n.chars().next().unwrap().is_ascii_digit()));
         assert_eq!(table("LlamaMLP").unwrap().names, ["self_gate_proj_0", "self_act_fn_0", "self_up_proj_0", "self_down_proj_0", "down_proj_0"]);
         assert!(table("LayerNorm").is_none());
+    }
+
+    #[test]
+    fn every_07_operation_is_a_08_call_on_its_line_in_order() {
+        for class in ["GPT2Attention", "GPT2MLP", "LlamaAttention", "LlamaMLP"] {
+            let (old, new) = (table_07(class).unwrap(), table(class).unwrap());
+            assert!(!old.names.is_empty() && old.names.len() < new.names.len(), "{class}");
+            let mut last = None;
+            for (i, n) in old.names.iter().enumerate() {
+                let j = op_07(class, i).unwrap_or_else(|| panic!("{class}: 0.7's {n} has no 0.8.1 operation"));
+                assert_eq!(stem(new.names[j]), stem(n), "{class}: {n}");
+                assert!(last.is_none_or(|l| j > l), "{class}: {n} out of order");
+                last = Some(j);
+            }
+        }
+        // The same name, another operation: 0.7 counts calls only.
+        let i = table_07("GPT2Attention").unwrap().index("attention_interface_0").unwrap();
+        assert_eq!(table("GPT2Attention").unwrap().names[op_07("GPT2Attention", i).unwrap()], "attention_interface_1");
+        assert_eq!(table_07("GPT2MLP").unwrap().names, ["self_c_fc_0", "self_act_0", "self_c_proj_0", "self_dropout_0"]);
     }
 }
