@@ -314,7 +314,7 @@ fn is_descr(d: &crate::value::Instance, t: &'static types::TypeObj) -> bool {
     matches!(&d.class, ClassRef::Builtin(b) if std::ptr::eq(*b, t))
 }
 
-fn property_getter(v: &Value) -> Option<Value> {
+pub fn property_getter(v: &Value) -> Option<Value> {
     match v {
         Value::Instance(d) if is_descr(d, &types::PROPERTY) => d.get_attr("fget"),
         _ => None,

@@ -223,6 +223,9 @@ impl Interp<'_> {
 
     /// `Class(*args)`: a new instance, initialized by `__init__`.
     fn instantiate(&mut self, c: &Rc<Class>, args: Vec<Value>, kwargs: Kwargs) -> PyResult<Value> {
+        if c.builtin_base().is_subtype(&crate::value::types::ENVOY) {
+            return Err(PyErr::unsupported(format!("building a model ('{}(...)') inside the traced code", c.name)));
+        }
         let inst = Instance::new(ClassRef::User(c.clone()));
         let is_exc = inst.is_exception();
         if is_exc {

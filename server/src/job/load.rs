@@ -44,6 +44,8 @@ pub struct Loader<'g> {
     depth: usize,
     /// The job's `torch.nn` classes (`nn.py`), made when the payload first names one.
     nn: Option<Rc<Namespace>>,
+    /// The class node of the client's model object (the envoy whose path is `model`).
+    root_class: Option<Id>,
 }
 
 impl<'g> Loader<'g> {
@@ -52,6 +54,10 @@ impl<'g> Loader<'g> {
         // them among all nodes by the object they set up.
         let mut fills = HashMap::new();
         let mut class_states = HashMap::new();
+        let root_class = g.nodes.iter().find_map(|node| match node {
+            Node::Object(o) if envoy_state(g, o).is_some_and(|(_, path)| path == "model") => Some(o.callable),
+            _ => None,
+        });
         for node in &g.nodes {
             if let Node::Object(o) = node
                 && let Some((_, setter)) = g.global(o.callable)
@@ -74,7 +80,7 @@ impl<'g> Loader<'g> {
             }
         }
         Loader { g, ctx, tracer, memo: HashMap::new(), fills, class_states, depth: 0,
-            nn: None }
+            nn: None, root_class }
     }
 
     /// Makes node `id` (the shipped tracer) load as `tracer`.
@@ -149,6 +155,18 @@ impl<'g> Loader<'g> {
             }
             Node::Global { module, name } => match self.nn_class(module, name)? {
                 Some(c) => c,
+                None if self.root_class == Some(id) && modules::nnsight_class(module, name).is_none() => {
+                    // The model's class, pickled by reference, that the server does not
+                    // have (a LanguageModel subclass from a package installed on the
+                    // client, e.g. nnterp's StandardizedTransformer): a stand-in class of
+                    // that name deriving from LanguageModel, shared by every reference
+                    // the payload makes to it.
+                    let bases = match modules::nnsight_class("nnsight", "LanguageModel") {
+                        Some(Value::Type(t)) => vec![ClassRef::Builtin(t)],
+                        _ => Vec::new(),
+                    };
+                    Value::Class(Class::new(name, name, module, bases, Dict::new())?)
+                }
                 None => global(module, name),
             },
             Node::PersId(pid) => self.persistent(*pid),
@@ -190,16 +208,13 @@ impl<'g> Loader<'g> {
             Err(e) => return Err(PyErr::value_error(format!("a tensor in the request could not be decoded: {e}"))),
         }
         let args: Vec<Id> = o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec).unwrap_or_default();
-        let Some(Node::Global { module, name: class }) = g.node(o.callable) else {
-            // An instance of a class the payload itself defines (cloudpickle ships the
-            // user's classes by value): `cls.__new__(cls)` then its `__dict__`.
-            return self.instance(id, o);
-        };
         let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))));
         // An nnsight envoy (the model or one of its modules) carries its path.
-        if module.starts_with("nnsight.")
-            && let Some(path) = state.and_then(|s| g.dict_get(s, "path")).and_then(|p| g.as_str(p))
-        {
+        if let Some((state, path)) = envoy_state(g, o) {
+            if path == "model" {
+                self.model_class(o.callable)?;
+            }
+            let state = Some(state);
             let Some(m) = self.ctx.model.tree().by_envoy(path) else {
                 return Ok(opaque(&format!("the module '{path}', which this model does not have")));
             };
@@ -224,6 +239,11 @@ impl<'g> Loader<'g> {
             }
             return Ok(v);
         }
+        let Some(Node::Global { module, name: class }) = g.node(o.callable) else {
+            // An instance of a class the payload itself defines (cloudpickle ships the
+            // user's classes by value): `cls.__new__(cls)` then its `__dict__`.
+            return self.instance(id, o);
+        };
         let arg = |i: usize| args.get(i).copied();
         let (module, class) = (module.as_str(), class.as_str());
         if self.nn_class(module, class)?.is_some() {
@@ -438,6 +458,7 @@ impl<'g> Loader<'g> {
                 dict.insert(Value::str(key), v)?;
             }
         }
+        set_owners(&cls);
         if dataclass {
             return crate::interp::dataclass::apply(cls);
         }
@@ -487,6 +508,19 @@ impl<'g> Loader<'g> {
         }
         let ns = self.nn.as_ref().expect("made above");
         Ok(ns.own.get_str(name).filter(|v| matches!(v, Value::Class(_))))
+    }
+
+    /// Records the class of the client's model object (node `class`) as the root
+    /// envoy's (`ModelCtx::root_type`): one of nnsight's, or the user's subclass of
+    /// LanguageModel shipped by value (or stood in for, when pickled by reference).
+    fn model_class(&mut self, class: Id) -> PyResult<()> {
+        let t = match self.value(class)? {
+            Value::Type(t) if t.is_subtype(&types::ENVOY) => ClassRef::Builtin(t),
+            Value::Class(c) if c.builtin_base().is_subtype(&types::ENVOY) => ClassRef::User(c),
+            _ => return Ok(()),
+        };
+        *self.ctx.root_type.borrow_mut() = Some(t);
+        Ok(())
     }
 
     /// `cls.__new__(cls)` of a class the payload defines, then its attributes.
@@ -661,7 +695,29 @@ impl Loader<'_> {
                 dict.insert(Value::str(key), v)?;
             }
         }
+        set_owners(&cls);
         crate::interp::dataclass::apply(cls)
+    }
+}
+
+/// Makes the methods of a shipped class its own, for zero-argument `super()` (a method
+/// compiled on its own has no `__class__` cell; the client ships the cell's class as a
+/// global of the function, which `super()` does not read).
+fn set_owners(cls: &Value) {
+    let Value::Class(class) = cls else { return };
+    for (_, v) in class.dict.items() {
+        let func = match &v {
+            Value::Function(func) => Some(func.clone()),
+            // staticmethod / classmethod, property
+            Value::Instance(i) => match i.get_attr("__func__").or_else(|| i.get_attr("fget")) {
+                Some(Value::Function(func)) => Some(func),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(func) = func {
+            *func.owner.borrow_mut() = Some(Rc::downgrade(class));
+        }
     }
 }
 
@@ -677,11 +733,12 @@ fn list_items(g: &Graph, id: Id) -> Option<Vec<Id>> {
 fn global(module: &str, name: &str) -> Value {
     match module {
         "builtins" | "__builtin__" => builtins::lookup(name).unwrap_or_else(|| opaque(&format!("the builtin '{name}'"))),
+        "torch" | "torch._tensor" if name == "Tensor" => Value::Type(&types::TENSOR),
         "torch" => match dtype::by_name(name) {
             Some(k) => Value::Dtype(k),
             None => opaque(&format!("torch.{name}")),
         },
-        m => opaque(&format!("{m}.{name}")),
+        m => modules::nnsight_class(m, name).unwrap_or_else(|| opaque(&format!("{m}.{name}"))),
     }
 }
 
@@ -734,6 +791,16 @@ impl HostObj for Opaque {
     fn as_any(&self) -> &dyn Any {
         self
     }
+}
+
+/// An nnsight envoy among the payload's objects: its state dict and its `path`. Its
+/// class is nnsight's (a global under `nnsight.`) or one derived from it, which the state
+/// gives away: an envoy's `_module` (the persistent id of the module it wraps).
+fn envoy_state<'a>(g: &'a Graph, o: &Obj) -> Option<(Id, &'a str)> {
+    let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))))?;
+    let path = g.as_str(g.dict_get(state, "path")?)?;
+    let nnsight = matches!(g.node(o.callable), Some(Node::Global { module, .. }) if module.starts_with("nnsight."));
+    (nnsight || g.dict_get(state, "_module").is_some()).then_some((state, path))
 }
 
 /// The module path an nnsight envoy object of the payload stands for (its `path`).

@@ -274,7 +274,10 @@ impl Class {
                 ClassRef::User(c) => c.builtin,
             };
             if !std::ptr::eq(bt, &types::OBJECT) {
-                if !bt.is_subtype(&types::BASE_EXCEPTION) {
+                // Exceptions; and nnsight's model classes, which a class the client
+                // shipped (a `LanguageModel` subclass) derives from: its one instance is
+                // the job's model envoy, never built here (`Interp::instantiate`).
+                if !bt.is_subtype(&types::BASE_EXCEPTION) && !bt.is_subtype(&types::ENVOY) {
                     return Err(PyErr::unsupported(format!(
                         "classes that derive from the builtin type '{}'",
                         bt.name
