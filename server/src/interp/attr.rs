@@ -113,10 +113,10 @@ impl Interp<'_> {
                 "__qualname__" => Some(Value::str(&func.qualname)),
                 "__module__" => Some(Value::str(&func.module)),
                 "__doc__" => Some(Value::None),
-                "__defaults__" => Some(if func.defaults.is_empty() {
+                "__defaults__" => Some(if func.defaults.borrow().is_empty() {
                     Value::None
                 } else {
-                    Value::tuple(func.defaults.clone())
+                    Value::tuple(func.defaults.borrow().clone())
                 }),
                 "__globals__" => Some(Value::Dict(func.globals.own.clone())),
                 _ => func

@@ -286,6 +286,7 @@ impl<'g> Loader<'g> {
                         }
                     }
                 }
+                module_globals(&attrs)?;
                 m
             }
             ("nnsight.intervention.serialization", "_load_function") => self.function(id, &args)?,
@@ -595,6 +596,9 @@ impl<'g> Loader<'g> {
                 }
             }
         }
+        if let Value::Function(func) = &f {
+            foreign::own_defaults(func, None);
+        }
         Ok(f)
     }
 }
@@ -639,6 +643,20 @@ impl Loader<'_> {
             .fills
             .get(&id)
             .and_then(|&st| g.tuple_items(st).and_then(|t| t.get(1).copied()));
+        // The function's `__dict__` (`functools.wraps` puts `__wrapped__` there).
+        let func_dict = self.fills.get(&id).and_then(|&st| g.tuple_items(st).and_then(|t| t.first().copied()));
+        let mut wrapped = None;
+        if let Some(Value::Dict(d)) = func_dict.map(|d| self.value(d)).transpose()?
+            && let Value::Function(func) = &f
+        {
+            for (k, v) in d.items() {
+                let Some(k) = k.as_str() else { continue };
+                if k == "__wrapped__" {
+                    wrapped = Some(v.clone());
+                }
+                func.attrs.borrow_mut().push((Rc::from(k), v));
+            }
+        }
         if let Some(slot) = slot {
             fill(g.dict_get(slot, "__globals__").map(|d| self.value(d)).transpose()?)?;
             // Closure cells that referred back to functions (local recursion).
@@ -649,6 +667,9 @@ impl Loader<'_> {
                     globals.set(name, v)?;
                 }
             }
+        }
+        if let Value::Function(func) = &f {
+            foreign::own_defaults(func, wrapped.as_ref());
         }
         Ok(f)
     }
@@ -801,6 +822,29 @@ fn envoy_state<'a>(g: &'a Graph, o: &Obj) -> Option<(Id, &'a str)> {
     let path = g.as_str(g.dict_get(state, "path")?)?;
     let nnsight = matches!(g.node(o.callable), Some(Node::Global { module, .. }) if module.starts_with("nnsight."));
     (nnsight || g.dict_get(state, "_module").is_some()).then_some((state, path))
+}
+
+/// The module globals of the decorated functions a module shipped by value defines.
+/// nnsight 0.8.1 ships a decorated function with the globals its *wrapper* reads, from
+/// the wrapper's module (`torch.utils._contextlib` for `torch.no_grad()`), so the names
+/// its own body and defaults read from its module are missing; the module, shipped whole,
+/// has them. A function defined in the module under the name it is bound to gets the
+/// module's names (which win) and then its own defaults (`foreign::own_defaults`).
+fn module_globals(attrs: &Rc<Dict>) -> PyResult<()> {
+    for (k, v) in attrs.items() {
+        let Value::Function(func) = &v else { continue };
+        let decorated = func.code.function().is_some_and(|d| !d.decorator_list.is_empty());
+        if !decorated || k.as_str() != Some(func.name.as_ref()) {
+            continue;
+        }
+        for (name, x) in attrs.items() {
+            if let Some(name) = name.as_str() {
+                func.globals.set(name, x)?;
+            }
+        }
+        foreign::own_defaults(func, None);
+    }
+    Ok(())
 }
 
 /// The module path an nnsight envoy object of the payload stands for (its `path`).
