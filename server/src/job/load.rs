@@ -554,9 +554,21 @@ impl<'g> Loader<'g> {
 
     /// Compiles a shipped function with empty globals (filled by the caller) and memoizes
     /// it as `id` first, so that a recursive function finds itself.
+    ///
+    /// A function the interpreter cannot run (a generator, an `async def`) fails when it
+    /// is called, not when the job loads: a module shipped by value (`nnsight.register`)
+    /// brings every function it defines, most of which the trace never calls.
     fn shipped(&mut self, id: Id, f: ShippedFunction<'_>) -> PyResult<(Value, Rc<Namespace>)> {
         let globals = Namespace::new(Dict::new(), None, None);
-        let f = foreign::function(f, globals.clone())?;
+        let name = f.name.to_string();
+        let f = match foreign::function(f, globals.clone()) {
+            Ok(f) => f,
+            Err(e) if e.is_instance_of(&types::NOT_IMPLEMENTED_ERROR) => {
+                let u: Rc<dyn HostObj> = Rc::new(Unrunnable { name, err: e });
+                Value::Host(u)
+            }
+            Err(e) => return Err(e),
+        };
         self.memo.insert(id, f.clone());
         Ok((f, globals))
     }
@@ -845,6 +857,27 @@ fn module_globals(attrs: &Rc<Dict>) -> PyResult<()> {
         foreign::own_defaults(func, None);
     }
     Ok(())
+}
+
+/// A shipped function the interpreter cannot run: calling it raises why.
+struct Unrunnable {
+    name: String,
+    err: PyErr,
+}
+
+impl HostObj for Unrunnable {
+    fn type_name(&self) -> &str {
+        "function"
+    }
+    fn repr(&self) -> String {
+        format!("<function {}>", self.name)
+    }
+    fn call(&self, _it: &mut Interp, _this: &Value, _args: Vec<Value>, _kwargs: Kwargs) -> PyResult<Value> {
+        Err(self.err.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// The module path an nnsight envoy object of the payload stands for (its `path`).
