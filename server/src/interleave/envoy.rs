@@ -19,6 +19,7 @@ use crate::interp::frame::Frame;
 use crate::request::ClientGeneration;
 use crate::model::{Fwd, Model, ModuleId, NoHooks, TextTokenizer};
 use crate::value::object::{Aux, Native};
+use crate::value::types::ClassRef;
 use crate::value::{Dict, PyErr, PyResult, Value, types};
 
 /// What user code can reach of the served model in one job.
@@ -43,6 +44,12 @@ pub struct ModelCtx {
     pub edits: std::cell::RefCell<Vec<super::tracer::Edit>>,
     /// The names the client's `rename=` gave modules: (envoy, alias) → module.
     pub aliases: std::collections::HashMap<(ModuleId, String), ModuleId>,
+    /// The class of the client's model object when it is not nnsight's own: a subclass
+    /// of `LanguageModel` the client shipped by value (or the server's stand-in for one
+    /// it pickled by reference). The loader sets it when it loads the model object; the
+    /// root envoy is then an instance of it for `isinstance` / `type()`, and its class
+    /// attributes, methods and properties resolve on the envoy.
+    pub root_type: std::cell::RefCell<Option<ClassRef>>,
 }
 
 impl ModelCtx {
@@ -62,6 +69,7 @@ impl ModelCtx {
             client_runner: self.client_runner.clone(),
             edits: std::cell::RefCell::new(self.edits.borrow().clone()),
             aliases: self.aliases.clone(),
+            root_type: self.root_type.clone(),
         })
     }
 
@@ -132,6 +140,14 @@ impl Envoy {
         if self.id == 0 { self.ctx.root_class.clone() } else { "Envoy".into() }
     }
 
+    /// The user class the root envoy is an instance of, if the client's model was one.
+    fn user_class(&self) -> Option<Rc<crate::value::Class>> {
+        match &*self.ctx.root_type.borrow() {
+            Some(ClassRef::User(c)) if self.id == 0 => Some(c.clone()),
+            _ => None,
+        }
+    }
+
     fn no_attr(&self, name: &str) -> PyErr {
         PyErr::attribute_error(format!("'{}' object (nor its module) has attribute '{name}'", self.type_label()))
     }
@@ -174,11 +190,34 @@ impl HostObj for Envoy {
         if self.id == 0 { "LanguageModel" } else { "Envoy" }
     }
 
+    fn class(&self) -> Option<ClassRef> {
+        if self.id != 0 {
+            return Some(ClassRef::Builtin(&types::ENVOY));
+        }
+        if let Some(c) = &*self.ctx.root_type.borrow() {
+            return Some(c.clone());
+        }
+        let g1 = self.ctx.client == ClientGeneration::G1;
+        let t = types::nnsight_class("nnsight", &self.ctx.root_class, g1)
+            .unwrap_or(if g1 { &types::LANGUAGE_MODEL_G1 } else { &types::LANGUAGE_MODEL });
+        Some(ClassRef::Builtin(t))
+    }
+
     fn repr(&self) -> String {
         module_repr(&self.ctx.model, self.id, 0)
     }
 
     fn getattr(&self, it: &mut Interp, this: &Value, name: &str) -> PyResult<Value> {
+        // What the client's own subclass of LanguageModel defines comes first, as its
+        // class comes first in the instance's MRO.
+        if let Some(c) = self.user_class()
+            && let Some(v) = c.lookup(name)
+        {
+            if let Some(getter) = crate::interp::attr::property_getter(&v) {
+                return it.call(&getter, vec![this.clone()], vec![]);
+            }
+            return Ok(crate::interp::attr::bind_class_attr(v, this, &ClassRef::User(c)));
+        }
         let node = self.node();
         match name {
             "output" => return request(it, Event::Value, Loc::module(self.id, Site::Output), &self.loc_name("output")),

@@ -113,10 +113,10 @@ impl Interp<'_> {
                 "__qualname__" => Some(Value::str(&func.qualname)),
                 "__module__" => Some(Value::str(&func.module)),
                 "__doc__" => Some(Value::None),
-                "__defaults__" => Some(if func.defaults.is_empty() {
+                "__defaults__" => Some(if func.defaults.borrow().is_empty() {
                     Value::None
                 } else {
-                    Value::tuple(func.defaults.clone())
+                    Value::tuple(func.defaults.borrow().clone())
                 }),
                 "__globals__" => Some(Value::Dict(func.globals.own.clone())),
                 _ => func
@@ -314,7 +314,7 @@ fn is_descr(d: &crate::value::Instance, t: &'static types::TypeObj) -> bool {
     matches!(&d.class, ClassRef::Builtin(b) if std::ptr::eq(*b, t))
 }
 
-fn property_getter(v: &Value) -> Option<Value> {
+pub fn property_getter(v: &Value) -> Option<Value> {
     match v {
         Value::Instance(d) if is_descr(d, &types::PROPERTY) => d.get_attr("fget"),
         _ => None,

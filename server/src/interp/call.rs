@@ -120,7 +120,7 @@ impl Interp<'_> {
             }
         }
         if !extra.is_empty() && params.vararg.is_none() {
-            let ndefaults = func.defaults.len();
+            let ndefaults = func.defaults.borrow().len();
             let takes = if ndefaults > 0 {
                 format!("from {} to {} positional arguments", npos - ndefaults, npos)
             } else {
@@ -168,15 +168,18 @@ impl Interp<'_> {
             )));
         }
         // Defaults fill the last positional parameters.
-        let first_default = npos - func.defaults.len();
-        for (i, d) in func.defaults.iter().enumerate() {
-            if slots[first_default + i].is_none() {
-                slots[first_default + i] = Some(d.clone());
+        {
+            let defaults = func.defaults.borrow();
+            let first_default = npos - defaults.len();
+            for (i, d) in defaults.iter().enumerate() {
+                if slots[first_default + i].is_none() {
+                    slots[first_default + i] = Some(d.clone());
+                }
             }
         }
         for (i, name) in kwonly.iter().enumerate() {
             if slots[npos + i].is_none()
-                && let Some((_, d)) = func.kwdefaults.iter().find(|(n, _)| n.as_ref() == *name)
+                && let Some((_, d)) = func.kwdefaults.borrow().iter().find(|(n, _)| n.as_ref() == *name)
             {
                 slots[npos + i] = Some(d.clone());
             }
@@ -223,6 +226,9 @@ impl Interp<'_> {
 
     /// `Class(*args)`: a new instance, initialized by `__init__`.
     fn instantiate(&mut self, c: &Rc<Class>, args: Vec<Value>, kwargs: Kwargs) -> PyResult<Value> {
+        if c.builtin_base().is_subtype(&crate::value::types::ENVOY) {
+            return Err(PyErr::unsupported(format!("building a model ('{}(...)') inside the traced code", c.name)));
+        }
         let inst = Instance::new(ClassRef::User(c.clone()));
         let is_exc = inst.is_exception();
         if is_exc {

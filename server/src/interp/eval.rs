@@ -2,6 +2,7 @@
 //! deadline, cancellation) and checks the native stack, so no user program can run
 //! forever, stall its job past the deadline, or overflow the stack.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use ruff_python_ast::{self as ast, Expr, Stmt};
@@ -731,8 +732,8 @@ impl Interp<'_> {
             qualname: code.scope.qualname.clone(),
             module,
             globals: f.globals.clone(),
-            defaults,
-            kwdefaults,
+            defaults: RefCell::new(defaults),
+            kwdefaults: RefCell::new(kwdefaults),
             closure,
             attrs: Default::default(),
             code,

@@ -67,6 +67,12 @@ pub struct WithBody<'a> {
 pub trait HostObj: Any {
     fn type_name(&self) -> &str;
 
+    /// `type(obj)` where the object stands for an instance of a class user code can
+    /// name (a model envoy: `LanguageModel`, or the user's subclass of it); `None`: `object`.
+    fn class(&self) -> Option<crate::value::types::ClassRef> {
+        None
+    }
+
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())
     }

@@ -26,11 +26,26 @@ pub fn import(name: &str) -> PyResult<Value> {
 
 thread_local! {
     static CACHE: std::cell::RefCell<std::collections::HashMap<String, Value>> = Default::default();
+    /// Whether this thread's job came from an nnsight 0.5-0.7 client (whose model
+    /// classes derive from `NNsight`).
+    static G1: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Forgets this thread's module objects (a job ended).
 pub fn reset() {
     let _ = CACHE.try_with(|c| c.borrow_mut().clear());
+    let _ = G1.try_with(|g| g.set(false));
+}
+
+/// Says which client generation this thread's job came from (`g1`: nnsight 0.5-0.7),
+/// for the hierarchy of nnsight's classes (`types::nnsight_class`).
+pub fn set_generation(g1: bool) {
+    G1.with(|g| g.set(g1));
+}
+
+/// The server's stand-in for one of nnsight's model classes, in this job's hierarchy.
+pub fn nnsight_class(module: &str, name: &str) -> Option<Value> {
+    types::nnsight_class(module, name, G1.with(std::cell::Cell::get)).map(Value::Type)
 }
 
 /// Whether the real Python module has this public name (module_names.txt, generated
@@ -86,6 +101,9 @@ fn load(name: &str) -> PyResult<Value> {
 }
 
 fn nnsight_attr(name: &str) -> Option<Value> {
+    if let Some(c) = nnsight_class("nnsight", name) {
+        return Some(c);
+    }
     match name {
         "save" => Some(Native::value("save", |_, _, args, _| {
             let v = args.into_iter().next().ok_or_else(|| PyErr::type_error("save() missing 1 required positional argument: 'value'"))?;

@@ -44,6 +44,8 @@ pub struct Loader<'g> {
     depth: usize,
     /// The job's `torch.nn` classes (`nn.py`), made when the payload first names one.
     nn: Option<Rc<Namespace>>,
+    /// The class node of the client's model object (the envoy whose path is `model`).
+    root_class: Option<Id>,
 }
 
 impl<'g> Loader<'g> {
@@ -52,6 +54,10 @@ impl<'g> Loader<'g> {
         // them among all nodes by the object they set up.
         let mut fills = HashMap::new();
         let mut class_states = HashMap::new();
+        let root_class = g.nodes.iter().find_map(|node| match node {
+            Node::Object(o) if envoy_state(g, o).is_some_and(|(_, path)| path == "model") => Some(o.callable),
+            _ => None,
+        });
         for node in &g.nodes {
             if let Node::Object(o) = node
                 && let Some((_, setter)) = g.global(o.callable)
@@ -74,7 +80,7 @@ impl<'g> Loader<'g> {
             }
         }
         Loader { g, ctx, tracer, memo: HashMap::new(), fills, class_states, depth: 0,
-            nn: None }
+            nn: None, root_class }
     }
 
     /// Makes node `id` (the shipped tracer) load as `tracer`.
@@ -149,6 +155,18 @@ impl<'g> Loader<'g> {
             }
             Node::Global { module, name } => match self.nn_class(module, name)? {
                 Some(c) => c,
+                None if self.root_class == Some(id) && modules::nnsight_class(module, name).is_none() => {
+                    // The model's class, pickled by reference, that the server does not
+                    // have (a LanguageModel subclass from a package installed on the
+                    // client, e.g. nnterp's StandardizedTransformer): a stand-in class of
+                    // that name deriving from LanguageModel, shared by every reference
+                    // the payload makes to it.
+                    let bases = match modules::nnsight_class("nnsight", "LanguageModel") {
+                        Some(Value::Type(t)) => vec![ClassRef::Builtin(t)],
+                        _ => Vec::new(),
+                    };
+                    Value::Class(Class::new(name, name, module, bases, Dict::new())?)
+                }
                 None => global(module, name),
             },
             Node::PersId(pid) => self.persistent(*pid),
@@ -190,16 +208,13 @@ impl<'g> Loader<'g> {
             Err(e) => return Err(PyErr::value_error(format!("a tensor in the request could not be decoded: {e}"))),
         }
         let args: Vec<Id> = o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec).unwrap_or_default();
-        let Some(Node::Global { module, name: class }) = g.node(o.callable) else {
-            // An instance of a class the payload itself defines (cloudpickle ships the
-            // user's classes by value): `cls.__new__(cls)` then its `__dict__`.
-            return self.instance(id, o);
-        };
         let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))));
         // An nnsight envoy (the model or one of its modules) carries its path.
-        if module.starts_with("nnsight.")
-            && let Some(path) = state.and_then(|s| g.dict_get(s, "path")).and_then(|p| g.as_str(p))
-        {
+        if let Some((state, path)) = envoy_state(g, o) {
+            if path == "model" {
+                self.model_class(o.callable)?;
+            }
+            let state = Some(state);
             let Some(m) = self.ctx.model.tree().by_envoy(path) else {
                 return Ok(opaque(&format!("the module '{path}', which this model does not have")));
             };
@@ -224,6 +239,11 @@ impl<'g> Loader<'g> {
             }
             return Ok(v);
         }
+        let Some(Node::Global { module, name: class }) = g.node(o.callable) else {
+            // An instance of a class the payload itself defines (cloudpickle ships the
+            // user's classes by value): `cls.__new__(cls)` then its `__dict__`.
+            return self.instance(id, o);
+        };
         let arg = |i: usize| args.get(i).copied();
         let (module, class) = (module.as_str(), class.as_str());
         if self.nn_class(module, class)?.is_some() {
@@ -271,6 +291,7 @@ impl<'g> Loader<'g> {
                         }
                     }
                 }
+                module_globals(&attrs)?;
                 m
             }
             ("nnsight.intervention.serialization", "_load_function") => self.function(id, &args)?,
@@ -443,6 +464,7 @@ impl<'g> Loader<'g> {
                 dict.insert(Value::str(key), v)?;
             }
         }
+        set_owners(&cls);
         if dataclass {
             return crate::interp::dataclass::apply(cls);
         }
@@ -494,6 +516,19 @@ impl<'g> Loader<'g> {
         Ok(ns.own.get_str(name).filter(|v| matches!(v, Value::Class(_))))
     }
 
+    /// Records the class of the client's model object (node `class`) as the root
+    /// envoy's (`ModelCtx::root_type`): one of nnsight's, or the user's subclass of
+    /// LanguageModel shipped by value (or stood in for, when pickled by reference).
+    fn model_class(&mut self, class: Id) -> PyResult<()> {
+        let t = match self.value(class)? {
+            Value::Type(t) if t.is_subtype(&types::ENVOY) => ClassRef::Builtin(t),
+            Value::Class(c) if c.builtin_base().is_subtype(&types::ENVOY) => ClassRef::User(c),
+            _ => return Ok(()),
+        };
+        *self.ctx.root_type.borrow_mut() = Some(t);
+        Ok(())
+    }
+
     /// `cls.__new__(cls)` of a class the payload defines, then its attributes.
     fn instance(&mut self, id: Id, o: &Obj) -> PyResult<Value> {
         let Value::Class(c) = self.value(o.callable)? else {
@@ -524,9 +559,21 @@ impl<'g> Loader<'g> {
 
     /// Compiles a shipped function with empty globals (filled by the caller) and memoizes
     /// it as `id` first, so that a recursive function finds itself.
+    ///
+    /// A function the interpreter cannot run (a generator, an `async def`) fails when it
+    /// is called, not when the job loads: a module shipped by value (`nnsight.register`)
+    /// brings every function it defines, most of which the trace never calls.
     fn shipped(&mut self, id: Id, f: ShippedFunction<'_>) -> PyResult<(Value, Rc<Namespace>)> {
         let globals = Namespace::new(Dict::new(), None, None);
-        let f = foreign::function(f, globals.clone())?;
+        let name = f.name.to_string();
+        let f = match foreign::function(f, globals.clone()) {
+            Ok(f) => f,
+            Err(e) if e.is_instance_of(&types::NOT_IMPLEMENTED_ERROR) => {
+                let u: Rc<dyn HostObj> = Rc::new(Unrunnable { name, err: e });
+                Value::Host(u)
+            }
+            Err(e) => return Err(e),
+        };
         self.memo.insert(id, f.clone());
         Ok((f, globals))
     }
@@ -565,6 +612,9 @@ impl<'g> Loader<'g> {
                     globals.set(k, v)?;
                 }
             }
+        }
+        if let Value::Function(func) = &f {
+            foreign::own_defaults(func, None);
         }
         Ok(f)
     }
@@ -610,6 +660,20 @@ impl Loader<'_> {
             .fills
             .get(&id)
             .and_then(|&st| g.tuple_items(st).and_then(|t| t.get(1).copied()));
+        // The function's `__dict__` (`functools.wraps` puts `__wrapped__` there).
+        let func_dict = self.fills.get(&id).and_then(|&st| g.tuple_items(st).and_then(|t| t.first().copied()));
+        let mut wrapped = None;
+        if let Some(Value::Dict(d)) = func_dict.map(|d| self.value(d)).transpose()?
+            && let Value::Function(func) = &f
+        {
+            for (k, v) in d.items() {
+                let Some(k) = k.as_str() else { continue };
+                if k == "__wrapped__" {
+                    wrapped = Some(v.clone());
+                }
+                func.attrs.borrow_mut().push((Rc::from(k), v));
+            }
+        }
         if let Some(slot) = slot {
             fill(g.dict_get(slot, "__globals__").map(|d| self.value(d)).transpose()?)?;
             // Closure cells that referred back to functions (local recursion).
@@ -620,6 +684,9 @@ impl Loader<'_> {
                     globals.set(name, v)?;
                 }
             }
+        }
+        if let Value::Function(func) = &f {
+            foreign::own_defaults(func, wrapped.as_ref());
         }
         Ok(f)
     }
@@ -666,7 +733,29 @@ impl Loader<'_> {
                 dict.insert(Value::str(key), v)?;
             }
         }
+        set_owners(&cls);
         crate::interp::dataclass::apply(cls)
+    }
+}
+
+/// Makes the methods of a shipped class its own, for zero-argument `super()` (a method
+/// compiled on its own has no `__class__` cell; the client ships the cell's class as a
+/// global of the function, which `super()` does not read).
+fn set_owners(cls: &Value) {
+    let Value::Class(class) = cls else { return };
+    for (_, v) in class.dict.items() {
+        let func = match &v {
+            Value::Function(func) => Some(func.clone()),
+            // staticmethod / classmethod, property
+            Value::Instance(i) => match i.get_attr("__func__").or_else(|| i.get_attr("fget")) {
+                Some(Value::Function(func)) => Some(func),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(func) = func {
+            *func.owner.borrow_mut() = Some(Rc::downgrade(class));
+        }
     }
 }
 
@@ -682,11 +771,14 @@ fn list_items(g: &Graph, id: Id) -> Option<Vec<Id>> {
 fn global(module: &str, name: &str) -> Value {
     match module {
         "builtins" | "__builtin__" => builtins::lookup(name).unwrap_or_else(|| opaque(&format!("the builtin '{name}'"))),
+        "torch" | "torch._tensor" if name == "Tensor" => Value::Type(&types::TENSOR),
         "torch" => match dtype::by_name(name) {
             Some(k) => Value::Dtype(k),
             None => opaque(&format!("torch.{name}")),
         },
-        m => stdlib_global(m, name).unwrap_or_else(|| opaque(&format!("{m}.{name}"))),
+        m => modules::nnsight_class(m, name)
+            .or_else(|| stdlib_global(m, name))
+            .unwrap_or_else(|| opaque(&format!("{m}.{name}"))),
     }
 }
 
@@ -746,6 +838,60 @@ impl HostObj for Opaque {
     }
     fn iter(&self, _it: &mut Interp, _this: &Value) -> Option<PyResult<Value>> {
         Some(Err(self.refuse()))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// An nnsight envoy among the payload's objects: its state dict and its `path`. Its
+/// class is nnsight's (a global under `nnsight.`) or one derived from it, which the state
+/// gives away: an envoy's `_module` (the persistent id of the module it wraps).
+fn envoy_state<'a>(g: &'a Graph, o: &Obj) -> Option<(Id, &'a str)> {
+    let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))))?;
+    let path = g.as_str(g.dict_get(state, "path")?)?;
+    let nnsight = matches!(g.node(o.callable), Some(Node::Global { module, .. }) if module.starts_with("nnsight."));
+    (nnsight || g.dict_get(state, "_module").is_some()).then_some((state, path))
+}
+
+/// The module globals of the decorated functions a module shipped by value defines.
+/// nnsight 0.8.1 ships a decorated function with the globals its *wrapper* reads, from
+/// the wrapper's module (`torch.utils._contextlib` for `torch.no_grad()`), so the names
+/// its own body and defaults read from its module are missing; the module, shipped whole,
+/// has them. A function defined in the module under the name it is bound to gets the
+/// module's names (which win) and then its own defaults (`foreign::own_defaults`).
+fn module_globals(attrs: &Rc<Dict>) -> PyResult<()> {
+    for (k, v) in attrs.items() {
+        let Value::Function(func) = &v else { continue };
+        let decorated = func.code.function().is_some_and(|d| !d.decorator_list.is_empty());
+        if !decorated || k.as_str() != Some(func.name.as_ref()) {
+            continue;
+        }
+        for (name, x) in attrs.items() {
+            if let Some(name) = name.as_str() {
+                func.globals.set(name, x)?;
+            }
+        }
+        foreign::own_defaults(func, None);
+    }
+    Ok(())
+}
+
+/// A shipped function the interpreter cannot run: calling it raises why.
+struct Unrunnable {
+    name: String,
+    err: PyErr,
+}
+
+impl HostObj for Unrunnable {
+    fn type_name(&self) -> &str {
+        "function"
+    }
+    fn repr(&self) -> String {
+        format!("<function {}>", self.name)
+    }
+    fn call(&self, _it: &mut Interp, _this: &Value, _args: Vec<Value>, _kwargs: Kwargs) -> PyResult<Value> {
+        Err(self.err.clone())
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -51,6 +51,7 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     ctl.threads.store(served.intra_op_threads.max(0) as u32, std::sync::atomic::Ordering::SeqCst);
     let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
     saves::reset();
+    crate::interp::modules::set_generation(req.client == ClientGeneration::G1);
     let names = match req.client {
         ClientGeneration::G1 => Names::Bare,
         ClientGeneration::G2 => Names::Qualified,
@@ -128,6 +129,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(stream::runner),
         edits: Default::default(),
         aliases,
+        root_type: Default::default(),
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
@@ -236,7 +238,8 @@ fn wants_grad(source: &str) -> bool {
     ["backward", "requires_grad", ".grad"].iter().any(|w| source.contains(w))
 }
 
-/// The class of the shipped model envoy (`LanguageModel`), for messages that name it.
+/// The name of the shipped model envoy's class (`LanguageModel`, or the user's subclass
+/// of it: a global, or a class cloudpickle shipped by value), for messages that name it.
 fn root_class(req: &Request) -> String {
     let g = &req.payload;
     req.globals
@@ -245,9 +248,23 @@ fn root_class(req: &Request) -> String {
         .find_map(|(_, id)| match g.node(*id) {
             Some(Node::Object(o)) => {
                 let state = o.state.iter().rev().find_map(|&s| g.dict_get(s, "path"))?;
-                (g.as_str(state) == Some("model")).then(|| g.global(o.callable).map(|(_, c)| c.to_string()))?
+                (g.as_str(state) == Some("model")).then(|| class_name(g, o.callable))?
             }
             _ => None,
         })
         .unwrap_or_else(|| "LanguageModel".into())
+}
+
+/// The name of the class node `id` stands for: a global, or cloudpickle's
+/// `_make_skeleton_class(type, name, ...)`.
+fn class_name(g: &localndif_wire::pickle::Graph, id: localndif_wire::pickle::Id) -> Option<String> {
+    match g.node(id)? {
+        Node::Global { name, .. } => Some(name.clone()),
+        Node::Object(o) => {
+            let (_, maker) = g.global(o.callable)?;
+            let args = o.args.and_then(|a| g.tuple_items(a))?;
+            (maker == "_make_skeleton_class").then(|| args.get(1).and_then(|&n| g.as_str(n)).map(str::to_string))?
+        }
+        _ => None,
+    }
 }

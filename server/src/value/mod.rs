@@ -158,6 +158,7 @@ impl Value {
     pub fn class(&self) -> ClassRef {
         match self {
             Value::Instance(i) => i.class.clone(),
+            Value::Host(h) => h.class().unwrap_or(ClassRef::Builtin(&types::OBJECT)),
             other => ClassRef::Builtin(other.builtin_type()),
         }
     }

@@ -40,8 +40,8 @@ impl Drop for Cell {
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let d = std::mem::take(&mut self.defaults);
-        let k = std::mem::take(&mut self.kwdefaults);
+        let d = std::mem::take(self.defaults.get_mut());
+        let k = std::mem::take(self.kwdefaults.get_mut());
         let a = std::mem::take(self.attrs.get_mut());
         super::drop::release(d.into_iter().chain(k.into_iter().map(|(_, v)| v)).chain(a.into_iter().map(|(_, v)| v)));
     }
@@ -185,8 +185,10 @@ pub struct Function {
     pub module: Rc<str>,
     pub code: Rc<Code>,
     pub globals: Rc<Namespace>,
-    pub defaults: Vec<Value>,
-    pub kwdefaults: Vec<(Rc<str>, Value)>,
+    /// `__defaults__` and `__kwdefaults__`; settable after creation (the loader gives a
+    /// decorated function shipped by value its own, `foreign::own_defaults`).
+    pub defaults: RefCell<Vec<Value>>,
+    pub kwdefaults: RefCell<Vec<(Rc<str>, Value)>>,
     pub closure: Vec<Rc<Cell>>,
     /// `__dict__` (decorators and user code may set attributes).
     pub attrs: RefCell<Vec<(Rc<str>, Value)>>,
@@ -274,7 +276,10 @@ impl Class {
                 ClassRef::User(c) => c.builtin,
             };
             if !std::ptr::eq(bt, &types::OBJECT) {
-                if !bt.is_subtype(&types::BASE_EXCEPTION) {
+                // Exceptions; and nnsight's model classes, which a class the client
+                // shipped (a `LanguageModel` subclass) derives from: its one instance is
+                // the job's model envoy, never built here (`Interp::instantiate`).
+                if !bt.is_subtype(&types::BASE_EXCEPTION) && !bt.is_subtype(&types::ENVOY) {
                     return Err(PyErr::unsupported(format!(
                         "classes that derive from the builtin type '{}'",
                         bt.name

@@ -121,6 +121,33 @@ types! {
     OUT_OF_ORDER_ERROR = "OutOfOrderError" in "nnsight.intervention.interleaver": EXCEPTION;
     MISSED_PROVIDER_ERROR = "MissedProviderError" in "nnsight.intervention.interleaver": EXCEPTION;
     EARLY_STOP = "EarlyStopException" in "nnsight.intervention.interleaver": EXCEPTION;
+    // nnsight's model classes, for `isinstance(model, LanguageModel)` and for classes the
+    // client ships that derive from them. Their MRO differs by client generation (0.7's
+    // models derive from `NNsight`, 0.8.1's do not); the mixins are left out.
+    ENVOY = "Envoy" in "nnsight.intervention.envoy": OBJECT;
+    NNSIGHT = "NNsight" in "nnsight.modeling.base": ENVOY;
+    HUGGINGFACE_MODEL = "HuggingFaceModel" in "nnsight.modeling.huggingface": ENVOY;
+    TRANSFORMERS_MODEL = "TransformersModel" in "nnsight.modeling.transformers": HUGGINGFACE_MODEL;
+    LANGUAGE_MODEL = "LanguageModel" in "nnsight.modeling.language": TRANSFORMERS_MODEL;
+    HUGGINGFACE_MODEL_G1 = "HuggingFaceModel" in "nnsight.modeling.huggingface": NNSIGHT;
+    TRANSFORMERS_MODEL_G1 = "TransformersModel" in "nnsight.modeling.transformers": HUGGINGFACE_MODEL_G1;
+    LANGUAGE_MODEL_G1 = "LanguageModel" in "nnsight.modeling.language": TRANSFORMERS_MODEL_G1;
+}
+
+/// The server's stand-in for one of nnsight's model classes (`module.name` as the client
+/// pickles it), in the hierarchy of the client generation (`g1`: nnsight 0.5-0.7).
+pub fn nnsight_class(module: &str, name: &str, g1: bool) -> Option<&'static TypeObj> {
+    Some(match (module, name) {
+        ("nnsight.intervention.envoy" | "nnsight", "Envoy") => &ENVOY,
+        ("nnsight.modeling.base" | "nnsight", "NNsight") => &NNSIGHT,
+        ("nnsight.modeling.huggingface", "HuggingFaceModel") if g1 => &HUGGINGFACE_MODEL_G1,
+        ("nnsight.modeling.huggingface", "HuggingFaceModel") => &HUGGINGFACE_MODEL,
+        ("nnsight.modeling.transformers", "TransformersModel") if g1 => &TRANSFORMERS_MODEL_G1,
+        ("nnsight.modeling.transformers", "TransformersModel") => &TRANSFORMERS_MODEL,
+        ("nnsight.modeling.language" | "nnsight", "LanguageModel") if g1 => &LANGUAGE_MODEL_G1,
+        ("nnsight.modeling.language" | "nnsight", "LanguageModel") => &LANGUAGE_MODEL,
+        _ => return None,
+    })
 }
 
 /// A class: a builtin type or one user code defined.
