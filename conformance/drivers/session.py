@@ -146,11 +146,34 @@ def observe_statuses() -> None:
     setattr(cls, name, observed)
 
 
+def environment_key() -> str:
+    """What an oracle's values depend on besides the case and the weights: the versions of
+    nnsight, torch and transformers and the driver files that run and save the case."""
+    import hashlib
+
+    import torch
+    import transformers
+
+    import nnsight
+
+    h = hashlib.sha256()
+    for v in (nnsight.__version__, torch.__version__, transformers.__version__):
+        h.update(v.encode() + b"\0")
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("session.py", "nnsight_case.py", "compare.py"):
+        with open(os.path.join(here, name), "rb") as f:
+            h.update(f.read() + b"\0")
+    return h.hexdigest()[:16]
+
+
 class OracleCache:
-    """Oracle runs by (case file, nnsight version, weights)."""
+    """Oracle runs by (case file, weights, intra-op threads), under a folder of their
+    environment (`environment_key`), so a new nnsight, torch, transformers or driver never
+    reads values an older one computed."""
 
     def __init__(self, root: str | None, version: str, weights: str, threads: int = 0) -> None:
-        self.root, self.version, self.weights = root, version, weights
+        self.root = os.path.join(root, environment_key()) if root else None
+        self.version, self.weights = version, weights
         self.threads = threads
 
     def key(self, case_path: str) -> str:

@@ -135,7 +135,7 @@ impl<'a> Suite<'a> {
         driver.client(self.client).unwrap_or_else(|e| panic!("{e}"));
         driver.case_timeout = self.case_timeout;
         driver.exact = self.exact;
-        // Oracle values keyed by case, client and weights: safe to share across runs.
+        // Oracle values keyed by case, weights, threads and environment: safe to share.
         driver.oracle_cache = Some(ws.join("target/conformance/oracle-cache"));
         let outcomes = run_suite(&driver, &target, &cases, &out.join("runs"));
         write_report(&out, url, self.client, &outcomes).unwrap();
