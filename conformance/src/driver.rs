@@ -211,12 +211,19 @@ impl Session {
     }
 }
 
-/// The rule that makes a failure MISSING, the same for every server: its error says the
-/// feature is not there (`NotImplementedError`, "not supported", "unsupported", "not
-/// implemented"), in the error the client raised.
+/// The rule that makes a failure MISSING, the same for every server: the error the
+/// client raised ends with nnsight's and Python's form for an absent feature, a
+/// `NotImplementedError` (bare or qualified, as a remote traceback's last line or a
+/// `RemoteError`'s text). Words in other errors decide nothing: `TypeError: unsupported
+/// operand type(s)` is a real failure, not a missing feature.
 pub fn says_unsupported(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    message.contains("NotImplementedError") || ["not supported", "unsupported", "not implemented"].iter().any(|w| m.contains(w))
+    let Some(last) = message.lines().map(str::trim).filter(|l| !l.is_empty()).last() else {
+        return false;
+    };
+    // `RemoteError: NotImplementedError: ...` (0.8's wrapper) or the bare final line.
+    let last = last.strip_prefix("RemoteError: ").unwrap_or(last);
+    let ty = last.split(':').next().unwrap_or("");
+    ty.rsplit('.').next() == Some("NotImplementedError") && !ty.contains(' ')
 }
 
 impl Drop for Session {
@@ -231,10 +238,17 @@ mod tests {
     use super::says_unsupported;
 
     #[test]
-    fn missing_is_decided_by_what_the_error_says() {
+    fn missing_is_a_not_implemented_error_and_nothing_else() {
         assert!(says_unsupported("RemoteError: NotImplementedError: localndif does not support torch.fft yet"));
-        assert!(says_unsupported("ValueError: gradients on CUDA are not supported by this server"));
-        assert!(says_unsupported("Unsupported operation: fft"));
+        assert!(says_unsupported("Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    f()\nNotImplementedError: localndif does not support the builtin `__import__()` yet\n"));
+        assert!(says_unsupported("builtins.NotImplementedError: fft"));
+        // The words of other errors do not make a failure MISSING.
+        assert!(!says_unsupported("TypeError: unsupported operand type(s) for +: 'int' and 'str'"));
+        assert!(!says_unsupported("ValueError: gradients on CUDA are not supported by this server"));
+        assert!(!says_unsupported("RuntimeError: not implemented for 'Half'"));
         assert!(!says_unsupported("AttributeError: 'Envoy' object has no attribute 'x'"));
+        // The last exception decides, not an earlier one in the chain.
+        assert!(!says_unsupported("NotImplementedError: a\n\nDuring handling of the above exception, another exception occurred:\n\nKeyError: 'b'"));
+        assert!(!says_unsupported(""));
     }
 }
