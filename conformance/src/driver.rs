@@ -217,7 +217,7 @@ impl Session {
 /// `RemoteError`'s text). Words in other errors decide nothing: `TypeError: unsupported
 /// operand type(s)` is a real failure, not a missing feature.
 pub fn says_unsupported(message: &str) -> bool {
-    let Some(last) = message.lines().map(str::trim).filter(|l| !l.is_empty()).last() else {
+    let Some(last) = message.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
         return false;
     };
     // `RemoteError: NotImplementedError: ...` (0.8's wrapper) or the bare final line.

@@ -43,13 +43,13 @@ fn translate(pattern: &str) -> String {
             i += 2;
             continue;
         }
-        if c == '(' && chars[i + 1..].starts_with(&['?', 'P', '=']) {
-            if let Some(end) = chars[i..].iter().position(|&x| x == ')') {
-                let name: String = chars[i + 4..i + end].iter().collect();
-                out.push_str(&format!("\\k<{name}>"));
-                i += end + 1;
-                continue;
-            }
+        if c == '(' && chars[i + 1..].starts_with(&['?', 'P', '='])
+            && let Some(end) = chars[i..].iter().position(|&x| x == ')')
+        {
+            let name: String = chars[i + 4..i + end].iter().collect();
+            out.push_str(&format!("\\k<{name}>"));
+            i += end + 1;
+            continue;
         }
         out.push(c);
         i += 1;

@@ -96,7 +96,7 @@ const ALIGN: usize = 64;
 /// a view into a slightly larger buffer (libtorch allocates 64-byte aligned).
 fn placed(data: &[u8], residue: usize, shape: &[i64], kind: Kind) -> anyhow::Result<Tensor> {
     let elem = kind.elt_size_in_bytes();
-    if data.is_empty() || residue % elem != 0 {
+    if data.is_empty() || !residue.is_multiple_of(elem) {
         return Ok(Tensor::f_from_data_size(data, shape, kind)?);
     }
     let numel = data.len() / elem;
