@@ -1,6 +1,9 @@
 //! Modules user code may import: `torch` (with `torch.nn.functional` and `torch.linalg`),
 //! `math`, `nnsight`, `functools`, `itertools`, `operator`, `copy`, `typing`, `warnings`,
-//! `collections`, `dataclasses`, and numpy's constants. Anything else is refused with
+//! `collections`, `dataclasses`, and `numpy` (arrays and scalars on the CPU: creation,
+//! operators, reductions, indexing, printing, `torch.from_numpy` / `t.numpy()`, saving —
+//! [`super::numpy`]). A name one of these modules has in Python but localndif does not
+//! provide raises `NotImplementedError` naming it; anything else is refused with
 //! `ModuleNotFoundError` naming it — user code cannot reach files, processes or the network.
 
 use std::rc::Rc;
@@ -66,7 +69,7 @@ fn load(name: &str) -> PyResult<Value> {
             _ => None,
         },
         "dataclasses" => dataclasses_attr,
-        "numpy" => numpy_attr,
+        "numpy" => super::numpy::module_attr,
         "nnsight.intervention.interleaver" => |n| match n {
             "OutOfOrderError" => Some(Value::Type(&types::OUT_OF_ORDER_ERROR)),
             "EarlyStopException" => Some(Value::Type(&types::EARLY_STOP)),
@@ -75,7 +78,7 @@ fn load(name: &str) -> PyResult<Value> {
         other => {
             return Err(PyErr::new(
                 &types::MODULE_NOT_FOUND_ERROR,
-                format!("No module named '{other}' (localndif runs only the modules intervention code uses: torch, math, nnsight, functools, itertools, operator, copy, typing, dataclasses)"),
+                format!("No module named '{other}' (localndif runs only the modules intervention code uses: torch, numpy, math, nnsight, functools, itertools, operator, copy, typing, dataclasses)"),
             ));
         }
     };
@@ -562,16 +565,6 @@ fn dataclasses_attr(name: &str) -> Option<Value> {
             _ => Ok(Native::value("dataclass", |_, _, a, _| super::dataclass::apply(a.into_iter().next().unwrap_or(Value::None)))),
         })),
         "field" => Some(Native::value("field", |_, _, _, kw| super::dataclass::field(kw))),
-        _ => None,
-    }
-}
-
-fn numpy_attr(name: &str) -> Option<Value> {
-    match name {
-        "pi" => Some(Value::Float(std::f64::consts::PI)),
-        "e" => Some(Value::Float(std::f64::consts::E)),
-        "inf" => Some(Value::Float(f64::INFINITY)),
-        "nan" => Some(Value::Float(f64::NAN)),
         _ => None,
     }
 }
