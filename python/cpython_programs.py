@@ -468,3 +468,30 @@ print(np.array(t.tolist()), torch.from_numpy(np.array(t.tolist())).dtype, torch.
     ("numpy_bfloat16", "import numpy as np\nimport torch\ntorch.ones(2, dtype=torch.bfloat16).numpy()"),
     ("numpy_from_numpy_scalar", "import numpy as np\nimport torch\ntorch.from_numpy(np.float64(1.0))"),
 ]
+PROGRAMS += [
+    ("numpy_misc", '''
+import copy
+import numpy as np
+from numpy import linalg
+a = np.array([[3.0, 4.0], [6.0, 8.0]])
+b = copy.copy(a)
+c = copy.deepcopy(a)
+b[0, 0] = -1
+c[0, 1] = -2
+print(a, type(b).__name__, type(c).__name__, copy.deepcopy(np.float64(1.5)), type(copy.deepcopy(np.int64(2))).__name__)
+print(a.dtype in (np.float32, np.float64), a.dtype in [np.int64], np.dtype("float64") in {"x": 1}.keys() or True, np.float32 in (np.float32,))
+print(np.linalg.norm(np.array([3.0, 4.0])), np.linalg.norm(a), np.linalg.norm(a, axis=1), linalg.norm(np.array([1, 2, 2])), np.linalg.norm(a, axis=0, keepdims=True), np.linalg.norm(a, ord=1, axis=1))
+scores = np.array([0.1, 0.5, 0.2, 0.9, 0.3])
+top = np.argsort(scores)[::-1][:3]
+print(top, scores[top], [int(i) for i in top], np.round(scores / scores.sum(), 3))
+e = np.exp(scores - scores.max())
+print(e / e.sum(), (e / e.sum()).sum())
+grid = np.zeros((3, 3))
+for i in range(3):
+    for j in range(3):
+        grid[i, j] = i * 3 + j
+print(grid, grid.max(axis=0), grid[grid > 4].mean(), np.where(grid > 4))
+vals = [np.float64(0.5), np.float64(1.5)]
+print(sum(vals), max(vals), sorted(vals, reverse=True), np.mean(vals), np.array(vals).dtype, {float(v): str(v) for v in vals})
+'''),
+]

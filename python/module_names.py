@@ -9,7 +9,7 @@ import sys
 
 MODULES = ["torch", "torch.nn", "torch.nn.functional", "torch.linalg", "math", "functools",
            "itertools", "operator", "copy", "typing", "warnings", "collections", "dataclasses",
-           "nnsight", "numpy"]
+           "nnsight", "numpy", "numpy.linalg"]
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server", "src", "interp", "module_names.txt")
 # Classes whose attributes are listed like a module's ("numpy.ndarray searchsorted").
 CLASSES = {"numpy.ndarray": ("numpy", "ndarray"), "numpy.dtype": ("numpy", "dtype")}

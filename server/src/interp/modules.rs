@@ -70,6 +70,7 @@ fn load(name: &str) -> PyResult<Value> {
         },
         "dataclasses" => dataclasses_attr,
         "numpy" => super::numpy::module_attr,
+        "numpy.linalg" => super::numpy::linalg_attr,
         "nnsight.intervention.interleaver" => |n| match n {
             "OutOfOrderError" => Some(Value::Type(&types::OUT_OF_ORDER_ERROR)),
             "EarlyStopException" => Some(Value::Type(&types::EARLY_STOP)),
@@ -514,6 +515,10 @@ fn shallow_copy(v: &Value) -> PyResult<Value> {
         Value::List(l) => Value::List(List::new(l.snapshot())),
         Value::Dict(d) => Value::Dict(Dict::with_table(d.table_clone())),
         Value::Set(s) => Value::Set(crate::value::Set::new(s.items(), s.frozen)?),
+        // numpy's `__copy__` copies the data.
+        Value::Tensor(t) if t.np == crate::value::tensor::Np::Array => {
+            super::numpy::array(super::torch::create::copy_of(&t.t)?)?
+        }
         other => other.clone(),
     })
 }
@@ -552,7 +557,8 @@ fn deep_copy(it: &mut Interp, v: &Value, memo: &mut Vec<(crate::value::Identity,
         Value::Tensor(t) => {
             let mut c = t.t.f_empty_like()?;
             c.f_copy_(&t.t)?;
-            super::torch::fresh(c)?
+            // A numpy array stays a numpy array (and a scalar a scalar).
+            Value::Tensor(crate::value::tensor::Tens::fresh_as(c, t.np)?)
         }
         other => other.clone(),
     })

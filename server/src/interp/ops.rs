@@ -291,6 +291,9 @@ impl Interp<'_> {
             (a, b),
             (Value::List(_), Value::List(_)) | (Value::Tuple(_), Value::Tuple(_)) | (Value::Dict(_), Value::Dict(_))
         );
+        if let Some(r) = numpy::dtype_eq(a, b) {
+            return Ok(r);
+        }
         if !containers && let Some(r) = repr::builtin_eq(a, b, 0) {
             return Ok(r);
         }

@@ -319,6 +319,7 @@ pub fn module_attr(name: &str) -> Option<Value> {
         "float32" | "single" => return ty(&types::NP_FLOAT32),
         "float64" | "double" => return ty(&types::NP_FLOAT64),
         "AxisError" => return ty(&types::NP_AXIS_ERROR),
+        "linalg" => return super::modules::import("numpy.linalg").ok(),
         "exceptions" => {
             return Some(PyModule::builtin("numpy.exceptions", |n| match n {
                 "AxisError" => Some(Value::Type(&types::NP_AXIS_ERROR)),
@@ -808,3 +809,56 @@ pub fn scalar_value(v: &Value) -> Option<PyResult<Value>> {
         _ => None,
     }
 }
+
+/// Attributes of `numpy.linalg` (only `norm` is provided; the rest of the real module
+/// raises `NotImplementedError` naming the function).
+pub fn linalg_attr(name: &str) -> Option<Value> {
+    match name {
+        "norm" => Some(Native::value("norm", |it, _, args, kw| linalg_norm(it, args, kw))),
+        _ => None,
+    }
+}
+
+/// `np.linalg.norm(x, ord=None, axis=None, keepdims=False)`: the 2-norm of the flattened
+/// array (`sqrt(x.dot(x))`, as numpy computes it) or, along `axis`, the square root of
+/// the (pairwise) sum of squares; `ord` 1, 2, `inf` and `'fro'` as numpy defines them.
+fn linalg_norm(it: &mut Interp, args: Vec<Value>, kw: Kwargs) -> PyResult<Value> {
+    let a = bind("norm", &["x", "ord", "axis", "keepdims"], args, kw)?;
+    let t = from_value(it, &required("norm", &a, 0, "x")?, None)?;
+    let t = if vnp::kind_char(t.kind()) == 'f' { t } else { t.f_to_kind(Kind::Double)? };
+    let keepdims = bool_arg(&opt(&a, 3))?;
+    let ord = opt(&a, 1);
+    let two = matches!(ord, Value::None) || matches!(&ord, Value::Str(s) if s.as_str() == "fro") || matches!(ord, Value::Int(2));
+    match (opt(&a, 2), two) {
+        (Value::None, true) if t.dim() <= 2 && !(t.dim() == 2 && matches!(ord, Value::Int(2))) => {
+            let flat = t.f_contiguous()?.f_reshape([-1])?;
+            let sq = flat.f_dot(&flat)?;
+            let r = math::sqrt(&sq)?;
+            if keepdims {
+                return array(r.f_reshape(vec![1i64; t.dim()].as_slice())?);
+            }
+            wrap(r)
+        }
+        (axis, _) if t.dim() >= 1 && !axis.is_none() => {
+            let d = norm_axis(int_arg(&axis, "axis")?, t.dim())?;
+            let x = t.f_abs()?;
+            let r = match &ord {
+                Value::None | Value::Int(2) => {
+                    let sq = x.f_mul(&x)?;
+                    let s = reduce::call(it, "sum", vec![array(sq)?], vec![(Rc::from("axis"), Value::Int(d as i64)), (Rc::from("keepdims"), Value::Bool(keepdims))])?;
+                    let Some(st) = np_tensor(&s) else { return Ok(s) };
+                    math::sqrt(&st.t)?
+                }
+                Value::Int(1) => {
+                    let s = reduce::call(it, "sum", vec![array(x)?], vec![(Rc::from("axis"), Value::Int(d as i64)), (Rc::from("keepdims"), Value::Bool(keepdims))])?;
+                    return Ok(s);
+                }
+                Value::Float(f) if f.is_infinite() && *f > 0.0 => x.f_amax([d as i64].as_slice(), keepdims)?,
+                _ => return Err(unsupported("numpy.linalg.norm with this ord")),
+            };
+            if r.dim() == 0 { scalar(&r) } else { array(r) }
+        }
+        _ => Err(unsupported("numpy.linalg.norm with this ord")),
+    }
+}
+
