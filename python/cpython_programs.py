@@ -495,3 +495,17 @@ vals = [np.float64(0.5), np.float64(1.5)]
 print(sum(vals), max(vals), sorted(vals, reverse=True), np.mean(vals), np.array(vals).dtype, {float(v): str(v) for v in vals})
 '''),
 ]
+PROGRAMS += [
+    ("numpy_sum_order", '''
+import numpy as np
+x = np.arange(1000) * 0.1 + 1 / 3
+m = x.reshape(10, 100)
+t = x.reshape(20, 50).T
+for s in [x.sum(), x[::3].sum(), m[:, ::2].sum(), m[::2, :].sum(), m[:, 10:90].sum(), m[:, 10:90].sum(axis=1), m[:, ::2].sum(axis=0),
+          t.sum(), t.sum(axis=0), t.sum(axis=1), t[::2].sum(), t[:, :7].sum(axis=1), x.reshape(5, 2, 100)[:, 0, :].sum(), x.reshape(5, 2, 100).sum(axis=(0, 2)),
+          x.reshape(10, 10, 10).transpose(2, 0, 1).sum(axis=(1, 2)), x.reshape(10, 10, 10)[:, :, 3].sum(), m.mean(axis=1), m[:, ::3].std(axis=1), t.var(),
+          x.astype(np.float32).reshape(4, 250).sum(axis=1), x.astype(np.float32)[::7].mean(), np.cumsum(x)[-1], np.cumsum(x.astype(np.float32))[-3:],
+          x[np.array([5, 1, 900])].sum(), x[x > 50].sum(), np.flip(x).sum()]:
+    print(repr(s))
+'''),
+]

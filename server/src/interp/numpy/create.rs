@@ -139,6 +139,12 @@ fn discover(v: &Value, depth: usize, d: &mut Discovery) -> PyResult<()> {
 
 /// What `np.asarray(tensor)` refuses (it calls `tensor.numpy()`).
 fn torch_checks(t: &Tensor) -> PyResult<()> {
+    if t.device() != Device::Cpu {
+        return Err(PyErr::type_error(format!(
+            "can't convert {} device type tensor to numpy. Use Tensor.cpu() to copy the tensor to host memory first.",
+            crate::value::dtype::device_name(t.device())
+        )));
+    }
     if t.requires_grad() {
         return Err(PyErr::runtime_error("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."));
     }

@@ -90,9 +90,9 @@ fn memory_order(t: &Tensor) -> Vec<usize> {
 }
 
 /// Reduces `t` (of element type `T`) over `axes` in numpy's order; `order` is the
-/// memory order to follow (the original array's). The result has the kept axes, in
-/// their logical order.
-fn fold_axes<T: Acc>(t: &Tensor, order: &[usize], axes: &[usize], fold: Fold) -> PyResult<Tensor> {
+/// memory order to follow and `strides` the strides of the original array. The result
+/// has the kept axes, in their logical order.
+fn fold_axes<T: Acc>(t: &Tensor, order: &[usize], strides: &[i64], axes: &[usize], fold: Fold) -> PyResult<Tensor> {
     let nd = t.dim();
     let size = t.size();
     let perm: Vec<i64> = order.iter().map(|&p| p as i64).collect();
@@ -100,18 +100,29 @@ fn fold_axes<T: Acc>(t: &Tensor, order: &[usize], axes: &[usize], fold: Fold) ->
     let data: Vec<T> = Vec::<T>::try_from(&mem.f_reshape([-1])?)?;
     let ms: Vec<usize> = order.iter().map(|&p| size[p] as usize).collect();
     let mr: Vec<bool> = order.iter().map(|p| axes.contains(p)).collect();
-    // The inner run: trailing reduced axes (size-1 axes coalesce with anything).
+    let ostride: Vec<i64> = order.iter().map(|&p| strides[p]).collect();
+    // The inner run numpy adds pairwise: the innermost reduced axis and the reduced axes
+    // around it that coalesce with it in memory (size-1 axes coalesce with anything).
     let mut j = nd;
     let mut run = 1usize;
+    let mut outer_of_run: Option<(i64, i64)> = None;
     while j > 0 {
-        if ms[j - 1] == 1 {
+        let (s, st) = (ms[j - 1], ostride[j - 1]);
+        if s == 1 {
             j -= 1;
-        } else if mr[j - 1] {
-            run *= ms[j - 1];
-            j -= 1;
-        } else {
+            continue;
+        }
+        if !mr[j - 1] {
             break;
         }
+        if let Some((ist, isz)) = outer_of_run
+            && st != ist * isz
+        {
+            break;
+        }
+        run *= s;
+        outer_of_run = Some((st, s as i64));
+        j -= 1;
     }
     let kept: Vec<usize> = (0..nd).filter(|&i| !mr[i]).collect();
     let mut out_stride = vec![0usize; nd];
@@ -161,11 +172,12 @@ fn fold_axes<T: Acc>(t: &Tensor, order: &[usize], axes: &[usize], fold: Fold) ->
 /// A float sum or product over `axes` in numpy's order, accumulating in `k`.
 fn float_fold(t: &Tensor, axes: &[usize], k: Kind, fold: Fold) -> PyResult<Tensor> {
     let order = memory_order(t);
+    let strides = t.stride();
     match k {
-        Kind::Double => fold_axes::<f64>(&t.f_to_kind(Kind::Double)?, &order, axes, fold),
-        Kind::Float => fold_axes::<f32>(&t.f_to_kind(Kind::Float)?, &order, axes, fold),
+        Kind::Double => fold_axes::<f64>(&t.f_to_kind(Kind::Double)?, &order, &strides, axes, fold),
+        Kind::Float => fold_axes::<f32>(&t.f_to_kind(Kind::Float)?, &order, &strides, axes, fold),
         // float16 accumulates in float32 and rounds at the end.
-        _ => Ok(fold_axes::<f32>(&t.f_to_kind(Kind::Float)?, &order, axes, fold)?.f_to_kind(k)?),
+        _ => Ok(fold_axes::<f32>(&t.f_to_kind(Kind::Float)?, &order, &strides, axes, fold)?.f_to_kind(k)?),
     }
 }
 
