@@ -509,3 +509,14 @@ for s in [x.sum(), x[::3].sum(), m[:, ::2].sum(), m[::2, :].sum(), m[:, 10:90].s
     print(repr(s))
 '''),
 ]
+PROGRAMS += [
+    ("numpy_of_tensors", '''
+import numpy as np
+import torch
+t = torch.tensor([[1.0, 2.0], [3.0, 5.0]])
+for r in [np.array(t), np.asarray(t[0]), np.concatenate([t, t]), np.stack([t[0], t[1]]), np.median(t), np.float64(t[0, 0]), np.float32(torch.tensor(2.5)),
+          np.int64(torch.tensor(7)), np.dot(t[0], t[0]), np.unique(t), np.where(t > 2, t, 0), np.sort(t), np.zeros_like(t), np.isclose(t, t), np.allclose(t, t),
+          np.count_nonzero(t), np.diff(t[0]), np.ravel(t), np.shape(t), np.ndim(t), np.average(t), np.outer(t[0], t[1]), np.vstack([t, t]).shape]:
+    print(repr(r))
+'''),
+]

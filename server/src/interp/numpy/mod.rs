@@ -344,8 +344,31 @@ fn call_function(it: &mut Interp, n: &Native, args: Vec<Value>, kw: Kwargs) -> P
     call(it, &n.name.clone(), args, kw)
 }
 
+/// The numpy functions that turn a torch tensor argument into an array (`np.asarray`)
+/// and give numpy results. The others hand a tensor to torch (ufuncs wrap their result
+/// back into a tensor, reductions call the tensor's method with numpy's keywords, which
+/// torch mostly refuses): those are not provided for tensors.
+const TENSOR_TO_ARRAY: &[&str] = &[
+    "array", "asarray", "asanyarray", "ascontiguousarray", "copy", "zeros_like", "ones_like", "empty_like", "full_like",
+    "concatenate", "stack", "vstack", "hstack", "column_stack", "sort", "unique", "where", "dot", "vdot", "inner", "outer",
+    "median", "average", "allclose", "isclose", "array_equal", "diff", "count_nonzero", "ravel", "expand_dims",
+    "atleast_1d", "atleast_2d", "ndim", "isscalar", "result_type", "shape",
+];
+
 /// `numpy.<name>(*args, **kw)`.
 pub fn call(it: &mut Interp, name: &str, args: Vec<Value>, kw: Kwargs) -> PyResult<Value> {
+    let torch_arg = |v: &Value| matches!(v, Value::Tensor(t) if !t.is_numpy());
+    if !TENSOR_TO_ARRAY.contains(&name) && (args.iter().any(torch_arg) || kw.iter().any(|(_, v)| torch_arg(v))) {
+        return Err(unsupported(&format!(
+            "numpy.{name} of a torch.Tensor (numpy hands it to torch; convert it first with t.numpy() or np.array(t))"
+        )));
+    }
+    if name == "shape"
+        && let Some(Value::Tensor(t)) = args.first()
+        && !t.is_numpy()
+    {
+        return Ok(Value::Size(Rc::new(t.t.size())));
+    }
     if create::FUNCTIONS.contains(&name) {
         return create::call(it, name, args, kw);
     }
@@ -792,6 +815,7 @@ pub fn construct(it: &mut Interp, t: &'static TypeObj, args: Vec<Value>, kw: Kwa
             };
             scalar_of(&v, k)
         }
+        [Value::Tensor(x)] if !x.is_numpy() && x.t.numel() == 1 => scalar_of(&super::torch::item(&x.t.f_reshape([0i64; 0])?)?, k),
         [v] => {
             let data = from_value(it, v, None)?;
             let r = if k == Kind::Bool { data.f_ne(0)? } else { data.f_to_kind(k)? };
