@@ -520,3 +520,11 @@ for r in [np.array(t), np.asarray(t[0]), np.concatenate([t, t]), np.stack([t[0],
     print(repr(r))
 '''),
 ]
+PROGRAMS += [
+    ("numpy_issubdtype", '''
+import numpy as np
+a = np.arange(3)
+print(np.issubdtype(a.dtype, np.integer), np.issubdtype(a.dtype, np.floating), np.issubdtype(np.float32, np.floating), np.issubdtype(np.float64, np.number),
+      np.issubdtype(np.bool_, np.integer), np.issubdtype(a.dtype, np.int64), np.issubdtype("f4", np.float32), np.issubdtype(np.uint8, np.signedinteger), np.issubdtype(np.int8, np.generic))
+'''),
+]

@@ -337,7 +337,7 @@ pub fn module_attr(name: &str) -> Option<Value> {
 /// Module functions implemented in this file (shape and bookkeeping).
 const OTHER: &[&str] = &[
     "shape", "ndim", "size", "transpose", "reshape", "ravel", "squeeze", "expand_dims", "flip", "atleast_1d",
-    "atleast_2d", "isscalar", "result_type", "copyto",
+    "atleast_2d", "isscalar", "result_type", "copyto", "issubdtype",
 ];
 
 fn call_function(it: &mut Interp, n: &Native, args: Vec<Value>, kw: Kwargs) -> PyResult<Value> {
@@ -352,7 +352,7 @@ const TENSOR_TO_ARRAY: &[&str] = &[
     "array", "asarray", "asanyarray", "ascontiguousarray", "copy", "zeros_like", "ones_like", "empty_like", "full_like",
     "concatenate", "stack", "vstack", "hstack", "column_stack", "sort", "unique", "where", "dot", "vdot", "inner", "outer",
     "median", "average", "allclose", "isclose", "array_equal", "diff", "count_nonzero", "ravel", "expand_dims",
-    "atleast_1d", "atleast_2d", "ndim", "isscalar", "result_type", "shape",
+    "atleast_1d", "atleast_2d", "ndim", "isscalar", "result_type", "shape", "issubdtype",
 ];
 
 /// `numpy.<name>(*args, **kw)`.
@@ -413,6 +413,15 @@ fn shape_function(it: &mut Interp, name: &str, args: Vec<Value>, kw: Kwargs) -> 
                 });
             }
             Ok(NpDtype::value(math::result_kind(&kinds)?))
+        }
+        "issubdtype" => {
+            let a = bind(name, &["arg1", "arg2"], args, kw)?;
+            let k1 = dtype_arg(&required(name, &a, 0, "arg1")?)?.unwrap_or(Kind::Double);
+            let t1 = vnp::scalar_type(k1);
+            Ok(Value::Bool(match required(name, &a, 1, "arg2")? {
+                Value::Type(t2) if t2.module == "numpy" => t1.is_subtype(t2),
+                other => dtype_arg(&other)? == Some(k1),
+            }))
         }
         "copyto" => {
             let a = bind(name, &["dst", "src"], args, kw)?;
