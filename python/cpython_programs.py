@@ -528,3 +528,6 @@ print(np.issubdtype(a.dtype, np.integer), np.issubdtype(a.dtype, np.floating), n
       np.issubdtype(np.bool_, np.integer), np.issubdtype(a.dtype, np.int64), np.issubdtype("f4", np.float32), np.issubdtype(np.uint8, np.signedinteger), np.issubdtype(np.int8, np.generic))
 '''),
 ]
+PROGRAMS += [
+    ("numpy_float_of_array", "import numpy as np\nprint(float(np.array(2.5)), int(np.array(3)), float(np.float32(0.5)))\nfloat(np.array([1.0]))"),
+]

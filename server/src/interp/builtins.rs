@@ -921,6 +921,9 @@ pub fn construct(it: &mut Interp, t: &'static TypeObj, args: Vec<Value>, mut kw:
                         repr::str_literal(s.as_str())
                     ))
                 }),
+                Some(Value::Tensor(tt)) if tt.is_numpy() && tt.t.dim() != 0 => {
+                    Err(PyErr::type_error("only 0-dimensional arrays can be converted to Python scalars"))
+                }
                 Some(Value::Tensor(tt)) => {
                     if tt.t.numel() != 1 {
                         return Err(PyErr::runtime_error(format!(
@@ -1144,6 +1147,9 @@ pub fn to_int(it: &mut Interp, x: &Value) -> PyResult<Value> {
             Ok(Value::from_bigint(num_bigint::BigInt::from_f64(f.trunc()).unwrap_or_default()))
         }
         Value::Str(s) => int::parse(s.as_str(), 10),
+        Value::Tensor(t) if t.is_numpy() && t.t.dim() != 0 => {
+            Err(PyErr::type_error("only 0-dimensional arrays can be converted to Python scalars"))
+        }
         Value::Tensor(t) => {
             if t.t.numel() != 1 {
                 return Err(PyErr::runtime_error(format!(
