@@ -9,13 +9,18 @@ import sys
 
 MODULES = ["torch", "torch.nn", "torch.nn.functional", "torch.linalg", "math", "functools",
            "itertools", "operator", "copy", "typing", "warnings", "collections", "dataclasses",
-           "nnsight", "numpy"]
+           "nnsight", "numpy", "numpy.linalg"]
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server", "src", "interp", "module_names.txt")
+# Classes whose attributes are listed like a module's ("numpy.ndarray searchsorted").
+CLASSES = {"numpy.ndarray": ("numpy", "ndarray"), "numpy.dtype": ("numpy", "dtype")}
 lines = []
-for m in MODULES:
+for m in MODULES + list(CLASSES):
     try:
-        mod = importlib.import_module(m)
-    except ImportError:
+        if m in CLASSES:
+            mod = getattr(importlib.import_module(CLASSES[m][0]), CLASSES[m][1])
+        else:
+            mod = importlib.import_module(m)
+    except (ImportError, AttributeError):
         continue
     for name in sorted(dir(mod)):
         if not name.startswith("_"):

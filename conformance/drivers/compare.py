@@ -26,7 +26,7 @@ Output:
     same exception type with the same message — for a remote run, the server's ERROR
     description (nnsight's RemoteError) must end with that `Type: message` line — else WRONG.
     WRONG  both ran, but some value differs: a name that is missing or unexpected, a different
-           type, or for tensors a different dtype or shape, values not
+           type, or for tensors (and numpy arrays and scalars) a different dtype or shape, values not
            `torch.allclose(actual, expected, rtol, atol, equal_nan=True)`, or, for floating
            tensors with ndim >= 2, a different argmax over the last dim at the last position of
            dim -2. Lists, tuples and dicts (including ModelOutput) are compared recursively.
@@ -35,7 +35,7 @@ Output:
            |a - e| <= atol + rtol * |e|.
     PASS   everything matches
 Exit code 0 whenever a verdict is printed, 2 for bad arguments.
-Standard library + torch only.
+Standard library + torch only (and numpy, for values that are numpy's).
 """
 
 from __future__ import annotations
@@ -101,6 +101,8 @@ class Comparer:
             raise Mismatch(f"{path}: type {type_name(act)}, expected {type_name(exp)}")
         if isinstance(exp, torch.Tensor):
             return self.tensor(exp, act, path)
+        if type(exp).__module__ == "numpy":
+            return self.numpy(exp, act, path)
         if exp is None or isinstance(exp, (bool, int, str, bytes, torch.dtype, torch.device)):
             if exp != act:
                 raise Mismatch(f"{path}: {act!r}, expected {exp!r}")
@@ -159,6 +161,26 @@ class Comparer:
         self.note_diff(float(d))
         if not d <= self.atol + self.rtol * abs(exp):
             raise Mismatch(f"{path}: {act!r}, expected {exp!r} (abs diff {d:.3g})")
+
+    def numpy(self, exp, act, path: str) -> None:
+        """numpy arrays and scalars: the same dtype and shape, values as tensors'."""
+        import numpy as np
+        import torch
+
+        if not isinstance(exp, (np.ndarray, np.generic)):
+            if exp != act:
+                raise Mismatch(f"{path}: {act!r}, expected {exp!r}")
+            return
+        if exp.dtype != act.dtype:
+            raise Mismatch(f"{path}: dtype {act.dtype}, expected {exp.dtype}")
+        if np.shape(exp) != np.shape(act):
+            raise Mismatch(f"{path}: shape {list(np.shape(act))}, expected {list(np.shape(exp))}")
+        if exp.dtype.kind not in "biuf":
+            if not np.array_equal(exp, act):
+                raise Mismatch(f"{path}: {summary(act)}, expected {summary(exp)}")
+            return
+        as_tensor = lambda a: torch.from_numpy(np.array(a, copy=True).reshape(np.shape(a)))
+        self.tensor(as_tensor(exp), as_tensor(act), path)
 
     def tensor(self, exp, act, path: str) -> None:
         import torch

@@ -150,6 +150,7 @@ impl Interp<'_> {
                     None => Ok(None),
                 }
             }
+            Value::Tensor(t) if t.is_numpy() => super::numpy::getattr(self, obj, name),
             Value::Tensor(_) => super::torch::tensor_getattr(self, obj, name),
             Value::Record(r) => {
                 if let Some(v) = r.get(name) {
@@ -254,6 +255,7 @@ impl Interp<'_> {
                 r.set(name, v);
                 Ok(())
             }
+            Value::Tensor(t) if t.is_numpy() => Err(super::numpy::setattr(obj, name)),
             Value::Tensor(_) => super::torch::tensor_setattr(self, obj, name, v),
             Value::Host(h) => h.clone().setattr(self, obj, name, v),
             Value::Module(m) if m.lookup.is_none() => m.attrs.insert(Value::str(name), v),

@@ -429,6 +429,7 @@ fn b_abs(it: &mut Interp, _: &Native, args: Vec<Value>, kw: Kwargs) -> PyResult<
     match &args[0] {
         Value::Float(f) => Ok(Value::Float(f.abs())),
         v if int::is_int(v) => int::abs(v),
+        v if super::numpy::is_np(v) => super::numpy::call(it, "abs", vec![v.clone()], vec![]),
         v @ Value::Tensor(_) => it.call_method(v, "abs", vec![]),
         v => match it.getattr_opt(v, "__abs__")? {
             Some(m) => it.call(&m, vec![], vec![]),
@@ -443,6 +444,14 @@ fn b_round(it: &mut Interp, _: &Native, args: Vec<Value>, mut kw: Kwargs) -> PyR
     reject_rest("round", &kw)?;
     arity("round", &args, 1, 2)?;
     let ndigits = nd.or_else(|| args.get(1).cloned()).filter(|v| !v.is_none());
+    // A numpy scalar rounds like the Python number it is without `ndigits` (giving an
+    // int), and with numpy's `round` with them (giving a numpy scalar).
+    if ndigits.is_none()
+        && let Some(x) = super::numpy::scalar_value(&args[0])
+    {
+        let x = x?;
+        return b_round(it, &Native { name: "round".into(), recv: None, f: b_round, aux: crate::value::object::Aux::None }, vec![x], vec![]);
+    }
     match &args[0] {
         Value::Float(f) => match ndigits {
             None => {
@@ -873,6 +882,9 @@ fn b_dir(it: &mut Interp, _: &Native, args: Vec<Value>, _: Kwargs) -> PyResult<V
 
 /// Calling a builtin type: `int(x)`, `list(it)`, `ValueError("x")`, ...
 pub fn construct(it: &mut Interp, t: &'static TypeObj, args: Vec<Value>, mut kw: Kwargs) -> PyResult<Value> {
+    if t.module == "numpy" {
+        return super::numpy::construct(it, t, args, kw);
+    }
     if t.is_subtype(&types::BASE_EXCEPTION) {
         no_kwargs(t.name, &kw)?;
         return Ok(new_exception(ClassRef::Builtin(t), args));
@@ -909,6 +921,9 @@ pub fn construct(it: &mut Interp, t: &'static TypeObj, args: Vec<Value>, mut kw:
                         repr::str_literal(s.as_str())
                     ))
                 }),
+                Some(Value::Tensor(tt)) if tt.is_numpy() && tt.t.dim() != 0 => {
+                    Err(PyErr::type_error("only 0-dimensional arrays can be converted to Python scalars"))
+                }
                 Some(Value::Tensor(tt)) => {
                     if tt.t.numel() != 1 {
                         return Err(PyErr::runtime_error(format!(
@@ -1132,6 +1147,9 @@ pub fn to_int(it: &mut Interp, x: &Value) -> PyResult<Value> {
             Ok(Value::from_bigint(num_bigint::BigInt::from_f64(f.trunc()).unwrap_or_default()))
         }
         Value::Str(s) => int::parse(s.as_str(), 10),
+        Value::Tensor(t) if t.is_numpy() && t.t.dim() != 0 => {
+            Err(PyErr::type_error("only 0-dimensional arrays can be converted to Python scalars"))
+        }
         Value::Tensor(t) => {
             if t.t.numel() != 1 {
                 return Err(PyErr::runtime_error(format!(

@@ -252,6 +252,17 @@ impl Interp<'_> {
             Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => format_int(v, &parse_spec(spec)?),
             Value::Float(f) => format_float(*f, &parse_spec(spec)?),
             Value::Str(s) => format_str(s.as_str(), &parse_spec(spec)?),
+            Value::Tensor(t) if t.is_numpy() => {
+                if t.np == crate::value::tensor::Np::Array {
+                    if spec.is_empty() {
+                        return self.str(v);
+                    }
+                    return Err(PyErr::type_error("unsupported format string passed to numpy.ndarray.__format__"));
+                }
+                // A numpy scalar formats as the Python number it holds.
+                let item = super::numpy::item(&t.t)?;
+                self.format_value(&item, spec)
+            }
             Value::Tensor(t) => {
                 if t.t.dim() == 0 {
                     let item = super::torch::item(&t.t)?;

@@ -77,6 +77,11 @@ pub trait HostObj: Any {
         format!("<{} object>", self.type_name())
     }
 
+    /// `str(obj)` where it differs from `repr(obj)` (a numpy dtype prints its name).
+    fn str_text(&self) -> Option<String> {
+        None
+    }
+
     fn getattr(&self, _it: &mut Interp, _this: &Value, name: &str) -> PyResult<Value> {
         Err(PyErr::attribute_error(format!(
             "'{}' object has no attribute '{name}'",

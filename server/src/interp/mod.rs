@@ -3,7 +3,7 @@
 //! ([`expr`]) over the one value model (`crate::value`), calls with Python's argument
 //! binding ([`call`]), attributes ([`attr`]), operators ([`ops`]), builtins and the
 //! methods of builtin types, the format mini-language ([`format`]), importable modules
-//! ([`modules`]) and torch's tensor operations ([`torch`]). It reaches the world outside
+//! ([`modules`]), torch's tensor operations ([`torch`]) and numpy arrays ([`numpy`]). It reaches the world outside
 //! user code only through [`host::Host`] and host objects, so it knows nothing of
 //! coroutines, hooks or models.
 
@@ -21,6 +21,7 @@ pub mod host;
 pub mod iter;
 pub mod methods;
 pub mod modules;
+pub mod numpy;
 pub mod sre;
 pub mod stdlib;
 pub mod ops;

@@ -1,9 +1,12 @@
 //! Modules user code may import: `torch` (with `torch.nn.functional` and `torch.linalg`),
 //! `math`, `nnsight`, `functools`, `itertools`, `operator`, `copy`, `typing`, `warnings`,
-//! `dataclasses`, numpy's constants, and the modules written in Python in
-//! [`super::stdlib`] (`collections`, `json`, `random`, `einops`, `re`). Anything else is refused with
-//! NDIF's `ImportError: Module … is not whitelisted` — user code cannot reach files,
-//! processes or the network.
+//! `dataclasses`, `numpy` (arrays and scalars on the CPU: creation, operators,
+//! reductions, indexing, printing, `torch.from_numpy` / `t.numpy()`, saving —
+//! [`super::numpy`]), and the modules written in Python in [`super::stdlib`]
+//! (`collections`, `json`, `random`, `einops`, `re`). A name one of these modules has in
+//! Python but localndif does not provide raises `NotImplementedError` naming it; anything
+//! else is refused with NDIF's `ImportError: Module … is not whitelisted` — user code
+//! cannot reach files, processes or the network.
 
 use std::rc::Rc;
 
@@ -83,7 +86,8 @@ fn load(name: &str) -> PyResult<Value> {
         },
         "dataclasses" => dataclasses_attr,
         "_localndif_re" => super::sre::attr,
-        "numpy" => numpy_attr,
+        "numpy" => super::numpy::module_attr,
+        "numpy.linalg" => super::numpy::linalg_attr,
         "nnsight.intervention.interleaver" => |n| match n {
             "OutOfOrderError" => Some(Value::Type(&types::OUT_OF_ORDER_ERROR)),
             "EarlyStopException" => Some(Value::Type(&types::EARLY_STOP)),
@@ -532,6 +536,10 @@ fn shallow_copy(v: &Value) -> PyResult<Value> {
         Value::List(l) => Value::List(List::new(l.snapshot())),
         Value::Dict(d) => Value::Dict(Dict::with_table(d.table_clone())),
         Value::Set(s) => Value::Set(crate::value::Set::new(s.items(), s.frozen)?),
+        // numpy's `__copy__` copies the data.
+        Value::Tensor(t) if t.np == crate::value::tensor::Np::Array => {
+            super::numpy::array(super::torch::create::copy_of(&t.t)?)?
+        }
         other => other.clone(),
     })
 }
@@ -570,7 +578,8 @@ fn deep_copy(it: &mut Interp, v: &Value, memo: &mut Vec<(crate::value::Identity,
         Value::Tensor(t) => {
             let mut c = t.t.f_empty_like()?;
             c.f_copy_(&t.t)?;
-            super::torch::fresh(c)?
+            // A numpy array stays a numpy array (and a scalar a scalar).
+            Value::Tensor(crate::value::tensor::Tens::fresh_as(c, t.np)?)
         }
         other => other.clone(),
     })
@@ -583,16 +592,6 @@ fn dataclasses_attr(name: &str) -> Option<Value> {
             _ => Ok(Native::value("dataclass", |_, _, a, _| super::dataclass::apply(a.into_iter().next().unwrap_or(Value::None)))),
         })),
         "field" => Some(Native::value("field", |_, _, _, kw| super::dataclass::field(kw))),
-        _ => None,
-    }
-}
-
-fn numpy_attr(name: &str) -> Option<Value> {
-    match name {
-        "pi" => Some(Value::Float(std::f64::consts::PI)),
-        "e" => Some(Value::Float(std::f64::consts::E)),
-        "inf" => Some(Value::Float(f64::INFINITY)),
-        "nan" => Some(Value::Float(f64::NAN)),
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ use ruff_python_ast::{CmpOp, UnaryOp};
 
 use super::Interp;
 use super::iter::{IterState, PyIter};
+use super::numpy;
 use crate::value::repr::{self, unsupported_operand};
 use crate::value::types::{self, ClassRef};
 use crate::value::{Dict, List, PyErr, PyResult, RecordKind, Set, Value, ctx, float, int, stack};
@@ -70,6 +71,9 @@ impl Interp<'_> {
 
     /// Builtin types' operators; `Ok(None)` for "not implemented" (try the dunders).
     fn builtin_binary(&mut self, op: &str, a: &Value, b: &Value) -> PyResult<Option<Value>> {
+        if numpy::is_np(a) || numpy::is_np(b) {
+            return numpy::binary(self, op, a, b);
+        }
         if matches!(a, Value::Tensor(_)) || matches!(b, Value::Tensor(_)) {
             return super::torch::binary(self, op, a, b);
         }
@@ -131,6 +135,11 @@ impl Interp<'_> {
     /// `a op= b`: in place where the type mutates (tensors, lists, user `__iop__`).
     pub fn inplace_op(&mut self, op: &str, a: &Value, b: &Value) -> PyResult<Value> {
         match a {
+            Value::Tensor(t) if t.is_numpy() => {
+                if let Some(r) = numpy::inplace(self, op, a, b)? {
+                    return Ok(r);
+                }
+            }
             Value::Tensor(_) => {
                 if let Some(r) = super::torch::inplace(self, op, a, b)? {
                     return Ok(r);
@@ -193,6 +202,7 @@ impl Interp<'_> {
             (UnaryOp::UAdd, Value::Bool(b)) => Value::Int(i64::from(*b)),
             (UnaryOp::UAdd, v) if int::is_int(v) => v.clone(),
             (UnaryOp::Invert, v) if int::is_int(v) => int::invert(v)?,
+            (op, Value::Tensor(t)) if t.is_numpy() && op != UnaryOp::Not => numpy::unary(self, op, v)?,
             (op, Value::Tensor(_)) => super::torch::unary(self, op, v)?,
             (op, Value::Instance(_)) => {
                 let name = match op {
@@ -227,6 +237,15 @@ impl Interp<'_> {
 
     /// `a == b` / `a != b` as Python evaluates them (tensors compare elementwise).
     fn rich_eq(&mut self, a: &Value, b: &Value, negate: bool) -> PyResult<Value> {
+        if let Some(eq) = numpy::dtype_eq(a, b) {
+            return Ok(Value::Bool(eq != negate));
+        }
+        if numpy::is_np(a) || numpy::is_np(b) {
+            let op = if negate { "!=" } else { "==" };
+            if let Some(v) = numpy::compare(self, op, a, b)? {
+                return Ok(v);
+            }
+        }
         if matches!(a, Value::Tensor(_)) || matches!(b, Value::Tensor(_)) {
             let op = if negate { "!=" } else { "==" };
             if let Some(v) = super::torch::compare(self, op, a, b)? {
@@ -272,6 +291,9 @@ impl Interp<'_> {
             (a, b),
             (Value::List(_), Value::List(_)) | (Value::Tuple(_), Value::Tuple(_)) | (Value::Dict(_), Value::Dict(_))
         );
+        if let Some(r) = numpy::dtype_eq(a, b) {
+            return Ok(r);
+        }
         if !containers && let Some(r) = repr::builtin_eq(a, b, 0) {
             return Ok(r);
         }
@@ -302,6 +324,14 @@ impl Interp<'_> {
     }
 
     fn rich_eq_objects(&mut self, a: &Value, b: &Value) -> PyResult<Value> {
+        if let Some(eq) = numpy::dtype_eq(a, b) {
+            return Ok(Value::Bool(eq));
+        }
+        if (numpy::is_np(a) || numpy::is_np(b))
+            && let Some(v) = numpy::compare(self, "==", a, b)?
+        {
+            return Ok(v);
+        }
         if matches!(a, Value::Tensor(_)) || matches!(b, Value::Tensor(_)) {
             if let Some(v) = super::torch::compare(self, "==", a, b)? {
                 return Ok(v);
@@ -333,6 +363,11 @@ impl Interp<'_> {
     }
 
     fn rich_order(&mut self, op: &str, a: &Value, b: &Value) -> PyResult<Value> {
+        if (numpy::is_np(a) || numpy::is_np(b))
+            && let Some(v) = numpy::compare(self, op, a, b)?
+        {
+            return Ok(v);
+        }
         if matches!(a, Value::Tensor(_)) || matches!(b, Value::Tensor(_)) {
             if let Some(v) = super::torch::compare(self, op, a, b)? {
                 return Ok(v);
@@ -470,6 +505,15 @@ impl Interp<'_> {
             Value::Record(r) if r.kind == RecordKind::ModelOutput => {
                 Ok(item.as_str().is_some_and(|k| r.items().iter().any(|(n, _)| n.as_ref() == k)))
             }
+            Value::Tensor(t) if t.is_numpy() => {
+                if t.np == crate::value::tensor::Np::Scalar {
+                    return Err(PyErr::type_error(format!("argument of type '{}' is not iterable", numpy_type_name(container))));
+                }
+                let eq = numpy::compare(self, "==", container, item)?
+                    .ok_or_else(|| PyErr::type_error("unsupported `in` on an array"))?;
+                let any = self.call_method(&eq, "any", vec![])?;
+                self.truthy(&any)
+            }
             Value::Tensor(_) => {
                 let eq = super::torch::compare(self, "==", container, item)?
                     .ok_or_else(|| PyErr::type_error("unsupported `in` on a tensor"))?;
@@ -518,6 +562,17 @@ impl Interp<'_> {
             Value::Set(s) => !s.is_empty(),
             Value::Range(r) => repr::range_len(r) > 0,
             Value::Size(s) => !s.is_empty(),
+            Value::Tensor(t) if t.is_numpy() => {
+                let n = t.t.numel();
+                if n != 1 {
+                    return Err(PyErr::value_error(if n == 0 {
+                        "The truth value of an empty array is ambiguous. Use `array.size > 0` to check that an array is not empty."
+                    } else {
+                        "The truth value of an array with more than one element is ambiguous. Use a.any() or a.all()"
+                    }));
+                }
+                t.t.f_reshape([0i64; 0])?.f_double_value(&[])? != 0.0
+            }
             Value::Tensor(t) => super::torch::tensor_bool(&t.t)?,
             Value::Record(r) => !r.items().is_empty(),
             Value::Instance(_) => {
@@ -552,6 +607,13 @@ impl Interp<'_> {
             Value::Range(r) => repr::range_len(r) as usize,
             Value::Size(s) => s.len(),
             Value::Record(r) => r.items().len(),
+            Value::Tensor(t) if t.is_numpy() => match t.t.size().first() {
+                Some(n) if t.np == crate::value::tensor::Np::Array => *n as usize,
+                _ if t.np == crate::value::tensor::Np::Scalar => {
+                    return Err(PyErr::type_error(format!("object of type '{}' has no len()", numpy_type_name(v))));
+                }
+                _ => return Err(PyErr::type_error("len() of unsized object")),
+            },
             Value::Tensor(t) => match t.t.size().first() {
                 Some(n) => *n as usize,
                 None => return Err(PyErr::type_error("len() of a 0-d tensor")),
@@ -586,6 +648,12 @@ impl Interp<'_> {
             Value::Dict(d) => PyIter::items(d.keys(), "dict_keyiterator"),
             Value::Set(s) => PyIter::items(s.items(), "set_iterator"),
             Value::Iter(_) => v.clone(),
+            Value::Tensor(t) if t.np == crate::value::tensor::Np::Scalar => {
+                return Err(PyErr::type_error(format!("'{}' object is not iterable", numpy_type_name(v))));
+            }
+            Value::Tensor(t) if t.is_numpy() && t.t.dim() == 0 => {
+                return Err(PyErr::type_error("iteration over a 0-d array"));
+            }
             Value::Tensor(t) => {
                 let n = *t.t.size().first().ok_or_else(|| PyErr::type_error("iteration over a 0-d tensor"))?;
                 PyIter::new(IterState::Rows { t: v.clone(), i: 0, n })
@@ -831,6 +899,7 @@ impl Interp<'_> {
                 Some(v) => Ok(v),
                 None => Err(PyErr::key_error(idx.clone())),
             },
+            Value::Tensor(t) if t.is_numpy() => numpy::getitem(self, obj, idx),
             Value::Tensor(_) => super::torch::getitem(self, obj, idx),
             Value::Record(r) => match idx {
                 Value::Str(s) => match r.kind {
@@ -900,6 +969,7 @@ impl Interp<'_> {
                 Ok(())
             }
             Value::Dict(d) => d.insert(idx.clone(), v),
+            Value::Tensor(t) if t.is_numpy() => numpy::setitem(self, obj, idx, &v),
             Value::Tensor(_) => super::torch::setitem(self, obj, idx, &v),
             Value::Record(r) => match idx {
                 Value::Str(s) => {
@@ -1277,4 +1347,9 @@ fn no_item_assign(v: &Value) -> PyErr {
 #[allow(dead_code)]
 fn float_text(f: f64) -> String {
     float::repr(f)
+}
+
+/// `numpy.float64`, `numpy.ndarray`: a numpy value's type as numpy's messages name it.
+fn numpy_type_name(v: &Value) -> String {
+    format!("numpy.{}", v.type_name())
 }

@@ -147,3 +147,19 @@ print(h[0])
 "#;
     assert_eq!(out(src), "tensor([2, 7])\ntorch.Size([2, 2]) torch.Size([1, 2, 3])\ntensor([[  0,   0,   4,   9],\n        [ 16,   0,  36,  49],\n        [ 64,   0, 100, 121]])\n");
 }
+
+#[test]
+fn numpy_names_what_it_does_not_run() {
+    let e = err("import numpy as np\nnp.fft.rfft(np.ones(3))");
+    assert!(e.starts_with("NotImplementedError") && e.contains("`numpy.fft`"), "{e}");
+    let e = err("import numpy as np\nnp.ones(3).searchsorted(1)");
+    assert!(e.starts_with("NotImplementedError") && e.contains("numpy.ndarray.searchsorted"), "{e}");
+    let e = err("import numpy as np\nimport torch\nnp.mean(torch.ones(3))");
+    assert!(e.starts_with("NotImplementedError") && e.contains("numpy.mean of a torch.Tensor"), "{e}");
+    let e = err("import numpy as np\nnp.random.rand(3)");
+    assert!(e.starts_with("NotImplementedError") && e.contains("`numpy.random`"), "{e}");
+    let e = err("import numpy as np\nnp.ones(3).nonexistent");
+    assert!(e.starts_with("AttributeError: 'numpy.ndarray' object has no attribute 'nonexistent'"), "{e}");
+    let e = err("import numpy as np\nnp.zeros((10**6, 10**6))");
+    assert!(e.starts_with("MemoryError"), "{e}");
+}

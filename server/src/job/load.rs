@@ -374,6 +374,54 @@ impl<'g> Loader<'g> {
                 let [lo, hi, step] = <[Value; 3]>::try_from(parts).map_err(|_| PyErr::internal("slice parts"))?;
                 Value::slice(lo, hi, step)
             }
+            ("numpy._core.multiarray" | "numpy.core.multiarray", "_reconstruct") => {
+                // `_reconstruct(ndarray, (0,), b'b')`, then BUILD with
+                // `(version, shape, dtype, is_fortran, raw bytes)`.
+                let Some(st) = o.state.last().and_then(|&s| g.tuple_items(s)).filter(|t| t.len() == 5) else {
+                    return Ok(opaque("a numpy array of a layout localndif does not read"));
+                };
+                let shape: Vec<i64> = g.tuple_items(st[1]).unwrap_or(&[]).iter().filter_map(|&d| g.as_int(d)).collect();
+                let Some(kind) = self.np_kind(st[2]) else {
+                    return Ok(opaque("a numpy array of a dtype localndif does not run (object, str, complex, big-endian, ...)"));
+                };
+                let fortran = g.as_bool(st[3]).unwrap_or(false);
+                let Value::Bytes(raw) = self.value(st[4])? else {
+                    return Ok(opaque("a numpy array whose data is not raw bytes"));
+                };
+                let t = np_tensor(&raw, &shape, kind, fortran)?;
+                crate::interp::numpy::array(t)?
+            }
+            ("numpy._core.numeric" | "numpy.core.numeric", "_frombuffer") => {
+                // Protocol 5: `_frombuffer(buffer, dtype, shape, order)`.
+                let (Some(buf), Some(dt), Some(shape), order) = (arg(0), arg(1), arg(2), arg(3)) else {
+                    return Ok(opaque("a numpy array"));
+                };
+                let Some(kind) = self.np_kind(dt) else {
+                    return Ok(opaque("a numpy array of a dtype localndif does not run (object, str, complex, big-endian, ...)"));
+                };
+                let shape: Vec<i64> = g.tuple_items(shape).unwrap_or(&[]).iter().filter_map(|&d| g.as_int(d)).collect();
+                let fortran = order.and_then(|o| g.as_str(o)) == Some("F");
+                let Value::Bytes(raw) = self.value(buf)? else {
+                    return Ok(opaque("a numpy array whose data is out of band"));
+                };
+                crate::interp::numpy::array(np_tensor(&raw, &shape, kind, fortran)?)?
+            }
+            ("numpy._core.multiarray" | "numpy.core.multiarray", "scalar") => {
+                let (Some(dt), Some(raw)) = (arg(0), arg(1)) else {
+                    return Ok(opaque("a numpy scalar"));
+                };
+                let Some(kind) = self.np_kind(dt) else {
+                    return Ok(opaque("a numpy scalar of a dtype localndif does not run"));
+                };
+                let Value::Bytes(raw) = self.value(raw)? else {
+                    return Ok(opaque("a numpy scalar whose data is not raw bytes"));
+                };
+                crate::interp::numpy::scalar(&np_tensor(&raw, &[], kind, false)?)?
+            }
+            ("numpy", "dtype") => match self.np_kind(id) {
+                Some(k) => crate::interp::numpy::NpDtype::value(k),
+                None => opaque("a numpy dtype localndif does not run"),
+            },
             ("_codecs", "encode") => {
                 let text = arg(0).and_then(|a| g.as_str(a)).unwrap_or("");
                 Value::Bytes(Rc::new(text.chars().map(|c| c as u32 as u8).collect()))
@@ -387,6 +435,22 @@ impl<'g> Loader<'g> {
             }
             (m, c) => opaque(&format!("an object of class {m}.{c}")),
         })
+    }
+
+    /// The dtype of a pickled `numpy.dtype('f8', False, True)` (little-endian or
+    /// byte-sized; the kinds localndif's numpy has).
+    fn np_kind(&self, id: Id) -> Option<tch::Kind> {
+        let g = self.g;
+        let o = g.obj(id)?;
+        if g.global(o.callable)? .1 != "dtype" {
+            return None;
+        }
+        let code = g.tuple_items(o.args?)?.first().and_then(|&c| g.as_str(c))?;
+        let order = o.state.last().and_then(|&s| g.tuple_items(s)).and_then(|t| t.get(1)).and_then(|&b| g.as_str(b)).unwrap_or("|");
+        if order == ">" {
+            return None;
+        }
+        crate::value::numpy::by_name(code)
     }
 
     /// A class the user's script defined, shipped by value: a skeleton
@@ -776,6 +840,8 @@ fn global(module: &str, name: &str) -> Value {
             Some(k) => Value::Dtype(k),
             None => opaque(&format!("torch.{name}")),
         },
+        // numpy's types (`np.float32` captured as a dtype argument) and functions.
+        "numpy" => crate::interp::numpy::module_attr(name).unwrap_or_else(|| opaque(&format!("numpy.{name}"))),
         m => modules::nnsight_class(m, name)
             .or_else(|| stdlib_global(m, name))
             .unwrap_or_else(|| opaque(&format!("{m}.{name}"))),
@@ -799,6 +865,21 @@ pub fn tensor(t: &TensorData) -> PyResult<Tensor> {
     crate::value::tensor::check_numel(crate::value::tensor::shape_numel(&shape))?;
     let out = Tensor::f_from_data_size(&t.data, &shape, dtype::from_wire(t.dtype))?;
     Ok(if t.requires_grad { out.set_requires_grad(true) } else { out })
+}
+
+/// A numpy array's data (C or Fortran order) as a CPU tensor of `kind`.
+fn np_tensor(raw: &[u8], shape: &[i64], kind: tch::Kind, fortran: bool) -> PyResult<Tensor> {
+    let numel = crate::value::tensor::shape_numel(shape);
+    crate::value::tensor::check_numel(numel)?;
+    if raw.len() as i64 != numel.saturating_mul(kind.elt_size_in_bytes() as i64) {
+        return Err(PyErr::value_error("a numpy array in the request could not be decoded: its data does not match its shape"));
+    }
+    if !fortran || shape.len() < 2 {
+        return Ok(Tensor::f_from_data_size(raw, shape, kind)?);
+    }
+    let reversed: Vec<i64> = shape.iter().rev().copied().collect();
+    let perm: Vec<i64> = (0..shape.len() as i64).rev().collect();
+    Ok(Tensor::f_from_data_size(raw, &reversed, kind)?.f_permute(perm.as_slice())?.f_contiguous()?)
 }
 
 /// A value the server cannot represent, standing in until user code touches it.

@@ -134,6 +134,45 @@ impl Saver {
         }))
     }
 
+    /// `numpy.dtype('f8', False, True)` with its state, as numpy pickles a dtype.
+    fn np_dtype(&mut self, k: tch::Kind) -> PyResult<SaveId> {
+        let (code, order) = crate::value::numpy::pickle_code(k)
+            .ok_or_else(|| PyErr::type_error(format!("numpy arrays of dtype {} cannot be returned", dtype::name(k))))?;
+        let args = vec![self.str_node(code), self.g.push(SaveNode::Bool(false)), self.g.push(SaveNode::Bool(true))];
+        let order = self.str_node(order);
+        let none = self.g.push(SaveNode::None);
+        let mut state = vec![self.g.push(SaveNode::Int(3)), order, none, none, none];
+        state.extend([self.g.push(SaveNode::Int(-1)), self.g.push(SaveNode::Int(-1)), self.g.push(SaveNode::Int(0))]);
+        let state = self.g.push(SaveNode::Tuple(state));
+        Ok(self.object("numpy", "dtype", false, args, Some(state)))
+    }
+
+    /// An ndarray as numpy pickles one: `_reconstruct(ndarray, (0,), b'b')`, then BUILD
+    /// with `(1, shape, dtype, is_fortran=False, raw C-order bytes)`.
+    fn ndarray(&mut self, t: &tch::Tensor) -> PyResult<SaveId> {
+        let data = tensor_data(t)?;
+        let cls = self.g.push(SaveNode::Global { module: "numpy".into(), name: "ndarray".into() });
+        let zero = self.g.push(SaveNode::Int(0));
+        let shape0 = self.g.push(SaveNode::Tuple(vec![zero]));
+        let b = self.g.push(SaveNode::Bytes(b"b".to_vec()));
+        let dims = data.shape.iter().map(|&d| self.g.push(SaveNode::Int(d as i64))).collect();
+        let shape = self.g.push(SaveNode::Tuple(dims));
+        let dt = self.np_dtype(t.kind())?;
+        let one = self.g.push(SaveNode::Int(1));
+        let fortran = self.g.push(SaveNode::Bool(false));
+        let raw = self.g.push(SaveNode::Bytes(data.data));
+        let state = self.g.push(SaveNode::Tuple(vec![one, shape, dt, fortran, raw]));
+        Ok(self.object("numpy._core.multiarray", "_reconstruct", false, vec![cls, shape0, b], Some(state)))
+    }
+
+    /// A numpy scalar as numpy pickles one: `scalar(dtype, raw bytes)`.
+    fn np_scalar(&mut self, t: &tch::Tensor) -> PyResult<SaveId> {
+        let data = tensor_data(t)?;
+        let dt = self.np_dtype(t.kind())?;
+        let raw = self.g.push(SaveNode::Bytes(data.data));
+        Ok(self.object("numpy._core.multiarray", "scalar", false, vec![dt, raw], None))
+    }
+
     fn build(&mut self, v: &Value, key: Identity) -> PyResult<SaveId> {
         Ok(match v {
             Value::None => self.g.push(SaveNode::None),
@@ -175,6 +214,8 @@ impl Saver {
                 self.object("builtins", "slice", false, args, None)
             }
             Value::Ellipsis => self.g.push(SaveNode::Global { module: "builtins".into(), name: "Ellipsis".into() }),
+            Value::Tensor(t) if t.np == crate::value::tensor::Np::Array => self.ndarray(&t.t)?,
+            Value::Tensor(t) if t.np == crate::value::tensor::Np::Scalar => self.np_scalar(&t.t)?,
             Value::Tensor(t) => {
                 let data = tensor_data(&t.t)?;
                 self.g.push(SaveNode::Tensor(data))
@@ -228,6 +269,9 @@ impl Saver {
                 }
             },
             Value::Host(h) => {
+                if let Some(d) = h.as_any().downcast_ref::<crate::interp::numpy::NpDtype>() {
+                    return self.np_dtype(d.0);
+                }
                 if let Some(c) = h.as_any().downcast_ref::<DynamicCache>() {
                     return self.cache(c);
                 }

@@ -281,6 +281,11 @@ pub fn py_hash(v: &Value) -> PyResult<i64> {
                 v.type_name()
             )));
         }
+        // numpy scalars hash as the Python number they equal; arrays are unhashable.
+        Value::Tensor(t) if t.np == super::tensor::Np::Scalar => return py_hash(&super::numpy::scalar_item(&t.t)?),
+        Value::Tensor(t) if t.np == super::tensor::Np::Array => {
+            return Err(PyErr::type_error("unhashable type: 'numpy.ndarray'"));
+        }
         _ => fix(v.id() >> 4),
     })
 }

@@ -14,6 +14,7 @@ pub mod float;
 pub mod heap;
 pub mod int;
 pub mod list;
+pub mod numpy;
 pub mod object;
 pub mod record;
 pub mod repr;
@@ -145,7 +146,11 @@ impl Value {
             Value::Method(_) => &METHOD,
             Value::Type(_) | Value::Class(_) => &TYPE,
             Value::Module(_) => &MODULE,
-            Value::Tensor(_) => &TENSOR,
+            Value::Tensor(t) => match t.np {
+                tensor::Np::Torch => &TENSOR,
+                tensor::Np::Array => &NDARRAY,
+                tensor::Np::Scalar => numpy::scalar_type(t.t.kind()),
+            },
             Value::Size(_) => &SIZE,
             Value::Dtype(_) => &DTYPE,
             Value::Device(_) => &DEVICE,

@@ -57,6 +57,7 @@ pub fn str_with(v: &Value, hook: Option<Hook<'_>>) -> PyResult<String> {
             }
             Ok(super::object::exception_str(v))
         }
+        Value::Host(h) if let Some(s) = h.str_text() => Ok(s),
         Value::Instance(_) | Value::Host(_) => {
             let mut p = Printer {
         depth: 0,
@@ -72,7 +73,11 @@ pub fn str_with(v: &Value, hook: Option<Hook<'_>>) -> PyResult<String> {
             p.repr(v, &mut out)?;
             Ok(out)
         }
-        Value::Tensor(t) => super::tensor_repr::tensor_str(&t.t),
+        Value::Tensor(t) => match t.np {
+            super::tensor::Np::Torch => super::tensor_repr::tensor_str(&t.t),
+            super::tensor::Np::Array => super::numpy::array_str(&t.t),
+            super::tensor::Np::Scalar => super::numpy::scalar_str(&t.t),
+        },
         other => repr_with(other, hook),
     }
 }
@@ -327,7 +332,11 @@ impl Printer<'_> {
                 }
             }
             Value::Module(m) => out.push_str(&format!("<module '{}'>", m.name)),
-            Value::Tensor(t) => out.push_str(&super::tensor_repr::tensor_repr(&t.t)?),
+            Value::Tensor(t) => out.push_str(&match t.np {
+                super::tensor::Np::Torch => super::tensor_repr::tensor_repr(&t.t)?,
+                super::tensor::Np::Array => super::numpy::array_repr(&t.t)?,
+                super::tensor::Np::Scalar => super::numpy::scalar_repr(&t.t)?,
+            }),
             Value::Size(s) => {
                 let items: Vec<String> = s.iter().map(i64::to_string).collect();
                 out.push_str(&format!("torch.Size([{}])", items.join(", ")));
@@ -451,6 +460,14 @@ pub fn builtin_eq(a: &Value, b: &Value, depth: usize) -> Option<bool> {
         (Dtype(x), Dtype(y)) => x == y,
         (Device(x), Device(y)) => x == y,
         (Type(x), Type(y)) => std::ptr::eq(*x, *y),
+        (Tensor(x), _) if x.np == super::tensor::Np::Scalar => {
+            let xv = super::numpy::scalar_item(&x.t).ok()?;
+            return builtin_eq(&xv, b, depth + 1);
+        }
+        (_, Tensor(y)) if y.np == super::tensor::Np::Scalar => {
+            let yv = super::numpy::scalar_item(&y.t).ok()?;
+            return builtin_eq(a, &yv, depth + 1);
+        }
         (Instance(_), _) | (_, Instance(_)) | (Tensor(_), _) | (_, Tensor(_)) => {
             if a.is(b) {
                 return Some(true);

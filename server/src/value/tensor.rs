@@ -15,22 +15,54 @@ pub struct Tens {
     pub t: Tensor,
     /// Bytes charged to the job's tensor budget (released on drop).
     charged: u64,
+    /// What Python type the value is: a torch tensor, or a numpy array or scalar whose
+    /// data this tensor holds (`crate::interp::numpy`).
+    pub np: Np,
+}
+
+/// The Python type of a [`Tens`]: numpy arrays and scalars are CPU tensors underneath, so
+/// their math goes through tch, but they follow numpy's semantics and print, pickle and
+/// report their type as numpy does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Np {
+    /// `torch.Tensor`.
+    Torch,
+    /// `numpy.ndarray` (any number of dimensions, 0-d included).
+    Array,
+    /// A numpy scalar (`numpy.float64`, `numpy.int64`, `numpy.bool`, ...): a 0-d tensor
+    /// that nothing else aliases.
+    Scalar,
 }
 
 impl Tens {
     /// A handle to an existing tensor (a hook value, a view): nothing new is charged.
     pub fn new(t: Tensor) -> Rc<Tens> {
-        Rc::new(Tens { t, charged: 0 })
+        Rc::new(Tens { t, charged: 0, np: Np::Torch })
     }
 
     /// A tensor a user operation just allocated: checked against the element cap and
     /// charged to the job's memory budget.
     pub fn fresh(t: Tensor) -> PyResult<Rc<Tens>> {
+        Tens::fresh_as(t, Np::Torch)
+    }
+
+    /// [`Tens::fresh`] with the Python type it has.
+    pub fn fresh_as(t: Tensor, np: Np) -> PyResult<Rc<Tens>> {
         let numel = t.numel() as i64;
         check_numel(numel)?;
         let bytes = (numel as u64).saturating_mul(t.kind().elt_size_in_bytes() as u64);
         ctx::charge_tensor(bytes)?;
-        Ok(Rc::new(Tens { t, charged: bytes }))
+        Ok(Rc::new(Tens { t, charged: bytes, np }))
+    }
+
+    /// [`Tens::new`] (a view of existing storage) with the Python type it has.
+    pub fn view_as(t: Tensor, np: Np) -> Rc<Tens> {
+        Rc::new(Tens { t, charged: 0, np })
+    }
+
+    /// Whether this is a numpy array or scalar.
+    pub fn is_numpy(&self) -> bool {
+        self.np != Np::Torch
     }
 
     /// Another handle to the same tensor (shares storage and autograd state).

@@ -15,6 +15,13 @@ pub struct TypeObj {
 
 impl TypeObj {
     pub fn is_subtype(&'static self, of: &'static TypeObj) -> bool {
+        // numpy.float64 derives from both numpy.floating and Python's float (and
+        // numpy.AxisError from IndexError as well as ValueError), as in CPython.
+        if (std::ptr::eq(self, &NP_FLOAT64) && std::ptr::eq(of, &FLOAT))
+            || (std::ptr::eq(self, &NP_AXIS_ERROR) && INDEX_ERROR.is_subtype(of))
+        {
+            return true;
+        }
         let mut t = Some(self);
         while let Some(ty) = t {
             if std::ptr::eq(ty, of) {
@@ -87,6 +94,23 @@ types! {
     DEVICE = "device" in "torch": OBJECT;
     TORCH_GENERATOR = "Generator" in "torch": OBJECT;
     NDARRAY = "ndarray" in "numpy": OBJECT;
+    NP_DTYPE = "dtype" in "numpy": OBJECT;
+    NP_GENERIC = "generic" in "numpy": OBJECT;
+    NP_NUMBER = "number" in "numpy": NP_GENERIC;
+    NP_INTEGER = "integer" in "numpy": NP_NUMBER;
+    NP_SIGNEDINTEGER = "signedinteger" in "numpy": NP_INTEGER;
+    NP_UNSIGNEDINTEGER = "unsignedinteger" in "numpy": NP_INTEGER;
+    NP_INEXACT = "inexact" in "numpy": NP_NUMBER;
+    NP_FLOATING = "floating" in "numpy": NP_INEXACT;
+    NP_BOOL = "bool" in "numpy": NP_GENERIC;
+    NP_INT8 = "int8" in "numpy": NP_SIGNEDINTEGER;
+    NP_INT16 = "int16" in "numpy": NP_SIGNEDINTEGER;
+    NP_INT32 = "int32" in "numpy": NP_SIGNEDINTEGER;
+    NP_INT64 = "int64" in "numpy": NP_SIGNEDINTEGER;
+    NP_UINT8 = "uint8" in "numpy": NP_UNSIGNEDINTEGER;
+    NP_FLOAT16 = "float16" in "numpy": NP_FLOATING;
+    NP_FLOAT32 = "float32" in "numpy": NP_FLOATING;
+    NP_FLOAT64 = "float64" in "numpy": NP_FLOATING;
     BASE_EXCEPTION = "BaseException" in "builtins": OBJECT;
     SYSTEM_EXIT = "SystemExit" in "builtins": BASE_EXCEPTION;
     KEYBOARD_INTERRUPT = "KeyboardInterrupt" in "builtins": BASE_EXCEPTION;
@@ -132,6 +156,8 @@ types! {
     HUGGINGFACE_MODEL_G1 = "HuggingFaceModel" in "nnsight.modeling.huggingface": NNSIGHT;
     TRANSFORMERS_MODEL_G1 = "TransformersModel" in "nnsight.modeling.transformers": HUGGINGFACE_MODEL_G1;
     LANGUAGE_MODEL_G1 = "LanguageModel" in "nnsight.modeling.language": TRANSFORMERS_MODEL_G1;
+    NP_AXIS_ERROR = "AxisError" in "numpy.exceptions": VALUE_ERROR;
+    NP_UFUNC_CASTING_ERROR = "UFuncTypeError" in "numpy._core._exceptions": TYPE_ERROR;
 }
 
 /// The server's stand-in for one of nnsight's model classes (`module.name` as the client

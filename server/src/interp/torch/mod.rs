@@ -462,7 +462,11 @@ pub fn torch_attr(name: &str) -> Option<Value> {
         "pi" => Value::Float(std::f64::consts::PI),
         "e" => Value::Float(std::f64::consts::E),
         "no_grad" | "inference_mode" | "enable_grad" | "set_grad_enabled" => ops::grad_mode(name),
-        "is_tensor" => Native::value("is_tensor", |_, _, a, _| Ok(Value::Bool(matches!(a.first(), Some(Value::Tensor(_)))))),
+        "is_tensor" => Native::value("is_tensor", |_, _, a, _| Ok(Value::Bool(matches!(a.first(), Some(Value::Tensor(t)) if !t.is_numpy())))),
+        "from_numpy" => Native::value("from_numpy", |_, _, a, _| {
+            let v = a.first().ok_or_else(|| PyErr::type_error("from_numpy() takes exactly one argument (0 given)"))?;
+            crate::interp::numpy::from_numpy(v)
+        }),
         "is_floating_point" => Native::value("is_floating_point", |_, _, a, _| match a.first() {
             Some(Value::Tensor(t)) => Ok(Value::Bool(dtype::is_float(t.t.kind()))),
             _ => Err(PyErr::type_error("is_floating_point(): argument 'input' must be Tensor")),

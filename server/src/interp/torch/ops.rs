@@ -235,7 +235,7 @@ pub fn table() -> Vec<Op> {
         }),
         op!(Method "item" "(Tensor self)" => |_, a| super::item(&a.tensor(0)?)),
         op!(Method "tolist" "(Tensor self)" => |_, a| super::tolist(&a.tensor(0)?)),
-        op!(Method "numpy" "(Tensor self, *, bool force=False)" => |_, _| Err(PyErr::unsupported("Tensor.numpy() inside a remote trace (numpy arrays cannot be returned)"))),
+        op!(Method "numpy" "(Tensor self, *, bool force=False)" => |_, a| crate::interp::numpy::tensor_numpy(&a.tensor(0)?, a.bool(1)?)),
         op!(Method "dim" "(Tensor self)" => |_, a| Ok(Value::Int(a.tensor(0)?.dim() as i64))),
         op!(Method "ndimension" "(Tensor self)" => |_, a| Ok(Value::Int(a.tensor(0)?.dim() as i64))),
         op!(Both "numel" "(Tensor self)" => |_, a| Ok(Value::Int(a.tensor(0)?.numel() as i64))),
@@ -750,6 +750,10 @@ pub fn table() -> Vec<Op> {
                 let mut x = t.t.shallow_clone();
                 if let Some(k) = a.kind(1)? { x = x.f_to_kind(k)?; }
                 if let Some(d) = a.device(2)? { x = x.f_to_device(d)?; }
+                if t.is_numpy() {
+                    // A numpy array's memory is shared, as `torch.from_numpy`.
+                    return if x.data_ptr() == t.t.data_ptr() { view(x) } else { fresh(x) };
+                }
                 return same_or(a, x);
             }
             let d = a.device(2)?.unwrap_or_else(ctx::device);
