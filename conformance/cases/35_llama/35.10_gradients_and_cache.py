@@ -4,7 +4,6 @@ import nnsight
 import torch
 
 MODEL = "llama"
-NOT_FOR = {"0.7": "gradients and tracer.cache() are served to 0.8 clients only"}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

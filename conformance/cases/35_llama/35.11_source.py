@@ -4,7 +4,6 @@ import nnsight
 import torch
 
 MODEL = "llama"
-NOT_FOR = {"0.7": "0.7 names a forward's operations by another scheme (calls only); localndif serves 0.8.1's names and refuses .source for 0.7 clients"}
 PROMPT = "The Eiffel Tower is in the city of"
 
 
