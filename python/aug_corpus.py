@@ -196,6 +196,9 @@ def render(n: int, case: Case) -> str:
         "",
         f'PROMPT = "{PROMPT}"',
     ]
+    if case.error:
+        # torch refuses the operator on this dtype: the block raises, as it does locally.
+        lines.append(f'EXPECT_ERROR = "{"RuntimeError" if case.op == "/=" else "NotImplementedError"}"')
     if "attn" in case.uses:
         lines.append(ATTN_HELPER.rstrip("\n"))
     lines += ["", "", "def run(model, remote):"]

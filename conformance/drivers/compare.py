@@ -243,6 +243,16 @@ def error_line(outcome: dict) -> str:
     return f"{outcome.get('error_type', '')}: {message}" if message else outcome.get("error_type", "")
 
 
+def raised_type(outcome: dict) -> str:
+    """The exception type an outcome's error is, unwrapping nnsight 0.5-0.7's
+    NNsightException (whose text ends with the user's error line)."""
+    t = outcome.get("error_type") or ""
+    if t == "NNsightException":
+        last = (outcome.get("message") or "").rstrip().splitlines()[-1:] or [""]
+        t = last[0].split(":")[0].strip()
+    return t.rsplit(".", 1)[-1]
+
+
 def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
     """The oracle raised: the run must raise the same error."""
     want = error_line(expected)
@@ -278,15 +288,32 @@ def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
             "details": [{"name": "(error)", "ok": same, "why": why, "max_abs_diff": None}]}
 
 
-def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: float | None) -> dict:
+def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: float | None,
+               check_case: bool = True) -> dict:
+    """The verdict of a run against the oracle's; `check_case=False` compares two runs of
+    the same side only (the determinism control), without judging the case's declarations."""
     expected = read_outcome(expected_dir)
     tol = (expected or {}).get("tolerance") or {}
     rtol = rtol if rtol is not None else float(tol.get("rtol", DEFAULT_RTOL))
     atol = atol if atol is not None else float(tol.get("atol", DEFAULT_ATOL))
     base = {"tolerance": {"rtol": rtol, "atol": atol}}
 
-    if expected is not None and not expected.get("ok") and expected.get("stage") == "case":
+    if check_case and expected is not None and not expected.get("ok") and expected.get("stage") == "case":
+        # An error case only when the case says so: an oracle that raised anything else
+        # means the case is broken, and it cannot judge a server.
+        declared, raised = expected.get("expect_error"), raised_type(expected)
+        if declared != raised:
+            why = (f"the oracle raised {raised} but the case declares no EXPECT_ERROR: the case is broken in the oracle"
+                   if not declared else f"the oracle raised {raised}, the case expects {declared}: the case is broken in the oracle")
+            reply = failure("INFO", base, expected, "(oracle)", why + ": ")
+            reply["message"] = f"{why}: {expected.get('error_type', '')}: {expected.get('message', '')}"
+            return reply
         return error_verdict(base, expected, read_outcome(actual_dir))
+    if check_case and expected is not None and expected.get("ok") and expected.get("expect_error"):
+        why = f"the case expects {expected['expect_error']} but the oracle returned values: the case is broken in the oracle"
+        reply = failure("INFO", base, {"error_type": "NoError", "message": why}, "(oracle)", "")
+        reply["message"] = why
+        return reply
     if expected is None or not expected.get("ok"):
         e = expected or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {expected_dir}"}
         return failure("INFO", base, e, "(oracle)", "the oracle failed: ")

@@ -104,6 +104,17 @@ def write_outcome(out: str, outcome: dict) -> None:
         f.write("\n")
 
 
+def expected_error(case) -> str | None:
+    """The exception type the case says its block raises with this client (`EXPECT_ERROR`,
+    a name, or a dict by client version `{"0.7": "...", "0.8": "..."}`), or None."""
+    import nnsight
+
+    want = getattr(case, "EXPECT_ERROR", None)
+    if isinstance(want, dict):
+        want = want.get(".".join(nnsight.__version__.split(".")[:2]))
+    return want
+
+
 def error_outcome(exc: BaseException, stage: str, mode: str, seconds: float | None = None) -> dict:
     outcome = {
         "ok": False,
@@ -294,7 +305,7 @@ def main(argv: list[str]) -> int:
         except Exception as exc:  # noqa: BLE001 - the case's (or the server's) failure
             seconds = time.perf_counter() - start
             os.chdir(old_cwd)
-            write_outcome(out, error_outcome(exc, "case", mode, seconds))
+            write_outcome(out, {**error_outcome(exc, "case", mode, seconds), "expect_error": expected_error(case)})
             return 0
         finally:
             os.chdir(old_cwd)
@@ -303,7 +314,8 @@ def main(argv: list[str]) -> int:
 
     os.makedirs(out, exist_ok=True)
     torch.save(values, os.path.join(out, "values.pt"))
-    outcome = {"ok": True, "mode": mode, "names": list(values), "seconds": seconds}
+    outcome = {"ok": True, "mode": mode, "names": list(values), "seconds": seconds,
+               "expect_error": expected_error(case)}
     tol = getattr(case, "TOLERANCE", None)
     if tol:
         outcome["tolerance"] = dict(tol)

@@ -186,7 +186,8 @@ impl Session {
         let verdict = Verdict::parse(&reply.verdict).ok_or_else(|| format!("unknown verdict {}", reply.verdict))?;
         let remote = reply.remote.unwrap_or_default();
         // A server that says it does not run something is MISSING, not broken.
-        let verdict = if verdict != Verdict::Pass && !remote.ok && says_unsupported(&remote.message) {
+        // (A case its oracle cannot judge stays INFO whatever the server said.)
+        let verdict = if matches!(verdict, Verdict::Fail | Verdict::Wrong) && !remote.ok && says_unsupported(&remote.message) {
             Verdict::Missing
         } else {
             verdict

@@ -1,7 +1,8 @@
 //! The oracle cache and the determinism control (`session.py --oracle-cache`): a second
 //! run of a case takes the oracle's values from the cache, and an oracle that gives other
 //! values when run twice makes its case INFO rather than judging the server with it; each
-//! case's report carries the statuses the client handled.
+//! case's report carries the statuses the client handled; a case broken in its oracle is
+//! INFO.
 
 mod common;
 
@@ -45,6 +46,22 @@ fn an_oracle_that_is_not_deterministic_makes_its_case_info() {
     assert_eq!(out[0].verdict, Verdict::Info, "{:?}", out[0]);
     assert!(out[0].message.contains("determinism control"), "{}", out[0].message);
     assert!(std::fs::read_dir(driver.oracle_cache.as_ref().unwrap()).map_or(0, |d| d.count()) == 0, "a failed control is not cached");
+}
+
+/// A case that raises in the oracle without declaring it (`EXPECT_ERROR`), or declares an
+/// error its oracle does not raise, is broken: INFO, never an error case that a server
+/// passes by failing the same way.
+#[test]
+fn a_case_broken_in_its_oracle_is_info_not_a_pass() {
+    let server = Server::start(&[]);
+    let driver = Driver::from_workspace(&workspace());
+    let cases = discover(&workspace().join("conformance/tests/cases"), "99.2,99.3").unwrap();
+    assert_eq!(cases.len(), 2, "the control cases are missing");
+    let out = run_suite(&driver, &target(&server), &cases, &scratch("broken"));
+    for o in &out {
+        assert_eq!(o.verdict, Verdict::Info, "{o:?}");
+        assert!(o.message.contains("broken in the oracle"), "{}", o.message);
+    }
 }
 
 #[test]

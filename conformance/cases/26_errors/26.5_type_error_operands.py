@@ -4,6 +4,7 @@ import nnsight
 import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
+EXPECT_ERROR = "TypeError"
 
 
 def run(model, remote):

@@ -17,8 +17,8 @@ def run(model, remote):
             with model.edit() as edited:
                 edited.transformer.h[0].output[:, -1, :] = 0
         with edited.trace(PROMPT):
-            e1 = edited.lm_head.output.save()
             h0 = edited.transformer.h[0].output[:, -1, :].save()
+            e1 = edited.lm_head.output.save()
         with model.trace(PROMPT):
             clean = model.lm_head.output.save()
         with edited.trace("Hello world"):

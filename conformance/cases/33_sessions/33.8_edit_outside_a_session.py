@@ -20,6 +20,7 @@ def run(model, remote):
     with edited.trace(PROMPT, remote=remote):
         out = edited.transformer.h[0].output.save()
         logits = edited.output.logits.save()
+    second = None
     with edited.trace(remote=remote) as tracer:
         with tracer.invoke(PROMPT):
             invoked = edited.transformer.h[0].output.save()
@@ -28,8 +29,6 @@ def run(model, remote):
             # stored (its edit mediator takes a batch group); 0.8 narrows it to the row.
             with tracer.invoke("Hello world"):
                 second = edited.output.logits.save()
-        else:
-            second = None
     with model.trace(PROMPT, remote=remote):
         base = model.transformer.h[0].output.save()
         clean = model.output.logits.save()

@@ -9,7 +9,7 @@ PROMPT = "The Eiffel Tower is in the city of"
 
 def run(model, remote):
     with model.trace(["The Eiffel Tower is in the city of", "Hello"], remote=remote):
+        inputs = model.model.inputs.save()
         h = model.model.layers[1].output.save()
         logits = model.lm_head.output.save()
-        inputs = model.model.inputs.save()
     return {"h": h, "logits": logits, "inputs": inputs}

@@ -9,7 +9,9 @@ PROMPT = "The Eiffel Tower is in the city of"
 
 def run(model, remote):
     with model.generate(PROMPT, max_new_tokens=4, remote=remote) as tracer:
+        # What follows an open-ended loop does not run in 0.8: tokens are read inside it.
+        ids = nnsight.save([])
         for step in tracer.all():
             model.model.layers[0].mlp.output[:] = 0
-        ids = tracer.result.save()
+            ids.append(model.lm_head.output[0, -1].argmax(-1))
     return {"ids": ids}

@@ -9,8 +9,8 @@ PROMPT = "The Eiffel Tower is in the city of"
 def run(model, remote):
     with model.session(remote=remote):
         with model.scan(PROMPT):
-            h0 = nnsight.save(model.transformer.h[0].output.shape)
             attn = nnsight.save(model.transformer.h[0].attn.output[0].shape)
+            h0 = nnsight.save(model.transformer.h[0].output.shape)
             logits = nnsight.save(model.lm_head.output.shape)
             dtype = nnsight.save(str(model.lm_head.output.dtype))
     return {"h0": h0, "attn": attn, "logits": logits, "dtype": dtype}

@@ -5,14 +5,17 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
+# The attention call: 0.7 numbers calls only (`attention_interface_0`).
+ATTN = "attention_interface_0" if nnsight.__version__.startswith("0.7") else "attention_interface_1"
+
 
 def run(model, remote):
     with model.trace(PROMPT, remote=remote):
         attn = model.transformer.h[0].attn.source
-        attn.attention_interface_1.output[0][:, :, 0, :] = 0
-        mlp = model.transformer.h[1].mlp.source
-        mlp.self_c_proj_0.output = mlp.self_c_proj_0.output * 0.5
+        getattr(attn, ATTN).output[0][:, :, 0, :] = 0
         args, kwargs = model.transformer.h[1].attn.source.self_c_proj_0.inputs
         model.transformer.h[1].attn.source.self_c_proj_0.inputs = ((args[0] * 2,), kwargs)
+        mlp = model.transformer.h[1].mlp.source
+        mlp.self_c_proj_0.output = mlp.self_c_proj_0.output * 0.5
         logits = model.lm_head.output.save()
     return {"logits": logits}

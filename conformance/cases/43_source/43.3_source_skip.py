@@ -5,6 +5,8 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
+NOT_FOR = {"0.7": "nnsight 0.7's operations have no .skip() and 0.7 names no assignment such as hidden_states_1"}
+
 
 def run(model, remote):
     with model.trace(PROMPT, remote=remote):

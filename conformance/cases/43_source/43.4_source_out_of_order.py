@@ -5,10 +5,14 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
+# The attention call: 0.7 numbers calls only (`attention_interface_0`).
+ATTN = "attention_interface_0" if nnsight.__version__.startswith("0.7") else "attention_interface_1"
+EXPECT_ERROR = {"0.7": "MissedProviderError", "0.8": "OutOfOrderError"}
+
 
 def run(model, remote):
     with model.trace(PROMPT, remote=remote):
         attn = model.transformer.h[0].attn.source
-        late = attn.attention_interface_1.output
+        late = getattr(attn, ATTN).output
         early = nnsight.save(attn.split_1.output)
     return {"early": early}

@@ -10,6 +10,7 @@ from nnsight_case import blocks
 SPEC = "semantics.md §2.4 In-place edits"
 
 PROMPT = "The Eiffel Tower is in the city of"
+EXPECT_ERROR = "NotImplementedError"
 
 
 def run(model, remote):

@@ -10,6 +10,7 @@ from nnsight_case import embed
 SPEC = "semantics.md §2.4 In-place edits"
 
 PROMPT = "The Eiffel Tower is in the city of"
+EXPECT_ERROR = "RuntimeError"
 
 
 def run(model, remote):

@@ -6,6 +6,7 @@ import torch
 
 SPEC = "semantics.md §numpy"
 PROMPT = "The Eiffel Tower is in the city of"
+EXPECT_ERROR = "RuntimeError"
 
 
 def run(model, remote):

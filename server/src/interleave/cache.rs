@@ -326,7 +326,12 @@ impl HostObj for CacheView {
         }
     }
 
+    /// 0.8.1: the entries of this module (one per run); 0.7's `CacheDict`: the cached
+    /// paths at or below this one.
     fn len(&self) -> Option<usize> {
+        if self.ctx.client == crate::request::ClientGeneration::G1 {
+            return Some(self.keys().len());
+        }
         self.entries().ok().map(|e| e.len())
     }
 

@@ -54,13 +54,16 @@ pub struct Interleaver {
 pub struct TreeNames {
     pub envoys: Vec<String>,
     pub classes: Vec<String>,
+    /// Name operations as nnsight 0.7 does (`<module>.<0.7 name>.output`, no `.source`).
+    pub g1: bool,
 }
 
 impl TreeNames {
-    pub fn of(tree: &Tree) -> TreeNames {
+    pub fn of(tree: &Tree, g1: bool) -> TreeNames {
         TreeNames {
             envoys: tree.ids().map(|id| tree.node(id).envoy.clone()).collect(),
             classes: tree.ids().map(|id| tree.node(id).class.to_string()).collect(),
+            g1,
         }
     }
 
@@ -72,6 +75,13 @@ impl TreeNames {
             Site::Result => "result",
             Site::Grad(key) => return format!("{key}.grad.i{occurrence}"),
             Site::OpInput(_) | Site::OpSkip(_) | Site::OpOutput(_) => {
+                if self.g1
+                    && let (Some(id), Some(op)) = (loc.module, loc.site.op())
+                    && let Some(label) = crate::model::source::name_07(&self.classes[id], op as usize)
+                {
+                    let site = if matches!(loc.site, Site::OpInput(_)) { "input" } else { "output" };
+                    return format!("{}.{label}.{site}.i{occurrence}", self.envoys[id]);
+                }
                 let name = super::loc::op_name(loc, |id| self.envoys[id].clone(), |id| self.classes[id].clone());
                 return format!("{name}.i{occurrence}");
             }

@@ -117,7 +117,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
     let g = &req.payload;
     let aliases = load::aliases(&req.payload, model.tree());
     let ctx = Rc::new(ModelCtx {
-        names: Rc::new(TreeNames::of(model.tree())),
+        names: Rc::new(TreeNames::of(model.tree(), req.client == ClientGeneration::G1)),
         root_class: root_class(req),
         model,
         tokenizer: served.tokenizer.clone(),

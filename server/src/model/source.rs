@@ -99,6 +99,12 @@ pub fn op_07(class: &str, i: usize) -> Option<usize> {
     maps.get(class)?.get(i).copied().flatten()
 }
 
+/// 0.7's name of 0.8.1 operation `op` of `class`, if 0.7 names it (calls only).
+pub fn name_07(class: &str, op: usize) -> Option<&'static str> {
+    let t = table_07(class)?;
+    (0..t.names.len()).find(|&i| op_07(class, i) == Some(op)).map(|i| t.names[i])
+}
+
 fn stem(name: &str) -> &str {
     name.rsplit_once('_').filter(|(_, n)| n.chars().all(|c| c.is_ascii_digit())).map_or(name, |(s, _)| s)
 }
