@@ -8,9 +8,10 @@ PROMPT = "The Eiffel Tower is in the city of"
 
 
 def run(model, remote):
+    width = model.config.hidden_size  # the served model's, never the fixture's
     with model.trace(PROMPT, remote=remote):
         h = model.transformer.h[0].output[0]
-        w = torch.ones(32, 4) / 32
+        w = torch.ones(width, 4) / width
         a = nnsight.save(h @ w)
         b = nnsight.save(torch.matmul(h, w))
         c = nnsight.save(torch.einsum("sd,de->se", h, w))

@@ -20,7 +20,7 @@ class SAE(torch.nn.Module):
 
 def run(model, remote):
     torch.manual_seed(0)
-    sae = SAE(32, 16)
+    sae = SAE(model.config.hidden_size, 16)
     with model.trace(PROMPT, remote=remote):
         h = model.transformer.h[0].output
         recon, z = sae(h)

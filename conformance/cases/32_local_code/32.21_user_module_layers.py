@@ -7,16 +7,16 @@ PROMPT = "The Eiffel Tower is in the city of"
 
 
 class Probe(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, width):
         super().__init__()
         self.net = torch.nn.Sequential(
-            torch.nn.Linear(32, 24),
+            torch.nn.Linear(width, 24),
             torch.nn.LayerNorm(24),
             torch.nn.GELU(approximate="tanh"),
             torch.nn.Dropout(0.1),
             torch.nn.Linear(24, 3),
         )
-        self.register_buffer("center", torch.linspace(-1, 1, 32))
+        self.register_buffer("center", torch.linspace(-1, 1, width))
 
     def forward(self, x):
         return self.net(x - self.center).softmax(-1)
@@ -24,7 +24,7 @@ class Probe(torch.nn.Module):
 
 def run(model, remote):
     torch.manual_seed(1)
-    probe = Probe().eval()
+    probe = Probe(model.config.hidden_size).eval()
     with model.trace(PROMPT, remote=remote):
         h = model.transformer.h[1].output[0]
         probs = probe(h).save()

@@ -8,7 +8,7 @@ PROMPT = "The Eiffel Tower is in the city of"
 
 def run(model, remote):
     layer, scale, label = 1, 0.5, "steered"
-    steer = torch.ones(32)
+    steer = torch.ones(model.config.hidden_size)
     with model.trace(PROMPT, remote=remote):
         model.transformer.h[layer].output[0, -1, :] += steer * scale
         out = model.lm_head.output.save()
