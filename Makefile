@@ -164,7 +164,7 @@ fixtures: venv
 	.venv/bin/python python/cpython_corpus.py
 	.venv/bin/python python/module_names.py
 	.venv/bin/python python/source_ops.py
-	PYTHONPATH=.nnsight-0.7.0 .venv/bin/python python/source_ops_07.py
+	PYTHONPATH=.nnsight-0.7.0 .venv/bin/python python/source_ops.py
 	.venv/bin/python fuzz/seed.py
 
 # Speed against local nnsight and plain transformers on a GPT-2-small-shaped model

@@ -115,6 +115,21 @@ def expected_error(case) -> str | None:
     return want
 
 
+def case_outcome(case, mode: str, seconds: float, values: dict | None = None,
+                 exc: BaseException | None = None) -> dict:
+    """The outcome of running a case's block: the names it returned (with the case's
+    TOLERANCE), or the error it raised; with what error the case declares it raises."""
+    if exc is not None:
+        outcome = error_outcome(exc, "case", mode, seconds)
+    else:
+        outcome = {"ok": True, "mode": mode, "names": list(values or {}), "seconds": seconds}
+        tol = getattr(case, "TOLERANCE", None)
+        if tol:
+            outcome["tolerance"] = dict(tol)
+    outcome["expect_error"] = expected_error(case)
+    return outcome
+
+
 def error_outcome(exc: BaseException, stage: str, mode: str, seconds: float | None = None) -> dict:
     outcome = {
         "ok": False,
@@ -305,7 +320,7 @@ def main(argv: list[str]) -> int:
         except Exception as exc:  # noqa: BLE001 - the case's (or the server's) failure
             seconds = time.perf_counter() - start
             os.chdir(old_cwd)
-            write_outcome(out, {**error_outcome(exc, "case", mode, seconds), "expect_error": expected_error(case)})
+            write_outcome(out, case_outcome(case, mode, seconds, exc=exc))
             return 0
         finally:
             os.chdir(old_cwd)
@@ -314,12 +329,7 @@ def main(argv: list[str]) -> int:
 
     os.makedirs(out, exist_ok=True)
     torch.save(values, os.path.join(out, "values.pt"))
-    outcome = {"ok": True, "mode": mode, "names": list(values), "seconds": seconds,
-               "expect_error": expected_error(case)}
-    tol = getattr(case, "TOLERANCE", None)
-    if tol:
-        outcome["tolerance"] = dict(tol)
-    write_outcome(out, outcome)
+    write_outcome(out, case_outcome(case, mode, seconds, values))
     return 0
 
 

@@ -227,17 +227,12 @@ def run_mode(case, model, mode: str, out: str) -> dict:
             raise TypeError(f"run() must return a dict with str keys, got {type(result).__name__}")
         values = {k: nc.to_cpu(v) for k, v in result.items()}
     except Exception as exc:  # noqa: BLE001 - the case's (or the server's) failure
-        outcome = {**nc.error_outcome(exc, "case", mode, time.perf_counter() - start),
-                   "expect_error": nc.expected_error(case)}
+        outcome = nc.case_outcome(case, mode, time.perf_counter() - start, exc=exc)
         nc.write_outcome(out, outcome)
         return outcome
     seconds = time.perf_counter() - start
     torch.save(values, os.path.join(out, "values.pt"))
-    outcome = {"ok": True, "mode": mode, "names": list(values), "seconds": seconds,
-               "expect_error": nc.expected_error(case)}
-    tol = getattr(case, "TOLERANCE", None)
-    if tol:
-        outcome["tolerance"] = dict(tol)
+    outcome = nc.case_outcome(case, mode, seconds, values)
     nc.write_outcome(out, outcome)
     return outcome
 

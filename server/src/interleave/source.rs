@@ -63,19 +63,15 @@ impl HostObj for SourceObj {
             return Ok(Value::list(self.listed().names.iter().map(|n| Value::str(n)).collect()));
         }
         let class = self.ctx.model.tree().node(self.id).class;
-        let op = match self.ctx.client {
-            crate::request::ClientGeneration::G1 => table_07(class).and_then(|t| t.index(name)).and_then(|i| op_07(class, i)),
-            crate::request::ClientGeneration::G2 => self.table().index(name),
-        };
-        if op.is_none() && self.ctx.client == crate::request::ClientGeneration::G1 {
-            // nnsight 0.7's `SourceEnvoy.__getattr__`.
-            return Err(PyErr::attribute_error(format!("'SourceEnvoy' object has no attribute '{name}'")));
-        }
+        let g1 = self.ctx.client == crate::request::ClientGeneration::G1;
+        let op = if g1 { self.listed().index(name).and_then(|i| op_07(class, i)) } else { self.table().index(name) };
         match op {
             Some(op) => {
                 let o: Rc<dyn HostObj> = Rc::new(OpEnvoy { ctx: self.ctx.clone(), id: self.id, op: op as u16 });
                 Ok(Value::Host(o))
             }
+            // nnsight 0.7's `SourceEnvoy.__getattr__`.
+            None if g1 => Err(PyErr::attribute_error(format!("'SourceEnvoy' object has no attribute '{name}'"))),
             None => Err(PyErr::attribute_error(format!(
                 "'{}' has no operation '{name}'; print(...source) lists them",
                 self.ctx.model.tree().node(self.id).envoy

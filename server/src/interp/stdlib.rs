@@ -37,14 +37,21 @@ pub fn call(module: &str, name: &str, args: Vec<Value>) -> PyResult<Value> {
     Interp::new(&mut host).call(&f, args, vec![])
 }
 
-/// Runs the module's source and returns the module object.
-pub fn load(name: &str, source: &str) -> PyResult<Value> {
-    let program = Program::parse(source, &format!("<localndif {name}>"))?;
+/// Runs Python source the server ships (a stdlib module, the job's `torch.nn`) as module
+/// `name`, on a nested interpreter, and returns its namespace.
+pub fn run_module(name: &str, source: &str, filename: &str) -> PyResult<Rc<Namespace>> {
+    let program = Program::parse(source, filename)?;
     let code = Code::module(program.clone(), &program.module.body, "<module>")?;
     let ns = Namespace::new(Dict::new(), None, None);
     ns.set("__name__", Value::str(name))?;
     let mut host = BufferHost::default();
     Interp::new(&mut host).exec_module(code, ns.clone())?;
+    Ok(ns)
+}
+
+/// Runs the module's source and returns the module object.
+pub fn load(name: &str, source: &str) -> PyResult<Value> {
+    let ns = run_module(name, source, &format!("<localndif {name}>"))?;
     let attrs = Dict::new();
     for (k, v) in ns.own.items() {
         if k.as_str().is_some_and(|s| !s.starts_with("__")) {

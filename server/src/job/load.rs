@@ -208,21 +208,20 @@ impl<'g> Loader<'g> {
             Err(e) => return Err(PyErr::value_error(format!("a tensor in the request could not be decoded: {e}"))),
         }
         let args: Vec<Id> = o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec).unwrap_or_default();
-        let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))));
         // An nnsight envoy (the model or one of its modules) carries its path.
         if let Some((state, path)) = envoy_state(g, o) {
             if path == "model" {
                 self.model_class(o.callable)?;
             }
-            let state = Some(state);
             let Some(m) = self.ctx.model.tree().by_envoy(path) else {
                 return Ok(opaque(&format!("the module '{path}', which this model does not have")));
             };
             // `model.edit()` made before the request rides in the handle it edited
             // (0.8's `Envoy._edits`, 0.7's `_default_mediators`): that handle is a model
             // handle of its own, whose traces run those blocks first.
-            let mediators = state
-                .and_then(|s| g.dict_get(s, "_edits").or_else(|| g.dict_get(s, "_default_mediators")))
+            let mediators = g
+                .dict_get(state, "_edits")
+                .or_else(|| g.dict_get(state, "_default_mediators"))
                 .and_then(|l| list_items(g, l))
                 .unwrap_or_default();
             if mediators.is_empty() {
@@ -244,6 +243,7 @@ impl<'g> Loader<'g> {
             // user's classes by value): `cls.__new__(cls)` then its `__dict__`.
             return self.instance(id, o);
         };
+        let state = g.dict_state(o);
         let arg = |i: usize| args.get(i).copied();
         let (module, class) = (module.as_str(), class.as_str());
         if self.nn_class(module, class)?.is_some() {
@@ -453,21 +453,13 @@ impl<'g> Loader<'g> {
         crate::value::numpy::by_name(code)
     }
 
-    /// A class the user's script defined, shipped by value: a skeleton
-    /// (`_make_skeleton_class(type, name, bases, {'__module__': ...}, id, None)`), then its
-    /// dict (`_class_setstate`). A dataclass gets its generated methods from our own
-    /// dataclass machinery (cloudpickle ships those as bytecode).
     /// One shipped `model.edit()` block: 0.8's `Mediator` state `{"reduced": (source,
     /// globals, locals), ...}` (nnsight's `reduce_block`), or 0.7's `Mediator` whose
     /// `intervention` is the block compiled into a function.
     fn edit(&mut self, med: Id) -> PyResult<Edit> {
         let g = self.g;
         let bad = |why: &str| PyErr::value_error(format!("a model.edit() shipped with the model could not be read: {why}"));
-        let state = match g.node(med) {
-            Some(Node::Object(o)) => o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_)))),
-            _ => None,
-        }
-        .ok_or_else(|| bad("its mediator has no state"))?;
+        let state = g.obj(med).and_then(|o| g.dict_state(o)).ok_or_else(|| bad("its mediator has no state"))?;
         let (source, globals, locals) = if let Some(reduced) = g.dict_get(state, "reduced") {
             let Some([src, gl, lo]) = g.tuple_items(reduced).and_then(|t| <[Id; 3]>::try_from(t).ok()) else {
                 return Err(bad("its block is not (source, globals, locals)"));
@@ -500,6 +492,10 @@ impl<'g> Loader<'g> {
         Ok(Edit::new(code, own, Namespace::new(globals, None, None)))
     }
 
+    /// A class the user's script defined, shipped by value: a skeleton
+    /// (`_make_skeleton_class(type, name, bases, {'__module__': ...}, id, None)`), then its
+    /// dict (`_class_setstate`). A dataclass gets its generated methods from our own
+    /// dataclass machinery (cloudpickle ships those as bytecode).
     fn class(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
         let g = self.g;
         let (cls, dict) = match self.skeleton(id, args.get(1), args.get(2), args.get(3))? {
@@ -568,13 +564,7 @@ impl<'g> Loader<'g> {
             return Ok(None);
         }
         if self.nn.is_none() {
-            let program = crate::interp::program::Program::parse(include_str!("nn.py"), "<localndif torch.nn>")?;
-            let code = crate::interp::code::Code::module(program.clone(), &program.module.body, "<module>")?;
-            let ns = Namespace::new(Dict::new(), None, None);
-            ns.set("__name__", Value::str("torch.nn"))?;
-            let mut host = crate::interp::host::BufferHost::default();
-            Interp::new(&mut host).exec_module(code, ns.clone())?;
-            self.nn = Some(ns);
+            self.nn = Some(crate::interp::stdlib::run_module("torch.nn", include_str!("nn.py"), "<localndif torch.nn>")?);
         }
         let ns = self.nn.as_ref().expect("made above");
         Ok(ns.own.get_str(name).filter(|v| matches!(v, Value::Class(_))))
@@ -929,7 +919,7 @@ impl HostObj for Opaque {
 /// class is nnsight's (a global under `nnsight.`) or one derived from it, which the state
 /// gives away: an envoy's `_module` (the persistent id of the module it wraps).
 fn envoy_state<'a>(g: &'a Graph, o: &Obj) -> Option<(Id, &'a str)> {
-    let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))))?;
+    let state = g.dict_state(o)?;
     let path = g.as_str(g.dict_get(state, "path")?)?;
     let nnsight = matches!(g.node(o.callable), Some(Node::Global { module, .. }) if module.starts_with("nnsight."));
     (nnsight || g.dict_get(state, "_module").is_some()).then_some((state, path))
@@ -986,8 +976,7 @@ fn envoy_path(g: &Graph, id: Id) -> Option<&str> {
     if !module.starts_with("nnsight.") {
         return None;
     }
-    let state = o.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))))?;
-    g.as_str(g.dict_get(state, "path")?)
+    g.as_str(g.dict_get(g.dict_state(o)?, "path")?)
 }
 
 /// The aliases the client's `rename=` bound: in 0.8.1 (`aliasing.bind`) an attribute of a

@@ -302,9 +302,15 @@ impl Saver {
         self.object("torch", "device", false, args, None)
     }
 
-    /// nnsight 0.8.1's `CacheView` as it pickles: the view's `__dict__` (`_cache`, `_envoy`,
-    /// `_path`) over the `Cache` of `Cache.__getstate__` (no model) whose `entries` map each
-    /// module path to its `Entry` dataclasses. Views of one cache share its node.
+    /// One cached `Entry` (0.8.1's dataclass, 0.7's `Cache.Entry`): `cls.__new__(cls)` then
+    /// its `output` and `inputs`.
+    fn cache_entry(&mut self, e: crate::interleave::cache::Entry, module: &str, class: &str) -> PyResult<SaveId> {
+        let output = self.value(&e.output.unwrap_or(Value::None))?;
+        let inputs = self.value(&e.inputs.unwrap_or(Value::None))?;
+        let state = self.attrs(vec![("output", output), ("inputs", inputs)]);
+        Ok(self.object(module, class, true, vec![], Some(state)))
+    }
+
     /// nnsight 0.7's `Cache.CacheDict` (a dict subclass) of `Cache.Entry`s: each cached
     /// module path → its entry, or the list of them when it ran more than once (0.7's
     /// `Cache.add`), at or below the view's path; then its `_path` / alias state.
@@ -318,13 +324,7 @@ impl Saver {
             if path.as_ref().is_some_and(|p| key != *p && !key.starts_with(&format!("{p}."))) {
                 continue;
             }
-            let mut entries = Vec::new();
-            for e in list {
-                let output = self.value(&e.output.unwrap_or(Value::None))?;
-                let inputs = self.value(&e.inputs.unwrap_or(Value::None))?;
-                let state = self.attrs(vec![("output", output), ("inputs", inputs)]);
-                entries.push(self.object(TRACER, "Cache.Entry", true, vec![], Some(state)));
-            }
+            let entries = list.into_iter().map(|e| self.cache_entry(e, TRACER, "Cache.Entry")).collect::<PyResult<Vec<_>>>()?;
             let value = if entries.len() == 1 { entries[0] } else { self.g.push(SaveNode::List(entries)) };
             items.push((self.str_node(&key), value));
         }
@@ -342,6 +342,9 @@ impl Saver {
         }))
     }
 
+    /// nnsight 0.8.1's `CacheView` as it pickles: the view's `__dict__` (`_cache`, `_envoy`,
+    /// `_path`) over the `Cache` of `Cache.__getstate__` (no model) whose `entries` map each
+    /// module path to its `Entry` dataclasses. Views of one cache share its node.
     fn cache_view(&mut self, v: &CacheView) -> PyResult<SaveId> {
         if v.ctx.client == crate::request::ClientGeneration::G1 {
             return self.cache_dict_07(v);
@@ -370,13 +373,7 @@ impl Saver {
         let o = &v.cache.options;
         let mut entries = Vec::new();
         for (module, list) in v.cache.snapshot() {
-            let mut items = Vec::new();
-            for e in list {
-                let output = self.value(&e.output.unwrap_or(Value::None))?;
-                let inputs = self.value(&e.inputs.unwrap_or(Value::None))?;
-                let state = self.attrs(vec![("output", output), ("inputs", inputs)]);
-                items.push(self.object("nnsight.intervention.cache", "Entry", true, vec![], Some(state)));
-            }
+            let items = list.into_iter().map(|e| self.cache_entry(e, "nnsight.intervention.cache", "Entry")).collect::<PyResult<Vec<_>>>()?;
             let k = self.str_node(&tree.node(module).envoy);
             let l = self.g.push(SaveNode::List(items));
             entries.push((k, l));

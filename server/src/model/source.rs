@@ -51,38 +51,33 @@ fn label(line: &'static str) -> Option<&'static str> {
     (rest.starts_with("->") && rest[2..].starts_with(char::is_whitespace)).then_some(name)
 }
 
-/// The table of a module class, if localndif serves its operations.
-pub fn table(class: &str) -> Option<&'static OpTable> {
-    static TABLES: OnceLock<HashMap<&'static str, OpTable>> = OnceLock::new();
-    TABLES
-        .get_or_init(|| {
+/// The listings of one client generation's folder, parsed once per process.
+macro_rules! tables {
+    ($dir:literal) => {{
+        static TABLES: OnceLock<HashMap<&'static str, OpTable>> = OnceLock::new();
+        TABLES.get_or_init(|| {
             HashMap::from([
-                ("GPT2Attention", OpTable::parse(include_str!("source/GPT2Attention.txt"))),
-                ("GPT2MLP", OpTable::parse(include_str!("source/GPT2MLP.txt"))),
-                ("LlamaAttention", OpTable::parse(include_str!("source/LlamaAttention.txt"))),
-                ("LlamaMLP", OpTable::parse(include_str!("source/LlamaMLP.txt"))),
+                ("GPT2Attention", OpTable::parse(include_str!(concat!($dir, "GPT2Attention.txt")))),
+                ("GPT2MLP", OpTable::parse(include_str!(concat!($dir, "GPT2MLP.txt")))),
+                ("LlamaAttention", OpTable::parse(include_str!(concat!($dir, "LlamaAttention.txt")))),
+                ("LlamaMLP", OpTable::parse(include_str!(concat!($dir, "LlamaMLP.txt")))),
             ])
         })
-        .get(class)
+    }};
 }
 
-/// nnsight 0.7.0's listing of a module class (`python/source_ops_07.py`). 0.7 names only
-/// a forward's calls, numbering each name among calls alone, so a name can mean another
-/// operation than in 0.8.1 (0.7's `attention_interface_0` is the call 0.8.1 names
-/// `attention_interface_1`, its `attention_interface_0` being the assignment above it):
-/// [`op_07`] finds the operation.
+/// The table of a module class, if localndif serves its operations.
+pub fn table(class: &str) -> Option<&'static OpTable> {
+    tables!("source/").get(class)
+}
+
+/// nnsight 0.7.0's listing of a module class (`python/source_ops.py` run with 0.7). 0.7
+/// names only a forward's calls, numbering each name among calls alone, so a name can
+/// mean another operation than in 0.8.1 (0.7's `attention_interface_0` is the call 0.8.1
+/// names `attention_interface_1`, its `attention_interface_0` being the assignment above
+/// it): [`op_07`] finds the operation.
 pub fn table_07(class: &str) -> Option<&'static OpTable> {
-    static TABLES: OnceLock<HashMap<&'static str, OpTable>> = OnceLock::new();
-    TABLES
-        .get_or_init(|| {
-            HashMap::from([
-                ("GPT2Attention", OpTable::parse(include_str!("source/07/GPT2Attention.txt"))),
-                ("GPT2MLP", OpTable::parse(include_str!("source/07/GPT2MLP.txt"))),
-                ("LlamaAttention", OpTable::parse(include_str!("source/07/LlamaAttention.txt"))),
-                ("LlamaMLP", OpTable::parse(include_str!("source/07/LlamaMLP.txt"))),
-            ])
-        })
-        .get(class)
+    tables!("source/07/").get(class)
 }
 
 /// The 0.8.1 operation (index in [`table`]) that 0.7's operation `i` of `class` is: the

@@ -227,8 +227,7 @@ fn extract_body(source: &str, body: Body, tracer_var: &str) -> Result<Vec<String
 
 /// The last dict BUILD state of an object (pydantic models keep theirs under `__dict__`).
 fn state(g: &Graph, id: Id) -> Option<Id> {
-    let obj = g.obj(id)?;
-    obj.state.iter().rev().copied().find(|&s| matches!(g.node(s), Some(Node::Dict(_))))
+    g.dict_state(g.obj(id)?)
 }
 
 fn list(g: &Graph, id: Id) -> Option<Vec<Id>> {

@@ -133,12 +133,7 @@ impl<'g> Extract<'g> {
 
     /// The object's `__setstate__` dict (its last BUILD state that is a dict).
     fn state(&self, id: Id) -> Option<Id> {
-        let obj = self.g.obj(id)?;
-        obj.state
-            .iter()
-            .rev()
-            .copied()
-            .find(|&s| matches!(self.node(s), Some(Node::Dict(_))))
+        self.g.dict_state(self.g.obj(id)?)
     }
 
     fn get(&self, dict: Id, key: &str) -> Option<Id> {

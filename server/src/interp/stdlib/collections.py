@@ -89,27 +89,22 @@ class Counter(_Mapping):
                 out.append(elem)
         return iter(out)
 
-    def update(self, iterable=None, /, **kwds):
+    def _count(self, iterable, kwds, sign):
         if iterable is not None:
             if isinstance(iterable, (Counter, dict)):
                 for elem, count in iterable.items():
-                    self._data[elem] = count + self._data.get(elem, 0)
+                    self._data[elem] = self._data.get(elem, 0) + sign * count
             else:
                 for elem in iterable:
-                    self._data[elem] = self._data.get(elem, 0) + 1
+                    self._data[elem] = self._data.get(elem, 0) + sign
         for elem, count in kwds.items():
-            self._data[elem] = count + self._data.get(elem, 0)
+            self._data[elem] = self._data.get(elem, 0) + sign * count
+
+    def update(self, iterable=None, /, **kwds):
+        self._count(iterable, kwds, 1)
 
     def subtract(self, iterable=None, /, **kwds):
-        if iterable is not None:
-            if isinstance(iterable, (Counter, dict)):
-                for elem, count in iterable.items():
-                    self._data[elem] = self._data.get(elem, 0) - count
-            else:
-                for elem in iterable:
-                    self._data[elem] = self._data.get(elem, 0) - 1
-        for elem, count in kwds.items():
-            self._data[elem] = self._data.get(elem, 0) - count
+        self._count(iterable, kwds, -1)
 
     def copy(self):
         return Counter(self)
@@ -118,48 +113,32 @@ class Counter(_Mapping):
         if key in self._data:
             del self._data[key]
 
-    def __add__(self, other):
+    def _combine(self, other, op):
+        # CPython's multiset operations: `op` of the two counts, keeping positive
+        # results, in self's order then other's.
         result = Counter()
         for elem, count in self._data.items():
-            newcount = count + other[elem]
+            newcount = op(count, other[elem])
             if newcount > 0:
                 result._data[elem] = newcount
         for elem, count in other.items():
-            if elem not in self._data and count > 0:
-                result._data[elem] = count
+            if elem not in self._data:
+                newcount = op(0, count)
+                if newcount > 0:
+                    result._data[elem] = newcount
         return result
+
+    def __add__(self, other):
+        return self._combine(other, lambda a, b: a + b)
 
     def __sub__(self, other):
-        result = Counter()
-        for elem, count in self._data.items():
-            newcount = count - other[elem]
-            if newcount > 0:
-                result._data[elem] = newcount
-        for elem, count in other.items():
-            if elem not in self._data and count < 0:
-                result._data[elem] = 0 - count
-        return result
+        return self._combine(other, lambda a, b: a - b)
 
     def __or__(self, other):
-        result = Counter()
-        for elem, count in self._data.items():
-            other_count = other[elem]
-            newcount = other_count if count < other_count else count
-            if newcount > 0:
-                result._data[elem] = newcount
-        for elem, count in other.items():
-            if elem not in self._data and count > 0:
-                result._data[elem] = count
-        return result
+        return self._combine(other, max)
 
     def __and__(self, other):
-        result = Counter()
-        for elem, count in self._data.items():
-            other_count = other[elem]
-            newcount = count if count < other_count else other_count
-            if newcount > 0:
-                result._data[elem] = newcount
-        return result
+        return self._combine(other, min)
 
     def __repr__(self):
         if not self._data:

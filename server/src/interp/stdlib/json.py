@@ -92,6 +92,27 @@ def dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True, allow_
     parts = []
     seen = []
 
+    def container(o, level, brackets, items):
+        """A list or dict: its brackets around `items(separator)`, each item on a line of
+        its own under `indent`; a container met again inside itself is refused."""
+        for s in seen:
+            if s is o:
+                raise ValueError("Circular reference detected")
+        if not o:
+            parts.append(brackets)
+            return
+        seen.append(o)
+        parts.append(brackets[0])
+        if indent is not None:
+            inner = "\n" + indent * (level + 1)
+            parts.append(inner)
+            items(item_sep + inner)
+            parts.append("\n" + indent * level)
+        else:
+            items(item_sep)
+        parts.append(brackets[1])
+        seen.pop()
+
     def enc(o, level):
         if isinstance(o, str):
             parts.append(_string(o, ensure_ascii))
@@ -106,63 +127,33 @@ def dumps(obj, *, skipkeys=False, ensure_ascii=True, check_circular=True, allow_
         elif isinstance(o, float):
             parts.append(_float(o, allow_nan))
         elif isinstance(o, (list, tuple)):
-            for s in seen:
-                if s is o:
-                    raise ValueError("Circular reference detected")
-            if not o:
-                parts.append("[]")
-                return
-            seen.append(o)
-            parts.append("[")
-            if indent is not None:
-                inner = "\n" + indent * (level + 1)
-                parts.append(inner)
-                sep = item_sep + inner
-            else:
-                sep = item_sep
-            first = True
-            for v in o:
-                if not first:
-                    parts.append(sep)
-                first = False
-                enc(v, level + 1)
-            if indent is not None:
-                parts.append("\n" + indent * level)
-            parts.append("]")
-            seen.pop()
+            def items(sep):
+                first = True
+                for v in o:
+                    if not first:
+                        parts.append(sep)
+                    first = False
+                    enc(v, level + 1)
+
+            container(o, level, "[]", items)
         elif isinstance(o, dict):
-            for s in seen:
-                if s is o:
-                    raise ValueError("Circular reference detected")
-            if not o:
-                parts.append("{}")
-                return
-            seen.append(o)
-            parts.append("{")
-            if indent is not None:
-                inner = "\n" + indent * (level + 1)
-                parts.append(inner)
-                sep = item_sep + inner
-            else:
-                sep = item_sep
-            items = list(o.items())
-            if sort_keys:
-                items = sorted(items, key=lambda kv: kv[0])
-            first = True
-            for k, v in items:
-                key = _key(k, ensure_ascii, allow_nan, skipkeys)
-                if key is None:
-                    continue
-                if not first:
-                    parts.append(sep)
-                first = False
-                parts.append(_string(key, ensure_ascii))
-                parts.append(key_sep)
-                enc(v, level + 1)
-            if indent is not None:
-                parts.append("\n" + indent * level)
-            parts.append("}")
-            seen.pop()
+            def items(sep):
+                pairs = list(o.items())
+                if sort_keys:
+                    pairs = sorted(pairs, key=lambda kv: kv[0])
+                first = True
+                for k, v in pairs:
+                    key = _key(k, ensure_ascii, allow_nan, skipkeys)
+                    if key is None:
+                        continue
+                    if not first:
+                        parts.append(sep)
+                    first = False
+                    parts.append(_string(key, ensure_ascii))
+                    parts.append(key_sep)
+                    enc(v, level + 1)
+
+            container(o, level, "{}", items)
         elif default is not None:
             enc(default(o), level)
         else:

@@ -56,6 +56,11 @@ impl Graph {
         }
     }
 
+    /// An object's `__setstate__` dict: its last BUILD state that is a dict.
+    pub fn dict_state(&self, obj: &Obj) -> Option<Id> {
+        obj.state.iter().rev().copied().find(|&s| matches!(self.node(s), Some(Node::Dict(_))))
+    }
+
     /// `(module, name)` of a `Global`, or of the `Global` an object was called from.
     pub fn global(&self, id: Id) -> Option<(&str, &str)> {
         match self.node(id)? {
