@@ -83,6 +83,17 @@ impl<'g> Loader<'g> {
             nn: None, root_class }
     }
 
+    /// A model handle of its own over `base`'s model whose traces run the `model.edit()`
+    /// blocks `mediators` first (edits shipped beside the model rather than in it).
+    pub fn with_edits(&mut self, base: &Rc<ModelCtx>, mediators: &[Id]) -> PyResult<Rc<ModelCtx>> {
+        let ctx = base.fork();
+        for &med in mediators {
+            let e = self.edit(med)?;
+            ctx.edits.borrow_mut().push(e);
+        }
+        Ok(ctx)
+    }
+
     /// Makes node `id` (the shipped tracer) load as `tracer`.
     pub fn set_tracer(&mut self, id: Id, tracer: Value) {
         self.memo.insert(id, tracer.clone());

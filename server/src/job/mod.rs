@@ -144,6 +144,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         _ => None,
     }
     .unwrap_or_else(|| ctx.clone());
+    let traced = if req.edits.is_empty() { traced } else { loader.with_edits(&traced, &req.edits)? };
     let tracer: Value = match req.method {
         Method::Session => {
             let s: Rc<dyn HostObj> = Rc::new(SessionObj { ctx: ctx.clone() });

@@ -56,13 +56,22 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         .and_then(|s| g.dict_get(s, "_default_mediators").or_else(|| g.dict_get(s, "default_mediators")))
         .and_then(|l| list(&g, l))
         .unwrap_or_default();
-    let mediators: Vec<Id> = g
+    let mut mediators: Vec<Id> = g
         .dict_get(tstate, "mediators")
         .and_then(|m| list(&g, m))
         .unwrap_or_default()
         .into_iter()
         .filter(|m| !edits.contains(m))
         .collect();
+    // nnsight 0.5.0 ships the model by persistent id, so its edits reach us only as the
+    // first mediators of the tracer (`InterleavingTracer.compile` appends them before the
+    // direct-input invoke, whose presence the top function's `get_frame()` line shows).
+    let mut shipped_edits = Vec::new();
+    if g.dict_get(tstate, "model").is_some_and(|m| matches!(g.node(m), Some(Node::PersId(_)))) && !mediators.is_empty() {
+        let direct = info_lines(&g, tstate).is_some_and(|s| s.contains(".info.frame = "));
+        let keep = usize::from(direct);
+        shipped_edits = mediators.drain(..mediators.len() - keep).collect();
+    }
     // The function whose body is the user's block, and how to cut it out.
     let mut mediator_info_start = None;
     let (func, body_of) = match mediators.as_slice() {
@@ -168,6 +177,7 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         kwargs,
         globals,
         locals,
+        edits: shipped_edits,
         client: ClientGeneration::G1,
     })
 }

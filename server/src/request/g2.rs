@@ -91,6 +91,7 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         globals,
         locals,
         payload: Arc::new(g),
+        edits: Vec::new(),
         client: super::ClientGeneration::G2,
     })
 }

@@ -50,6 +50,9 @@ pub struct Request {
     /// The envoy the trace was opened on (`edited.trace(...)`): its shipped `model.edit()`
     /// blocks run first in the trace (nnsight's `Envoy._edits`, 0.7's `_default_mediators`).
     pub model: Option<Id>,
+    /// `model.edit()` blocks shipped beside a model sent by persistent id (nnsight 0.5.0):
+    /// they run first in a trace, as the traced handle's own edits do.
+    pub edits: Vec<Id>,
     /// The traced call's positional arguments (`trace("prompt")` → one string).
     pub args: Vec<Id>,
     pub kwargs: Vec<(String, Id)>,
