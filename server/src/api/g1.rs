@@ -182,7 +182,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     }
     // nnsight 0.5.0–0.5.10 download a result from `GET /result/{id}` when COMPLETED
     // carries no data (and take any data it carries as the result itself).
-    let legacy_result = client_version.is_some_and(|v| v < version::Version::parse("0.5.11").expect("a version"));
+    let legacy_result = client_version.as_ref().is_some_and(|v| *v < version::Version::parse("0.5.11").expect("a version"));
     let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress };
     let decoded = super::decode_off_task(body.len(), move || request::decode_g1(&model_key, &body, compress)).await?;
     let req = match decoded {
@@ -219,7 +219,8 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         id: id.clone(),
         session: session.clone(),
         watcher,
-        stream: s.protocol.stream_local,
+        // nnsight 0.5.x run a STREAM's block (0.6–0.7 crash on one: `--stream-local`).
+        stream: s.protocol.stream_local || client_version.as_ref().is_some_and(|v| *v < version::Version::parse("0.6").expect("a version")),
         run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl)),
     };
     let received = s

@@ -126,7 +126,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         generation_config: served.generation_config.clone(),
         log: sink.clone(),
         client: req.client,
-        client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(stream::runner),
+        client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(|s| stream::runner(s, req.nnsight_05)),
         edits: Default::default(),
         aliases,
         root_type: Default::default(),

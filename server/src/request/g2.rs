@@ -93,6 +93,7 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         payload: Arc::new(g),
         edits: Vec::new(),
         client: super::ClientGeneration::G2,
+        nnsight_05: false,
     })
 }
 

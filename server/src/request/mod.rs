@@ -65,6 +65,10 @@ pub struct Request {
     /// Whether the client wants a zstd-compressed result.
     pub compress: bool,
     pub client: ClientGeneration,
+    /// The payload is nnsight 0.5.x's: its functions travel as CPython bytecode, and what
+    /// the server sends it back (a `session.local()` block) must load without nnsight
+    /// 0.6's serialization helpers.
+    pub nnsight_05: bool,
 }
 
 /// What a client sent, before decoding: enough to decode it again elsewhere (a cluster
