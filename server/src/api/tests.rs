@@ -412,11 +412,60 @@ async fn g1_refusals_use_ndifs_channels() {
     assert!(v["description"].as_str().unwrap().contains("'openai-community/gpt2' is not served"), "{v}");
     let (_, polled) = get(&s, &format!("/response/{}", v["id"].as_str().unwrap())).await;
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&polled).unwrap()["status"], "ERROR");
-    // nnsight 0.5 ships bytecode: refused naming the version.
-    let (_, body) = send(&s, g1_request("c01_save_output", &[("nnsight-version", "0.5.15")])).await;
+    // nnsight before 0.5 sent intervention graphs: NDIF's incompatible-version text.
+    let (_, body) = send(&s, g1_request("c01_save_output", &[("nnsight-version", "0.4.7")])).await;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["status"], "ERROR");
-    assert!(v["description"].as_str().unwrap().contains("nnsight 0.5.15"), "{v}");
+    let text = v["description"].as_str().unwrap();
+    assert!(text.contains("0.4.7 is incompatible") && text.contains("minimum supported version is 0.5.0"), "{v}");
+}
+
+/// A real nnsight 0.5.x request (`fixtures/captures/v0.5.*`, zlib as 0.5 sends it).
+fn g05_request(version: &str, case: &str) -> Request<Body> {
+    let p = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test"))
+        .join(format!("../fixtures/captures/v{version}"))
+        .join(case)
+        .join("request.blob");
+    let blob = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    Request::post("/request")
+        .header("content-type", "application/octet-stream")
+        .header("nnsight-model-key", r#"nnsight.modeling.language.LanguageModel:{"repo_id": "localndif/tiny-gpt2", "revision": null}"#)
+        .header("nnsight-zlib", "True")
+        .header("nnsight-version", version)
+        .header("ndif-timestamp", "1715000000.25")
+        .body(Body::from(blob))
+        .unwrap()
+}
+
+/// nnsight 0.5.11+ read COMPLETED's `data` as the result URL; 0.5.0–0.5.10 take any data
+/// as the result itself, so theirs has none and they download `GET /result/{id}`. Both
+/// get the plain `torch.save` bytes (0.5 decompresses nothing).
+#[tokio::test]
+async fn nnsight_05_jobs_run_and_older_05_clients_download_from_the_legacy_result_path() {
+    let s = state_serving("localndif/tiny-gpt2");
+    for (version, legacy) in [("0.5.13", false), ("0.5.10", true), ("0.5.0", true)] {
+        let capture = if version == "0.5.10" { "0.5.13" } else { version };
+        let mut req = g05_request(capture, "c01_save_output");
+        req.headers_mut().insert("nnsight-version", version.parse().unwrap());
+        let (code, body) = send(&s, req).await;
+        assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let id = v["id"].as_str().unwrap();
+        let done = wait_terminal(&s, id).await;
+        assert_eq!(done["status"], "COMPLETED", "{version}: {done}");
+        let path = if legacy {
+            assert!(done["data"].is_null(), "{version}: {done}");
+            format!("/result/{id}")
+        } else {
+            let url = done["data"].as_str().unwrap();
+            url[url.find("/results/").unwrap()..].to_string()
+        };
+        let (code, blob) = get(&s, &path).await;
+        assert_eq!(code, StatusCode::OK, "{version}");
+        let (graph, _) = crate::wire::torch::torch_load(&blob).unwrap_or_else(|e| panic!("{version}: not a plain torch.save: {e}"));
+        let text = graph.canon(graph.root);
+        assert!(text.contains("hidden") && text.contains("logits"), "{version}: {text}");
+    }
 }
 
 #[tokio::test]
