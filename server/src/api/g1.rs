@@ -183,8 +183,15 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     // nnsight 0.5.0–0.5.10 download a result from `GET /result/{id}` when COMPLETED
     // carries no data (and take any data it carries as the result itself).
     let legacy_result = client_version.as_ref().is_some_and(|v| *v < version::Version::parse("0.5.11").expect("a version"));
-    let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress };
-    let decoded = super::decode_off_task(body.len(), move || request::decode_g1(&model_key, &body, compress)).await?;
+    let python = header("python-version").unwrap_or("").to_string();
+    let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress, python: python.clone() };
+    let decoded = super::decode_off_task(body.len(), move || {
+        request::decode_g1(&model_key, &body, compress).map(|mut r| {
+            r.python = request::python_version(&python);
+            r
+        })
+    })
+    .await?;
     let req = match decoded {
         Ok(r) => r,
         Err(e) => return Ok(reply.error(&s, format!("The request from nnsight {client} could not be read: {e}")).await),

@@ -180,6 +180,7 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         edits: shipped_edits,
         client: ClientGeneration::G1,
         nnsight_05: bytecode,
+        python: None,
     })
 }
 

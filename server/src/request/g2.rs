@@ -94,6 +94,7 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         edits: Vec::new(),
         client: super::ClientGeneration::G2,
         nnsight_05: false,
+        python: None,
     })
 }
 

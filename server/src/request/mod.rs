@@ -69,14 +69,24 @@ pub struct Request {
     /// the server sends it back (a `session.local()` block) must load without nnsight
     /// 0.6's serialization helpers.
     pub nnsight_05: bool,
+    /// The client's Python (`python-version`, G1), which the bytecode of functions
+    /// shipped by nnsight 0.5 is for.
+    pub python: Option<(u32, u32)>,
+}
+
+/// `(major, minor)` of a `python-version` header (`sys.version`: "3.11.7 (main, ...)").
+pub fn python_version(header: &str) -> Option<(u32, u32)> {
+    let mut parts = header.split_whitespace().next()?.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 /// What a client sent, before decoding: enough to decode it again elsewhere (a cluster
 /// front validates a request, a worker decodes it anew to run it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Submission {
-    /// nnsight 0.5.11–0.7: the raw body and the headers it is read with.
-    G1 { model_key: String, body: bytes::Bytes, compress: bool },
+    /// nnsight 0.5–0.7: the raw body and the headers it is read with (`python`: the
+    /// client's `python-version`, empty when it sent none).
+    G1 { model_key: String, body: bytes::Bytes, compress: bool, python: String },
     /// nnsight 0.8.x: the multipart `data` (JSON envelope) and `blob` fields.
     G2 { envelope: bytes::Bytes, blob: bytes::Bytes },
 }
@@ -84,7 +94,11 @@ pub enum Submission {
 impl Submission {
     pub fn decode(&self) -> Result<Request, RequestError> {
         match self {
-            Submission::G1 { model_key, body, compress } => decode_g1(model_key, body, *compress),
+            Submission::G1 { model_key, body, compress, python } => {
+                let mut r = decode_g1(model_key, body, *compress)?;
+                r.python = python_version(python);
+                Ok(r)
+            }
             Submission::G2 { envelope, blob } => {
                 let envelope: Envelope = serde_json::from_slice(envelope).map_err(|e| RequestError::Envelope(e.to_string()))?;
                 decode_g2(&envelope, blob)
