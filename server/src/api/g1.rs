@@ -185,8 +185,9 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let legacy_result = client_version.as_ref().is_some_and(|v| *v < version::Version::parse("0.5.11").expect("a version"));
     let python = header("python-version").unwrap_or("").to_string();
     let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress, python: python.clone() };
-    let decoded = super::decode_off_task(body.len(), move || {
-        request::decode_g1(&model_key, &body, compress).map(|mut r| {
+    let limits = s.protocol.decode.clone();
+    let decoded = super::decode_off_task(move || {
+        request::decode_g1(&model_key, &body, compress, &limits).map(|mut r| {
             r.python = request::python_version(&python);
             r
         })
@@ -194,6 +195,8 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     .await?;
     let req = match decoded {
         Ok(r) => r,
+        // Refusals of size and load are HTTP errors, as for G2 (the client raises them).
+        Err(e @ (request::RequestError::TooLarge { .. } | request::RequestError::Busy { .. })) => return Err(ApiError::from_request(&e)),
         Err(e) => return Ok(reply.error(&s, format!("The request from nnsight {client} could not be read: {e}")).await),
     };
     let watcher = (!callback.is_empty() && session.is_none())

@@ -789,3 +789,43 @@ async fn results_past_the_budget_are_evicted_and_counted() {
     });
     assert_eq!(evicted, Some(1.0));
 }
+
+/// A small body cannot buy a large decode: a zstd frame declaring more than
+/// `--max-request-bytes` is refused (413) before it is inflated, one that does not declare
+/// its size is cut at the cap, and while `--decode-budget` is spent a decode gets 503 with
+/// Retry-After — for both client generations.
+#[tokio::test]
+async fn decompression_bombs_are_refused_with_the_limit() {
+    let mut s = state_serving("localndif/tiny-gpt2");
+    s.protocol.decode = crate::request::Limits {
+        max_bytes: 1 << 20,
+        budget: Some(Arc::new(crate::request::DecodeBudget::new(4 << 20))),
+    };
+    let zeros = vec![0u8; 16 << 20];
+    let declared = crate::wire::zstdio::compress(&zeros, 3);
+    let undeclared = crate::wire::zstdio::compress_stream(&zeros, 3);
+    assert!(declared.len() < 8 << 10 && undeclared.len() < 8 << 10);
+    let g1 = |blob: &[u8]| {
+        Request::post("/request")
+            .header("content-type", "application/octet-stream")
+            .header("nnsight-model-key", r#"nnsight.modeling.language.LanguageModel:{"repo_id": "localndif/tiny-gpt2", "revision": null}"#)
+            .header("nnsight-version", "0.7.0")
+            .body(Body::from(blob.to_vec()))
+            .unwrap()
+    };
+    for blob in [&declared, &undeclared] {
+        for req in [multipart(&envelope(), blob), g1(blob)] {
+            let (code, body) = send(&s, req).await;
+            assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&body));
+            assert!(detail(&body).contains("at most 1048576") || detail(&body).contains("more than 1048576"), "{}", detail(&body));
+        }
+    }
+    // Nothing stays reserved after a refusal.
+    assert_eq!(s.protocol.decode.budget.as_ref().unwrap().used(), 0);
+    // A spent budget: 503 and when to try again.
+    s.protocol.decode.budget = Some(Arc::new(crate::request::DecodeBudget::new(1 << 10)));
+    let (code, headers, body) = exchange(&s, multipart(&envelope(), &capture("c01_save_output"))).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{}", String::from_utf8_lossy(&body));
+    assert!(detail(&body).contains("--decode-budget"), "{}", detail(&body));
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+}

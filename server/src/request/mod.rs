@@ -7,10 +7,12 @@
 
 mod g1;
 mod g2;
+pub mod inflate;
 mod model_key;
 
 pub use g1::{decode_g1, mediator_body};
 pub use g2::{Envelope, decode_g2};
+pub use inflate::{DecodeBudget, Limits};
 pub use model_key::ModelKey;
 
 use std::sync::Arc;
@@ -92,16 +94,16 @@ pub enum Submission {
 }
 
 impl Submission {
-    pub fn decode(&self) -> Result<Request, RequestError> {
+    pub fn decode(&self, limits: &Limits) -> Result<Request, RequestError> {
         match self {
             Submission::G1 { model_key, body, compress, python } => {
-                let mut r = decode_g1(model_key, body, *compress)?;
+                let mut r = decode_g1(model_key, body, *compress, limits)?;
                 r.python = python_version(python);
                 Ok(r)
             }
             Submission::G2 { envelope, blob } => {
                 let envelope: Envelope = serde_json::from_slice(envelope).map_err(|e| RequestError::Envelope(e.to_string()))?;
-                decode_g2(&envelope, blob)
+                decode_g2(&envelope, blob, limits)
             }
         }
     }
@@ -118,8 +120,31 @@ pub enum RequestError {
     Pickle(String),
     #[error("unexpected request payload: {0}")]
     Shape(String),
+    #[error("{}", too_large(*limit, *declared))]
+    TooLarge { limit: usize, declared: Option<u64> },
+    #[error("The server is decoding as many request bytes as it may at once ({budget} bytes, `serve --decode-budget`): try again shortly.")]
+    Busy { budget: usize },
     #[error("invalid model key '{key}': {why}")]
     ModelKey { key: String, why: String },
+}
+
+fn too_large(limit: usize, declared: Option<u64>) -> String {
+    match declared {
+        Some(n) => format!("The request payload is {n} bytes decompressed; this server takes at most {limit} (`serve --max-request-bytes`)."),
+        None => format!("The request payload decompresses to more than {limit} bytes, the most this server takes (`serve --max-request-bytes`)."),
+    }
+}
+
+impl RequestError {
+    /// The HTTP status a refusal is: 413 past the size cap, 503 while the decode budget
+    /// is spent, 400 for everything a client got wrong.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            RequestError::TooLarge { .. } => 413,
+            RequestError::Busy { .. } => 503,
+            _ => 400,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ fn decode(case: &str) -> Request {
         compress: true,
         env: serde_json::Value::Null,
     };
-    decode_g2(&envelope, &blob).unwrap_or_else(|e| panic!("{case}: {e}"))
+    decode_g2(&envelope, &blob, &Limits::default()).unwrap_or_else(|e| panic!("{case}: {e}"))
 }
 
 fn node<'a>(r: &'a Request, vars: &[(String, Id)], name: &str) -> &'a Node {
@@ -102,10 +102,10 @@ mod g1 {
         let zlib = zlib.finish().unwrap();
         let sources: Vec<String> = [&blob, &raw, &zlib]
             .iter()
-            .map(|b| decode_g1(KEY, b, true).unwrap().source)
+            .map(|b| decode_g1(KEY, b, true, &Limits::default()).unwrap().source)
             .collect();
         assert!(sources.iter().all(|s| *s == sources[0]));
-        assert!(matches!(decode_g1(KEY, b"\x78\x9cgarbage", true), Err(RequestError::Decompress(_))));
+        assert!(matches!(decode_g1(KEY, b"\x78\x9cgarbage", true, &Limits::default()), Err(RequestError::Decompress(_))));
     }
 
     pub fn decode(case: &str) -> Request {
@@ -114,7 +114,7 @@ mod g1 {
             .join(case);
         let blob = std::fs::read(dir.join("request.blob"))
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        decode_g1(KEY, &blob, true).unwrap_or_else(|e| panic!("{case}: {e}"))
+        decode_g1(KEY, &blob, true, &Limits::default()).unwrap_or_else(|e| panic!("{case}: {e}"))
     }
 
     #[test]
@@ -196,7 +196,7 @@ mod g05 {
     fn decode(version: &str, case: &str) -> Request {
         let path = dir(version).join(case).join("request.blob");
         let blob = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        decode_g1(KEY, &blob, false).unwrap_or_else(|e| panic!("{version}/{case}: {e}"))
+        decode_g1(KEY, &blob, false, &Limits::default()).unwrap_or_else(|e| panic!("{version}/{case}: {e}"))
     }
 
     #[test]
