@@ -188,7 +188,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let limits = s.protocol.decode.clone();
     let decoded = super::decode_off_task(move || {
         request::decode_g1(&model_key, &body, compress, &limits).map(|mut r| {
-            r.python = request::python_version(&python);
+            r.python = Some(python).filter(|p| !p.is_empty());
             r
         })
     })

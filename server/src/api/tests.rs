@@ -829,3 +829,21 @@ async fn decompression_bombs_are_refused_with_the_limit() {
     assert!(detail(&body).contains("--decode-budget"), "{}", detail(&body));
     assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
 }
+
+/// Every recorded 0.5 request runs to COMPLETED: invokes, generation, a session, an edit
+/// and a helper function the script defined (shipped as CPython 3.11 bytecode).
+#[tokio::test]
+async fn every_recorded_05_request_completes() {
+    let s = state_serving("localndif/tiny-gpt2");
+    for version in ["0.5.13", "0.5.0"] {
+        for case in ["c02_multi_invoke", "c03_generate", "c04_session", "c05_helper_function", "c06_edit"] {
+            let mut req = g05_request(version, case);
+            req.headers_mut().insert("python-version", "3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]".parse().unwrap());
+            let (code, body) = send(&s, req).await;
+            assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let done = wait_terminal(&s, v["id"].as_str().unwrap()).await;
+            assert_eq!(done["status"], "COMPLETED", "{version}/{case}: {done}");
+        }
+    }
+}

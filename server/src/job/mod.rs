@@ -132,6 +132,10 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         root_type: Default::default(),
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);
+    // Functions nnsight 0.5 ships as bytecode are for the client's Python.
+    if let Some(v) = req.python.as_deref().and_then(crate::interp::bytecode::PyVersion::parse) {
+        loader.python_version = v;
+    }
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
     let kwargs = loader.named(&req.kwargs)?;
     // `edited.trace(...)` on a handle that carries `model.edit()` blocks: the trace is that

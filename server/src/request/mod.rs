@@ -71,15 +71,9 @@ pub struct Request {
     /// the server sends it back (a `session.local()` block) must load without nnsight
     /// 0.6's serialization helpers.
     pub nnsight_05: bool,
-    /// The client's Python (`python-version`, G1), which the bytecode of functions
-    /// shipped by nnsight 0.5 is for.
-    pub python: Option<(u32, u32)>,
-}
-
-/// `(major, minor)` of a `python-version` header (`sys.version`: "3.11.7 (main, ...)").
-pub fn python_version(header: &str) -> Option<(u32, u32)> {
-    let mut parts = header.split_whitespace().next()?.split('.');
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    /// The client's Python as its `python-version` header says (`sys.version`, G1): what
+    /// the bytecode of functions shipped by nnsight 0.5 is for.
+    pub python: Option<String>,
 }
 
 /// What a client sent, before decoding: enough to decode it again elsewhere (a cluster
@@ -98,7 +92,7 @@ impl Submission {
         match self {
             Submission::G1 { model_key, body, compress, python } => {
                 let mut r = decode_g1(model_key, body, *compress, limits)?;
-                r.python = python_version(python);
+                r.python = Some(python.clone()).filter(|p| !p.is_empty());
                 Ok(r)
             }
             Submission::G2 { envelope, blob } => {
