@@ -625,6 +625,13 @@ async fn metrics_count_jobs_and_results_expire() {
     let (code, body) = get(&s, "/ready").await;
     let ready: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((code, ready["ready"].clone(), ready["models"][0].clone()), (StatusCode::OK, true.into(), "openai-community/gpt2".into()));
+    // From the first moment of a drain the server is not ready; it stays alive.
+    let jobs = s.jobs.clone();
+    tokio::task::spawn_blocking(move || jobs.shutdown(Duration::ZERO)).await.unwrap();
+    let (code, body) = get(&s, "/ready").await;
+    assert_eq!((code, serde_json::from_slice::<serde_json::Value>(&body).unwrap()["ready"].clone()), (StatusCode::SERVICE_UNAVAILABLE, false.into()));
+    let (code, _) = get(&s, "/health").await;
+    assert_eq!(code, StatusCode::OK);
 }
 
 /// `serve --api-keys`: a submission needs a known key (NDIF's 401 text); a job's status and

@@ -321,6 +321,11 @@ impl Jobs {
         Drained { queued: queued.len(), finished: running_at_start - cut.len(), cut: cut.len() }
     }
 
+    /// Whether a drain has begun (`shutdown`): no job is taken any more.
+    pub fn closing(&self) -> bool {
+        self.inner.closing.load(Ordering::SeqCst)
+    }
+
     /// A request body of `n` bytes arrived (for `/metrics`).
     pub fn received_bytes(&self, n: u64) {
         self.inner.metrics.request_bytes.inc_by(n);
