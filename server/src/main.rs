@@ -145,6 +145,19 @@ struct ServeArgs {
     /// with Retry-After.
     #[arg(long, default_value_t = localndif::request::inflate::DEFAULT_DECODE_BUDGET, value_name = "BYTES")]
     decode_budget: usize,
+    /// Seconds a request's headers may take to arrive; also how long an idle keep-alive
+    /// connection is kept.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    header_timeout: f64,
+    /// Seconds a submission's body may take to arrive; past it, 408.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    body_timeout: f64,
+    /// Open connections in all; past it, new ones are closed at once (counted in /metrics).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    max_connections: usize,
+    /// Open connections from one client address; past it, new ones are closed at once.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    max_connections_per_client: usize,
     /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
     /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
@@ -406,6 +419,10 @@ fn main() -> anyhow::Result<()> {
         socket_backlog,
         max_request_bytes,
         decode_budget,
+        header_timeout,
+        body_timeout,
+        max_connections,
+        max_connections_per_client,
         keep_orphans,
         rate_limit,
         results_dir,
@@ -529,7 +546,23 @@ fn main() -> anyhow::Result<()> {
         max_bytes: max_request_bytes,
         budget: Some(Arc::new(localndif::request::DecodeBudget::new(decode_budget))),
     };
-    let protocol = Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog, decode };
+    anyhow::ensure!(
+        header_timeout > 0.0 && body_timeout > 0.0 && header_timeout.is_finite() && body_timeout.is_finite(),
+        "--header-timeout and --body-timeout must be positive numbers of seconds"
+    );
+    let protocol = Protocol {
+        min_nnsight_version,
+        inline_max: inline_result_max,
+        stream_local,
+        socket_backlog,
+        decode,
+        body_timeout: std::time::Duration::from_secs_f64(body_timeout),
+    };
+    let bounds = localndif::api::listen::Bounds {
+        header_timeout: std::time::Duration::from_secs_f64(header_timeout),
+        per_client: max_connections_per_client,
+        total: max_connections,
+    };
     let ttl = std::time::Duration::from_secs(result_ttl);
     let (front, worker) = match (role, shared) {
         (Role::Front, Some((bus, blobs))) => {
@@ -611,13 +644,9 @@ fn main() -> anyhow::Result<()> {
         // statuses out, and exit 0 — no client is left waiting on a job that never ends.
         let jobs = state.jobs.clone();
         let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(async {
-                    let _ = stopped_rx.await;
-                })
-                .into_future(),
-        );
+        let server = tokio::spawn(localndif::api::listen::serve(listener, app(state), bounds, jobs.clone(), async {
+            let _ = stopped_rx.await;
+        }));
         stop_signal().await;
         tracing::info!(drain_timeout, "shutting down: no new jobs; queued jobs end now, running jobs may finish");
         let drained = tokio::task::spawn_blocking(move || jobs.shutdown(drain)).await?;

@@ -11,6 +11,7 @@ mod g2;
 mod hub;
 pub mod info;
 pub mod limit;
+pub mod listen;
 mod version;
 
 pub use version::Version;
@@ -122,6 +123,8 @@ pub struct Protocol {
     pub socket_backlog: usize,
     /// What decoding a request may cost (`--max-request-bytes`, `--decode-budget`).
     pub decode: crate::request::Limits,
+    /// A request body must arrive within this (`--body-timeout`; 408 past it).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Protocol {
@@ -135,6 +138,7 @@ impl Default for Protocol {
                 max_bytes: crate::request::inflate::DEFAULT_MAX_REQUEST_BYTES,
                 budget: Some(std::sync::Arc::new(crate::request::DecodeBudget::new(crate::request::inflate::DEFAULT_DECODE_BUDGET))),
             },
+            body_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -145,7 +149,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route(
             "/request",
-            post(submit).layer(DefaultBodyLimit::max(MAX_BODY)),
+            post(submit)
+                .layer::<_, std::convert::Infallible>(axum::middleware::from_fn_with_state(state.clone(), body_within_timeout))
+                .layer(DefaultBodyLimit::max(MAX_BODY)),
         )
         .route("/subscribe", get(g2::subscribe))
         .route("/response/{id}", get(response))
@@ -175,6 +181,27 @@ pub fn probes(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not Found: this is a cluster worker; clients talk to a front") })
         .with_state(state)
+}
+
+/// Reads a submission's whole body within `--body-timeout` (408 past it, 413 past
+/// `MAX_BODY`), so a client that stops sending cannot hold a request open.
+async fn body_within_timeout(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
+    let (parts, body) = req.into_parts();
+    let limit = s.protocol.body_timeout;
+    let bytes = tokio::time::timeout(limit, axum::body::to_bytes(body, MAX_BODY))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("The request body did not arrive within {} s (`serve --body-timeout`).", limit.as_secs_f64()),
+            )
+        })?
+        .map_err(|e| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("The request body could not be read (at most {MAX_BODY} bytes): {e}")))?;
+    Ok(next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await)
 }
 
 /// `POST /request`: multipart bodies come from G2 clients (nnsight 0.8.x), anything else

@@ -854,3 +854,21 @@ async fn every_recorded_05_request_completes() {
         }
     }
 }
+
+/// A submission whose body stops arriving gets 408 after `--body-timeout`, not a request
+/// held open for as long as the client likes.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_a_408() {
+    let mut s = state_serving("localndif/tiny-gpt2");
+    s.protocol.body_timeout = Duration::from_millis(200);
+    let first: Result<bytes::Bytes, std::io::Error> = Ok(bytes::Bytes::from_static(b"\x28\xb5\x2f\xfd"));
+    let stalled = futures_util::StreamExt::chain(futures_util::stream::iter([first]), futures_util::stream::pending());
+    let req = Request::post("/request")
+        .header("content-type", "application/octet-stream")
+        .header("nnsight-model-key", r#"nnsight.modeling.language.LanguageModel:{"repo_id": "localndif/tiny-gpt2", "revision": null}"#)
+        .body(Body::from_stream(stalled))
+        .unwrap();
+    let (code, body) = send(&s, req).await;
+    assert_eq!(code, StatusCode::REQUEST_TIMEOUT, "{}", String::from_utf8_lossy(&body));
+    assert!(detail(&body).contains("--body-timeout"), "{}", detail(&body));
+}

@@ -45,6 +45,7 @@ pub struct Metrics {
     pub results_evicted: Counter,
     pub results_expired: Counter,
     pub internal_errors: Counter,
+    pub connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -76,6 +77,8 @@ impl Default for Metrics {
         registry.register("results_expired", "Results dropped after the TTL", results_expired.clone());
         let internal_errors = Counter::default();
         registry.register("internal_errors", "Jobs ended by a localndif bug (InternalError), not by their code", internal_errors.clone());
+        let connections_refused = Counter::default();
+        registry.register("connections_refused", "Connections closed at once: past --max-connections or --max-connections-per-client", connections_refused.clone());
         Metrics {
             registry,
             jobs,
@@ -91,6 +94,7 @@ impl Default for Metrics {
             results_evicted,
             results_expired,
             internal_errors,
+            connections_refused,
         }
     }
 }

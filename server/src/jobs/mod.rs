@@ -329,6 +329,11 @@ impl Jobs {
         self.inner.closing.load(Ordering::SeqCst)
     }
 
+    /// A connection was refused at a cap (for `/metrics`).
+    pub fn connection_refused(&self) {
+        self.inner.metrics.connections_refused.inc();
+    }
+
     /// A request body of `n` bytes arrived (for `/metrics`).
     pub fn received_bytes(&self, n: u64) {
         self.inner.metrics.request_bytes.inc_by(n);

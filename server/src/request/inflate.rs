@@ -112,7 +112,7 @@ pub fn inflate(body: &[u8], limits: &Limits) -> Result<(Vec<u8>, Reservation), R
             let out = bounded(decoder, limits, &mut held, "zstd")?;
             Ok((out, held))
         }
-        [0x78, b, ..] if (0x78u16 * 256 + u16::from(*b)) % 31 == 0 => {
+        [0x78, b, ..] if (0x78u16 * 256 + u16::from(*b)).is_multiple_of(31) => {
             let out = bounded(flate2::read::ZlibDecoder::new(body), limits, &mut held, "zlib")?;
             Ok((out, held))
         }
