@@ -10,6 +10,7 @@ mod g1;
 mod g2;
 mod hub;
 pub mod info;
+mod decode_pool;
 pub mod limit;
 pub mod listen;
 mod version;
@@ -253,12 +254,14 @@ async fn submit(
     reply
 }
 
-/// Decodes on the blocking pool, never on the async runtime: inflating and decoding a
+/// Decodes on the decode threads, never on the async runtime: inflating and decoding a
 /// payload is CPU work whose cost the client chooses.
 async fn decode_off_task<T: Send + 'static>(decode: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(decode)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    decode_pool::run(Box::new(move || {
+        let _ = tx.send(decode());
+    }));
+    rx.await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error: a decode thread stopped"))
 }
 
 /// Why a job for `repo` cannot run here.
