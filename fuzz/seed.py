@@ -4,6 +4,7 @@ captured client payloads and results in fixtures/captures (run with the project'
 import glob
 import os
 import shutil
+import zlib
 
 import zstandard
 
@@ -23,9 +24,14 @@ for p in sorted(glob.glob(os.path.join(ROOT, "fixtures/captures/v*/c*/request.bl
     version, case = p.split(os.sep)[-3:-1]
     with open(p, "rb") as f:
         blob = f.read()
-    put("pickle", f"{version}_{case}", zstandard.ZstdDecompressor().decompressobj().decompress(blob))
-    put("zstd", f"{version}_{case}", blob)
-    put("g1_body" if version == "v0.7.0" else "g2_request", case, blob)
+    if version.startswith("v0.5."):
+        # nnsight 0.5 sends zlib: a G1 body of its own.
+        put("pickle", f"{version}_{case}", zlib.decompress(blob))
+        put("g1_body", f"{version}_{case}", blob)
+    else:
+        put("pickle", f"{version}_{case}", zstandard.ZstdDecompressor().decompressobj().decompress(blob))
+        put("zstd", f"{version}_{case}", blob)
+        put("g1_body" if version == "v0.7.0" else "g2_request", case, blob)
     snippet = os.path.join(os.path.dirname(p), "snippet.py")
     if os.path.exists(snippet):
         with open(snippet, "rb") as f:

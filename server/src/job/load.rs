@@ -894,10 +894,10 @@ fn stdlib_global(module: &str, name: &str) -> Option<Value> {
 
 /// A request tensor as a tch tensor (on the CPU, where the client's pickle put it).
 pub fn tensor(t: &TensorData) -> PyResult<Tensor> {
-    let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+    let shape: Vec<i64> = t.shape().iter().map(|&d| d as i64).collect();
     crate::value::tensor::check_numel(crate::value::tensor::shape_numel(&shape))?;
-    let out = Tensor::f_from_data_size(&t.data, &shape, dtype::from_wire(t.dtype))?;
-    Ok(if t.requires_grad { out.set_requires_grad(true) } else { out })
+    let out = Tensor::f_from_data_size(t.data(), &shape, dtype::from_wire(t.dtype()))?;
+    Ok(if t.requires_grad() { out.set_requires_grad(true) } else { out })
 }
 
 /// A numpy array's data (C or Fortran order) as a CPU tensor of `kind`.

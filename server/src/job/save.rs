@@ -155,12 +155,12 @@ impl Saver {
         let zero = self.g.push(SaveNode::Int(0));
         let shape0 = self.g.push(SaveNode::Tuple(vec![zero]));
         let b = self.g.push(SaveNode::Bytes(b"b".to_vec()));
-        let dims = data.shape.iter().map(|&d| self.g.push(SaveNode::Int(d as i64))).collect();
+        let dims = data.shape().iter().map(|&d| self.g.push(SaveNode::Int(d as i64))).collect();
         let shape = self.g.push(SaveNode::Tuple(dims));
         let dt = self.np_dtype(t.kind())?;
         let one = self.g.push(SaveNode::Int(1));
         let fortran = self.g.push(SaveNode::Bool(false));
-        let raw = self.g.push(SaveNode::Bytes(data.data));
+        let raw = self.g.push(SaveNode::Bytes(data.into_data()));
         let state = self.g.push(SaveNode::Tuple(vec![one, shape, dt, fortran, raw]));
         Ok(self.object("numpy._core.multiarray", "_reconstruct", false, vec![cls, shape0, b], Some(state)))
     }
@@ -169,7 +169,7 @@ impl Saver {
     fn np_scalar(&mut self, t: &tch::Tensor) -> PyResult<SaveId> {
         let data = tensor_data(t)?;
         let dt = self.np_dtype(t.kind())?;
-        let raw = self.g.push(SaveNode::Bytes(data.data));
+        let raw = self.g.push(SaveNode::Bytes(data.into_data()));
         Ok(self.object("numpy._core.multiarray", "scalar", false, vec![dt, raw], None))
     }
 
@@ -447,12 +447,8 @@ pub fn tensor_data(t: &tch::Tensor) -> PyResult<TensorData> {
     let numel = cpu.numel();
     let mut data = vec![0u8; numel * dtype::elt_size(cpu.kind())];
     cpu.f_copy_data_u8(&mut data, numel)?;
-    Ok(TensorData {
-        dtype: wire,
-        shape: cpu.size().iter().map(|&d| d as usize).collect(),
-        data,
-        requires_grad: t.requires_grad(),
-    })
+    let shape = cpu.size().iter().map(|&d| d as usize).collect();
+    TensorData::with_grad(wire, shape, data, t.requires_grad()).map_err(|e| PyErr::internal(format!("a tensor's bytes: {e}")))
 }
 
 /// The STREAM of a `session.local()` block (nnsight 0.5–0.7; docs/protocol.md): a plain

@@ -58,7 +58,7 @@ fn captured_values_stay_nodes_of_the_payload() {
     assert!(matches!(node(&r, &r.locals, "positions"), Node::List(v) if v.len() == 2));
     let steer = r.locals.iter().find(|(n, _)| n == "steer").unwrap().1;
     let t = localndif_wire::torch::tensor_from_graph(&r.payload, steer).unwrap().unwrap();
-    assert_eq!(t.shape, [32]);
+    assert_eq!(t.shape(), [32]);
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn tensor_inputs_and_keyword_arguments() {
     let r = decode("c07_tensor_inputs");
     let [a] = r.args.as_slice() else { panic!("one input expected") };
     let t = localndif_wire::torch::tensor_from_graph(&r.payload, *a).unwrap().unwrap();
-    assert_eq!(t.shape, [2, 4]);
+    assert_eq!(t.shape(), [2, 4]);
     assert!(matches!(r.kwargs.as_slice(), [(k, _)] if k == "attention_mask"));
 }
 
@@ -162,7 +162,7 @@ mod g1 {
         assert!(r.args.is_empty());
         let ids = r.kwargs.iter().find(|(k, _)| k == "input_ids").expect("input_ids").1;
         let t = localndif_wire::torch::tensor_from_graph(&r.payload, ids).unwrap().unwrap();
-        assert_eq!(t.shape.len(), 2);
+        assert_eq!(t.shape().len(), 2);
         // Padding keeps the user's line numbers: the capture's function starts (at its
         // `@case` decorator) on line 44 of the client's file, so its body is on 47-48.
         let line_of = |r: &Request, text: &str| r.source.lines().position(|l| l == text).map(|i| i + 1);

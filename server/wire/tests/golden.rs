@@ -24,14 +24,14 @@ fn tensor(g: &Graph, storages: &Storages, dict: Id, key: &str) -> TensorData {
 }
 
 fn f32s(t: &TensorData) -> Vec<f32> {
-    t.data
+    t.data()
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect()
 }
 
 fn i64s(t: &TensorData) -> Vec<i64> {
-    t.data
+    t.data()
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
         .collect()
@@ -42,7 +42,7 @@ fn check_result_dict(g: &Graph, storages: &Storages) {
     let root = g.root;
     let hidden = tensor(g, storages, root, "hidden");
     assert_eq!(
-        (hidden.dtype, hidden.shape.as_slice()),
+        (hidden.dtype(), hidden.shape()),
         (DType::F32, &[1, 3, 4][..])
     );
     assert_eq!(
@@ -51,7 +51,7 @@ fn check_result_dict(g: &Graph, storages: &Storages) {
     );
     let ids = tensor(g, storages, root, "ids");
     assert_eq!(
-        (ids.dtype, ids.shape.as_slice(), i64s(&ids)),
+        (ids.dtype(), ids.shape(), i64s(&ids)),
         (DType::I64, &[1, 3][..], vec![464, 412, 318])
     );
     let layers = g.tuple_items(g.dict_get(root, "layers").unwrap()).unwrap();
@@ -109,11 +109,11 @@ fn python_server_results_decode() {
     let hidden = tensor(&g, &storages, g.root, "hidden");
     let logits = tensor(&g, &storages, g.root, "logits");
     assert_eq!(
-        (hidden.dtype, hidden.shape.as_slice()),
+        (hidden.dtype(), hidden.shape()),
         (DType::F32, &[1, 15, 32][..])
     );
     assert_eq!(
-        (logits.dtype, logits.shape.as_slice()),
+        (logits.dtype(), logits.shape()),
         (DType::F32, &[1, 15, 1000][..])
     );
     assert!(f32s(&logits).iter().all(|v| v.is_finite()));
@@ -122,10 +122,10 @@ fn python_server_results_decode() {
     let tokens = tensor(&g, &storages, g.root, "tokens");
     let streamed = tensor(&g, &storages, g.root, "streamed");
     assert_eq!(
-        (tokens.dtype, tokens.shape.as_slice()),
+        (tokens.dtype(), tokens.shape()),
         (DType::I64, &[1, 18][..])
     );
-    assert_eq!(streamed.shape, [1, 14]);
+    assert_eq!(streamed.shape(), [1, 14]);
     assert_eq!(
         i64s(&tokens)[..14],
         i64s(&streamed)[..],

@@ -158,7 +158,7 @@ fn main_value() -> Saved {
             .collect(),
     )
     .expect("consistent tensor");
-    grad.requires_grad = true;
+    grad.set_requires_grad(true);
     let ints = [
         -1,
         300,

@@ -57,12 +57,7 @@ fn rebuild<'s>(
         stride: &stride,
     };
     let data = view.gather()?;
-    Ok(Some(TensorData {
-        dtype: storage.dtype,
-        shape: size,
-        data,
-        requires_grad,
-    }))
+    Ok(Some(TensorData::with_grad(storage.dtype, size, data, requires_grad)?))
 }
 
 fn index(g: &Graph, id: Id) -> Option<usize> {

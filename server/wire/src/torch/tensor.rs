@@ -9,13 +9,14 @@ use crate::WireError;
 const MAX_EXPANDED_BYTES: usize = 64 << 20;
 
 /// A dense tensor: `data` holds `numel × dtype.size()` little-endian bytes in row-major
-/// order.
+/// order. The fields are private so that every value was checked by its constructor:
+/// libtorch copies `data` by the shape without checking it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TensorData {
-    pub dtype: DType,
-    pub shape: Vec<usize>,
-    pub data: Vec<u8>,
-    pub requires_grad: bool,
+    dtype: DType,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+    requires_grad: bool,
 }
 
 impl TensorData {
@@ -29,6 +30,38 @@ impl TensorData {
         };
         tensor.validate()?;
         Ok(tensor)
+    }
+
+    /// [`TensorData::new`], requiring grad as `requires_grad` says.
+    pub fn with_grad(dtype: DType, shape: Vec<usize>, data: Vec<u8>, requires_grad: bool) -> Result<Self, WireError> {
+        let mut t = TensorData::new(dtype, shape, data)?;
+        t.requires_grad = requires_grad;
+        Ok(t)
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The row-major bytes (`numel × dtype.size()` of them).
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub fn into_data(self) -> Vec<u8> {
+        self.data
+    }
+
+    pub fn requires_grad(&self) -> bool {
+        self.requires_grad
+    }
+
+    pub fn set_requires_grad(&mut self, on: bool) {
+        self.requires_grad = on;
     }
 
     /// Number of elements (product of the shape; 1 for a 0-d tensor), saturating.

@@ -402,13 +402,13 @@ impl<'a> Pickler<'a> {
             return Ok(());
         }
         let key = self.storages.len().to_string();
-        self.storages.push(&tensor.data);
+        self.storages.push(tensor.data());
 
         self.global("torch._utils", "_rebuild_tensor_v2");
         self.out.push(MARK);
         self.out.push(MARK);
         self.str("storage")?;
-        self.global("torch", tensor.dtype.storage_class());
+        self.global("torch", tensor.dtype().storage_class());
         self.str(&key)?;
         self.str("cpu")?;
         self.int(
@@ -417,9 +417,9 @@ impl<'a> Pickler<'a> {
         );
         self.out.extend_from_slice(&[TUPLE, BINPERSID]);
         self.int(0); // storage_offset
-        self.int_tuple(&tensor.shape)?;
+        self.int_tuple(tensor.shape())?;
         self.int_tuple(&tensor.strides())?;
-        self.out.push(if tensor.requires_grad {
+        self.out.push(if tensor.requires_grad() {
             NEWTRUE
         } else {
             NEWFALSE

@@ -37,13 +37,15 @@ pub fn load_captures(dir: &Path) -> Vec<Capture> {
             let Ok(blob) = std::fs::read(&blob_path) else {
                 continue;
             };
-            assert!(
-                zstdio::is_zstd(&blob),
-                "{} is not a zstd frame",
-                blob_path.display()
-            );
-            let pickle = zstdio::decompress(&blob, MAX_PICKLE)
-                .unwrap_or_else(|e| panic!("{}: {e}", blob_path.display()));
+            // nnsight 0.6+ send zstd, 0.5 zlib.
+            let pickle = if zstdio::is_zstd(&blob) {
+                zstdio::decompress(&blob, MAX_PICKLE).unwrap_or_else(|e| panic!("{}: {e}", blob_path.display()))
+            } else {
+                let mut out = Vec::new();
+                std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&blob[..]), &mut out)
+                    .unwrap_or_else(|e| panic!("{} is neither zstd nor zlib: {e}", blob_path.display()));
+                out
+            };
             captures.push(Capture {
                 version: name(&version),
                 case: name(&case),
