@@ -53,7 +53,7 @@ pub fn interpret(data: &[u8]) -> bool {
             };
             let _job = JobCtx::new(caps, tch::Device::Cpu, Arc::new(AtomicBool::new(false))).install();
             let Ok(program) = Program::parse(&src, "<fuzz>") else { return false };
-            let Ok(code) = Code::module(program.clone(), &program.module.body, "<module>") else { return false };
+            let Ok(code) = Code::module(program.clone(), &program.module().body, "<module>") else { return false };
             let mut host = BufferHost::default();
             let mut it = Interp::new(&mut host);
             // A Python error is fine; a localndif bug is not (`guarded` turns a panic in

@@ -8,9 +8,12 @@ use ruff_python_ast::{self as ast, Stmt};
 
 use super::program::{Program, Resolution, ScopeInfo};
 
+/// Which node of its program a code object runs. The pointers are only dereferenced by
+/// [`Code`], which is only made for nodes its program owns ([`Code::module`],
+/// [`Code::child`] check), and holds that program.
 #[derive(Clone, Copy)]
 pub enum CodeNode {
-    /// Statements run as module-level code (pointer into the program's AST).
+    /// Statements run as module-level code.
     Body(*const [Stmt]),
     Function(*const ast::StmtFunctionDef),
     Lambda(*const ast::ExprLambda),
@@ -25,13 +28,15 @@ pub struct Code {
     pub program: Rc<Program>,
     pub res: Rc<Resolution>,
     pub scope: Rc<ScopeInfo>,
-    pub node: CodeNode,
+    /// Private: a `Code` is made only by `module` and `child`, which check the node.
+    node: CodeNode,
     /// The name tracebacks show for frames of this code.
     pub name: Rc<str>,
 }
 
-// SAFETY (for every accessor below): the pointers point into `program`'s AST, which is
-// owned by the `Rc<Program>` this code holds, never mutated and never moved.
+// SAFETY (for every accessor below): `node` points into `program`'s AST — `module` and
+// `child` refuse any other node — which the `Rc<Program>` this code holds owns; the AST is
+// private to `Program` and never mutated or moved after parsing.
 impl Code {
     pub fn body(&self) -> &[Stmt] {
         match self.node {
@@ -89,8 +94,22 @@ impl Code {
         }
     }
 
-    /// A child code object (a def, lambda, comprehension or class inside this one).
+    /// A child code object (a def, lambda, comprehension or class inside this one);
+    /// `None` for a node that is not this program's.
     pub fn child(self: &Rc<Self>, node: CodeNode, key: usize, name: &str) -> Option<Rc<Code>> {
+        let owned = match node {
+            CodeNode::Body(b) => self.program.owns_body_ptr(b),
+            CodeNode::Function(p) => self.program.owns_node(p),
+            CodeNode::Lambda(p) => self.program.owns_node(p),
+            CodeNode::Class(p) => self.program.owns_node(p),
+            CodeNode::ListComp(p) => self.program.owns_node(p),
+            CodeNode::SetComp(p) => self.program.owns_node(p),
+            CodeNode::DictComp(p) => self.program.owns_node(p),
+            CodeNode::Generator(p) => self.program.owns_node(p),
+        };
+        if !owned {
+            return None;
+        }
         let scope = self.res.scope(key)?;
         Some(Rc::new(Code {
             program: self.program.clone(),
@@ -103,6 +122,9 @@ impl Code {
 
     /// Statements of this program run as their own module (a captured `with` body).
     pub fn module(program: Rc<Program>, stmts: &[Stmt], name: &str) -> crate::value::PyResult<Rc<Code>> {
+        if !program.owns_body(stmts) {
+            return Err(crate::value::PyErr::internal(format!("code for statements that are not the program's own ({name})")));
+        }
         let key = stmts.as_ptr() as usize;
         let res = Resolution::analyze(stmts, key, name)?;
         Ok(Rc::new(Code {
@@ -112,5 +134,29 @@ impl Code {
             node: CodeNode::Body(stmts as *const [Stmt]),
             name: name.into(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A code object is made only for a node of the program it holds: statements or a
+    /// function of another program are refused, so no accessor can reach freed memory.
+    #[test]
+    fn code_is_only_made_for_the_programs_own_nodes() {
+        let a = Program::parse("def f(x):\n    return x\nwith g:\n    y = 1\n", "<a>").unwrap();
+        let b = Program::parse("def h():\n    pass\n", "<b>").unwrap();
+        let module = Code::module(a.clone(), &a.module().body, "<module>").unwrap();
+        // Its own with-body and def are fine.
+        let Stmt::With(w) = &a.module().body[1] else { panic!("a with statement") };
+        assert!(Code::module(a.clone(), &w.body, "<with>").is_ok());
+        let Stmt::FunctionDef(f) = &a.module().body[0] else { panic!("a def") };
+        assert!(module.child(CodeNode::Function(f as *const _), f as *const _ as usize, "f").is_some());
+        // Another program's are not, nor a part of a statement list.
+        assert!(Code::module(a.clone(), &b.module().body, "<module>").is_err());
+        assert!(Code::module(a.clone(), &a.module().body[..1], "<module>").is_err());
+        let Stmt::FunctionDef(h) = &b.module().body[0] else { panic!("a def") };
+        assert!(module.child(CodeNode::Function(h as *const _), h as *const _ as usize, "h").is_none());
     }
 }

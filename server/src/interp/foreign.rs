@@ -39,11 +39,11 @@ pub fn function(f: ShippedFunction<'_>, globals: Rc<Namespace>) -> PyResult<Valu
     let padded = format!("{}{}", "\n".repeat(f.first_line.saturating_sub(1) as usize), f.source);
     let filename = format!("[{}:{}] {}", f.name, f.first_line, f.filename);
     let program = Program::parse(&padded, &filename)?;
-    let module = Code::module(program.clone(), &program.module.body, "<module>")?;
+    let module = Code::module(program.clone(), &program.module().body, "<module>")?;
     let not_found = || PyErr::value_error(format!("Could not find function '{}' in compiled source", f.name));
     let code = if f.name == "<lambda>" {
         let lambda = program
-            .module
+            .module()
             .body
             .iter()
             .find_map(|s| match s {
@@ -56,7 +56,7 @@ pub fn function(f: ShippedFunction<'_>, globals: Rc<Namespace>) -> PyResult<Valu
     } else {
         // The last top-level `def` of that name, as nnsight keeps the last match.
         let def = program
-            .module
+            .module()
             .body
             .iter()
             .rev()
@@ -144,7 +144,7 @@ pub fn own_defaults(func: &Function, wrapped: Option<&Value>) -> bool {
         *func.kwdefaults.borrow_mut() = w.kwdefaults.borrow().clone();
         return true;
     }
-    let Ok(module) = Code::module(func.code.program.clone(), &func.code.program.module.body, "<module>") else {
+    let Ok(module) = Code::module(func.code.program.clone(), &func.code.program.module().body, "<module>") else {
         return changed;
     };
     let mut frame = Frame::module(module, func.globals.clone());

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use ruff_python_ast::visitor::{Visitor, walk_body, walk_expr, walk_stmt};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_python_parser::parse_module;
 
@@ -68,8 +69,14 @@ impl ScopeInfo {
 pub struct Program {
     pub source: String,
     pub filename: Rc<str>,
-    pub module: ast::ModModule,
+    /// Private, and never mutated after parsing: code objects point into it.
+    module: ast::ModModule,
     line_starts: Vec<usize>,
+    /// Where every statement list and every function, class, lambda and comprehension
+    /// node of `module` lives: a code object is made only for one of these
+    /// ([`Program::owns_body`], [`Program::owns_node`]).
+    bodies: HashSet<(usize, usize)>,
+    nodes: HashSet<usize>,
 }
 
 /// How the names of a body of code resolve: the scope of every function, lambda,
@@ -139,12 +146,37 @@ impl Program {
                 return Err(e);
             }
         };
+        let mut owned = Owned::default();
+        owned.visit_body(&module.body);
         Ok(Rc::new(Program {
             source: source.to_string(),
             filename: filename.into(),
             module,
             line_starts,
+            bodies: owned.bodies,
+            nodes: owned.nodes,
         }))
+    }
+
+    /// The parsed module.
+    pub fn module(&self) -> &ast::ModModule {
+        &self.module
+    }
+
+    /// Whether `stmts` is one of this program's statement lists (as a whole).
+    pub fn owns_body(&self, stmts: &[Stmt]) -> bool {
+        self.owns_body_ptr(stmts)
+    }
+
+    /// [`Program::owns_body`] for a pointer (its address and length only are read).
+    pub fn owns_body_ptr(&self, stmts: *const [Stmt]) -> bool {
+        self.bodies.contains(&(stmts.cast::<Stmt>() as usize, stmts.len()))
+    }
+
+    /// Whether `node` is one of this program's function, class, lambda or comprehension
+    /// nodes.
+    pub fn owns_node<T>(&self, node: *const T) -> bool {
+        self.nodes.contains(&(node as usize))
     }
 
     /// 1-based line of a byte offset.
@@ -168,6 +200,48 @@ impl Program {
             func: func.into(),
             text: self.line_text(line).map(Rc::from),
         }
+    }
+}
+
+/// Collects the addresses [`Program`] checks code objects against.
+#[derive(Default)]
+struct Owned {
+    bodies: HashSet<(usize, usize)>,
+    nodes: HashSet<usize>,
+}
+
+impl<'a> Visitor<'a> for Owned {
+    fn visit_body(&mut self, body: &'a [Stmt]) {
+        self.bodies.insert((body.as_ptr() as usize, body.len()));
+        walk_body(self, body);
+    }
+
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(d) => {
+                self.nodes.insert(d as *const _ as usize);
+            }
+            Stmt::ClassDef(c) => {
+                self.nodes.insert(c as *const _ as usize);
+            }
+            _ => {}
+        }
+        walk_stmt(self, stmt);
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        let at = match expr {
+            Expr::Lambda(e) => Some(e as *const _ as usize),
+            Expr::ListComp(e) => Some(e as *const _ as usize),
+            Expr::SetComp(e) => Some(e as *const _ as usize),
+            Expr::DictComp(e) => Some(e as *const _ as usize),
+            Expr::Generator(e) => Some(e as *const _ as usize),
+            _ => None,
+        };
+        if let Some(at) = at {
+            self.nodes.insert(at);
+        }
+        walk_expr(self, expr);
     }
 }
 

@@ -41,7 +41,7 @@ pub fn call(module: &str, name: &str, args: Vec<Value>) -> PyResult<Value> {
 /// `name`, on a nested interpreter, and returns its namespace.
 pub fn run_module(name: &str, source: &str, filename: &str) -> PyResult<Rc<Namespace>> {
     let program = Program::parse(source, filename)?;
-    let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+    let code = Code::module(program.clone(), &program.module().body, "<module>")?;
     let ns = Namespace::new(Dict::new(), None, None);
     ns.set("__name__", Value::str(name))?;
     let mut host = BufferHost::default();

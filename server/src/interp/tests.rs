@@ -18,7 +18,7 @@ fn run(src: &str) -> Result<String, (String, String)> {
             stack::enter(STACK);
             let go = || -> Result<String, PyErr> {
                 let program = Program::parse(&src, "<test>")?;
-                let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+                let code = Code::module(program.clone(), &program.module().body, "<module>")?;
                 let mut host = BufferHost::default();
                 let mut it = Interp::new(&mut host);
                 it.exec_module(code, Namespace::plain())?;
@@ -43,7 +43,7 @@ fn run_capturing(src: &str) -> (String, Result<(), String>) {
             let mut host = BufferHost::default();
             let r = (|| -> Result<(), PyErr> {
                 let program = Program::parse(&src, "<test>")?;
-                let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+                let code = Code::module(program.clone(), &program.module().body, "<module>")?;
                 let mut it = Interp::new(&mut host);
                 it.exec_module(code, Namespace::plain())
             })();

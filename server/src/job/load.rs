@@ -498,7 +498,7 @@ impl<'g> Loader<'g> {
             (src, gl, None)
         };
         let program = Program::parse(&source, "<nnsight edit>")?;
-        let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+        let code = Code::module(program.clone(), &program.module().body, "<module>")?;
         let scope = |this: &mut Self, id: Option<Id>| -> PyResult<Rc<Dict>> {
             let d = Dict::new();
             if let Some(id) = id {

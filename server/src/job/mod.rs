@@ -174,7 +174,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
     }
     drop(loader);
 
-    let code = Code::module(program.clone(), &program.module.body, "<module>")?;
+    let code = Code::module(program.clone(), &program.module().body, "<module>")?;
     let mut frame = Frame::module(code.clone(), user.clone());
     let mut host = JobHost { log: sink };
     let mut it = Interp::new(&mut host);
