@@ -41,9 +41,17 @@ pub fn load(repo: &Repo, float_kind: Option<Kind>, device: Device) -> anyhow::Re
             Content::Static(bytes) => add(bytes, float_kind, device, &mut out).with_context(|| name.clone())?,
             Content::Path(p) => {
                 let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
-                // SAFETY: the checkpoint is read-only for the life of the map; a file
-                // changed underneath would give wrong weights, not undefined behaviour in
-                // our code (the bytes are copied into tensors straight away).
+                // SAFETY: `Mmap::map` is unsafe because the file may change while it is
+                // mapped, and what that does is not "wrong weights": a write by another
+                // process changes the bytes under a `&[u8]` Rust assumes immutable
+                // (undefined behaviour), and a truncation makes reads past the new end
+                // raise SIGBUS and kill the server. What holds here is narrower: the map
+                // lives only while its tensors are copied out (no reference to it
+                // outlives this loop), and a file *replaced* before that — renamed over,
+                // or rewritten before it was opened — is simply the new file, whose
+                // safetensors header is checked against its length before one tensor is
+                // read. Checkpoint files must not be modified in place while a server is
+                // starting from them (the README's "Operating it" says so).
                 let map = unsafe { memmap2::Mmap::map(&f) }.with_context(|| format!("mapping {}", p.display()))?;
                 add(&map, float_kind, device, &mut out).with_context(|| name.clone())?;
             }
