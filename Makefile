@@ -34,7 +34,7 @@ PORT ?= 8001
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv cluster-deps browser-deps fixtures conformance bench loadbench replicabench fuzz clean
+.PHONY: help serve test build venv cluster-deps browser-deps fixtures conformance bench loadbench soak replicabench fuzz clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
@@ -42,6 +42,7 @@ help:
 	@echo "make build   release binary at target/release/localndif"
 	@echo "make bench   speed of the server against local nnsight and transformers"
 	@echo "make loadbench  req/s and p50/p99 latency with 32 concurrent clients"
+	@echo "make soak    ten minutes of mixed and hostile clients against one server"
 	@echo "make fuzz    every cargo-fuzz target for FUZZ_RUNS inputs (default 1M)"
 	@echo "make replicabench  start-up and trace latency of a Llama-3.1-70B replica"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
@@ -177,6 +178,12 @@ bench: build
 # (python/loadbench.py says what it checks and the targets).
 loadbench: build
 	.venv/bin/python python/loadbench.py
+
+# Ten minutes of mixed clients — normal jobs of both generations, hostile code, bombs,
+# stalled and vanishing sockets, half-sent requests — against one server (python/soak.py
+# says what it checks; not part of `make test`).
+soak: build
+	.venv/bin/python python/soak.py --binary target/release/localndif
 
 # Start-up and trace latency of a Llama-3.1-70B replica (python/replica_bench.py).
 replicabench: build
