@@ -145,6 +145,7 @@ fn split(v: &Value, batched: Option<bool>) -> PyResult<(Vec<Tensor>, bool)> {
     let t = as_tensor(v)?;
     let batched = batched.unwrap_or(t.dim() > 1);
     if t.dim() > 0 && (batched || t.dim() > 1) {
+        // rank: t.dim() > 0 here.
         let n = t.size()[0];
         return Ok(((0..n).map(|i| t.f_narrow(0, i, 1)).collect::<Result<_, _>>()?, batched));
     }
@@ -165,6 +166,7 @@ pub fn batch_size(args: &[Value], kwargs: &Kwargs) -> PyResult<i64> {
             if t.t.dim() <= 1 {
                 1
             } else {
+                // rank: dim > 1 here.
                 t.t.size()[0]
             }
         }
@@ -513,10 +515,19 @@ fn collate(tok: &TextTokenizer, rows: Vec<Row>) -> PyResult<Vec<(String, Tensor)
             Some((_, Some(p))) => *p,
             _ => tok.pad_id(),
         };
+        // A row's tensors are `[1, length, ...]` (the user may pass other shapes: an error).
+        if let Some(t) = col.iter().find(|t| t.dim() < 2) {
+            return Err(PyErr::value_error(format!(
+                "Can't batch these invokes: `{k}` must be a tensor [1, length, ...] in every invoke, got shape {:?}",
+                t.size()
+            )));
+        }
+        // rank: every tensor of col has at least 2 dims (checked above).
         let width = col.iter().map(|t| t.size()[1]).max().unwrap_or(0);
         let col = col
             .into_iter()
             .map(|t| {
+                // rank: at least 2 dims (checked above).
                 let w = t.size()[1];
                 if w == width {
                     Ok(t)
@@ -552,6 +563,7 @@ fn supply_position_ids(enc: &mut Vec<(String, Tensor)>) -> PyResult<()> {
     ) else {
         return Ok(());
     };
+    // rank: the range is clamped to ids.dim().
     if mask.size() != ids.size()[..2.min(ids.dim())] || mask.f_all()?.f_int64_value(&[])? != 0 {
         return Ok(());
     }

@@ -131,6 +131,7 @@ fn summarized(t: &Tensor) -> PyResult<Tensor> {
     if dim == 0 {
         return Ok(t.shallow_clone());
     }
+    // rank: dim > 0 here.
     let n = t.size()[0];
     if dim == 1 {
         if n > 2 * EDGE {
@@ -153,6 +154,7 @@ fn summarized(t: &Tensor) -> PyResult<Tensor> {
 fn vector_str(t: &Tensor, indent: usize, summarize: bool, f: &Formatter) -> PyResult<String> {
     let element_length = f.max_width + 2;
     let per_line = ((LINEWIDTH.saturating_sub(indent)) / element_length).max(1);
+    // rank: called for 1-d tensors only.
     let n = t.size()[0];
     let data: Vec<String> = if summarize && n > 2 * EDGE {
         let mut d = element_strings(&t.f_narrow(0, 0, EDGE)?, f)?;
@@ -175,6 +177,7 @@ fn tensor_str_with(t: &Tensor, indent: usize, summarize: bool, f: &Formatter) ->
     if dim == 1 {
         return vector_str(t, indent, summarize, f);
     }
+    // rank: dim ≥ 2 here.
     let n = t.size()[0];
     let mut slices = Vec::new();
     if summarize && n > 2 * EDGE {

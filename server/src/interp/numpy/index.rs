@@ -185,6 +185,7 @@ fn check_bounds(t: &Tensor, items: &[Value]) -> PyResult<()> {
                     return Err(PyErr::index_error(format!(
                         "boolean index did not match indexed array along axis {dim}; size of axis is {} but size of corresponding boolean axis is {}",
                         size[dim],
+                        // rank: inside `x.t.dim() > 0`.
                         x.t.size()[0]
                     )));
                 }

@@ -849,7 +849,7 @@ pub fn call(it: &mut Interp, name: &str, args: Vec<Value>, kw: Kwargs) -> PyResu
                 v => norm_axis(int_arg(&v, "axis")?, t.dim())?,
             } as i64;
             for _ in 0..n.max(0) {
-                let len = t.size()[d as usize];
+                let len = crate::interp::torch::dim_size(&t, d as usize)?;
                 if len == 0 {
                     break;
                 }

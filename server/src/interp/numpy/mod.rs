@@ -391,6 +391,7 @@ fn shape_function(it: &mut Interp, name: &str, args: Vec<Value>, kw: Kwargs) -> 
                 "ndim" => Value::Int(t.dim() as i64),
                 _ => match opt(&a, 1) {
                     Value::None => Value::Int(t.numel() as i64),
+                    // rank: `norm_axis` checks the axis against t.dim().
                     ax => Value::Int(t.size()[norm_axis(int_arg(&ax, "axis")?, t.dim())?]),
                 },
             })

@@ -360,6 +360,7 @@ pub fn call(it: &mut Interp, name: &str, args: Vec<Value>, kw: Kwargs) -> PyResu
             let t = from_value(it, &required(name, &a, 0, "a")?, None)?;
             let axes = axes_of(it, &opt(&a, 1), t.dim())?.unwrap_or_else(|| (0..t.dim()).collect());
             let keepdims = bool_arg(&opt(&a, 3))?;
+            // rank: `axes_of` normalized every axis against t.dim().
             if axes.iter().any(|&d| t.size()[d] == 0) || (t.numel() == 0 && axes.is_empty()) {
                 let what = if name.ends_with("in") { "minimum" } else { "maximum" };
                 return Err(PyErr::value_error(format!("zero-size array to reduction operation {what} which has no identity")));
@@ -401,6 +402,7 @@ pub fn call(it: &mut Interp, name: &str, args: Vec<Value>, kw: Kwargs) -> PyResu
                 }
                 ax => {
                     let d = norm_axis(int_arg(&ax, "axis")?, t.dim())?;
+                    // rank: `norm_axis` checked d against t.dim().
                     if t.size()[d] == 0 {
                         return Err(PyErr::value_error(format!("attempt to get {name} of an empty sequence")));
                     }
@@ -450,6 +452,7 @@ pub fn call(it: &mut Interp, name: &str, args: Vec<Value>, kw: Kwargs) -> PyResu
                     (t.shallow_clone(), d, vec![d])
                 }
             };
+            // rank: d is 0 of the flattened x, or normalized against t.dim() (x is t).
             let n = x.size()[d];
             if n == 0 {
                 return Ok(Value::Float(f64::NAN));

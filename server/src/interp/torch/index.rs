@@ -103,7 +103,7 @@ fn apply_select(t: &Tensor, dim: i64, index: i64, real_dim: i64) -> PyResult<Ten
             "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number",
         ));
     }
-    let size = t.size()[dim as usize];
+    let size = super::dim_size(t, dim as usize)?;
     if index < -size || index >= size {
         return Err(PyErr::index_error(format!(
             "index {index} is out of bounds for dimension {real_dim} with size {size}"
@@ -151,7 +151,7 @@ fn apply_slicing(t: &Tensor, items: Vec<Item>) -> PyResult<(Tensor, Vec<Option<T
                 if step < 0 {
                     return Err(PyErr::value_error("step must be greater than zero"));
                 }
-                let len = result.size()[dim as usize];
+                let len = super::dim_size(&result, dim as usize)?;
                 let start = start.unwrap_or(0);
                 let stop = stop.unwrap_or(i64::MAX);
                 if !(start == 0 && stop == len && step == 1) {
@@ -278,6 +278,7 @@ pub fn set(t: &Tensor, index: &Value, value: &Value) -> PyResult<()> {
         Some(v) => {
             let v = if v.dim() > 0 {
                 let first = v.size().iter().position(|&d| d != 1).unwrap_or(v.dim());
+                // rank: first ≤ v.dim() by construction.
                 let sz = v.size()[first..].to_vec();
                 v.f_view(sz.as_slice())?
             } else {

@@ -61,6 +61,15 @@ fn panic_error(text: &str) -> PyErr {
     }
 }
 
+/// The length of dimension `d` of `t`, or torch's IndexError when `t` has no such
+/// dimension (user code can hand any tensor where one of some rank was expected).
+pub fn dim_size(t: &Tensor, d: usize) -> PyResult<i64> {
+    t.size().get(d).copied().ok_or_else(|| {
+        let n = t.dim() as i64;
+        PyErr::index_error(format!("Dimension out of range (expected to be in range of [{}, {}], but got {d})", -n.max(1), n.max(1) - 1))
+    })
+}
+
 /// A new tensor from an op that allocated it.
 pub fn fresh(t: Tensor) -> PyResult<Value> {
     Ok(Value::Tensor(Tens::fresh(t)?))
@@ -125,6 +134,7 @@ pub fn tolist(t: &Tensor) -> PyResult<Value> {
     if t.dim() == 0 {
         return item(t);
     }
+    // rank: t.dim() > 0 here.
     let n = t.size()[0];
     let mut items = Vec::with_capacity(n as usize);
     for i in 0..n {

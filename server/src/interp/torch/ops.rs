@@ -251,6 +251,7 @@ pub fn table() -> Vec<Op> {
                     if !(0..n.max(1)).contains(&j) || n == 0 {
                         return Err(PyErr::index_error(format!("Dimension out of range (expected to be in range of [{}, {}], but got {d})", -n.max(1), n.max(1) - 1)));
                     }
+                    // rank: j was checked against n = t.dim() above.
                     Ok(Value::Int(t.size()[j as usize]))
                 }
             }
