@@ -31,6 +31,7 @@ Protocol (JSON lines):
                       nnsight_case.py writes them.
 A case with NOT_FOR = {"0.7": "why"} is not run with that client version (verdict SKIP,
 with the reason): it tests a behaviour that version's own local execution does not have.
+A key names a minor series ("0.5": every 0.5.x client) or one exact version ("0.5.0").
 A case with SERVER_ONLY = True tests the server alone: its run(model) uses remote=True and
 raises AssertionError when the server misbehaves (PASS when it returns).
 Stdin closing ends the session (exit 0). Anything the cases print goes to stderr, so stdout
@@ -309,16 +310,15 @@ def main(argv: list[str]) -> int:
         out = os.path.abspath(req["out"])
         try:
             case = nc.load_case(req["case"], suffix=str(n))
-            nnsight.register(case)  # helper functions in the case travel by value
+            nc.register_by_value(nnsight, case)  # helper functions in the case travel by value
         except Exception as exc:  # noqa: BLE001 - a broken case file
             reply = {"verdict": "INFO", "details": [], "error_type": type(exc).__name__,
                      "message": f"the case does not load: {exc}"}
             print(json.dumps(reply, default=repr), flush=True)
             continue
-        client = ".".join(nnsight.__version__.split(".")[:2])
-        not_for = getattr(case, "NOT_FOR", {}).get(client)
+        not_for = nc.for_client(getattr(case, "NOT_FOR", {}))
         if not_for:
-            print(json.dumps({"verdict": "SKIP", "details": [], "message": f"not for nnsight {client}: {not_for}"}), flush=True)
+            print(json.dumps({"verdict": "SKIP", "details": [], "message": f"not for nnsight {nnsight.__version__}: {not_for}"}), flush=True)
             sys.modules.pop(case.__name__, None)
             continue
         if getattr(case, "SERVER_ONLY", False):

@@ -69,7 +69,8 @@ pub struct Entry {
     pub title: String,
     /// The section of the repository's docs the case checks.
     pub spec: String,
-    /// `g2` (nnsight 0.8.1), `g1` (nnsight 0.7.0), `native`.
+    /// `g2` (nnsight 0.8.1), `g1` (nnsight 0.7.0), `0.5` (nnsight 0.5.x, the socket.io
+    /// protocol too), `native`.
     pub drivers: Vec<&'static str>,
     /// `gpt2`, `llama`, or `any` (no module paths).
     pub architectures: Vec<&'static str>,
@@ -122,13 +123,12 @@ pub fn entry(case: &Case) -> Entry {
             expected: case.title.clone(),
         };
     }
-    let mut drivers = vec!["g2", "g1"];
+    let mut drivers = vec!["g2", "g1", "0.5"];
     let not_for = code.lines().find(|l| l.starts_with("NOT_FOR")).unwrap_or("");
-    if not_for.contains("\"0.8\"") {
-        drivers.retain(|d| *d != "g2");
-    }
-    if not_for.contains("\"0.7\"") {
-        drivers.retain(|d| *d != "g1");
+    for (key, driver) in [("\"0.8\"", "g2"), ("\"0.7\"", "g1"), ("\"0.5\"", "0.5")] {
+        if not_for.contains(key) {
+            drivers.retain(|d| *d != driver);
+        }
     }
     let expected = if case.alone {
         "the server behaves as run() asserts (no oracle)".to_string()
