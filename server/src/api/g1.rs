@@ -1,4 +1,4 @@
-//! G1 (nnsight 0.5.11–0.7, docs/protocol.md): the raw-body `POST /request` with NDIF's
+//! G1 (nnsight 0.5–0.7, docs/protocol.md): the raw-body `POST /request` with NDIF's
 //! headers, the socket.io endpoint at `/ws/socket.io` whose sockets get every update of
 //! their blocking jobs as `blocking_response` events (one binary attachment: the
 //! `torch.save` of the status dict), and `ndif-callback` notifications for non-blocking
@@ -172,13 +172,17 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     // Past the headers NDIF answers every failure with HTTP 200 and an ERROR status,
     // which the client raises with its text (docs/protocol.md).
     let client = header("nnsight-version").unwrap_or("");
-    if let Some(v) = version::Version::parse(client)
-        && v < version::Version::parse("0.6").expect("a version")
+    let client_version = version::Version::parse(client);
+    // nnsight before 0.5 sent an intervention graph, not code: NDIF's refusal text.
+    if let Some(v) = &client_version
+        && *v < version::Version::parse("0.5").expect("a version")
     {
-        return Ok(reply.error(&s, format!(
-            "nnsight {client} ships the traced code as Python bytecode, which this server cannot run (it runs the source text that nnsight 0.6 and later send). Upgrade with `pip install --upgrade nnsight` (0.7 and 0.8 are tested)."
-        )).await);
+        let why = version::check(Some(client), Some("0.5.0")).err().unwrap_or_default();
+        return Ok(reply.error(&s, why).await);
     }
+    // nnsight 0.5.0–0.5.10 download a result from `GET /result/{id}` when COMPLETED
+    // carries no data (and take any data it carries as the result itself).
+    let legacy_result = client_version.is_some_and(|v| v < version::Version::parse("0.5.11").expect("a version"));
     let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress };
     let decoded = super::decode_off_task(body.len(), move || request::decode_g1(&model_key, &body, compress)).await?;
     let req = match decoded {
@@ -188,7 +192,7 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let watcher = (!callback.is_empty() && session.is_none())
         .then(|| callbacks::watcher(&callback))
         .flatten();
-    let result_url = format!("{}/results/{id}", base_url(&headers));
+    let result_url = if legacy_result { String::new() } else { format!("{}/results/{id}", base_url(&headers)) };
     let served = match s.runs_on(&req.model_key.repo_id).await {
         Ok(RunsOn::Here(served)) => served,
         Ok(RunsOn::Cluster(front)) => {

@@ -139,6 +139,8 @@ pub fn app(state: AppState) -> Router {
         .route("/subscribe", get(g2::subscribe))
         .route("/response/{id}", get(response))
         .route("/results/{id}", get(result))
+        // Where nnsight 0.5.0–0.5.10 download results from.
+        .route("/result/{id}", get(result))
         .route("/ping", get(info::ping))
         .route("/health", get(info::health))
         .route("/ready", get(info::ready))

@@ -175,12 +175,13 @@ impl<'g> Loader<'g> {
         })
     }
 
-    /// `Module:<path>` → that module's envoy; `Tokenizer` → the tokenizer.
+    /// `Module:<path>` / `ENVOY:<path>` → that module's envoy; `Tokenizer` → the tokenizer.
     fn persistent(&self, pid: Id) -> Value {
         let Some(name) = self.g.as_str(pid) else {
             return opaque("a persistent object");
         };
-        if let Some(path) = name.strip_prefix("Module:") {
+        // `Module:<path>` (0.6+); `ENVOY:<path>` (nnsight 0.5.0 ships envoys by id).
+        if let Some(path) = name.strip_prefix("Module:").or_else(|| name.strip_prefix("ENVOY:")) {
             return match self.ctx.model.tree().by_envoy(path) {
                 Some(m) => self.ctx.envoy(m),
                 None => opaque(&format!("the module '{path}', which this model does not have")),
@@ -222,6 +223,8 @@ impl<'g> Loader<'g> {
             let mediators = g
                 .dict_get(state, "_edits")
                 .or_else(|| g.dict_get(state, "_default_mediators"))
+                // 0.5's `Envoy.__getstate__` names it without the underscore.
+                .or_else(|| g.dict_get(state, "default_mediators"))
                 .and_then(|l| list_items(g, l))
                 .unwrap_or_default();
             if mediators.is_empty() {

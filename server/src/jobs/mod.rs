@@ -738,7 +738,8 @@ impl Jobs {
                 let blob = bytes::Bytes::from(blob);
                 self.inner.results.put(&id, blob.clone(), std::time::Instant::now());
                 let mut done = Update::new(&id, Status::Completed, status::COMPLETED);
-                done.data = Data::Url(result_url);
+                // No URL: the client fetches `/result/{id}` itself (nnsight ≤ 0.5.10).
+                done.data = if result_url.is_empty() { Data::None } else { Data::Url(result_url) };
                 done.inline = Some(blob);
                 // NDIF's fields (the GPU ones are empty on a CPU server), and the whole
                 // time since the request arrived (decoding, queue and run) for latency

@@ -53,7 +53,7 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
     let edits = g
         .dict_get(tstate, "model")
         .and_then(|m| state(&g, m))
-        .and_then(|s| g.dict_get(s, "_default_mediators"))
+        .and_then(|s| g.dict_get(s, "_default_mediators").or_else(|| g.dict_get(s, "default_mediators")))
         .and_then(|l| list(&g, l))
         .unwrap_or_default();
     let mediators: Vec<Id> = g
@@ -79,7 +79,18 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         _ => return Err(RequestError::Shape("a G1 trace with several direct-input mediators is not supported".into())),
     };
     let (fn_args, fn_state) = function(&g, func)?;
-    let source = fn_args.first().and_then(|&s| g.as_str(s)).ok_or_else(|| shape("the intervention function has no source"))?;
+    // 0.6+ ship the compiled function by its source; 0.5 ships it as bytecode, and the
+    // source it was compiled from is the `source` of the tracer's `Tracer.Info` (the top
+    // function) or of the mediator's (an invoke's function).
+    let info_source = match body_of {
+        Body::Top => info_lines(&g, tstate),
+        Body::Mediator => mediators.first().and_then(|&m| state(&g, m)).and_then(|ms| info_lines(&g, ms)),
+    };
+    let bytecode = fn_args.first().and_then(|&s| g.as_str(s)).is_none();
+    let source = match fn_args.first().and_then(|&s| g.as_str(s)) {
+        Some(s) => s.to_string(),
+        None => info_source.ok_or_else(|| shape("the intervention function has no source"))?,
+    };
     let filename = g
         .dict_get(tstate, "info")
         .and_then(|i| state(&g, i))
@@ -89,7 +100,10 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
             _ => None,
         })
         .unwrap_or_default();
-    let co_filename = filename.first().and_then(|&f| g.as_str(f)).unwrap_or("<nnsight trace>").to_string();
+    // 0.5 ships the frame as a persistent id: the script's name is its `__file__`, among
+    // the globals cloudpickle gives the function it rebuilds.
+    let script = fn_args.get(1).and_then(|&d| g.dict_get(d, "__file__")).and_then(|f| g.as_str(f));
+    let co_filename = filename.first().and_then(|&f| g.as_str(f)).or(script).unwrap_or("<nnsight trace>").to_string();
     let co_first = filename.get(1).and_then(|&l| g.as_int(l)).unwrap_or(1);
     let start_line = g
         .dict_get(tstate, "info")
@@ -97,7 +111,7 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         .and_then(|i| g.dict_get(i, "start_line"))
         .and_then(|l| g.as_int(l))
         .unwrap_or(1);
-    let lines = extract_body(source, body_of, &tracer_var)?;
+    let lines = extract_body(&source, body_of, &tracer_var)?;
     // Pad so a traceback names the user's own line numbers: nnsight 0.7 maps line `L` of
     // a compiled function to `L + (co_firstlineno - 1) + Σ(info.start_line - 1)` over the
     // tracer's info and, for a mediator, the mediator's (`ExceptionWrapper`).
@@ -119,15 +133,27 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         locals.push((tracer_var.clone(), tracer));
     }
     // Direct input arrives tokenized by the client.
+    let tracer_kwargs = || g.dict_get(tstate, "kwargs").map(|d| named(&g, d)).transpose().map(Option::unwrap_or_default);
     let kwargs = match body_of {
-        Body::Mediator => g
-            .dict_get(tstate, "batcher")
-            .and_then(|b| state(&g, b))
-            .and_then(|b| g.dict_get(b, "batched_kwargs"))
-            .map(|d| named(&g, d))
-            .transpose()?
-            .unwrap_or_default(),
-        Body::Top => g.dict_get(tstate, "kwargs").map(|d| named(&g, d)).transpose()?.unwrap_or_default(),
+        Body::Mediator => {
+            let mut kwargs = g
+                .dict_get(tstate, "batcher")
+                .and_then(|b| state(&g, b))
+                .and_then(|b| g.dict_get(b, "batched_kwargs"))
+                .map(|d| named(&g, d))
+                .transpose()?
+                .unwrap_or_default();
+            // 0.5 keeps the traced call's own keywords (`max_new_tokens`) on the tracer
+            // and runs `{**batched_kwargs, **tracer.kwargs}` (`InterleavingTracer.execute`).
+            if bytecode {
+                for (k, v) in tracer_kwargs()? {
+                    kwargs.retain(|(name, _)| *name != k);
+                    kwargs.push((k, v));
+                }
+            }
+            kwargs
+        }
+        Body::Top => tracer_kwargs()?,
     };
     Ok(Request {
         model_key,
@@ -152,8 +178,11 @@ pub fn mediator_body(g: &Graph, mediator: Id) -> Result<(String, Option<Id>), Re
     let ms = state(g, mediator).ok_or_else(|| shape("an edit's mediator has no state"))?;
     let func = g.dict_get(ms, "intervention").ok_or_else(|| shape("an edit's mediator has no intervention"))?;
     let (args, fstate) = function(g, func)?;
-    let source = args.first().and_then(|&s| g.as_str(s)).ok_or_else(|| shape("an edit's function has no source"))?;
-    let lines = extract_body(source, Body::Mediator, "__nnsight_tracer__")?;
+    let source = match args.first().and_then(|&s| g.as_str(s)) {
+        Some(s) => s.to_string(),
+        None => info_lines(g, ms).ok_or_else(|| shape("an edit's function has no source"))?,
+    };
+    let lines = extract_body(&source, Body::Mediator, "__nnsight_tracer__")?;
     let globals = fstate
         .and_then(|s| g.tuple_items(s).and_then(|t| t.get(1).copied()))
         .and_then(|d| g.dict_get(d, "__globals__"));
@@ -213,6 +242,9 @@ fn extract_body(source: &str, body: Body, tracer_var: &str) -> Result<Vec<String
                 "__nnsight_tracer__.pull()".to_string(),
                 "__nnsight_tracer__.get_frame()".to_string(),
                 "return __nnsight_tracer__.push()".to_string(),
+                // 0.5's session function ends with a bare push.
+                format!("{tracer_var}.push()"),
+                "__nnsight_tracer__.push()".to_string(),
             ];
             let boiler = |l: &str| {
                 let t = l.trim();
@@ -223,6 +255,14 @@ fn extract_body(source: &str, body: Body, tracer_var: &str) -> Result<Vec<String
     };
     let kept: Vec<&str> = lines.iter().zip(&keep).map(|(l, k)| if *k { *l } else { "" }).collect();
     Ok(crate::text::dedent(&kept).into_iter().map(str::to_string).collect())
+}
+
+/// The lines of a `Tracer.Info`'s `source` (an object's `info`), joined: what nnsight
+/// 0.5 compiled a function from.
+fn info_lines(g: &Graph, owner_state: Id) -> Option<String> {
+    let info = state(g, g.dict_get(owner_state, "info")?)?;
+    let lines = list(g, g.dict_get(info, "source")?)?;
+    lines.iter().map(|&l| g.as_str(l)).collect::<Option<Vec<&str>>>().map(|v| v.concat())
 }
 
 /// The last dict BUILD state of an object (pydantic models keep theirs under `__dict__`).
@@ -245,7 +285,8 @@ fn function(g: &Graph, id: Id) -> Result<(Vec<Id>, Option<Id>), RequestError> {
     };
     let args = o.args.and_then(|a| g.tuple_items(a)).map(<[Id]>::to_vec).unwrap_or_default();
     let setstate = g.nodes.iter().find_map(|n| match n {
-        Node::Object(s) if g.global(s.callable).is_some_and(|(_, name)| name == "_source_function_setstate") => {
+        // 0.6+'s `_source_function_setstate`, cloudpickle's own `_function_setstate` (0.5).
+        Node::Object(s) if g.global(s.callable).is_some_and(|(_, name)| matches!(name, "_source_function_setstate" | "_function_setstate")) => {
             let a = s.args.and_then(|a| g.tuple_items(a))?;
             (a.first() == Some(&id)).then(|| a.get(1).copied()).flatten()
         }
