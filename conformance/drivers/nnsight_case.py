@@ -429,13 +429,24 @@ def embed(model):
     return _envoy(model, "embed")
 
 
+def server_text(error: BaseException) -> str:
+    """The text of the server's error as the client raised it: `str(error)` without the
+    line nnsight 0.5's `RemoteException` appends ("Remote exception.")."""
+    return str(error).rstrip().removesuffix("\nRemote exception.")
+
+
 def __getattr__(name: str):
     """`RemoteError`: what the installed client raises when the server reports ERROR —
-    0.8's `RemoteError`, or the `NNsightException` 0.5-0.7 wrap their `RemoteException` in."""
+    0.8's `RemoteError`, the `NNsightException` 0.6-0.7 wrap their `RemoteException` in,
+    or 0.5's bare `RemoteException` (for 0.5-0.7 a tuple of both, which `except` and
+    `isinstance` take)."""
     if name == "RemoteError":
         try:
             from nnsight.intervention.backends.remote import RemoteError
         except ImportError:
-            from nnsight.intervention.tracing.util import ExceptionWrapper as RemoteError
+            from nnsight.intervention.backends.remote import RemoteException
+            from nnsight.intervention.tracing.util import ExceptionWrapper
+
+            RemoteError = (ExceptionWrapper, RemoteException)
         return RemoteError
     raise AttributeError(name)

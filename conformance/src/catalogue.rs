@@ -55,6 +55,7 @@ fn folder(prefix: u32) -> (u32, &'static str) {
         41 => (11, "protocol.md §nnsight 0.8.x"),
         42 => (5, "protocol.md §session.local() and STREAM"),
         43 => (10, "semantics.md §7.3 .source"),
+        48 => (8, "protocol.md §nnsight 0.5.11–0.7 (socket.io)"),
         12 => (12, "protocol.md §nnsight 0.8.x"),
         _ => (10, "semantics.md"),
     }

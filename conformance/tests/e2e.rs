@@ -1,6 +1,6 @@
 //! End to end: starts the real `localndif` binary and runs every conformance case with the
-//! real nnsight 0.8.1 and 0.7.0 clients against it, the oracle being the same client run locally on the
-//! same weights. Needs the binary (`make test` builds it; or set LOCALNDIF_BIN) and the
+//! real nnsight 0.8.1, 0.7.0 and 0.5.x clients against it, the oracle being the same client
+//! run locally on the same weights. Needs the binary (`make test` builds it; or set LOCALNDIF_BIN) and the
 //! project's `.venv` (`make venv`).
 
 mod common;
@@ -12,9 +12,9 @@ use common::{SPECIAL, Server, Suite, binary, check, run_together, workspace};
 use localndif_conformance::Verdict;
 
 /// The differential cases on the embedded fixtures — GPT-2 for every area, Llama for its
-/// own — with the nnsight 0.8.1 and 0.7.0 clients at once against one server.
+/// own — with the nnsight 0.8.1, 0.7.0 and 0.5.15 clients at once against one server.
 #[test]
-fn every_case_passes_on_the_embedded_default_models_with_both_clients() {
+fn every_case_passes_on_the_embedded_default_models_with_every_client() {
     let server = Server::start(&[]);
     let llama = |label, client| Suite {
         model_dir: "fixtures/models/tiny-llama",
@@ -32,13 +32,38 @@ fn every_case_passes_on_the_embedded_default_models_with_both_clients() {
             bad.extend(llama_any("llama-any-0.7", "0.7").failures(&server));
             bad
         });
+        let g05 = scope.spawn(|| {
+            let mut bad = all("default-0.5", "0.5").failures(&server);
+            bad.extend(llama("llama-0.5", "0.5").failures(&server));
+            bad.extend(llama_any("llama-any-0.5", "0.5").failures(&server));
+            bad
+        });
         let mut bad = all("default", "0.8").failures(&server);
         bad.extend(llama("llama", "0.8").failures(&server));
         bad.extend(llama_any("llama-any", "0.8").failures(&server));
         bad.extend(g1.join().expect("the 0.7 suite panicked"));
+        bad.extend(g05.join().expect("the 0.5 suite panicked"));
         check(bad);
     });
 }
+
+/// What a user of any nnsight 0.5.x does first, with 0.5.0, 0.5.10, 0.5.13 and 0.5.15 at
+/// once against one server (0.5.15 also runs the whole catalogue above): a blocking trace
+/// of an edited copy, a session passing a value between traces, a 3-token generation and
+/// a helper function of the script (48.*), a non-blocking job polled to completion (4.1)
+/// and one whose `ndif-callback` URL, a listener in the case, sees every update (4.2).
+#[test]
+fn every_nnsight_05_release_runs_the_first_steps() {
+    let server = Server::start(&[]);
+    let smoke = |client, label| Suite { client, ..Suite::new("localndif/tiny-gpt2", SMOKE_05, label) };
+    run_together(
+        &server,
+        &[smoke("0.5.0", "smoke-0.5.0"), smoke("0.5.10", "smoke-0.5.10"), smoke("0.5.13", "smoke-0.5.13"), smoke("0.5.15", "smoke-0.5.15")],
+    );
+}
+
+/// The first steps of a 0.5.x user (`every_nnsight_05_release_runs_the_first_steps`).
+const SMOKE_05: &str = "48.*,4.1,4.2";
 
 /// The cases written for every architecture: envoys bound through the driver's
 /// per-architecture paths (10.8–10.10), the augmented-assignment corpus (45), the eager
