@@ -230,9 +230,12 @@ impl Session {
 /// The rule that makes a failure MISSING, the same for every server: the error the
 /// client raised ends with nnsight's and Python's form for an absent feature, a
 /// `NotImplementedError` (bare or qualified, as a remote traceback's last line or a
-/// `RemoteError`'s text). Words in other errors decide nothing: `TypeError: unsupported
-/// operand type(s)` is a real failure, not a missing feature.
+/// `RemoteError`'s text; the line nnsight 0.5 adds after it aside). Words in other errors
+/// decide nothing: `TypeError: unsupported operand type(s)` is a real failure, not a
+/// missing feature.
 pub fn says_unsupported(message: &str) -> bool {
+    // nnsight 0.5's RemoteException appends a line of its own to the server's text.
+    let message = message.trim_end().strip_suffix("\nRemote exception.").unwrap_or(message);
     let Some(last) = message.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
         return false;
     };
@@ -283,6 +286,7 @@ mod tests {
         assert!(says_unsupported("RemoteError: NotImplementedError: localndif does not support torch.fft yet"));
         assert!(says_unsupported("Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    f()\nNotImplementedError: localndif does not support the builtin `__import__()` yet\n"));
         assert!(says_unsupported("builtins.NotImplementedError: fft"));
+        assert!(says_unsupported("Traceback (most recent call last):\nNotImplementedError: localndif does not support `numpy.fft` yet\nRemote exception."));
         // The words of other errors do not make a failure MISSING.
         assert!(!says_unsupported("TypeError: unsupported operand type(s) for +: 'int' and 'str'"));
         assert!(!says_unsupported("ValueError: gradients on CUDA are not supported by this server"));
