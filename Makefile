@@ -189,6 +189,7 @@ _test:
 fixtures: venv
 	.venv/bin/python fixtures/models/make_tiny.py
 	.venv/bin/python python/cpython_corpus.py
+	.venv/bin/python python/bytecode_corpus.py
 	.venv/bin/python python/module_names.py
 	.venv/bin/python python/source_ops.py
 	PYTHONPATH=.nnsight-0.7.0 .venv/bin/python python/source_ops.py

@@ -137,6 +137,14 @@ struct ServeArgs {
     /// Bytes of updates a client socket may leave unread before it is cut off.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     socket_backlog: usize,
+    /// The most a request payload may decompress to; past it, 413 (a zstd frame that
+    /// declares more is refused before it is inflated).
+    #[arg(long, default_value_t = localndif::request::inflate::DEFAULT_MAX_REQUEST_BYTES, value_name = "BYTES")]
+    max_request_bytes: usize,
+    /// Decompressed request bytes all decodes in flight may hold together; past it, 503
+    /// with Retry-After.
+    #[arg(long, default_value_t = localndif::request::inflate::DEFAULT_DECODE_BUDGET, value_name = "BYTES")]
+    decode_budget: usize,
     /// On SIGTERM/SIGINT: seconds running jobs may take to finish before they are
     /// ended with an ERROR (queued jobs get one at once; no new jobs are taken).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
@@ -396,6 +404,8 @@ fn main() -> anyhow::Result<()> {
         api_keys,
         log_format,
         socket_backlog,
+        max_request_bytes,
+        decode_budget,
         keep_orphans,
         rate_limit,
         results_dir,
@@ -515,7 +525,11 @@ fn main() -> anyhow::Result<()> {
         Registry::load_specs(specs, device)?
     });
     let first_repo = registry.repo_ids().first().map(|r| r.to_string()).unwrap_or_default();
-    let protocol = Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog };
+    let decode = localndif::request::Limits {
+        max_bytes: max_request_bytes,
+        budget: Some(Arc::new(localndif::request::DecodeBudget::new(decode_budget))),
+    };
+    let protocol = Protocol { min_nnsight_version, inline_max: inline_result_max, stream_local, socket_backlog, decode };
     let ttl = std::time::Duration::from_secs(result_ttl);
     let (front, worker) = match (role, shared) {
         (Role::Front, Some((bus, blobs))) => {

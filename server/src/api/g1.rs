@@ -182,11 +182,21 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     }
     // nnsight 0.5.0–0.5.10 download a result from `GET /result/{id}` when COMPLETED
     // carries no data (and take any data it carries as the result itself).
-    let legacy_result = client_version.is_some_and(|v| v < version::Version::parse("0.5.11").expect("a version"));
-    let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress };
-    let decoded = super::decode_off_task(body.len(), move || request::decode_g1(&model_key, &body, compress)).await?;
+    let legacy_result = client_version.as_ref().is_some_and(|v| *v < version::Version::parse("0.5.11").expect("a version"));
+    let python = header("python-version").unwrap_or("").to_string();
+    let submission = request::Submission::G1 { model_key: model_key.clone(), body: body.clone(), compress, python: python.clone() };
+    let limits = s.protocol.decode.clone();
+    let decoded = super::decode_off_task(move || {
+        request::decode_g1(&model_key, &body, compress, &limits).map(|mut r| {
+            r.python = Some(python).filter(|p| !p.is_empty());
+            r
+        })
+    })
+    .await?;
     let req = match decoded {
         Ok(r) => r,
+        // Refusals of size and load are HTTP errors, as for G2 (the client raises them).
+        Err(e @ (request::RequestError::TooLarge { .. } | request::RequestError::Busy { .. })) => return Err(ApiError::from_request(&e)),
         Err(e) => return Ok(reply.error(&s, format!("The request from nnsight {client} could not be read: {e}")).await),
     };
     let watcher = (!callback.is_empty() && session.is_none())
@@ -219,7 +229,8 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
         id: id.clone(),
         session: session.clone(),
         watcher,
-        stream: s.protocol.stream_local,
+        // nnsight 0.5.x run a STREAM's block (0.6–0.7 crash on one: `--stream-local`).
+        stream: s.protocol.stream_local || client_version.as_ref().is_some_and(|v| *v < version::Version::parse("0.6").expect("a version")),
         run: Box::new(move |ctl| job::execute(&req, &served, caps, ctl)),
     };
     let received = s

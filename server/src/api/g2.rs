@@ -53,9 +53,10 @@ pub async fn submit(s: AppState, headers: HeaderMap, req: Request, received: std
     let submission = request::Submission::G2 { envelope: data.clone(), blob: blob.clone() };
     let decoded = {
         let envelope = envelope.clone();
-        super::decode_off_task(blob.len(), move || request::decode_g2(&envelope, &blob)).await?
+        let limits = s.protocol.decode.clone();
+        super::decode_off_task(move || request::decode_g2(&envelope, &blob, &limits)).await?
     };
-    let req = decoded.map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let req = decoded.map_err(|e| ApiError::from_request(&e))?;
     let runs_on = s.runs_on(&req.model_key.repo_id).await?;
     // A blocking job's updates go only to its session's socket: without one the client
     // would wait forever, so refuse instead.

@@ -2,7 +2,7 @@
 //! `is_model_running()` accept, docs/protocol.md), `/env`, `/whoami`, `/models`.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{AppState, json as json_response};
@@ -18,7 +18,13 @@ pub async fn health() -> Response {
 
 /// `GET /ready`: the models are loaded and jobs are taken (readiness). Models load before
 /// the server listens, so a listening server is ready until it starts shutting down.
+/// `GET /ready`: 200 while jobs are taken; 503 `{"ready": false}` from the first moment of
+/// a drain (SIGTERM), so a load balancer stops sending work before the port closes.
 pub async fn ready(State(s): State<AppState>) -> Response {
+    if s.jobs.closing() {
+        let body = serde_json::json!({"ready": false, "reason": "draining: the server is shutting down and takes no new jobs"});
+        return (axum::http::StatusCode::SERVICE_UNAVAILABLE, json_response(body.to_string())).into_response();
+    }
     json_response(serde_json::json!({"ready": true, "models": served(&s).await}).to_string())
 }
 

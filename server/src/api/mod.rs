@@ -120,11 +120,22 @@ pub struct Protocol {
     pub stream_local: bool,
     /// Bytes of updates a socket may have pending before its client is cut off.
     pub socket_backlog: usize,
+    /// What decoding a request may cost (`--max-request-bytes`, `--decode-budget`).
+    pub decode: crate::request::Limits,
 }
 
 impl Default for Protocol {
     fn default() -> Self {
-        Protocol { min_nnsight_version: None, inline_max: 8 << 20, stream_local: false, socket_backlog: 64 << 20 }
+        Protocol {
+            min_nnsight_version: None,
+            inline_max: 8 << 20,
+            stream_local: false,
+            socket_backlog: 64 << 20,
+            decode: crate::request::Limits {
+                max_bytes: crate::request::inflate::DEFAULT_MAX_REQUEST_BYTES,
+                budget: Some(std::sync::Arc::new(crate::request::DecodeBudget::new(crate::request::inflate::DEFAULT_DECODE_BUDGET))),
+            },
+        }
     }
 }
 
@@ -215,15 +226,9 @@ async fn submit(
     reply
 }
 
-/// Payloads up to this size are decoded on the request's own task: handing them to the
-/// blocking pool would cost more than decoding them (a thread wake-up per request).
-pub const DECODE_INLINE_MAX: usize = 64 << 10;
-
-/// Runs `decode` on the request's task if `len` is small, else on the blocking pool.
-async fn decode_off_task<T: Send + 'static>(len: usize, decode: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    if len <= DECODE_INLINE_MAX {
-        return Ok(decode());
-    }
+/// Decodes on the blocking pool, never on the async runtime: inflating and decoding a
+/// payload is CPU work whose cost the client chooses.
+async fn decode_off_task<T: Send + 'static>(decode: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(decode)
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error: {e}")))
@@ -242,6 +247,8 @@ fn not_served(s: &AppState, repo: &str) -> String {
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
+    /// Seconds to wait before trying again (`Retry-After`), for refusals that pass.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -249,22 +256,33 @@ impl ApiError {
         ApiError {
             status,
             detail: detail.into(),
+            retry_after: None,
         }
     }
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    /// A request that could not be decoded: 400, 413 past `--max-request-bytes`, 503 with
+    /// `Retry-After` while `--decode-budget` is spent.
+    pub fn from_request(e: &crate::request::RequestError) -> ApiError {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut err = ApiError::new(status, e.to_string());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            err.retry_after = Some(1);
+        }
+        err
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "detail": self.detail });
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
-        )
-            .into_response()
+        let mut resp = (self.status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

@@ -412,11 +412,60 @@ async fn g1_refusals_use_ndifs_channels() {
     assert!(v["description"].as_str().unwrap().contains("'openai-community/gpt2' is not served"), "{v}");
     let (_, polled) = get(&s, &format!("/response/{}", v["id"].as_str().unwrap())).await;
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&polled).unwrap()["status"], "ERROR");
-    // nnsight 0.5 ships bytecode: refused naming the version.
-    let (_, body) = send(&s, g1_request("c01_save_output", &[("nnsight-version", "0.5.15")])).await;
+    // nnsight before 0.5 sent intervention graphs: NDIF's incompatible-version text.
+    let (_, body) = send(&s, g1_request("c01_save_output", &[("nnsight-version", "0.4.7")])).await;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["status"], "ERROR");
-    assert!(v["description"].as_str().unwrap().contains("nnsight 0.5.15"), "{v}");
+    let text = v["description"].as_str().unwrap();
+    assert!(text.contains("0.4.7 is incompatible") && text.contains("minimum supported version is 0.5.0"), "{v}");
+}
+
+/// A real nnsight 0.5.x request (`fixtures/captures/v0.5.*`, zlib as 0.5 sends it).
+fn g05_request(version: &str, case: &str) -> Request<Body> {
+    let p = PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test"))
+        .join(format!("../fixtures/captures/v{version}"))
+        .join(case)
+        .join("request.blob");
+    let blob = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    Request::post("/request")
+        .header("content-type", "application/octet-stream")
+        .header("nnsight-model-key", r#"nnsight.modeling.language.LanguageModel:{"repo_id": "localndif/tiny-gpt2", "revision": null}"#)
+        .header("nnsight-zlib", "True")
+        .header("nnsight-version", version)
+        .header("ndif-timestamp", "1715000000.25")
+        .body(Body::from(blob))
+        .unwrap()
+}
+
+/// nnsight 0.5.11+ read COMPLETED's `data` as the result URL; 0.5.0–0.5.10 take any data
+/// as the result itself, so theirs has none and they download `GET /result/{id}`. Both
+/// get the plain `torch.save` bytes (0.5 decompresses nothing).
+#[tokio::test]
+async fn nnsight_05_jobs_run_and_older_05_clients_download_from_the_legacy_result_path() {
+    let s = state_serving("localndif/tiny-gpt2");
+    for (version, legacy) in [("0.5.13", false), ("0.5.10", true), ("0.5.0", true)] {
+        let capture = if version == "0.5.10" { "0.5.13" } else { version };
+        let mut req = g05_request(capture, "c01_save_output");
+        req.headers_mut().insert("nnsight-version", version.parse().unwrap());
+        let (code, body) = send(&s, req).await;
+        assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let id = v["id"].as_str().unwrap();
+        let done = wait_terminal(&s, id).await;
+        assert_eq!(done["status"], "COMPLETED", "{version}: {done}");
+        let path = if legacy {
+            assert!(done["data"].is_null(), "{version}: {done}");
+            format!("/result/{id}")
+        } else {
+            let url = done["data"].as_str().unwrap();
+            url[url.find("/results/").unwrap()..].to_string()
+        };
+        let (code, blob) = get(&s, &path).await;
+        assert_eq!(code, StatusCode::OK, "{version}");
+        let (graph, _) = crate::wire::torch::torch_load(&blob).unwrap_or_else(|e| panic!("{version}: not a plain torch.save: {e}"));
+        let text = graph.canon(graph.root);
+        assert!(text.contains("hidden") && text.contains("logits"), "{version}: {text}");
+    }
 }
 
 #[tokio::test]
@@ -576,6 +625,13 @@ async fn metrics_count_jobs_and_results_expire() {
     let (code, body) = get(&s, "/ready").await;
     let ready: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!((code, ready["ready"].clone(), ready["models"][0].clone()), (StatusCode::OK, true.into(), "openai-community/gpt2".into()));
+    // From the first moment of a drain the server is not ready; it stays alive.
+    let jobs = s.jobs.clone();
+    tokio::task::spawn_blocking(move || jobs.shutdown(Duration::ZERO)).await.unwrap();
+    let (code, body) = get(&s, "/ready").await;
+    assert_eq!((code, serde_json::from_slice::<serde_json::Value>(&body).unwrap()["ready"].clone()), (StatusCode::SERVICE_UNAVAILABLE, false.into()));
+    let (code, _) = get(&s, "/health").await;
+    assert_eq!(code, StatusCode::OK);
 }
 
 /// `serve --api-keys`: a submission needs a known key (NDIF's 401 text); a job's status and
@@ -739,4 +795,62 @@ async fn results_past_the_budget_are_evicted_and_counted() {
         _ => f64::NAN,
     });
     assert_eq!(evicted, Some(1.0));
+}
+
+/// A small body cannot buy a large decode: a zstd frame declaring more than
+/// `--max-request-bytes` is refused (413) before it is inflated, one that does not declare
+/// its size is cut at the cap, and while `--decode-budget` is spent a decode gets 503 with
+/// Retry-After — for both client generations.
+#[tokio::test]
+async fn decompression_bombs_are_refused_with_the_limit() {
+    let mut s = state_serving("localndif/tiny-gpt2");
+    s.protocol.decode = crate::request::Limits {
+        max_bytes: 1 << 20,
+        budget: Some(Arc::new(crate::request::DecodeBudget::new(4 << 20))),
+    };
+    let zeros = vec![0u8; 16 << 20];
+    let declared = crate::wire::zstdio::compress(&zeros, 3);
+    let undeclared = crate::wire::zstdio::compress_stream(&zeros, 3);
+    assert!(declared.len() < 8 << 10 && undeclared.len() < 8 << 10);
+    let g1 = |blob: &[u8]| {
+        Request::post("/request")
+            .header("content-type", "application/octet-stream")
+            .header("nnsight-model-key", r#"nnsight.modeling.language.LanguageModel:{"repo_id": "localndif/tiny-gpt2", "revision": null}"#)
+            .header("nnsight-version", "0.7.0")
+            .body(Body::from(blob.to_vec()))
+            .unwrap()
+    };
+    for blob in [&declared, &undeclared] {
+        for req in [multipart(&envelope(), blob), g1(blob)] {
+            let (code, body) = send(&s, req).await;
+            assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE, "{}", String::from_utf8_lossy(&body));
+            assert!(detail(&body).contains("at most 1048576") || detail(&body).contains("more than 1048576"), "{}", detail(&body));
+        }
+    }
+    // Nothing stays reserved after a refusal.
+    assert_eq!(s.protocol.decode.budget.as_ref().unwrap().used(), 0);
+    // A spent budget: 503 and when to try again.
+    s.protocol.decode.budget = Some(Arc::new(crate::request::DecodeBudget::new(1 << 10)));
+    let (code, headers, body) = exchange(&s, multipart(&envelope(), &capture("c01_save_output"))).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{}", String::from_utf8_lossy(&body));
+    assert!(detail(&body).contains("--decode-budget"), "{}", detail(&body));
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+}
+
+/// Every recorded 0.5 request runs to COMPLETED: invokes, generation, a session, an edit
+/// and a helper function the script defined (shipped as CPython 3.11 bytecode).
+#[tokio::test]
+async fn every_recorded_05_request_completes() {
+    let s = state_serving("localndif/tiny-gpt2");
+    for version in ["0.5.13", "0.5.0"] {
+        for case in ["c02_multi_invoke", "c03_generate", "c04_session", "c05_helper_function", "c06_edit"] {
+            let mut req = g05_request(version, case);
+            req.headers_mut().insert("python-version", "3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]".parse().unwrap());
+            let (code, body) = send(&s, req).await;
+            assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let done = wait_terminal(&s, v["id"].as_str().unwrap()).await;
+            assert_eq!(done["status"], "COMPLETED", "{version}/{case}: {done}");
+        }
+    }
 }

@@ -143,9 +143,10 @@ impl Ticket {
             f.push(("owner", o.clone().into_bytes()));
         }
         match &self.submission {
-            Submission::G1 { model_key, body, compress } => {
+            Submission::G1 { model_key, body, compress, python } => {
                 f.push(("kind", b"g1".to_vec()));
                 f.push(("model_key", model_key.clone().into_bytes()));
+                f.push(("python", python.clone().into_bytes()));
                 f.push(("compress", if *compress { b"1".to_vec() } else { b"0".to_vec() }));
                 f.push(("body", body.to_vec()));
             }
@@ -167,7 +168,12 @@ impl Ticket {
         let opt = |k: &str| field(e, k).and_then(|b| String::from_utf8(b).ok());
         let bytes = |k: &str| field(e, k).map(Bytes::from).ok_or_else(|| format!("the queue entry {} has no '{k}'", e.id));
         let submission = match text("kind")?.as_str() {
-            "g1" => Submission::G1 { model_key: text("model_key")?, compress: text("compress")? == "1", body: bytes("body")? },
+            "g1" => Submission::G1 {
+                model_key: text("model_key")?,
+                compress: text("compress")? == "1",
+                body: bytes("body")?,
+                python: opt("python").unwrap_or_default(),
+            },
             "g2" => Submission::G2 { envelope: bytes("envelope")?, blob: bytes("blob")? },
             other => return Err(format!("the queue entry {} is of unknown kind '{other}'", e.id)),
         };
@@ -408,7 +414,7 @@ mod tests {
             owner: None,
             result_url: "http://h/results/j1".into(),
             received_ms: 123,
-            submission: Submission::G1 { model_key: "k".into(), body: Bytes::from_static(b"\x00\xff"), compress: true },
+            submission: Submission::G1 { model_key: "k".into(), body: Bytes::from_static(b"\x00\xff"), compress: true, python: "3.11.7".into() },
         };
         let entry = redis::streams::StreamId {
             id: "1-0".into(),

@@ -332,7 +332,9 @@ impl Worker {
                 return;
             }
         }
-        let req = match ticket.submission.decode() {
+        // The front already held the request to its limits.
+        let unlimited = crate::request::Limits { max_bytes: usize::MAX, budget: None };
+        let req = match ticket.submission.decode(&unlimited) {
             Ok(r) => r,
             Err(e) => return self.end(stream, &entry.id, &ticket, format!("The request could not be read: {e}")),
         };

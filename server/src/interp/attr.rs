@@ -331,6 +331,8 @@ pub fn bind_method(func: Value, recv: Value) -> Value {
 pub fn bind_class_attr(v: Value, obj: &Value, class: &ClassRef) -> Value {
     match &v {
         Value::Function(_) => bind_method(v, obj.clone()),
+        // A function shipped as bytecode (`interp::bytecode`), or one that cannot run.
+        Value::Host(h) if h.type_name() == "function" => bind_method(v, obj.clone()),
         // Methods the server generated for a user class (dataclass `__init__`, ...).
         Value::Native(n) if n.recv.is_none() && matches!(n.aux, crate::value::object::Aux::Value(Value::Class(_))) => {
             bind_method(v, obj.clone())

@@ -679,7 +679,7 @@ pub fn is_callable(it: &mut Interp, v: &Value) -> PyResult<bool> {
     Ok(match v {
         Value::Function(_) | Value::Native(_) | Value::Method(_) | Value::Type(_) | Value::Class(_) => true,
         Value::Instance(_) => it.getattr_opt(v, "__call__")?.is_some(),
-        Value::Host(h) => h.type_name() == "Envoy" || h.type_name() == "builtin_function_or_method",
+        Value::Host(h) => matches!(h.type_name(), "Envoy" | "builtin_function_or_method" | "function"),
         _ => false,
     })
 }

@@ -100,120 +100,22 @@ impl Interp<'_> {
         let empty = ruff_python_ast::Parameters::default();
         let params = func.code.parameters().unwrap_or(&empty);
         let ops = &func.code.scope.params;
-        let qual = func.qualname.clone();
-        let posonly: Vec<&str> = params.posonlyargs.iter().map(|p| p.parameter.name.id.as_str()).collect();
-        let positional: Vec<&str> = posonly
-            .iter()
-            .copied()
-            .chain(params.args.iter().map(|p| p.parameter.name.id.as_str()))
-            .collect();
-        let kwonly: Vec<&str> = params.kwonlyargs.iter().map(|p| p.parameter.name.id.as_str()).collect();
-        let npos = positional.len();
-        let mut slots: Vec<Option<Value>> = vec![None; npos + kwonly.len()];
-        let nargs = args.len();
-        let mut extra = Vec::new();
-        for (i, a) in args.into_iter().enumerate() {
-            if i < npos {
-                slots[i] = Some(a);
-            } else {
-                extra.push(a);
-            }
-        }
-        if !extra.is_empty() && params.vararg.is_none() {
-            let ndefaults = func.defaults.borrow().len();
-            let takes = if ndefaults > 0 {
-                format!("from {} to {} positional arguments", npos - ndefaults, npos)
-            } else {
-                format!("{npos} positional argument{}", if npos == 1 { "" } else { "s" })
-            };
-            let nkw = kwargs.iter().filter(|(k, _)| kwonly.contains(&k.as_ref())).count();
-            let given = if nkw > 0 {
-                format!(
-                    "{nargs} positional argument{} (and {nkw} keyword-only argument{}) were given",
-                    if nargs == 1 { "" } else { "s" },
-                    if nkw == 1 { "" } else { "s" }
-                )
-            } else {
-                format!("{nargs} {}", if nargs == 1 { "was given" } else { "were given" })
-            };
-            return Err(PyErr::type_error(format!("{qual}() takes {takes} but {given}")));
-        }
-        let kwarg_dict = crate::value::Dict::new();
-        let mut posonly_as_kw = Vec::new();
-        for (k, v) in kwargs {
-            let name = k.as_ref();
-            if let Some(i) = positional.iter().position(|p| *p == name).filter(|&i| i >= posonly.len()) {
-                if slots[i].is_some() {
-                    return Err(PyErr::type_error(format!(
-                        "{qual}() got multiple values for argument '{name}'"
-                    )));
-                }
-                slots[i] = Some(v);
-            } else if let Some(i) = kwonly.iter().position(|p| *p == name) {
-                slots[npos + i] = Some(v);
-            } else if params.kwarg.is_some() {
-                kwarg_dict.insert(Value::str(name), v)?;
-            } else if posonly.contains(&name) {
-                posonly_as_kw.push(name.to_string());
-            } else {
-                return Err(PyErr::type_error(format!(
-                    "{qual}() got an unexpected keyword argument '{name}'"
-                )));
-            }
-        }
-        if !posonly_as_kw.is_empty() {
-            return Err(PyErr::type_error(format!(
-                "{qual}() got some positional-only arguments passed as keyword arguments: '{}'",
-                posonly_as_kw.join(", ")
-            )));
-        }
-        // Defaults fill the last positional parameters.
-        {
-            let defaults = func.defaults.borrow();
-            let first_default = npos - defaults.len();
-            for (i, d) in defaults.iter().enumerate() {
-                if slots[first_default + i].is_none() {
-                    slots[first_default + i] = Some(d.clone());
-                }
-            }
-        }
-        for (i, name) in kwonly.iter().enumerate() {
-            if slots[npos + i].is_none()
-                && let Some((_, d)) = func.kwdefaults.borrow().iter().find(|(n, _)| n.as_ref() == *name)
-            {
-                slots[npos + i] = Some(d.clone());
-            }
-        }
-        let missing_pos: Vec<&str> = (0..npos).filter(|&i| slots[i].is_none()).map(|i| positional[i]).collect();
-        if !missing_pos.is_empty() {
-            return Err(PyErr::type_error(format!(
-                "{qual}() missing {} required positional argument{}: {}",
-                missing_pos.len(),
-                if missing_pos.len() == 1 { "" } else { "s" },
-                name_list(&missing_pos)
-            )));
-        }
-        let missing_kw: Vec<&str> = (0..kwonly.len())
-            .filter(|&i| slots[npos + i].is_none())
-            .map(|i| kwonly[i])
-            .collect();
-        if !missing_kw.is_empty() {
-            return Err(PyErr::type_error(format!(
-                "{qual}() missing {} required keyword-only argument{}: {}",
-                missing_kw.len(),
-                if missing_kw.len() == 1 { "" } else { "s" },
-                name_list(&missing_kw)
-            )));
-        }
+        let spec = Params {
+            qualname: &func.qualname,
+            posonly: params.posonlyargs.len(),
+            positional: params
+                .posonlyargs
+                .iter()
+                .chain(params.args.iter())
+                .map(|p| p.parameter.name.id.as_str())
+                .collect(),
+            kwonly: params.kwonlyargs.iter().map(|p| p.parameter.name.id.as_str()).collect(),
+            varargs: params.vararg.is_some(),
+            varkw: params.kwarg.is_some(),
+        };
+        let b = bind(&spec, &func.defaults.borrow(), &func.kwdefaults.borrow(), args, kwargs)?;
         // Parameter order in `ops`: positional, *args, keyword-only, **kwargs.
-        let mut values: Vec<Value> = slots[..npos].iter().map(|s| s.clone().unwrap_or(Value::None)).collect();
-        if params.vararg.is_some() {
-            values.push(Value::tuple(extra));
-        }
-        values.extend(slots[npos..].iter().map(|s| s.clone().unwrap_or(Value::None)));
-        if params.kwarg.is_some() {
-            values.push(Value::Dict(kwarg_dict));
-        }
+        let values = b.positional.into_iter().chain(b.varargs).chain(b.kwonly).chain(b.varkw);
         for (op, v) in ops.iter().zip(values) {
             match op {
                 super::program::NameOp::Fast(i) => frame.fast[*i as usize] = Some(v),
@@ -354,6 +256,140 @@ fn function_start(code: &super::code::Code) -> usize {
         return l.start().to_usize();
     }
     0
+}
+
+/// A function's parameters by name, for [`bind`].
+pub struct Params<'a> {
+    pub qualname: &'a str,
+    /// How many of `positional` are positional-only.
+    pub posonly: usize,
+    pub positional: Vec<&'a str>,
+    pub kwonly: Vec<&'a str>,
+    /// `*args` / `**kwargs`.
+    pub varargs: bool,
+    pub varkw: bool,
+}
+
+/// A call's arguments bound to [`Params`]: a value for every positional and keyword-only
+/// parameter, the `*args` tuple and the `**kwargs` dict where the function has them.
+pub struct Bound {
+    pub positional: Vec<Value>,
+    pub varargs: Option<Value>,
+    pub kwonly: Vec<Value>,
+    pub varkw: Option<Value>,
+}
+
+/// Binds call arguments to parameters with CPython's rules and messages: `defaults` fill
+/// the last positional parameters, `kwdefaults` the keyword-only ones by name.
+pub fn bind(p: &Params<'_>, defaults: &[Value], kwdefaults: &[(Rc<str>, Value)], args: Vec<Value>, kwargs: Kwargs) -> PyResult<Bound> {
+    let qual = p.qualname;
+    let posonly = &p.positional[..p.posonly.min(p.positional.len())];
+    let positional = &p.positional;
+    let kwonly = &p.kwonly;
+    let npos = positional.len();
+    let mut slots: Vec<Option<Value>> = vec![None; npos + kwonly.len()];
+    let nargs = args.len();
+    let mut extra = Vec::new();
+    for (i, a) in args.into_iter().enumerate() {
+        if i < npos {
+            slots[i] = Some(a);
+        } else {
+            extra.push(a);
+        }
+    }
+    if !extra.is_empty() && !p.varargs {
+        let ndefaults = defaults.len().min(npos);
+        let takes = if ndefaults > 0 {
+            format!("from {} to {} positional arguments", npos - ndefaults, npos)
+        } else {
+            format!("{npos} positional argument{}", if npos == 1 { "" } else { "s" })
+        };
+        let nkw = kwargs.iter().filter(|(k, _)| kwonly.contains(&k.as_ref())).count();
+        let given = if nkw > 0 {
+            format!(
+                "{nargs} positional argument{} (and {nkw} keyword-only argument{}) were given",
+                if nargs == 1 { "" } else { "s" },
+                if nkw == 1 { "" } else { "s" }
+            )
+        } else {
+            format!("{nargs} {}", if nargs == 1 { "was given" } else { "were given" })
+        };
+        return Err(PyErr::type_error(format!("{qual}() takes {takes} but {given}")));
+    }
+    let kwarg_dict = crate::value::Dict::new();
+    let mut posonly_as_kw = Vec::new();
+    for (k, v) in kwargs {
+        let name = k.as_ref();
+        if let Some(i) = positional.iter().position(|p| *p == name).filter(|&i| i >= posonly.len()) {
+            if slots[i].is_some() {
+                return Err(PyErr::type_error(format!(
+                    "{qual}() got multiple values for argument '{name}'"
+                )));
+            }
+            slots[i] = Some(v);
+        } else if let Some(i) = kwonly.iter().position(|p| *p == name) {
+            slots[npos + i] = Some(v);
+        } else if p.varkw {
+            kwarg_dict.insert(Value::str(name), v)?;
+        } else if posonly.contains(&name) {
+            posonly_as_kw.push(name.to_string());
+        } else {
+            return Err(PyErr::type_error(format!(
+                "{qual}() got an unexpected keyword argument '{name}'"
+            )));
+        }
+    }
+    if !posonly_as_kw.is_empty() {
+        return Err(PyErr::type_error(format!(
+            "{qual}() got some positional-only arguments passed as keyword arguments: '{}'",
+            posonly_as_kw.join(", ")
+        )));
+    }
+    // Defaults fill the last positional parameters.
+    let defaults = &defaults[defaults.len().saturating_sub(npos)..];
+    let first_default = npos - defaults.len();
+    for (i, d) in defaults.iter().enumerate() {
+        if slots[first_default + i].is_none() {
+            slots[first_default + i] = Some(d.clone());
+        }
+    }
+    for (i, name) in kwonly.iter().enumerate() {
+        if slots[npos + i].is_none()
+            && let Some((_, d)) = kwdefaults.iter().find(|(n, _)| n.as_ref() == *name)
+        {
+            slots[npos + i] = Some(d.clone());
+        }
+    }
+    let missing_pos: Vec<&str> = (0..npos).filter(|&i| slots[i].is_none()).map(|i| positional[i]).collect();
+    if !missing_pos.is_empty() {
+        return Err(PyErr::type_error(format!(
+            "{qual}() missing {} required positional argument{}: {}",
+            missing_pos.len(),
+            if missing_pos.len() == 1 { "" } else { "s" },
+            name_list(&missing_pos)
+        )));
+    }
+    let missing_kw: Vec<&str> = (0..kwonly.len())
+        .filter(|&i| slots[npos + i].is_none())
+        .map(|i| kwonly[i])
+        .collect();
+    if !missing_kw.is_empty() {
+        return Err(PyErr::type_error(format!(
+            "{qual}() missing {} required keyword-only argument{}: {}",
+            missing_kw.len(),
+            if missing_kw.len() == 1 { "" } else { "s" },
+            name_list(&missing_kw)
+        )));
+    }
+    let mut values = slots.into_iter().map(|s| s.unwrap_or(Value::None));
+    let positional: Vec<Value> = values.by_ref().take(npos).collect();
+    let kwonly: Vec<Value> = values.collect();
+    Ok(Bound {
+        positional,
+        varargs: p.varargs.then(|| Value::tuple(extra)),
+        kwonly,
+        varkw: p.varkw.then(|| Value::Dict(kwarg_dict)),
+    })
 }
 
 fn name_list(names: &[&str]) -> String {

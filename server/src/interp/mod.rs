@@ -3,12 +3,14 @@
 //! ([`expr`]) over the one value model (`crate::value`), calls with Python's argument
 //! binding ([`call`]), attributes ([`attr`]), operators ([`ops`]), builtins and the
 //! methods of builtin types, the format mini-language ([`format`]), importable modules
-//! ([`modules`]), torch's tensor operations ([`torch`]) and numpy arrays ([`numpy`]). It reaches the world outside
+//! ([`modules`]), torch's tensor operations ([`torch`]) and numpy arrays ([`numpy`]), and
+//! functions the client ships as CPython 3.11 bytecode ([`bytecode`]). It reaches the world outside
 //! user code only through [`host::Host`] and host objects, so it knows nothing of
 //! coroutines, hooks or models.
 
 pub mod attr;
 pub mod builtins;
+pub mod bytecode;
 pub mod call;
 pub mod code;
 pub mod dataclass;

@@ -20,6 +20,7 @@ use crate::interp::program::Program;
 use crate::model::ModuleId;
 use crate::interleave::tokenizer::TokenizerObj;
 use crate::interp::Interp;
+use crate::interp::bytecode;
 use crate::interp::call::Kwargs;
 use crate::interp::foreign::{self, ShippedFunction};
 use crate::interp::host::HostObj;
@@ -46,6 +47,9 @@ pub struct Loader<'g> {
     nn: Option<Rc<Namespace>>,
     /// The class node of the client's model object (the envoy whose path is `model`).
     root_class: Option<Id>,
+    /// The client's CPython (its `python-version`): which bytecode its functions
+    /// shipped as code objects are (`interp::bytecode`). 3.11 unless told otherwise.
+    pub python_version: bytecode::PyVersion,
 }
 
 impl<'g> Loader<'g> {
@@ -68,8 +72,9 @@ impl<'g> Loader<'g> {
                     "_fill" => {
                         fills.insert(*target, *state);
                     }
-                    // nnsight 0.7: `(func_dict, {"__globals__": ..., "__deferred_closure__": ...})`.
-                    "_source_function_setstate" => {
+                    // nnsight 0.7: `(func_dict, {"__globals__": ..., "__deferred_closure__": ...})`;
+                    // cloudpickle's for a function shipped as bytecode: `(state, slotstate)`.
+                    "_source_function_setstate" | "_function_setstate" => {
                         fills.insert(*target, *state);
                     }
                     "_class_setstate" => {
@@ -80,7 +85,18 @@ impl<'g> Loader<'g> {
             }
         }
         Loader { g, ctx, tracer, memo: HashMap::new(), fills, class_states, depth: 0,
-            nn: None, root_class }
+            nn: None, root_class, python_version: bytecode::PyVersion::default() }
+    }
+
+    /// A model handle of its own over `base`'s model whose traces run the `model.edit()`
+    /// blocks `mediators` first (edits shipped beside the model rather than in it).
+    pub fn with_edits(&mut self, base: &Rc<ModelCtx>, mediators: &[Id]) -> PyResult<Rc<ModelCtx>> {
+        let ctx = base.fork();
+        for &med in mediators {
+            let e = self.edit(med)?;
+            ctx.edits.borrow_mut().push(e);
+        }
+        Ok(ctx)
     }
 
     /// Makes node `id` (the shipped tracer) load as `tracer`.
@@ -301,8 +317,16 @@ impl<'g> Loader<'g> {
             ("nnsight.intervention.serialization", "make_function") => self.function_07(id, &args)?,
             ("nnsight.intervention.serialization", "_make_dataclass_skeleton") => self.dataclass_07(id, &args)?,
             ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_skeleton_class") => self.class(id, &args)?,
-            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_function") => {
-                opaque("a function shipped as CPython bytecode (its source was not available to the client)")
+            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_function") => self.bytecode_function(id, &args)?,
+            ("cloudpickle.cloudpickle" | "cloudpickle.cloudpickle_fast", "_make_cell" | "_make_empty_cell") => {
+                // Memoized empty first: the cell may hold a function whose closure is it.
+                let cell = crate::value::object::Cell::new(None);
+                let v = bytecode::cell_value(cell.clone());
+                self.memo.insert(id, v.clone());
+                if let Some(a) = arg(0) {
+                    cell.set(Some(self.value(a)?));
+                }
+                v
             }
             ("builtins" | "__builtin__", kind @ ("property" | "staticmethod" | "classmethod")) => {
                 let t = match kind {
@@ -792,6 +816,22 @@ impl Loader<'_> {
         }
         set_owners(&cls);
         crate::interp::dataclass::apply(cls)
+    }
+}
+
+impl Loader<'_> {
+    /// A function shipped as CPython bytecode (cloudpickle's `_make_function`), memoized
+    /// before its state (`_function_setstate`) loads: its globals or closure may name it.
+    fn bytecode_function(&mut self, id: Id, args: &[Id]) -> PyResult<Value> {
+        let g = self.g;
+        let f = bytecode::make_function(g, args, self.python_version, &mut |a| self.value(a))?;
+        let v = f.clone().value();
+        self.memo.insert(id, v.clone());
+        if let Some(&[state, slots]) = self.fills.get(&id).and_then(|&st| g.tuple_items(st)) {
+            let (state, slots) = (self.value(state)?, self.value(slots)?);
+            bytecode::set_state(&f, &state, &slots)?;
+        }
+        Ok(v)
     }
 }
 

@@ -126,12 +126,16 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         generation_config: served.generation_config.clone(),
         log: sink.clone(),
         client: req.client,
-        client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(stream::runner),
+        client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(|s| stream::runner(s, req.nnsight_05)),
         edits: Default::default(),
         aliases,
         root_type: Default::default(),
     });
     let mut loader = load::Loader::new(g, ctx.clone(), None);
+    // Functions nnsight 0.5 ships as bytecode are for the client's Python.
+    if let Some(v) = req.python.as_deref().and_then(crate::interp::bytecode::PyVersion::parse) {
+        loader.python_version = v;
+    }
     let args = req.args.iter().map(|&a| loader.value(a)).collect::<PyResult<Vec<_>>>()?;
     let kwargs = loader.named(&req.kwargs)?;
     // `edited.trace(...)` on a handle that carries `model.edit()` blocks: the trace is that
@@ -144,6 +148,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         _ => None,
     }
     .unwrap_or_else(|| ctx.clone());
+    let traced = if req.edits.is_empty() { traced } else { loader.with_edits(&traced, &req.edits)? };
     let tracer: Value = match req.method {
         Method::Session => {
             let s: Rc<dyn HostObj> = Rc::new(SessionObj { ctx: ctx.clone() });

@@ -459,9 +459,11 @@ pub fn tensor_data(t: &tch::Tensor) -> PyResult<TensorData> {
 /// pickle of the function as nnsight 0.7's `CustomCloudPickler` writes one —
 /// `make_function(source, name, filename, qualname, module, doc, annotations, defaults,
 /// kwdefaults, base_globals, closure_values, closure_names, firstlineno)`, then
-/// `_source_function_setstate(fn, ({}, {"__globals__": captured, ...}))`. Its filename
-/// starts with `<nnsight` as the client's `pull()` requires.
-pub fn stream_function(source: &str, name: &str, captured: &[(Rc<str>, Value)]) -> PyResult<Vec<u8>> {
+/// `_source_function_setstate(fn, ({}, {"__globals__": captured, ...}))` — or, for
+/// nnsight 0.5.x (`nnsight_05`), which has no such helper, the function defined by its
+/// source run in its globals. Its filename starts with `<nnsight` as the client's
+/// `pull()` requires.
+pub fn stream_function(source: &str, name: &str, captured: &[(Rc<str>, Value)], nnsight_05: bool) -> PyResult<Vec<u8>> {
     let mut s = Saver::default();
     let mut globals = Vec::with_capacity(captured.len());
     for (k, v) in captured {
@@ -479,6 +481,27 @@ pub fn stream_function(source: &str, name: &str, captured: &[(Rc<str>, Value)]) 
         globals.push((key, v));
     }
     let str_node = |s: &mut Saver, text: &str| s.g.push(SaveNode::Str(text.into()));
+    let encode = |s: &Saver| {
+        localndif_wire::torchsave::pickle_graph(&s.g)
+            .map_err(|e| PyErr::value_error(format!("the session.local() block could not be encoded: {e}")))
+    };
+    if nnsight_05 {
+        // nnsight 0.5 has no source-function helper (`make_function`) and loads the
+        // STREAM with a plain `pickle.Unpickler`: the function is defined by running its
+        // source in its globals — `exec(compile(source, "<nnsight local …>", "exec"), G)`,
+        // then `G[name]` (the file name starts with `<nnsight`, which `LocalTracer`'s
+        // `pull()` / `push()` look for).
+        let globals = s.g.push(SaveNode::Dict(globals));
+        let args = vec![str_node(&mut s, source), str_node(&mut s, &format!("<nnsight local {name}>")), str_node(&mut s, "exec")];
+        let code = s.object("builtins", "compile", false, args, None);
+        let ran = s.object("builtins", "exec", false, vec![code, globals], None);
+        let pair = s.g.push(SaveNode::Tuple(vec![ran, globals]));
+        let one = s.g.push(SaveNode::Int(1));
+        let namespace = s.object("operator", "getitem", false, vec![pair, one], None);
+        let key = str_node(&mut s, name);
+        s.g.root = s.object("operator", "getitem", false, vec![namespace, key], None);
+        return encode(&s);
+    }
     let none = s.g.push(SaveNode::None);
     let empty = |s: &mut Saver| s.g.push(SaveNode::Dict(Vec::new()));
     let args = vec![
@@ -509,6 +532,5 @@ pub fn stream_function(source: &str, name: &str, captured: &[(Rc<str>, Value)]) 
         name: "_source_function_setstate".into(),
         state,
     });
-    localndif_wire::torchsave::pickle_graph(&s.g)
-        .map_err(|e| PyErr::value_error(format!("the session.local() block could not be encoded: {e}")))
+    encode(&s)
 }

@@ -13,9 +13,9 @@ use crate::jobs::StreamFn;
 use crate::value::{PyErr, Value};
 
 /// Runs blocks on the client through `stream`.
-pub fn runner(stream: StreamFn) -> ClientRunner {
+pub fn runner(stream: StreamFn, nnsight_05: bool) -> ClientRunner {
     Rc::new(move |ctx, block: ClientBlock| {
-        let data = save::stream_function(&block.source, &block.name, &block.captured)?;
+        let data = save::stream_function(&block.source, &block.name, &block.captured, nnsight_05)?;
         let upload = stream(data).map_err(|why| PyErr::runtime_error(format!("session.local(): {why}")))?;
         let g = pickle::decode(&upload)
             .map_err(|e| PyErr::value_error(format!("session.local(): the client's upload could not be decoded: {e}")))?;

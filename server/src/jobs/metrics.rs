@@ -44,6 +44,7 @@ pub struct Metrics {
     pub results_bytes: Gauge,
     pub results_evicted: Counter,
     pub results_expired: Counter,
+    pub internal_errors: Counter,
 }
 
 impl Default for Metrics {
@@ -73,6 +74,8 @@ impl Default for Metrics {
         registry.register("results_evicted", "Results evicted to stay within the byte budget", results_evicted.clone());
         let results_expired = Counter::default();
         registry.register("results_expired", "Results dropped after the TTL", results_expired.clone());
+        let internal_errors = Counter::default();
+        registry.register("internal_errors", "Jobs ended by a localndif bug (InternalError), not by their code", internal_errors.clone());
         Metrics {
             registry,
             jobs,
@@ -87,6 +90,7 @@ impl Default for Metrics {
             results_bytes,
             results_evicted,
             results_expired,
+            internal_errors,
         }
     }
 }

@@ -53,6 +53,9 @@ pub type SessionHook = Box<dyn Fn(&str, Option<Option<&str>>) + Send + Sync>;
 /// See [`JobCtl::stream`].
 pub type StreamFn = Arc<dyn Fn(Vec<u8>) -> Result<Vec<u8>, String> + Send + Sync>;
 
+/// How a job's error says it is a localndif bug, not the user's (`value::error`).
+pub const INTERNAL_ERROR: &str = "InternalError (a localndif bug)";
+
 /// How long a job waits for a client's `stream_upload` (NDIF waits 5 s; a client runs
 /// the streamed block first, which may take longer on a laptop).
 pub const STREAM_WAIT: Duration = Duration::from_secs(120);
@@ -319,6 +322,11 @@ impl Jobs {
         let cut: Vec<(String, RunningJob)> = lock(&self.inner.running).drain().collect();
         self.end_early(&[], &cut, SHUTTING_DOWN, true);
         Drained { queued: queued.len(), finished: running_at_start - cut.len(), cut: cut.len() }
+    }
+
+    /// Whether a drain has begun (`shutdown`): no job is taken any more.
+    pub fn closing(&self) -> bool {
+        self.inner.closing.load(Ordering::SeqCst)
     }
 
     /// A request body of `n` bytes arrived (for `/metrics`).
@@ -654,7 +662,7 @@ impl Jobs {
         let task: Task = Box::new(move || {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(ctl)))
                 .unwrap_or_else(|_| {
-                    Err("InternalError (a localndif bug): the job panicked".to_string())
+                    Err(format!("{INTERNAL_ERROR}: the job panicked"))
                 });
             if thread_state.compare_exchange(RUNNING, DONE, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
                 let _ = tx.send(outcome);
@@ -684,7 +692,7 @@ impl Jobs {
                             Ok(outcome) => outcome,
                             Err(_) if state.compare_exchange(RUNNING, ABANDONED, Ordering::SeqCst, Ordering::SeqCst).is_err() => {
                                 // It finished just now: its outcome is on its way.
-                                rx.recv().unwrap_or_else(|_| Err("InternalError (a localndif bug): the job's outcome was lost".into()))
+                                rx.recv().unwrap_or_else(|_| Err(format!("{INTERNAL_ERROR}: the job's outcome was lost")))
                             }
                             Err(_) => {
                                 // Still inside one uninterruptible operation: report and
@@ -723,6 +731,9 @@ impl Jobs {
         m.phase("run", run_time.as_secs_f64());
         let status = if outcome.is_ok() { "COMPLETED" } else { "ERROR" };
         m.ended(status, &model);
+        if outcome.as_ref().err().is_some_and(|e| e.lines().last().is_some_and(|l| l.starts_with(INTERNAL_ERROR))) {
+            m.internal_errors.inc();
+        }
         let result_bytes = outcome.as_ref().map_or(0, Vec::len);
         m.result_bytes.inc_by(result_bytes as u64);
         tracing::info!(

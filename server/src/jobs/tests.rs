@@ -119,6 +119,12 @@ fn a_failing_or_panicking_job_ends_in_one_error() {
         "{}",
         last.description
     );
+    // /metrics counts the localndif bugs (the panic, and an InternalError a job reported),
+    // not a user's error that merely quotes the words.
+    transcript(&jobs, "s4", Box::new(|_| Err(format!("Traceback ...\n{INTERNAL_ERROR}: a torch operation panicked"))));
+    transcript(&jobs, "s5", Box::new(|_| Err(format!("ValueError: {INTERNAL_ERROR}"))));
+    let line = jobs.metrics_text().lines().find(|l| l.starts_with("localndif_internal_errors_total")).map(str::to_string);
+    assert_eq!(line.as_deref(), Some("localndif_internal_errors_total 2"));
 }
 
 #[test]

@@ -15,9 +15,8 @@
 use std::sync::Arc;
 
 use localndif_wire::pickle::{self, Graph, Id, Node};
-use localndif_wire::zstdio;
 
-use super::g2::MAX_PAYLOAD;
+use super::inflate::{Limits, inflate};
 use super::{ClientGeneration, Method, ModelKey, Request, RequestError};
 
 fn shape(why: &str) -> RequestError {
@@ -26,9 +25,9 @@ fn shape(why: &str) -> RequestError {
 
 /// Decodes a G1 request body (`model_key` from the `nnsight-model-key` header; `compress`:
 /// whether the client wants its result zstd-compressed).
-pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request, RequestError> {
+pub fn decode_g1(model_key: &str, body: &[u8], compress: bool, limits: &Limits) -> Result<Request, RequestError> {
     let model_key = ModelKey::parse(model_key)?;
-    let payload = decompress(body)?;
+    let (payload, _held) = inflate(body, limits)?;
     let g = pickle::decode(&payload).map_err(|e| RequestError::Pickle(e.to_string()))?;
     let dict = state(&g, g.root).and_then(|s| g.dict_get(s, "__dict__")).ok_or_else(|| shape("the payload is not a RequestModel"))?;
     let interventions = g.dict_get(dict, "interventions").ok_or_else(|| shape("the RequestModel has no interventions"))?;
@@ -56,13 +55,22 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         .and_then(|s| g.dict_get(s, "_default_mediators").or_else(|| g.dict_get(s, "default_mediators")))
         .and_then(|l| list(&g, l))
         .unwrap_or_default();
-    let mediators: Vec<Id> = g
+    let mut mediators: Vec<Id> = g
         .dict_get(tstate, "mediators")
         .and_then(|m| list(&g, m))
         .unwrap_or_default()
         .into_iter()
         .filter(|m| !edits.contains(m))
         .collect();
+    // nnsight 0.5.0 ships the model by persistent id, so its edits reach us only as the
+    // first mediators of the tracer (`InterleavingTracer.compile` appends them before the
+    // direct-input invoke, whose presence the top function's `get_frame()` line shows).
+    let mut shipped_edits = Vec::new();
+    if g.dict_get(tstate, "model").is_some_and(|m| matches!(g.node(m), Some(Node::PersId(_)))) && !mediators.is_empty() {
+        let direct = info_lines(&g, tstate).is_some_and(|s| s.contains(".info.frame = "));
+        let keep = usize::from(direct);
+        shipped_edits = mediators.drain(..mediators.len() - keep).collect();
+    }
     // The function whose body is the user's block, and how to cut it out.
     let mut mediator_info_start = None;
     let (func, body_of) = match mediators.as_slice() {
@@ -168,7 +176,10 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool) -> Result<Request
         kwargs,
         globals,
         locals,
+        edits: shipped_edits,
         client: ClientGeneration::G1,
+        nnsight_05: bytecode,
+        python: None,
     })
 }
 
@@ -187,28 +198,6 @@ pub fn mediator_body(g: &Graph, mediator: Id) -> Result<(String, Option<Id>), Re
         .and_then(|s| g.tuple_items(s).and_then(|t| t.get(1).copied()))
         .and_then(|d| g.dict_get(d, "__globals__"));
     Ok((lines.join("\n"), globals))
-}
-
-/// The body's codec is sniffed rather than taken from the headers (NDIF trusts
-/// `nnsight-compress` / `nnsight-zlib`, and a client of the other generation then fails
-/// at decompression; docs/protocol.md): zstd (0.6+), zlib (0.5.x) or a raw pickle.
-fn decompress(body: &[u8]) -> Result<Vec<u8>, RequestError> {
-    use std::io::Read;
-    match body {
-        [0x28, 0xB5, 0x2F, 0xFD, ..] => zstdio::decompress(body, MAX_PAYLOAD).map_err(|e| RequestError::Decompress(e.to_string())),
-        [0x78, b, ..] if (0x78u16 * 256 + u16::from(*b)) % 31 == 0 => {
-            let mut out = Vec::new();
-            flate2::read::ZlibDecoder::new(body)
-                .take(MAX_PAYLOAD as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| RequestError::Decompress(format!("zlib: {e}")))?;
-            if out.len() > MAX_PAYLOAD {
-                return Err(RequestError::Decompress(format!("the payload is larger than {MAX_PAYLOAD} bytes")));
-            }
-            Ok(out)
-        }
-        _ => Ok(body.to_vec()),
-    }
 }
 
 #[derive(Clone, Copy)]

@@ -2,10 +2,10 @@
 //! `blob` payload `(tracer, (source, globals, locals))` (docs/protocol.md), decoded inertly.
 
 use localndif_wire::pickle::{self, Graph, Id, Node};
-use localndif_wire::zstdio;
 use std::sync::Arc;
 use serde::Deserialize;
 
+use super::inflate::{Limits, inflate};
 use super::{Method, ModelKey, Request, RequestError};
 
 /// The multipart `data` part: `RequestModel.model_dump_json()` of 0.8.1.
@@ -24,19 +24,11 @@ fn yes() -> bool {
     true
 }
 
-/// Decompressed payloads larger than this are refused (docs/architecture.md).
-pub const MAX_PAYLOAD: usize = 1 << 30;
-
 /// Decodes a G2 payload into a [`Request`].
-pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestError> {
+pub fn decode_g2(envelope: &Envelope, blob: &[u8], limits: &Limits) -> Result<Request, RequestError> {
     let model_key = ModelKey::parse(&envelope.model_key)?;
-    // Sniff rather than trust the flag (docs/protocol.md): a zstd frame starts 28 b5 2f fd.
-    let raw = if zstdio::is_zstd(blob) {
-        zstdio::decompress(blob, MAX_PAYLOAD)
-            .map_err(|e| RequestError::Decompress(e.to_string()))?
-    } else {
-        blob.to_vec()
-    };
+    // Sniffed rather than trusting the flag (docs/protocol.md).
+    let (raw, _held) = inflate(blob, limits)?;
     let g = pickle::decode(&raw).map_err(|e| RequestError::Pickle(e.to_string()))?;
     let x = Extract { g: &g };
     let [tracer, block] = x.tuple_n::<2>(g.root, "the payload")?;
@@ -91,7 +83,10 @@ pub fn decode_g2(envelope: &Envelope, blob: &[u8]) -> Result<Request, RequestErr
         globals,
         locals,
         payload: Arc::new(g),
+        edits: Vec::new(),
         client: super::ClientGeneration::G2,
+        nnsight_05: false,
+        python: None,
     })
 }
 

@@ -19,7 +19,7 @@ fn decode(case: &str) -> Request {
         compress: true,
         env: serde_json::Value::Null,
     };
-    decode_g2(&envelope, &blob).unwrap_or_else(|e| panic!("{case}: {e}"))
+    decode_g2(&envelope, &blob, &Limits::default()).unwrap_or_else(|e| panic!("{case}: {e}"))
 }
 
 fn node<'a>(r: &'a Request, vars: &[(String, Id)], name: &str) -> &'a Node {
@@ -102,10 +102,10 @@ mod g1 {
         let zlib = zlib.finish().unwrap();
         let sources: Vec<String> = [&blob, &raw, &zlib]
             .iter()
-            .map(|b| decode_g1(KEY, b, true).unwrap().source)
+            .map(|b| decode_g1(KEY, b, true, &Limits::default()).unwrap().source)
             .collect();
         assert!(sources.iter().all(|s| *s == sources[0]));
-        assert!(matches!(decode_g1(KEY, b"\x78\x9cgarbage", true), Err(RequestError::Decompress(_))));
+        assert!(matches!(decode_g1(KEY, b"\x78\x9cgarbage", true, &Limits::default()), Err(RequestError::Decompress(_))));
     }
 
     pub fn decode(case: &str) -> Request {
@@ -114,7 +114,7 @@ mod g1 {
             .join(case);
         let blob = std::fs::read(dir.join("request.blob"))
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        decode_g1(KEY, &blob, true).unwrap_or_else(|e| panic!("{case}: {e}"))
+        decode_g1(KEY, &blob, true, &Limits::default()).unwrap_or_else(|e| panic!("{case}: {e}"))
     }
 
     #[test]
@@ -134,7 +134,7 @@ mod g1 {
     }
 
     /// The body of the snippet's `remote=True` block, dedented.
-    fn block_body(snippet: &str) -> Vec<String> {
+    pub fn block_body(snippet: &str) -> Vec<String> {
         let lines: Vec<&str> = snippet.lines().collect();
         let at = lines.iter().position(|l| l.contains("remote=True")).expect("a remote block");
         let indent = |l: &str| l.len() - l.trim_start().len();
@@ -148,7 +148,7 @@ mod g1 {
     }
 
     /// Non-blank lines, dedented, without trailing space.
-    fn code_lines(source: &str) -> Vec<String> {
+    pub fn code_lines(source: &str) -> Vec<String> {
         let lines: Vec<&str> = source.lines().filter(|l| !l.trim().is_empty()).collect();
         let indent = lines.iter().map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
         lines.iter().map(|l| l[indent..].trim_end().to_string()).collect()
@@ -178,5 +178,65 @@ mod g1 {
         for name in ["layer", "scale", "label", "positions", "steer", "cfg", "model"] {
             assert!(r.globals.iter().any(|(n, _)| n == name), "no '{name}' captured");
         }
+    }
+}
+
+/// nnsight 0.5.x: the same extraction from real 0.5.13 and 0.5.0 payloads, whose functions
+/// travel as bytecode (`fixtures/captures/v0.5.*`, recorded by `python/capture_05.py`).
+mod g05 {
+    use super::*;
+
+    const KEY: &str = r#"nnsight.modeling.language.LanguageModel:{"repo_id": "localndif/tiny-gpt2", "revision": null}"#;
+    const VERSIONS: [&str; 2] = ["v0.5.13", "v0.5.0"];
+
+    fn dir(version: &str) -> PathBuf {
+        PathBuf::from(&std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../fixtures/captures").join(version)
+    }
+
+    fn decode(version: &str, case: &str) -> Request {
+        let path = dir(version).join(case).join("request.blob");
+        let blob = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        decode_g1(KEY, &blob, false, &Limits::default()).unwrap_or_else(|e| panic!("{version}/{case}: {e}"))
+    }
+
+    #[test]
+    fn every_capture_decodes_to_the_users_block() {
+        for version in VERSIONS {
+            let mut cases: Vec<_> = std::fs::read_dir(dir(version))
+                .unwrap_or_else(|e| panic!("{version}: {e}"))
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            cases.sort();
+            assert_eq!(cases.len(), 6, "the {version} captures are missing");
+            for case in cases {
+                let r = decode(version, &case);
+                assert!(r.nnsight_05, "{version}/{case}: not recognised as a 0.5 payload");
+                let snippet = std::fs::read_to_string(dir(version).join(&case).join("snippet.py")).unwrap();
+                assert_eq!(super::g1::code_lines(&r.source), super::g1::block_body(&snippet), "{version}/{case}");
+            }
+        }
+    }
+
+    #[test]
+    fn methods_keywords_helpers_and_edits_are_recovered() {
+        for version in VERSIONS {
+            assert_eq!(decode(version, "c01_save_output").method, Method::Trace);
+            assert_eq!(decode(version, "c04_session").method, Method::Session);
+            // 0.5 keeps `max_new_tokens` on the tracer, not in the batch.
+            let r = decode(version, "c03_generate");
+            assert_eq!(r.method, Method::Generate);
+            assert!(r.kwargs.iter().any(|(k, v)| k == "max_new_tokens" && r.payload.as_int(*v) == Some(3)), "{version}");
+            assert!(r.kwargs.iter().any(|(k, _)| k == "input_ids"), "{version}");
+            // A function of the script is a captured global (shipped as bytecode).
+            let r = decode(version, "c05_helper_function");
+            assert!(r.globals.iter().any(|(n, _)| n == "helper"), "{version}: no 'helper' captured");
+            // The script's name comes from the function's `__file__`.
+            assert!(r.filename.ends_with("capture_05.py"), "{version}: {}", r.filename);
+        }
+        // 0.5.13 ships the edited handle with its mediators; 0.5.0 ships the model by
+        // persistent id and the edit among the tracer's mediators.
+        assert!(decode("v0.5.13", "c06_edit").edits.is_empty());
+        assert_eq!(decode("v0.5.0", "c06_edit").edits.len(), 1);
+        assert!(decode("v0.5.0", "c01_save_output").edits.is_empty());
     }
 }

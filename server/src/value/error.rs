@@ -99,6 +99,11 @@ impl PyErr {
         }))
     }
 
+    /// Whether this is a localndif bug rather than the user's error.
+    pub fn is_internal(&self) -> bool {
+        matches!(self.0.kind, ErrKind::Internal(_))
+    }
+
     pub fn type_error(msg: impl Into<String>) -> PyErr {
         PyErr::new(&types::TYPE_ERROR, msg)
     }
@@ -228,7 +233,7 @@ impl PyErr {
     fn headline_as(&self, names: Names) -> String {
         match &self.0.kind {
             ErrKind::Stop(s) => stop_text(*s),
-            ErrKind::Internal(m) => format!("InternalError (a localndif bug): {m}"),
+            ErrKind::Internal(m) => format!("{}: {m}", crate::jobs::INTERNAL_ERROR),
             _ => {
                 let name = self
                     .class()

@@ -30,6 +30,24 @@ pub fn decompress(bytes: &[u8], max_out: usize) -> Result<Vec<u8>, WireError> {
     Ok(out)
 }
 
+/// The content size the first frame of `bytes` declares in its header, if it does.
+pub fn declared_size(bytes: &[u8]) -> Option<u64> {
+    zstd::zstd_safe::get_frame_content_size(bytes).ok().flatten()
+}
+
+/// A streaming reader of every frame in `bytes` (the caller bounds what it reads).
+pub fn reader(bytes: &[u8]) -> Result<impl Read + '_, WireError> {
+    zstd::stream::read::Decoder::with_buffer(bytes).map_err(WireError::Zstd)
+}
+
+/// What a streaming compressor writes (python-zstandard's `stream_writer`): frames that
+/// do not declare their content size.
+pub fn compress_stream(bytes: &[u8], level: i32) -> Vec<u8> {
+    let mut e = zstd::stream::write::Encoder::new(Vec::new(), level).expect("in-memory zstd compression cannot fail");
+    std::io::Write::write_all(&mut e, bytes).expect("in-memory zstd compression cannot fail");
+    e.finish().expect("in-memory zstd compression cannot fail")
+}
+
 /// One zstd frame with the content size in its header (`zstd::bulk::compress`).
 ///
 /// # Panics

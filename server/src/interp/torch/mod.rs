@@ -28,7 +28,8 @@ pub use ops::Ns;
 /// libtorch's error state when it frees a temporary `Scalar`; after a failing call that
 /// check runs before the call's own error is read, and it panics with torch's message
 /// (e.g. `bitwise_and` on a float tensor and a Python int). Such a panic is the error
-/// torch raises, so it becomes that exception instead of ending the job.
+/// torch raises, so it becomes that exception instead of ending the job. Any other panic
+/// is a localndif bug: an `InternalError` the user cannot catch, logged with an id.
 pub fn guarded<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(r) => r,
@@ -37,19 +38,27 @@ pub fn guarded<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
                 .downcast_ref::<String>()
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("a libtorch call failed");
-            Err(torch_panic_error(text))
+                .unwrap_or("a panic without a message");
+            Err(panic_error(text))
         }
     }
 }
 
-/// `called `Result::unwrap()` on an `Err` value: Torch("...")` → torch's exception.
-fn torch_panic_error(text: &str) -> PyErr {
-    let inner = match (text.find("Torch(\""), text.rfind("\")")) {
-        (Some(a), Some(b)) if b > a + 7 => text[a + 7..b].replace("\\n", "\n").replace("\\\"", "\"").replace("\\'", "'"),
-        _ => text.to_string(),
-    };
-    PyErr::from(tch::TchError::Torch(inner))
+/// `called `Result::unwrap()` on an `Err` value: Torch("...")` → torch's exception; any
+/// other panic → an `InternalError` naming the id it was logged under.
+fn panic_error(text: &str) -> PyErr {
+    match (text.find("Torch(\""), text.rfind("\")")) {
+        (Some(a), Some(b)) if b > a + 7 => {
+            let inner = text[a + 7..b].replace("\\n", "\n").replace("\\\"", "\"").replace("\\'", "'");
+            PyErr::from(tch::TchError::Torch(inner))
+        }
+        _ => {
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(panic_id = id, panic = text, "a torch operation panicked: a localndif bug");
+            PyErr::internal(format!("a torch operation panicked (panic #{id} in the server log)"))
+        }
+    }
 }
 
 /// A new tensor from an op that allocated it.
@@ -490,5 +499,26 @@ fn nn_attr(name: &str) -> Option<Value> {
     match name {
         "functional" => Some(PyModule::builtin("torch.nn.functional", |n| ops::namespace_fn(Ns::Functional, n))),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod guarded_tests {
+    use super::*;
+
+    /// tch's panic with libtorch's error is torch's exception; any other panic inside a
+    /// torch op is a localndif bug, never the user's error.
+    #[test]
+    fn torch_panics_are_torch_errors_and_other_panics_are_ours() {
+        let torch: PyResult<()> = guarded(|| panic!("called `Result::unwrap()` on an `Err` value: Torch(\"bad dtype\")"));
+        let e = torch.unwrap_err();
+        assert!(!e.is_internal() && e.headline().contains("bad dtype"), "{}", e.headline());
+        let ours: PyResult<()> = guarded(|| {
+            let v: Vec<i64> = Vec::new();
+            Ok(assert!(v[3] > 0))
+        });
+        let e = ours.unwrap_err();
+        assert!(e.is_internal(), "{}", e.headline());
+        assert!(e.headline().starts_with(crate::jobs::INTERNAL_ERROR) && e.headline().contains("panic #"), "{}", e.headline());
     }
 }
