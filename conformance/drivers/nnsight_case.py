@@ -272,6 +272,15 @@ def skip_model_info(repo_id: str) -> None:
     hf.HfApi = OfflineHfApi
 
 
+def loads_its_tokenizer() -> bool:
+    """Whether the installed nnsight loads an undispatched model's tokenizer itself, padding
+    left: 0.5-0.7 do (and use a tokenizer they are given as it is); 0.8.1 with transformers
+    5 infers none, so it must be named (docs/protocol.md)."""
+    import nnsight
+
+    return nnsight.__version__.startswith(("0.5", "0.6", "0.7"))
+
+
 def make_model(mode: str, repo_id: str):
     """Build the LanguageModel by repo id (cwd must hold the <repo_id> symlink)."""
     from nnsight import LanguageModel
@@ -279,6 +288,8 @@ def make_model(mode: str, repo_id: str):
     skip_model_info(repo_id)
     if mode == "local":
         model = LanguageModel(repo_id, dispatch=True)
+    elif loads_its_tokenizer():
+        model = LanguageModel(repo_id)
     else:
         # nnsight 0.8.1 + transformers 5.24 cannot infer the tokenizer for a meta
         # (undispatched) model, so it is passed explicitly (docs/protocol.md).

@@ -278,12 +278,11 @@ def main(argv: list[str]) -> int:
             from nnsight import LanguageModel
 
             # nnsight 0.8.1 + transformers 5 find no tokenizer for an undispatched model
-            # unless it is named (docs/protocol.md); 0.7 loads it itself and takes only
-            # a tokenizer object.
-            g2 = not nnsight.__version__.startswith(("0.5", "0.6", "0.7"))
+            # unless it is named (docs/protocol.md); 0.5-0.7 load it themselves and take
+            # only a tokenizer object.
             models = {
                 "local": LanguageModel(repo, dispatch=True),
-                "remote": LanguageModel(repo, tokenizer=repo) if g2 else LanguageModel(repo),
+                "remote": LanguageModel(repo) if nc.loads_its_tokenizer() else LanguageModel(repo, tokenizer=repo),
             }
         else:
             models = {"local": nc.make_model("local", repo), "remote": nc.make_model("remote", repo)}
