@@ -232,7 +232,14 @@ def run_mode(case, model, mode: str, out: str) -> dict:
         nc.write_outcome(out, outcome)
         return outcome
     seconds = time.perf_counter() - start
-    torch.save(values, os.path.join(out, "values.pt"))
+    try:
+        torch.save(values, os.path.join(out, "values.pt"))
+    except Exception as exc:  # noqa: BLE001 - a value that cannot be saved fails the case, not the session
+        if os.path.exists(os.path.join(out, "values.pt")):
+            os.remove(os.path.join(out, "values.pt"))
+        outcome = nc.case_outcome(case, mode, seconds, exc=exc)
+        nc.write_outcome(out, outcome)
+        return outcome
     outcome = nc.case_outcome(case, mode, seconds, values)
     nc.write_outcome(out, outcome)
     return outcome
