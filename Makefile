@@ -21,6 +21,12 @@ ORACLE_STAMP := .venv/.installed-oracle-$(ORACLE_HASH)
 G1_REQS := python/requirements-g1.txt python/requirements-g1-deps.txt
 G1_HASH := $(shell cat $(G1_REQS) | sha256sum | cut -c1-12)
 G1_STAMP := .nnsight-0.7.0/.installed-$(G1_HASH)
+# The nnsight 0.5.x clients (python/requirements-g05.txt): each version alone in
+# .nnsight-<version>, their shared light dependencies in .nnsight-0.5-deps.
+G05_VERSIONS := 0.5.0 0.5.10 0.5.13 0.5.15
+G05_REQS := python/requirements-g05.txt
+G05_HASH := $(shell sha256sum $(G05_REQS) | cut -c1-12)
+G05_STAMPS := $(G05_VERSIONS:%=.nnsight-%/.installed-$(G05_HASH)) .nnsight-0.5-deps/.installed-$(G05_HASH)
 # The cluster tests' S3-compatible server (moto's), in a venv of its own.
 S3_REQS := python/requirements-s3.txt
 S3_HASH := $(shell sha256sum $(S3_REQS) | cut -c1-12)
@@ -28,6 +34,7 @@ S3_STAMP := .s3venv/.installed-$(S3_HASH)
 CARGO ?= cargo
 JOBS ?= 2
 PORT ?= 8001
+COMMA := ,
 
 # libtorch from the venv's torch (the pinned wheel ships it). Resolved through the
 # symlink so the value is the same for every clone and torch-sys is not rebuilt.
@@ -47,26 +54,46 @@ help:
 	@echo "make replicabench  start-up and trace latency of a Llama-3.1-70B replica"
 	@echo "make fixtures  regenerate the recorded fixtures (models, CPython answers, module names)"
 
-venv: $(VENV_STAMP) $(ORACLE_STAMP) $(G1_STAMP)
+venv: $(VENV_STAMP) $(ORACLE_STAMP) $(G1_STAMP) $(G05_STAMPS)
 
 $(ORACLE_STAMP): $(ORACLE_REQS) $(VENV_STAMP)
 	.venv/bin/pip install -q -r $(ORACLE_REQS)
 	touch $(ORACLE_STAMP)
 
+# $(call pip_target,NAME,HASH,INSTALL): a folder of packages installed with
+# `pip install --target`: the shell commands INSTALL fill "$$dest" with them, which is
+# $(LOCALNDIF_CACHE)/NAME-HASH (linked as .NAME, and reused by every clone) or .NAME itself
+# when LOCALNDIF_CACHE is empty. Nothing is installed when that HASH is there already.
+define pip_target
+@set -euo pipefail; \
+if [ -n "$(LOCALNDIF_CACHE)" ]; then dest="$(LOCALNDIF_CACHE)/$(1)-$(2)"; else dest=.$(1); fi; \
+if [ ! -e "$$dest/.installed-$(2)" ]; then \
+  rm -rf "$$dest" && mkdir -p "$$dest"; \
+  $(3); \
+  touch "$$dest/.installed-$(2)"; \
+fi; \
+if [ -n "$(LOCALNDIF_CACHE)" ]; then \
+  if [ -d .$(1) ] && [ ! -L .$(1) ]; then rm -rf .$(1); fi; \
+  ln -sfn "$$dest" .$(1); \
+fi
+endef
+
 # nnsight 0.7.0 beside 0.8.1 (python/requirements-g1.txt), for the G1 protocol tests.
 $(G1_STAMP): $(G1_REQS) $(VENV_STAMP)
-	@set -euo pipefail; \
-	if [ -n "$(LOCALNDIF_CACHE)" ]; then dest="$(LOCALNDIF_CACHE)/nnsight-0.7.0-$(G1_HASH)"; else dest=.nnsight-0.7.0; fi; \
-	if [ ! -e "$$dest/.installed-$(G1_HASH)" ]; then \
-	  rm -rf "$$dest" && mkdir -p "$$dest"; \
+	$(call pip_target,nnsight-0.7.0,$(G1_HASH),\
 	  .venv/bin/pip install -q --no-deps --target "$$dest" -r python/requirements-g1.txt; \
-	  .venv/bin/pip install -q --target "$$dest" -r python/requirements-g1-deps.txt; \
-	  touch "$$dest/.installed-$(G1_HASH)"; \
-	fi; \
-	if [ -n "$(LOCALNDIF_CACHE)" ]; then \
-	  if [ -d .nnsight-0.7.0 ] && [ ! -L .nnsight-0.7.0 ]; then rm -rf .nnsight-0.7.0; fi; \
-	  ln -sfn "$$dest" .nnsight-0.7.0; \
-	fi
+	  .venv/bin/pip install -q --target "$$dest" -r python/requirements-g1-deps.txt)
+
+# nnsight 0.5.x (issue 19): each pinned version alone, the dependencies once; the lines of
+# python/requirements-g05.txt after its "--no-deps group" comment without theirs.
+$(G05_VERSIONS:%=.nnsight-%/.installed-$(G05_HASH)): .nnsight-%/.installed-$(G05_HASH): $(G05_REQS) $(VENV_STAMP)
+	$(call pip_target,nnsight-$*,$(G05_HASH),\
+	  .venv/bin/pip install -q --no-deps --target "$$dest" nnsight==$*)
+
+.nnsight-0.5-deps/.installed-$(G05_HASH): $(G05_REQS) $(VENV_STAMP)
+	$(call pip_target,nnsight-0.5-deps,$(G05_HASH),\
+	  .venv/bin/pip install -q --target "$$dest" -r <(sed '/^# --no-deps group/$(COMMA)$$d' $(G05_REQS)); \
+	  .venv/bin/pip install -q --no-deps --upgrade --target "$$dest" -r <(sed -n '/^# --no-deps group/$(COMMA)$$p' $(G05_REQS)))
 
 $(VENV_STAMP): $(REQS)
 	@set -euo pipefail; \

@@ -253,8 +253,18 @@ def raised_type(outcome: dict) -> str:
     return t.rsplit(".", 1)[-1]
 
 
+def without_client_suffix(outcome: dict | None) -> dict | None:
+    """The outcome without the line nnsight 0.5's RemoteException appends to the server's
+    text ("Remote exception."): the error the server reported ends the message again."""
+    if outcome is None or outcome.get("error_type") != "RemoteException":
+        return outcome
+    message = (outcome.get("message") or "").rstrip()
+    return {**outcome, "message": message.removesuffix("\nRemote exception.")}
+
+
 def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
     """The oracle raised: the run must raise the same error."""
+    actual = without_client_suffix(actual)
     want = error_line(expected)
     # Python's traceback names a non-builtin exception with its module.
     module = expected.get("error_module", "builtins")

@@ -104,14 +104,32 @@ def write_outcome(out: str, outcome: dict) -> None:
         f.write("\n")
 
 
+def client_keys(version: str | None = None) -> tuple[str, ...]:
+    """The keys a case's per-client dicts (`NOT_FOR`, `EXPECT_ERROR`) name this client by,
+    most precise first: its exact version, then its minor series (`("0.5.13", "0.5")`,
+    `("0.8.1", "0.8")`); "0.5" thus covers every 0.5.x client."""
+    if version is None:
+        import nnsight
+
+        version = nnsight.__version__
+    minor = ".".join(version.split(".")[:2])
+    return (version, minor) if version != minor else (minor,)
+
+
+def for_client(table: dict, version: str | None = None):
+    """The entry of a per-client dict for this client (see `client_keys`), or None."""
+    for key in client_keys(version):
+        if key in table:
+            return table[key]
+    return None
+
+
 def expected_error(case) -> str | None:
     """The exception type the case says its block raises with this client (`EXPECT_ERROR`,
     a name, or a dict by client version `{"0.7": "...", "0.8": "..."}`), or None."""
-    import nnsight
-
     want = getattr(case, "EXPECT_ERROR", None)
     if isinstance(want, dict):
-        want = want.get(".".join(nnsight.__version__.split(".")[:2]))
+        want = for_client(want)
     return want
 
 
@@ -205,6 +223,13 @@ def configure_nnsight(mode: str, host: str, debug: bool):
     CONFIG.APP.DEBUG = bool(debug)
     if mode == "remote":
         CONFIG.API.HOST = host
+        if hasattr(CONFIG.API, "SSL"):
+            # nnsight 0.5.0-0.5.13 want the bare host[:port] (in CONFIG.API.HOST and in
+            # NDIF_HOST, which they read on every request) and the scheme as
+            # CONFIG.API.SSL; 0.5.14 and later take the URL.
+            scheme, _, bare = host.partition("://")
+            CONFIG.API.HOST = os.environ["NDIF_HOST"] = bare.rstrip("/")
+            CONFIG.API.SSL = scheme == "https"
         CONFIG.API.APIKEY = os.environ.get("NDIF_API_KEY") or DUMMY_API_KEY
     # LanguageModel is deprecated in 0.8.1 in favour of TransformersModel(task=...); it is
     # what users still write, and it shares TransformersModel's model key.
@@ -214,15 +239,57 @@ def configure_nnsight(mode: str, host: str, debug: bool):
     return nnsight
 
 
+def register_by_value(nnsight, module) -> None:
+    """Pickle `module`'s functions and classes by value, like those of a user's __main__
+    script: `nnsight.register` (0.6+), the `cloudpickle.register_pickle_by_value` that it
+    wraps for 0.5.x, which has none."""
+    register = getattr(nnsight, "register", None)
+    if register is None:
+        import cloudpickle
+
+        register = cloudpickle.register_pickle_by_value
+    register(module)
+
+
+def skip_model_info(repo_id: str) -> None:
+    """The model key without asking the Hub (`HfApi().model_info(repo).id`), for --via dir:
+    `_ID_CACHE` in 0.8, `ID_CACHE` in 0.6-0.7; 0.5.10-0.5.15 ask the Hub on every key (their
+    module's HfApi answers with the repo id here); 0.5.0 never asks."""
+    try:
+        import nnsight.modeling.huggingface as hf
+    except ImportError:  # 0.5.0
+        return
+    cache = getattr(hf, "_ID_CACHE", getattr(hf, "ID_CACHE", None))
+    if cache is not None:
+        cache[repo_id] = repo_id
+        return
+    from types import SimpleNamespace
+
+    class OfflineHfApi:
+        def model_info(self, repo, *args, **kwargs):
+            return SimpleNamespace(id=repo)
+
+    hf.HfApi = OfflineHfApi
+
+
+def loads_its_tokenizer() -> bool:
+    """Whether the installed nnsight loads an undispatched model's tokenizer itself, padding
+    left: 0.5-0.7 do (and use a tokenizer they are given as it is); 0.8.1 with transformers
+    5 infers none, so it must be named (docs/protocol.md)."""
+    import nnsight
+
+    return nnsight.__version__.startswith(("0.5", "0.6", "0.7"))
+
+
 def make_model(mode: str, repo_id: str):
     """Build the LanguageModel by repo id (cwd must hold the <repo_id> symlink)."""
-    import nnsight.modeling.huggingface as hf
     from nnsight import LanguageModel
 
-    # Skip HfApi().model_info (no Hub): `_ID_CACHE` in 0.8, `ID_CACHE` in 0.6-0.7.
-    (hf._ID_CACHE if hasattr(hf, "_ID_CACHE") else hf.ID_CACHE)[repo_id] = repo_id
+    skip_model_info(repo_id)
     if mode == "local":
         model = LanguageModel(repo_id, dispatch=True)
+    elif loads_its_tokenizer():
+        model = LanguageModel(repo_id)
     else:
         # nnsight 0.8.1 + transformers 5.24 cannot infer the tokenizer for a meta
         # (undispatched) model, so it is passed explicitly (docs/protocol.md).
@@ -302,7 +369,7 @@ def main(argv: list[str]) -> int:
             os.chdir(tmp)
             nnsight = configure_nnsight(mode, args.host, args.debug)
             case = load_case(case_path)
-            nnsight.register(case)  # helper functions in the case travel by value
+            register_by_value(nnsight, case)  # helper functions in the case travel by value
             model = make_model(mode, repo)
         except Exception as exc:  # noqa: BLE001 - everything here is a setup failure
             os.chdir(old_cwd)
@@ -373,13 +440,24 @@ def embed(model):
     return _envoy(model, "embed")
 
 
+def server_text(error: BaseException) -> str:
+    """The text of the server's error as the client raised it: `str(error)` without the
+    line nnsight 0.5's `RemoteException` appends ("Remote exception.")."""
+    return str(error).rstrip().removesuffix("\nRemote exception.")
+
+
 def __getattr__(name: str):
     """`RemoteError`: what the installed client raises when the server reports ERROR —
-    0.8's `RemoteError`, or the `NNsightException` 0.5-0.7 wrap their `RemoteException` in."""
+    0.8's `RemoteError`, the `NNsightException` 0.6-0.7 wrap their `RemoteException` in,
+    or 0.5's bare `RemoteException` (for 0.5-0.7 a tuple of both, which `except` and
+    `isinstance` take)."""
     if name == "RemoteError":
         try:
             from nnsight.intervention.backends.remote import RemoteError
         except ImportError:
-            from nnsight.intervention.tracing.util import ExceptionWrapper as RemoteError
+            from nnsight.intervention.backends.remote import RemoteException
+            from nnsight.intervention.tracing.util import ExceptionWrapper
+
+            RemoteError = (ExceptionWrapper, RemoteException)
         return RemoteError
     raise AttributeError(name)

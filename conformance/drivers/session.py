@@ -31,6 +31,7 @@ Protocol (JSON lines):
                       nnsight_case.py writes them.
 A case with NOT_FOR = {"0.7": "why"} is not run with that client version (verdict SKIP,
 with the reason): it tests a behaviour that version's own local execution does not have.
+A key names a minor series ("0.5": every 0.5.x client) or one exact version ("0.5.0").
 A case with SERVER_ONLY = True tests the server alone: its run(model) uses remote=True and
 raises AssertionError when the server misbehaves (PASS when it returns).
 Stdin closing ends the session (exit 0). Anything the cases print goes to stderr, so stdout
@@ -231,7 +232,14 @@ def run_mode(case, model, mode: str, out: str) -> dict:
         nc.write_outcome(out, outcome)
         return outcome
     seconds = time.perf_counter() - start
-    torch.save(values, os.path.join(out, "values.pt"))
+    try:
+        torch.save(values, os.path.join(out, "values.pt"))
+    except Exception as exc:  # noqa: BLE001 - a value that cannot be saved fails the case, not the session
+        if os.path.exists(os.path.join(out, "values.pt")):
+            os.remove(os.path.join(out, "values.pt"))
+        outcome = nc.case_outcome(case, mode, seconds, exc=exc)
+        nc.write_outcome(out, outcome)
+        return outcome
     outcome = nc.case_outcome(case, mode, seconds, values)
     nc.write_outcome(out, outcome)
     return outcome
@@ -277,12 +285,11 @@ def main(argv: list[str]) -> int:
             from nnsight import LanguageModel
 
             # nnsight 0.8.1 + transformers 5 find no tokenizer for an undispatched model
-            # unless it is named (docs/protocol.md); 0.7 loads it itself and takes only
-            # a tokenizer object.
-            g2 = not nnsight.__version__.startswith(("0.5", "0.6", "0.7"))
+            # unless it is named (docs/protocol.md); 0.5-0.7 load it themselves and take
+            # only a tokenizer object.
             models = {
                 "local": LanguageModel(repo, dispatch=True),
-                "remote": LanguageModel(repo, tokenizer=repo) if g2 else LanguageModel(repo),
+                "remote": LanguageModel(repo) if nc.loads_its_tokenizer() else LanguageModel(repo, tokenizer=repo),
             }
         else:
             models = {"local": nc.make_model("local", repo), "remote": nc.make_model("remote", repo)}
@@ -309,16 +316,15 @@ def main(argv: list[str]) -> int:
         out = os.path.abspath(req["out"])
         try:
             case = nc.load_case(req["case"], suffix=str(n))
-            nnsight.register(case)  # helper functions in the case travel by value
+            nc.register_by_value(nnsight, case)  # helper functions in the case travel by value
         except Exception as exc:  # noqa: BLE001 - a broken case file
             reply = {"verdict": "INFO", "details": [], "error_type": type(exc).__name__,
                      "message": f"the case does not load: {exc}"}
             print(json.dumps(reply, default=repr), flush=True)
             continue
-        client = ".".join(nnsight.__version__.split(".")[:2])
-        not_for = getattr(case, "NOT_FOR", {}).get(client)
+        not_for = nc.for_client(getattr(case, "NOT_FOR", {}))
         if not_for:
-            print(json.dumps({"verdict": "SKIP", "details": [], "message": f"not for nnsight {client}: {not_for}"}), flush=True)
+            print(json.dumps({"verdict": "SKIP", "details": [], "message": f"not for nnsight {nnsight.__version__}: {not_for}"}), flush=True)
             sys.modules.pop(case.__name__, None)
             continue
         if getattr(case, "SERVER_ONLY", False):

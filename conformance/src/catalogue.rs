@@ -55,6 +55,7 @@ fn folder(prefix: u32) -> (u32, &'static str) {
         41 => (11, "protocol.md §nnsight 0.8.x"),
         42 => (5, "protocol.md §session.local() and STREAM"),
         43 => (10, "semantics.md §7.3 .source"),
+        48 => (8, "protocol.md §nnsight 0.5.11–0.7 (socket.io)"),
         12 => (12, "protocol.md §nnsight 0.8.x"),
         _ => (10, "semantics.md"),
     }
@@ -69,7 +70,8 @@ pub struct Entry {
     pub title: String,
     /// The section of the repository's docs the case checks.
     pub spec: String,
-    /// `g2` (nnsight 0.8.1), `g1` (nnsight 0.7.0), `native`.
+    /// `g2` (nnsight 0.8.1), `g1` (nnsight 0.7.0), `0.5` (nnsight 0.5.x, the socket.io
+    /// protocol too), `native`.
     pub drivers: Vec<&'static str>,
     /// `gpt2`, `llama`, or `any` (no module paths).
     pub architectures: Vec<&'static str>,
@@ -122,13 +124,12 @@ pub fn entry(case: &Case) -> Entry {
             expected: case.title.clone(),
         };
     }
-    let mut drivers = vec!["g2", "g1"];
+    let mut drivers = vec!["g2", "g1", "0.5"];
     let not_for = code.lines().find(|l| l.starts_with("NOT_FOR")).unwrap_or("");
-    if not_for.contains("\"0.8\"") {
-        drivers.retain(|d| *d != "g2");
-    }
-    if not_for.contains("\"0.7\"") {
-        drivers.retain(|d| *d != "g1");
+    for (key, driver) in [("\"0.8\"", "g2"), ("\"0.7\"", "g1"), ("\"0.5\"", "0.5")] {
+        if not_for.contains(key) {
+            drivers.retain(|d| *d != driver);
+        }
     }
     let expected = if case.alone {
         "the server behaves as run() asserts (no oracle)".to_string()

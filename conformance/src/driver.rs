@@ -15,6 +15,9 @@ use serde::Deserialize;
 use crate::case::Case;
 use crate::report::{Outcome, Verdict};
 
+/// The nnsight 0.5.x releases `make venv` installs (`--client 0.5` is the newest).
+pub const CLIENTS_05: [&str; 4] = ["0.5.0", "0.5.10", "0.5.13", "0.5.15"];
+
 /// The server under test and the model it serves to the client.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -33,10 +36,11 @@ pub struct Driver {
     /// How the clients find the model: `hub` (the server is the Hub for its models) or
     /// `dir` (a local directory stands in, for servers without a Hub endpoint).
     pub via: String,
-    /// A directory put first on the client's `PYTHONPATH`: another nnsight installed with
-    /// `pip --target` (`<workspace>/.nnsight-0.7.0` for the G1 client, see
-    /// [`Driver::client`]); `None` runs the `.venv`'s own (0.8.x).
-    pub pythonpath: Option<PathBuf>,
+    /// Directories put first on the client's `PYTHONPATH`: another nnsight installed with
+    /// `pip --target` (`<workspace>/.nnsight-0.7.0` for the G1 client,
+    /// `.nnsight-0.5.<n>` and `.nnsight-0.5-deps` for a 0.5.x client, see
+    /// [`Driver::client`]); empty runs the `.venv`'s own (0.8.x).
+    pub pythonpath: Vec<PathBuf>,
     /// Where oracle runs are kept and reused (`session.py --oracle-cache`); `None`: every
     /// case runs its oracle.
     pub oracle_cache: Option<PathBuf>,
@@ -87,7 +91,7 @@ impl Driver {
             drivers: workspace.join("conformance/drivers"),
             case_timeout: Duration::from_secs(180),
             via: "hub".into(),
-            pythonpath: None,
+            pythonpath: Vec::new(),
             oracle_cache: None,
             jobs: 1,
             oracle_threads: "auto".into(),
@@ -96,20 +100,30 @@ impl Driver {
         }
     }
 
-    /// Chooses the client: `"0.8"` (the `.venv`'s nnsight 0.8.1) or `"0.7"` (nnsight 0.7.0
-    /// from `<workspace>/.nnsight-0.7.0`, which `make venv` installs). A missing install is
-    /// an error, never a silent fall back to the other client.
+    /// Chooses the client: `"0.8"` (the `.venv`'s nnsight 0.8.1), `"0.7"` (nnsight 0.7.0
+    /// from `<workspace>/.nnsight-0.7.0`) or a 0.5.x client: `"0.5"` (0.5.15) or one of
+    /// [`CLIENTS_05`] exactly (from `<workspace>/.nnsight-<version>`, with the
+    /// dependencies they share from `.nnsight-0.5-deps`). `make venv` installs them all.
+    /// A missing install is an error, never a silent fall back to another client.
     pub fn client(&mut self, version: &str) -> Result<(), String> {
-        self.pythonpath = match version {
-            "0.8" => None,
-            "0.7" => {
-                let dir = self.workspace.join(".nnsight-0.7.0");
-                if !dir.join("nnsight").is_dir() {
-                    return Err(format!("nnsight 0.7.0 is not installed in {} (run `make venv`)", dir.display()));
-                }
-                Some(dir)
+        let installed = |name: &str| {
+            let dir = self.workspace.join(name);
+            if dir.join("nnsight").is_dir() || (name.ends_with("-deps") && dir.is_dir()) {
+                Ok(dir)
+            } else {
+                Err(format!("{name} is not installed in {} (run `make venv`)", self.workspace.display()))
             }
-            other => return Err(format!("unknown client '{other}' (0.7 or 0.8)")),
+        };
+        self.pythonpath = match version {
+            "0.8" => Vec::new(),
+            "0.7" => vec![installed(".nnsight-0.7.0")?],
+            "0.5" => return self.client(CLIENTS_05[CLIENTS_05.len() - 1]),
+            v if CLIENTS_05.contains(&v) => {
+                vec![installed(&format!(".nnsight-{v}"))?, installed(".nnsight-0.5-deps")?]
+            }
+            other => {
+                return Err(format!("unknown client '{other}' (0.8, 0.7, 0.5 or one of {})", CLIENTS_05.join(", ")));
+            }
         };
         Ok(())
     }
@@ -117,8 +131,9 @@ impl Driver {
     /// Starts a client session against `target` (imports nnsight, builds both models).
     pub fn session(&self, target: &Target) -> Result<Session, String> {
         let mut command = Command::new(&self.python);
-        if let Some(dir) = &self.pythonpath {
-            command.env("PYTHONPATH", dir);
+        if !self.pythonpath.is_empty() {
+            let path = std::env::join_paths(&self.pythonpath).map_err(|e| e.to_string())?;
+            command.env("PYTHONPATH", path);
         }
         let mut child = command
             .arg(self.drivers.join("session.py"))
@@ -215,9 +230,12 @@ impl Session {
 /// The rule that makes a failure MISSING, the same for every server: the error the
 /// client raised ends with nnsight's and Python's form for an absent feature, a
 /// `NotImplementedError` (bare or qualified, as a remote traceback's last line or a
-/// `RemoteError`'s text). Words in other errors decide nothing: `TypeError: unsupported
-/// operand type(s)` is a real failure, not a missing feature.
+/// `RemoteError`'s text; the line nnsight 0.5 adds after it aside). Words in other errors
+/// decide nothing: `TypeError: unsupported operand type(s)` is a real failure, not a
+/// missing feature.
 pub fn says_unsupported(message: &str) -> bool {
+    // nnsight 0.5's RemoteException appends a line of its own to the server's text.
+    let message = message.trim_end().strip_suffix("\nRemote exception.").unwrap_or(message);
     let Some(last) = message.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
         return false;
     };
@@ -236,13 +254,39 @@ impl Drop for Session {
 
 #[cfg(test)]
 mod tests {
-    use super::says_unsupported;
+    use super::{CLIENTS_05, Driver, says_unsupported};
+
+    #[test]
+    fn a_client_is_its_installed_folders_on_pythonpath() {
+        let ws = std::env::temp_dir().join(format!("localndif-driver-clients-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&ws);
+        for dir in [".nnsight-0.7.0/nnsight", ".nnsight-0.5.15/nnsight", ".nnsight-0.5.0/nnsight", ".nnsight-0.5-deps"] {
+            std::fs::create_dir_all(ws.join(dir)).unwrap();
+        }
+        let mut driver = Driver::from_workspace(&ws);
+        driver.client("0.8").unwrap();
+        assert!(driver.pythonpath.is_empty());
+        driver.client("0.7").unwrap();
+        assert_eq!(driver.pythonpath, [ws.join(".nnsight-0.7.0")]);
+        // "0.5" is the newest 0.5.x; an exact version is that one, each with the shared deps.
+        driver.client("0.5").unwrap();
+        assert_eq!(driver.pythonpath, [ws.join(".nnsight-0.5.15"), ws.join(".nnsight-0.5-deps")]);
+        assert_eq!(CLIENTS_05.last(), Some(&"0.5.15"));
+        driver.client("0.5.0").unwrap();
+        assert_eq!(driver.pythonpath, [ws.join(".nnsight-0.5.0"), ws.join(".nnsight-0.5-deps")]);
+        // Not installed, or not a client: an error naming it, never another client.
+        let err = driver.client("0.5.13").unwrap_err();
+        assert!(err.contains(".nnsight-0.5.13") && err.contains("make venv"), "{err}");
+        assert!(driver.client("0.5.7").unwrap_err().contains("unknown client"));
+        let _ = std::fs::remove_dir_all(&ws);
+    }
 
     #[test]
     fn missing_is_a_not_implemented_error_and_nothing_else() {
         assert!(says_unsupported("RemoteError: NotImplementedError: localndif does not support torch.fft yet"));
         assert!(says_unsupported("Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    f()\nNotImplementedError: localndif does not support the builtin `__import__()` yet\n"));
         assert!(says_unsupported("builtins.NotImplementedError: fft"));
+        assert!(says_unsupported("Traceback (most recent call last):\nNotImplementedError: localndif does not support `numpy.fft` yet\nRemote exception."));
         // The words of other errors do not make a failure MISSING.
         assert!(!says_unsupported("TypeError: unsupported operand type(s) for +: 'int' and 'str'"));
         assert!(!says_unsupported("ValueError: gradients on CUDA are not supported by this server"));

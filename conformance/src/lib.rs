@@ -14,7 +14,7 @@ pub mod native;
 pub mod report;
 
 pub use case::{Case, discover};
-pub use driver::{Driver, Target};
+pub use driver::{CLIENTS_05, Driver, Target};
 pub use report::{Outcome, Verdict, junit, write_report};
 
 /// Runs the selected cases against `target` and returns one outcome per case, in order:

@@ -1,4 +1,4 @@
-//! `conformance --server URL [--client 0.8|0.7|native|all] [--filter 10.*] [--out DIR]
+//! `conformance --server URL [--client 0.8|0.7|0.5|0.5.<n>|native|all] [--filter 10.*] [--out DIR]
 //! [--junit FILE] [--model REPO=DIR] [--timeout S] [--list] [--compare DIR…]`: runs the
 //! suite against any NDIF-compatible server with the real nnsight clients and the native
 //! driver and writes the report (one folder per driver, one matrix page for all, earlier
@@ -47,9 +47,10 @@ struct Cli {
     #[arg(long, default_value = "hub", value_parser = ["hub", "dir"])]
     via: String,
     /// The driver: 0.8 or g2 (the .venv's nnsight 0.8.1), 0.7 or g1 (nnsight 0.7.0,
-    /// socket.io protocol), native (protocol-level cases sent directly), or all (each in
-    /// turn).
-    #[arg(long, default_value = "0.8", value_parser = ["0.7", "0.8", "g1", "g2", "native", "all"])]
+    /// socket.io protocol), 0.5 (nnsight 0.5.15; 0.5.0, 0.5.10, 0.5.13 and 0.5.15 by
+    /// their exact version), native (protocol-level cases sent directly), or all (0.8,
+    /// 0.7, 0.5 and native in turn).
+    #[arg(long, default_value = "0.8", value_parser = ["0.7", "0.8", "g1", "g2", "0.5", "0.5.0", "0.5.10", "0.5.13", "0.5.15", "native", "all"])]
     client: String,
     /// A valid API key of the server: the native driver's auth cases (area 8) run only
     /// with one.
@@ -118,7 +119,7 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let clients: Vec<&str> = match cli.client.as_str() {
-        "all" => vec!["0.8", "0.7", "native"],
+        "all" => vec!["0.8", "0.7", "0.5", "native"],
         "g2" => vec!["0.8"],
         "g1" => vec!["0.7"],
         c => vec![c],

@@ -1,6 +1,6 @@
 //! End to end: starts the real `localndif` binary and runs every conformance case with the
-//! real nnsight 0.8.1 and 0.7.0 clients against it, the oracle being the same client run locally on the
-//! same weights. Needs the binary (`make test` builds it; or set LOCALNDIF_BIN) and the
+//! real nnsight 0.8.1, 0.7.0 and 0.5.x clients against it, the oracle being the same client
+//! run locally on the same weights. Needs the binary (`make test` builds it; or set LOCALNDIF_BIN) and the
 //! project's `.venv` (`make venv`).
 
 mod common;
@@ -12,9 +12,9 @@ use common::{SPECIAL, Server, Suite, binary, check, run_together, workspace};
 use localndif_conformance::Verdict;
 
 /// The differential cases on the embedded fixtures — GPT-2 for every area, Llama for its
-/// own — with the nnsight 0.8.1 and 0.7.0 clients at once against one server.
+/// own — with the nnsight 0.8.1, 0.7.0 and 0.5.15 clients at once against one server.
 #[test]
-fn every_case_passes_on_the_embedded_default_models_with_both_clients() {
+fn every_case_passes_on_the_embedded_default_models_with_every_client() {
     let server = Server::start(&[]);
     let llama = |label, client| Suite {
         model_dir: "fixtures/models/tiny-llama",
@@ -32,13 +32,38 @@ fn every_case_passes_on_the_embedded_default_models_with_both_clients() {
             bad.extend(llama_any("llama-any-0.7", "0.7").failures(&server));
             bad
         });
+        let g05 = scope.spawn(|| {
+            let mut bad = all("default-0.5", "0.5").failures(&server);
+            bad.extend(llama("llama-0.5", "0.5").failures(&server));
+            bad.extend(llama_any("llama-any-0.5", "0.5").failures(&server));
+            bad
+        });
         let mut bad = all("default", "0.8").failures(&server);
         bad.extend(llama("llama", "0.8").failures(&server));
         bad.extend(llama_any("llama-any", "0.8").failures(&server));
         bad.extend(g1.join().expect("the 0.7 suite panicked"));
+        bad.extend(g05.join().expect("the 0.5 suite panicked"));
         check(bad);
     });
 }
+
+/// What a user of any nnsight 0.5.x does first, with 0.5.0, 0.5.10, 0.5.13 and 0.5.15 at
+/// once against one server (0.5.15 also runs the whole catalogue above): a blocking trace
+/// of an edited copy, a session passing a value between traces, a 3-token generation and
+/// a helper function of the script (48.*), a non-blocking job polled to completion (4.1)
+/// and one whose `ndif-callback` URL, a listener in the case, sees every update (4.2).
+#[test]
+fn every_nnsight_05_release_runs_the_first_steps() {
+    let server = Server::start(&[]);
+    let smoke = |client, label| Suite { client, ..Suite::new("localndif/tiny-gpt2", SMOKE_05, label) };
+    run_together(
+        &server,
+        &[smoke("0.5.0", "smoke-0.5.0"), smoke("0.5.10", "smoke-0.5.10"), smoke("0.5.13", "smoke-0.5.13"), smoke("0.5.15", "smoke-0.5.15")],
+    );
+}
+
+/// The first steps of a 0.5.x user (`every_nnsight_05_release_runs_the_first_steps`).
+const SMOKE_05: &str = "48.*,4.1,4.2";
 
 /// The cases written for every architecture: envoys bound through the driver's
 /// per-architecture paths (10.8–10.10), the augmented-assignment corpus (45), the eager
@@ -170,7 +195,7 @@ fn the_readme_quick_start_works_verbatim() {
         .expect("the quick start has a python block");
     assert!(block.contains("remote=True"), "{block}");
     let server = Server::start(&[]);
-    let dir = tempfile_dir();
+    let dir = tempfile_dir("quickstart");
     let run = |name: &str, code: &str| {
         let script = dir.join(format!("{name}.py"));
         let out = dir.join(format!("{name}.pt"));
@@ -206,10 +231,62 @@ fn the_readme_quick_start_works_verbatim() {
     assert!(status.success(), "remote and local values differ");
 }
 
-/// A fresh scratch directory under target/.
-fn tempfile_dir() -> PathBuf {
+/// README.md's blocks for the older clients, verbatim but for the server's port: the
+/// bare host with `SSL = False` runs with nnsight 0.5.0 and 0.5.13 (with `NDIF_HOST` the
+/// bare host too, as the README says), the URL with 0.5.15.
+#[test]
+fn the_readme_05_blocks_work_verbatim() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let section = readme.split("### nnsight 0.5–0.7 clients").nth(1).expect("README.md has the 0.5–0.7 section");
+    let blocks: Vec<&str> = section.split("```python\n").skip(1).filter_map(|b| b.split("```").next()).take(2).collect();
+    let [url, bare] = blocks[..] else { panic!("the 0.5–0.7 section has two python blocks") };
+    assert!(url.contains("\"http://127.0.0.1:8001\"") && bare.contains("CONFIG.API.SSL = False"), "{url}\n{bare}");
+    let server = Server::start(&[]);
+    let host = server.url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let dir = tempfile_dir("quickstart-05");
+    let runs = [("0.5.0", bare, host.clone()), ("0.5.13", bare, host.clone()), ("0.5.15", url, server.url.clone())];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|(version, block, ndif_host)| {
+                let (dir, host, hub) = (&dir, &host, &server.url);
+                scope.spawn(move || {
+                    let code = block.replace("127.0.0.1:8001", host);
+                    let out = dir.join(format!("{version}.pt"));
+                    let script = dir.join(format!("readme-{version}.py"));
+                    std::fs::write(&script, format!("{code}\nimport torch\ntorch.save(hidden.detach().cpu(), {out:?})\n")).unwrap();
+                    let ws = workspace();
+                    let path = std::env::join_paths([ws.join(format!(".nnsight-{version}")), ws.join(".nnsight-0.5-deps")]).unwrap();
+                    let status = Command::new(ws.join(".venv/bin/python"))
+                        .arg(&script)
+                        .current_dir(dir)
+                        .env("PYTHONPATH", path)
+                        .env("NDIF_HOST", ndif_host)
+                        .env("HF_ENDPOINT", hub)
+                        .env("HF_HOME", dir.join(format!("hf-home-{version}")))
+                        .env("NNSIGHT_CONFIG", "/dev/null")
+                        .env("TQDM_DISABLE", "1")
+                        .env_remove("NDIF_API_KEY")
+                        .env_remove("HF_HUB_OFFLINE")
+                        .env_remove("TRANSFORMERS_OFFLINE")
+                        .status()
+                        .unwrap();
+                    assert!(status.success(), "README's block with nnsight {version} failed");
+                    assert!(out.exists(), "nnsight {version} saved nothing");
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("a README run failed");
+        }
+    });
+}
+
+/// A fresh scratch directory under target/conformance/NAME.
+fn tempfile_dir(name: &str) -> PathBuf {
     let d = workspace()
-        .join("target/conformance/quickstart")
+        .join("target/conformance")
+        .join(name)
         .join(format!("{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();

@@ -1,7 +1,7 @@
 """3.1 a result up to 8 MiB arrives inside the COMPLETED message, a larger one by URL"""
 
 SERVER_ONLY = True
-NOT_FOR = {"0.7": "nnsight 0.5-0.7 always download the result from the URL in COMPLETED"}
+NOT_FOR = {"0.5": "nnsight 0.5-0.7 always download the result from the URL in COMPLETED", "0.7": "nnsight 0.5-0.7 always download the result from the URL in COMPLETED"}
 
 # The server's default --inline-result-max.
 THRESHOLD = 8 << 20

@@ -1,7 +1,7 @@
 """3.2 COMPLETED carries meta (runtime, max_memory_usage, max_mem_by_gpu, max_mem_pct_by_gpu) on tracer.backend.meta"""
 
 SERVER_ONLY = True
-NOT_FOR = {"0.7": "nnsight 0.5-0.7 have no ResponseModel.meta"}
+NOT_FOR = {"0.5": "nnsight 0.5-0.7 have no ResponseModel.meta", "0.7": "nnsight 0.5-0.7 have no ResponseModel.meta"}
 
 
 def run(model):

@@ -2,7 +2,7 @@
 
 import asyncio
 
-NOT_FOR = {"0.7": "AsyncRemoteBackend is nnsight 0.8's"}
+NOT_FOR = {"0.5": "AsyncRemoteBackend is nnsight 0.8's", "0.7": "AsyncRemoteBackend is nnsight 0.8's"}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

@@ -9,6 +9,8 @@ def run(model, remote):
             hidden = model.transformer.h[7].output.save()
     except Exception:
         text = traceback.format_exc()
+        # nnsight 0.5's RemoteException adds a line of its own after the server's text.
+        text = text.strip().removesuffix("\nRemote exception.")
         return {
             "raised": True,
             # local nnsight raises the error itself; remote, the client's RemoteError carries

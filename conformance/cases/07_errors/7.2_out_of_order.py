@@ -10,6 +10,8 @@ def run(model, remote):
             early = model.transformer.h[0].output.save()
     except Exception:
         text = traceback.format_exc()
+        # nnsight 0.5's RemoteException adds a line of its own after the server's text.
+        text = text.strip().removesuffix("\nRemote exception.")
         return {
             "raised": True,
             "last_line": text.strip().splitlines()[-1],

@@ -3,6 +3,8 @@
 import nnsight
 from nnsight_case import blocks
 
+NOT_FOR = {"0.5": "nnsight 0.5 has no `for step in tracer.iter[...]` (its local run raises WithBlockNotFoundError): it iterates with the block form `with tracer.iter[...] as step:`, which 34.16 covers"}
+
 SPEC = "semantics.md §1.6 Occurrences"
 
 

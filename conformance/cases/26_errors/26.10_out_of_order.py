@@ -4,7 +4,7 @@ import nnsight
 import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
-EXPECT_ERROR = {"0.7": "MissedProviderError", "0.8": "OutOfOrderError"}
+EXPECT_ERROR = {"0.5": "OutOfOrderError", "0.7": "MissedProviderError", "0.8": "OutOfOrderError"}
 
 
 def run(model, remote):

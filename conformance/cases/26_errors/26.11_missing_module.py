@@ -4,7 +4,7 @@ import nnsight
 import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
-EXPECT_ERROR = {"0.7": "IndexError", "0.8": "AttributeError"}
+EXPECT_ERROR = {"0.5": "IndexError", "0.7": "IndexError", "0.8": "AttributeError"}
 
 
 def run(model, remote):

@@ -4,6 +4,7 @@ import importlib.util
 import os
 import sys
 
+import cloudpickle
 import nnsight
 
 PROMPT = "The Eiffel Tower is in the city of"
@@ -12,7 +13,8 @@ _spec = importlib.util.spec_from_file_location("steer_lib", os.path.join(os.path
 steer_lib = importlib.util.module_from_spec(_spec)
 sys.modules["steer_lib"] = steer_lib
 _spec.loader.exec_module(steer_lib)
-nnsight.register(steer_lib)  # the server has no steer_lib: ship the module itself
+# nnsight 0.5 has no nnsight.register: its users call the cloudpickle function it wraps.
+getattr(nnsight, "register", cloudpickle.register_pickle_by_value)(steer_lib)  # the server has no steer_lib: ship the module itself
 
 
 def run(model, remote):

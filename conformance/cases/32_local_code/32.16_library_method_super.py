@@ -4,6 +4,7 @@ import importlib.util
 import os
 import sys
 
+import cloudpickle
 import nnsight
 
 PROMPT = "The Eiffel Tower is in the city of"
@@ -12,7 +13,8 @@ _spec = importlib.util.spec_from_file_location("interp_lib", os.path.join(os.pat
 interp_lib = importlib.util.module_from_spec(_spec)
 sys.modules["interp_lib"] = interp_lib
 _spec.loader.exec_module(interp_lib)
-nnsight.register(interp_lib)  # the server has no interp_lib: ship the module itself
+# nnsight 0.5 has no nnsight.register: its users call the cloudpickle function it wraps.
+getattr(nnsight, "register", cloudpickle.register_pickle_by_value)(interp_lib)  # the server has no interp_lib: ship the module itself
 
 
 def run(model, remote):

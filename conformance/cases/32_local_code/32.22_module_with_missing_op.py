@@ -22,7 +22,11 @@ def run(model):
         # A server may lack an operation; then it must say which, and where.
         text = str(e)
         assert "torch.fft" in text and "NotImplementedError" in text, text
-        assert "return torch.fft.rfft(x, dim=-1).abs()" in text, text
+        # nnsight 0.5 ships the module's bytecode, not its source: the server can name the
+        # script and the line (from the code object), not show the line's text.
+        line = "return torch.fft.rfft(x, dim=-1).abs()"
+        where = f'File "{__file__}", line {Spectral.forward.__code__.co_firstlineno + 1}'
+        assert line in text or (nnsight.__version__.startswith("0.5") and where in text), text
         return
     with model.trace(PROMPT):
         expected = spectral(model.transformer.h[0].output).save()

@@ -3,8 +3,8 @@
 import nnsight
 import torch
 
-# 0.8.1 binds (tracer, edited); 0.7 binds the edited model alone.
-NEW = not nnsight.__version__.startswith("0.7")
+# 0.8.1 binds (tracer, edited); 0.5 and 0.7 bind the edited model alone.
+NEW = not nnsight.__version__.startswith(("0.5", "0.7"))
 PROMPT = "The Eiffel Tower is in the city of"
 
 

@@ -5,6 +5,8 @@ import contextlib
 import nnsight
 from nnsight_case import blocks
 
+NOT_FOR = {"0.5": "nnsight 0.5 has no `for step in tracer.iter[...]` (its local run raises WithBlockNotFoundError): it iterates with the block form `with tracer.iter[...] as step:`, which 34.16 covers"}
+
 PROMPT = "The Eiffel Tower is in the city of"
 SPEC = "README.md §Reproducing a result exactly"
 # Eager attention (matmul, softmax, matmul) and sdpa sum in different orders: on float32

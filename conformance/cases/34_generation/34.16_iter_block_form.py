@@ -3,7 +3,7 @@
 import nnsight
 
 PROMPT = "The Eiffel Tower is in the city of"
-OLD = nnsight.__version__.startswith("0.7")
+OLD = nnsight.__version__.startswith(("0.5", "0.7"))
 
 
 def run(model, remote):
@@ -17,7 +17,7 @@ def run(model, remote):
         steps = nnsight.save([])
         with tracer.iter[[0, 2]] as step:
             logits.append(model.lm_head.output)
-            # 0.7 binds the step; 0.8.1 binds the selection (a Tracer).
+            # 0.5 and 0.7 bind the step; 0.8.1 binds the selection (a Tracer).
             steps.append(step if OLD else len(steps))
     with model.generate(PROMPT, max_new_tokens=3, remote=remote) as tracer:
         edited = nnsight.save([])

@@ -6,7 +6,7 @@ import torch
 MODEL = "llama"
 PROMPT = "The Eiffel Tower is in the city of"
 
-OLD = nnsight.__version__.startswith("0.7")
+OLD = nnsight.__version__.startswith(("0.5", "0.7"))
 
 
 def run(model, remote):
@@ -14,7 +14,7 @@ def run(model, remote):
     with model.trace(PROMPT, remote=remote):
         attn = model.model.layers[0].self_attn.source
         listing = nnsight.save(str(attn))
-        # 0.7 names calls only: no `hidden_shape_0`, and the attention call is its
+        # 0.5 and 0.7 name calls only: no `hidden_shape_0`, and the attention call is its
         # `attention_interface_0` (0.8.1's `attention_interface_1`).
         if not OLD:
             shape = attn.hidden_shape_0.output.save()

@@ -5,14 +5,14 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
-OLD = nnsight.__version__.startswith("0.7")
+OLD = nnsight.__version__.startswith(("0.5", "0.7"))
 
 
 def run(model, remote):
     with model.session(remote=remote):
         with model.trace("Megan Rapinoe plays the sport of") as tracer:
             cache = tracer.cache()
-        # 0.7's CacheDict has no short form (paths start at `model`).
+        # 0.5's and 0.7's CacheDict has no short form (paths start at `model`).
         root = cache.model if OLD else cache
         short = root.transformer.h[0].output
         full = cache.model.transformer.h[1].output

@@ -4,7 +4,7 @@ import re
 
 import nnsight
 import torch
-from nnsight_case import RemoteError
+from nnsight_case import RemoteError, server_text
 
 PROMPT = "The Eiffel Tower is in the city of"
 
@@ -19,7 +19,7 @@ def run(model, remote):
                 g0 = h0.grad.save()
                 g1 = h1.grad.save()
     except Exception as e:  # noqa: BLE001 - compared below
-        text = str(e).strip().splitlines()[-1]
+        text = server_text(e).strip().splitlines()[-1]
         if not isinstance(e, RemoteError):
             text = f"{type(e).__name__}: {text}"
         # A remote traceback names the class with its module.

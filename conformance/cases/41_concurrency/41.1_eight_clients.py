@@ -4,7 +4,7 @@ import threading
 
 import nnsight
 import torch
-from nnsight_case import RemoteError  # the client's remote-failure exception
+from nnsight_case import RemoteError, server_text  # the client's remote-failure exception
 
 SERVER_ONLY = True
 CLIENTS = 8
@@ -32,7 +32,7 @@ def job(model, client, index):
             logits = model.lm_head.output.save()
         return ("ok", tag, logits)
     except RemoteError as e:
-        return ("error", marker, str(e).strip().splitlines()[-1])
+        return ("error", marker, server_text(e).strip().splitlines()[-1])
 
 
 def run(model):

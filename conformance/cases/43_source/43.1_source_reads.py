@@ -5,7 +5,7 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
-NOT_FOR = {"0.7": "nnsight 0.7 names calls only; this case reads assignments (shape_q_0, attn_output_2), 43.6 covers 0.7's names"}
+NOT_FOR = {"0.5": "nnsight 0.5 names calls only, as 0.7 does", "0.7": "nnsight 0.7 names calls only; this case reads assignments (shape_q_0, attn_output_2), 43.6 covers 0.7's names"}
 
 
 def run(model, remote):

@@ -5,8 +5,8 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
-# The attention call: 0.7 numbers calls only (`attention_interface_0`).
-ATTN = "attention_interface_0" if nnsight.__version__.startswith("0.7") else "attention_interface_1"
+# The attention call: 0.5 and 0.7 number calls only (`attention_interface_0`).
+ATTN = "attention_interface_0" if nnsight.__version__.startswith(("0.5", "0.7")) else "attention_interface_1"
 
 
 def run(model, remote):

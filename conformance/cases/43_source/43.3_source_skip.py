@@ -5,7 +5,7 @@ import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
 
-NOT_FOR = {"0.7": "nnsight 0.7's operations have no .skip() and 0.7 names no assignment such as hidden_states_1"}
+NOT_FOR = {"0.5": "nnsight 0.5's operations have no .skip() and 0.5 names no assignment such as hidden_states_1", "0.7": "nnsight 0.7's operations have no .skip() and 0.7 names no assignment such as hidden_states_1"}
 
 
 def run(model, remote):

@@ -3,6 +3,8 @@
 import nnsight
 import torch
 
+NOT_FOR = {"0.5": "nnsight 0.5 has no `for step in tracer.iter[...]` (its local run raises WithBlockNotFoundError): it iterates with the block form `with tracer.iter[...] as step:`, which 34.16 covers"}
+
 PROMPT = "The Eiffel Tower is in the city of"
 
 ATTN = "attention_interface_0" if nnsight.__version__.startswith("0.7") else "attention_interface_1"

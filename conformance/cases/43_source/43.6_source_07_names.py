@@ -3,8 +3,8 @@
 import nnsight
 
 PROMPT = "The Eiffel Tower is in the city of"
-# The attention call: 0.8.1 also numbers assignments, 0.7 calls only.
-OLD = nnsight.__version__.startswith("0.7")
+# The attention call: 0.8.1 also numbers assignments, 0.5 and 0.7 calls only.
+OLD = nnsight.__version__.startswith(("0.5", "0.7"))
 ATTN = "attention_interface_0" if OLD else "attention_interface_1"
 
 
@@ -22,6 +22,7 @@ def run(model, remote):
         logits = model.lm_head.output.save()
     with model.generate(PROMPT, max_new_tokens=3, remote=remote) as tracer:
         steps = nnsight.save([])
-        for step in tracer.iter[:3]:
+        # The block form of iteration: every client's (0.5 has no `for` form).
+        with tracer.iter[:3]:
             steps.append(getattr(model.transformer.h[1].attn.source, ATTN).output[0])
     return {"listing": listing, "q": q, "a": a, "proj_in": proj_in, "act": act, "logits": logits, "steps": steps}

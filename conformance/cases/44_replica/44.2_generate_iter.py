@@ -4,6 +4,7 @@ import nnsight
 import torch
 
 MODEL = "llama-3.1-70b replica"
+NOT_FOR = {"0.5": "nnsight 0.5 has no `for step in tracer.iter[...]` (its local run raises WithBlockNotFoundError): it iterates with the block form `with tracer.iter[...] as step:`, which 34.16 covers"}
 PROMPT = "The Eiffel Tower is in the city of"
 
 

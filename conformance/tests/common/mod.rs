@@ -166,7 +166,8 @@ pub fn run_together(server: &Server, suites: &[Suite<'_>]) {
     check(bad);
 }
 
-/// Areas that need a server started with particular flags (their own tests below), and
-/// the Llama area (run against the Llama fixture).
-pub const SPECIAL: &[&str] = &["35.", "40.", "41.", "42.", "44."];
+/// Areas that need a server started with particular flags (their own tests below), the
+/// Llama area (run against the Llama fixture), and the first steps of every nnsight 0.5.x
+/// client (48, run with each of them).
+pub const SPECIAL: &[&str] = &["35.", "40.", "41.", "42.", "44.", "48."];
 
