@@ -209,7 +209,10 @@ impl Batcher {
         let mut rows: Vec<Row> = Vec::new();
         let mut forward: Kwargs = Vec::new();
         for (args, kwargs) in &self.invokes {
-            let (r, f) = preprocess(tok, args.first(), kwargs)?;
+            let (mut r, f) = preprocess(tok, args.first(), kwargs)?;
+            if crate::interp::modules::nnsight_05() && !rows.is_empty() {
+                attend_own_padding(tok, &mut r)?;
+            }
             rows.extend(r);
             for (k, v) in f {
                 match forward.iter_mut().find(|(n, _)| *n == k) {
@@ -539,6 +542,31 @@ fn collate(tok: &TextTokenizer, rows: Vec<Row>) -> PyResult<Vec<(String, Tensor)
         out.push((k, Tensor::f_cat(&col, 0)?));
     }
     Ok(out)
+}
+
+/// nnsight 0.5's `LanguageModel._batch` re-pads every invoke's token ids with
+/// `tokenizer.pad` and copies back only the earlier invokes' masks, so the rows of every
+/// invoke after the first that has rows attend to the padding inside their invoke: each
+/// is left-padded to its invoke's widest row with an all-ones mask (the batch's own padding
+/// beyond that stays masked). NDIF ran the same code, and 0.5's local run does this.
+fn attend_own_padding(tok: &TextTokenizer, rows: &mut [Row]) -> PyResult<()> {
+    let width_of = |row: &Row| row.iter().find(|(k, _)| k == "input_ids").and_then(|(_, t)| t.size().get(1).copied());
+    let Some(width) = rows.iter().filter_map(width_of).max() else { return Ok(()) };
+    for row in rows.iter_mut() {
+        for (k, t) in row.iter_mut() {
+            let (2, Some(&w)) = (t.dim(), t.size().get(1)) else { continue };
+            if k == "attention_mask" {
+                *t = t.f_new_ones([1, width], (t.kind(), t.device()))?;
+            } else if w < width {
+                let pad = match ROW_FIELDS.iter().find(|(f, _)| f == k) {
+                    Some((_, Some(p))) => *p,
+                    _ => tok.pad_id(),
+                };
+                *t = t.f_pad([width - w, 0], "constant", Some(pad as f64))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// nnsight's `processing.positions`: a row that is padding then tokens counts from its

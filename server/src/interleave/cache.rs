@@ -215,7 +215,9 @@ impl CacheView {
     /// The cached module paths at or below this node, in record order.
     fn keys(&self) -> Vec<String> {
         let tree = self.ctx.model.tree();
-        let prefix = self.path().map(str::to_string);
+        // nnsight 0.5's `CacheDict` views are copies of the whole dict with a path: every
+        // key, wherever the view is.
+        let prefix = self.path().map(str::to_string).filter(|_| !crate::interp::modules::nnsight_05());
         self.cache
             .snapshot()
             .iter()

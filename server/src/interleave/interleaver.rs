@@ -355,7 +355,19 @@ impl Interleaver {
                         (ClientGeneration::G1, Site::Grad(key)) => format!("{key}.grad"),
                         _ => self.tree.requester(&req.loc, req.occurrence),
                     };
+                    let seen = req.loc.module.is_some() && self.counts.borrow().get(&req.loc).copied().unwrap_or(0) > req.occurrence;
                     let e = match self.client {
+                        // nnsight 0.5's `Mediator.OutOfOrderError` for a module the run
+                        // already passed; its `check_dangling_mediators` ValueError else.
+                        ClientGeneration::G1 if crate::interp::modules::nnsight_05() => match (seen, req.loc.site) {
+                            (true, site) if !matches!(site, Site::Grad(_)) => PyErr::new(
+                                &types::OUT_OF_ORDER_ERROR,
+                                format!("Value was missed for {requester}. Did you call an Envoy out of order?"),
+                            ),
+                            _ => PyErr::value_error(format!(
+                                "Execution complete but `{requester}` was not provided. Did you call an Envoy out of order? Investigate why this module was not called."
+                            )),
+                        },
                         ClientGeneration::G2 => PyErr::new(
                             &types::OUT_OF_ORDER_ERROR,
                             format!("'{requester}' was requested but the model already ran past it"),

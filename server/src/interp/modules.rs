@@ -32,18 +32,32 @@ thread_local! {
     /// Whether this thread's job came from an nnsight 0.5-0.7 client (whose model
     /// classes derive from `NNsight`).
     static G1: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Whether it came from nnsight 0.5.x, whose errors read differently from 0.7's.
+    static V05: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Forgets this thread's module objects (a job ended).
 pub fn reset() {
     let _ = CACHE.try_with(|c| c.borrow_mut().clear());
     let _ = G1.try_with(|g| g.set(false));
+    let _ = V05.try_with(|g| g.set(false));
 }
 
 /// Says which client generation this thread's job came from (`g1`: nnsight 0.5-0.7),
 /// for the hierarchy of nnsight's classes (`types::nnsight_class`).
 pub fn set_generation(g1: bool) {
     G1.with(|g| g.set(g1));
+}
+
+/// Says whether this thread's job came from nnsight 0.5.x (see [`nnsight_05`]).
+pub fn set_nnsight_05(on: bool) {
+    V05.with(|g| g.set(on));
+}
+
+/// Whether this thread's job came from nnsight 0.5.x: where 0.5 and 0.7 differ in what
+/// the user sees (error texts), the 0.5 text is given.
+pub fn nnsight_05() -> bool {
+    V05.with(std::cell::Cell::get)
 }
 
 /// The server's stand-in for one of nnsight's model classes, in this job's hierarchy.

@@ -52,6 +52,7 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
     saves::reset();
     crate::interp::modules::set_generation(req.client == ClientGeneration::G1);
+    crate::interp::modules::set_nnsight_05(req.nnsight_05);
     let names = match req.client {
         ClientGeneration::G1 => Names::Bare,
         ClientGeneration::G2 => Names::Qualified,

@@ -311,17 +311,22 @@ impl Saver {
         Ok(self.object(module, class, true, vec![], Some(state)))
     }
 
-    /// nnsight 0.7's `Cache.CacheDict` (a dict subclass) of `Cache.Entry`s: each cached
-    /// module path → its entry, or the list of them when it ran more than once (0.7's
-    /// `Cache.add`), at or below the view's path; then its `_path` / alias state.
+    /// nnsight 0.5–0.7's `Cache.CacheDict` (a dict subclass) of `Cache.Entry`s: each
+    /// cached module path → its entry, or the list of them when it ran more than once
+    /// (`Cache.add`), at or below the view's path. Pickled as the call
+    /// `CacheDict(entries, path, alias, rename, alias_paths)`: unpickling a BUILD would
+    /// look up `__setstate__`, which 0.5's `__getattr__` answers by reading `_path` before
+    /// it exists (endless recursion).
     fn cache_dict_07(&mut self, v: &CacheView) -> PyResult<SaveId> {
         const TRACER: &str = "nnsight.intervention.tracing.tracer";
         let tree = v.ctx.model.tree();
         let path = v.node.map(|id| tree.node(id).envoy.clone());
+        // 0.5's views hold every entry (a copy of the whole dict with a path).
+        let below = path.clone().filter(|_| !crate::interp::modules::nnsight_05());
         let mut items = Vec::new();
         for (module, list) in v.cache.snapshot() {
             let key = tree.node(module).envoy.clone();
-            if path.as_ref().is_some_and(|p| key != *p && !key.starts_with(&format!("{p}."))) {
+            if below.as_ref().is_some_and(|p| key != *p && !key.starts_with(&format!("{p}."))) {
                 continue;
             }
             let entries = list.into_iter().map(|e| self.cache_entry(e, TRACER, "Cache.Entry")).collect::<PyResult<Vec<_>>>()?;
@@ -331,15 +336,8 @@ impl Saver {
         let path = self.str_node(path.as_deref().unwrap_or(""));
         let empty = |s: &mut Saver| s.g.push(SaveNode::Dict(Vec::new()));
         let (alias, rename, alias_paths) = (empty(self), empty(self), empty(self));
-        let state = self.attrs(vec![("_path", path), ("_alias", alias), ("_rename", rename), ("_alias_paths", alias_paths)]);
-        Ok(self.g.push(SaveNode::Object {
-            module: TRACER.into(),
-            name: "Cache.CacheDict".into(),
-            newobj: true,
-            args: vec![],
-            items,
-            state: Some(state),
-        }))
+        let entries = self.g.push(SaveNode::Dict(items));
+        Ok(self.object(TRACER, "Cache.CacheDict", false, vec![entries, path, alias, rename, alias_paths], None))
     }
 
     /// nnsight 0.8.1's `CacheView` as it pickles: the view's `__dict__` (`_cache`, `_envoy`,
