@@ -10,9 +10,8 @@
 
 use tch::{Kind as DKind, Tensor};
 
-use super::cache::DynamicCache;
+use super::ModuleId;
 use super::forward::{Fwd, tv};
-use super::{Arch, ModuleId};
 use crate::value::{PyErr, PyResult, Value};
 
 /// The generation settings of one `model.generate(...)` call.
@@ -149,11 +148,6 @@ impl GenConfig {
     }
 }
 
-/// The decoder's KV cache for a fresh generation.
-fn new_cache(arch: &Arch) -> Value {
-    DynamicCache::new(arch.n_layers()).value()
-}
-
 fn wrapper(f: &Fwd<'_>, path: &str) -> PyResult<ModuleId> {
     f.m.tree()
         .by_envoy(path)
@@ -219,7 +213,7 @@ pub fn generate(
         None => mask.f_cumsum(-1, DKind::Int64)?.f_sub_scalar(1)?.f_masked_fill(&mask.f_eq(0)?, 1)?,
     };
     f.call(streamer, vec![tv(ids.shallow_clone())], vec![])?;
-    let cache = new_cache(&f.m.structure.arch);
+    let cache = f.m.structure.family.new_cache().value();
     // transformers leaves an all-ones mask out of the forward's arguments.
     let pass_mask = mask.f_eq(0)?.f_any()?.f_int64_value(&[])? != 0;
     let mut unfinished = Tensor::f_ones([batch], (DKind::Bool, device))?;
