@@ -6,6 +6,7 @@
 //! how to add one.
 
 mod gpt2;
+mod gpt_neox;
 mod llama;
 
 use std::collections::HashMap;
@@ -51,7 +52,7 @@ pub struct Declaration {
 }
 
 /// Every family, in the order docs/architectures.md lists them.
-pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION];
+pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION];
 
 /// Every `model_type` served.
 pub fn model_types() -> Vec<&'static str> {
