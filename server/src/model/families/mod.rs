@@ -8,6 +8,7 @@
 mod gpt2;
 mod gpt_neox;
 mod llama;
+mod qwen3;
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -52,7 +53,7 @@ pub struct Declaration {
 }
 
 /// Every family, in the order docs/architectures.md lists them.
-pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION];
+pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION];
 
 /// Every `model_type` served.
 pub fn model_types() -> Vec<&'static str> {
