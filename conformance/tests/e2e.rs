@@ -89,13 +89,14 @@ fn deeper_fixtures_of_both_families_are_bit_identical_to_local_nnsight() {
 
 /// The further families' fixtures (`fixtures/models/tiny-<family>`, one per family,
 /// exercising what sets it apart: GPT-NeoX's partial rotary and parallel residual, Qwen 3's
-/// q/k norms), served by `--model`: the cases written for every architecture with both
+/// q/k norms, Gemma 2's sliding window shorter than the prompts, soft-capping and eager
+/// attention), served by `--model`: the cases written for every architecture with both
 /// clients — and the Llama area on the families with Llama's module paths — floats
 /// bit-identical to local nnsight.
 #[test]
 fn every_family_fixture_is_bit_identical_to_local_nnsight() {
     // (fixture, the cases run on it: ANY_ARCH, plus the Llama area where the paths fit)
-    const FAMILIES: &[(&str, &str)] = &[("tiny-neox", ANY_ARCH), ("tiny-qwen3", "10.*,45.*,34.15,35.*")];
+    const FAMILIES: &[(&str, &str)] = &[("tiny-neox", ANY_ARCH), ("tiny-qwen3", "10.*,45.*,34.15,35.*"), ("tiny-gemma2", "10.*,45.*,34.15,35.*")];
     let ws = workspace();
     let dirs: Vec<String> = FAMILIES.iter().map(|(f, _)| format!("fixtures/models/{f}")).collect();
     let repos: Vec<String> = FAMILIES.iter().map(|(f, _)| format!("localndif/{f}")).collect();
