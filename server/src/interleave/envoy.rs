@@ -470,11 +470,7 @@ impl HostObj for ConfigObj {
 }
 
 fn config_class(model_type: &str) -> String {
-    match model_type {
-        "gpt2" => "GPT2Config".into(),
-        "llama" => "LlamaConfig".into(),
-        other => format!("{other}Config"),
-    }
+    crate::model::families::config_class(model_type).map_or_else(|| format!("{model_type}Config"), str::to_string)
 }
 
 /// A module's `repr`, like torch's (`GPT2Block(\n  (ln_1): LayerNorm(...)\n ...)`).

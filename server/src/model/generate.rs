@@ -14,6 +14,9 @@ use super::ModuleId;
 use super::forward::{Fwd, tv};
 use crate::value::{PyErr, PyResult, Value};
 
+/// Keyword arguments by name, in the order given.
+pub type Kwargs = Vec<(std::rc::Rc<str>, Value)>;
+
 /// The generation settings of one `model.generate(...)` call.
 #[derive(Debug, Clone)]
 pub struct GenConfig {
@@ -70,12 +73,12 @@ impl GenConfig {
     /// Splits `kwargs` into the generation settings (over the checkpoint's
     /// `generation_config.json` and `config.json`) and the forward's keyword arguments.
     pub fn from_kwargs(
-        kwargs: Vec<(std::rc::Rc<str>, Value)>,
+        kwargs: Kwargs,
         generation_config: &serde_json::Value,
         config: &serde_json::Value,
         tokenizer_pad: i64,
         prompt_len: usize,
-    ) -> PyResult<(GenConfig, Vec<(std::rc::Rc<str>, Value)>)> {
+    ) -> PyResult<(GenConfig, Kwargs)> {
         let defaults = |k: &str| generation_config.get(k).filter(|v| !v.is_null()).or_else(|| config.get(k).filter(|v| !v.is_null()));
         let mut cfg = GenConfig {
             max_new_tokens: 20,

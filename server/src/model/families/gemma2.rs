@@ -23,7 +23,7 @@ use super::llama::{HEAD, Heads, MODEL as LLAMA_MODEL, padding_idx};
 use super::{Declaration, Family};
 use crate::value::{PyResult, Value};
 
-pub const DECLARATION: Declaration = Declaration { model_types: &["gemma2"], declare, aliases: no_aliases, replica: super::llama::replica };
+pub const DECLARATION: Declaration = Declaration { model_types: &[("gemma2", "Gemma2Config")], declare, aliases: no_aliases, replica: super::llama::replica };
 
 struct Gemma2 {
     heads: Heads,

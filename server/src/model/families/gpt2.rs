@@ -20,7 +20,7 @@ use super::super::tree::{Block, ModuleId};
 use super::{Declaration, Family};
 use crate::value::{PyErr, PyResult, Record, RecordKind, Value};
 
-pub const DECLARATION: Declaration = Declaration { model_types: &["gpt2"], declare, aliases, replica };
+pub const DECLARATION: Declaration = Declaration { model_types: &[("gpt2", "GPT2Config")], declare, aliases, replica };
 
 /// openai-community/gpt2's own checkpoint stores `h.0.attn.c_attn.weight`.
 fn aliases(name: &str) -> Vec<String> {

@@ -20,7 +20,7 @@ use super::super::tree::{Block, ModuleId};
 use super::{Declaration, Family};
 use crate::value::{PyErr, PyResult, Value};
 
-pub const DECLARATION: Declaration = Declaration { model_types: &["gpt_neox"], declare, aliases, replica };
+pub const DECLARATION: Declaration = Declaration { model_types: &[("gpt_neox", "GPTNeoXConfig")], declare, aliases, replica };
 
 /// transformers 5 names the head `lm_head`; checkpoints (Pythia's, and what
 /// `save_pretrained` writes) store it as `embed_out`.

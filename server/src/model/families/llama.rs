@@ -21,7 +21,7 @@ use super::super::tree::{Block, ModuleId};
 use super::{Declaration, Family};
 use crate::value::{PyResult, Value};
 
-pub const DECLARATION: Declaration = Declaration { model_types: &["llama", "mistral", "qwen2"], declare, aliases: no_aliases, replica };
+pub const DECLARATION: Declaration = Declaration { model_types: &[("llama", "LlamaConfig"), ("mistral", "MistralConfig"), ("qwen2", "Qwen2Config")], declare, aliases: no_aliases, replica };
 
 /// A replica keeps grouped-query attention grouped and full attention full.
 pub fn replica(real: &serde_json::Value, o: &mut serde_json::Map<String, serde_json::Value>, w: super::super::replica::Widths) -> anyhow::Result<()> {

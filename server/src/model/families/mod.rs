@@ -43,8 +43,9 @@ pub trait Family: Send + Sync {
 
 /// A family's entry in the table of supported families.
 pub struct Declaration {
-    /// The `model_type`s it serves (`llama`, `mistral`, `qwen2`).
-    pub model_types: &'static [&'static str],
+    /// The `model_type`s it serves (`llama`, `mistral`, `qwen2`), each with its config
+    /// class (`LlamaConfig`).
+    pub model_types: &'static [(&'static str, &'static str)],
     /// Declares the module tree into `b` from the config; returns the forwards' settings.
     pub declare: fn(&Config, &mut Builder) -> anyhow::Result<Box<dyn Family>>,
     /// Where the family's checkpoints may store a parameter (`model::declare::Aliases`).
@@ -58,7 +59,7 @@ pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION,
 
 /// Every `model_type` served.
 pub fn model_types() -> Vec<&'static str> {
-    FAMILIES.iter().flat_map(|d| d.model_types.iter().copied()).collect()
+    FAMILIES.iter().flat_map(|d| d.model_types.iter().map(|&(t, _)| t)).collect()
 }
 
 /// The declaration serving `model_type`, or an error in plain words listing what is served.
@@ -70,8 +71,13 @@ pub fn find(model_type: Option<&str>) -> anyhow::Result<&'static Declaration> {
     FAMILIES
         .iter()
         .copied()
-        .find(|d| d.model_types.contains(&mt))
+        .find(|d| d.model_types.iter().any(|&(t, _)| t == mt))
         .ok_or_else(|| anyhow::anyhow!("model_type '{mt}' is not supported; localndif serves these families: {supported}"))
+}
+
+/// The config class of a served `model_type` (`GPTNeoXConfig`), for messages.
+pub fn config_class(model_type: &str) -> Option<&'static str> {
+    FAMILIES.iter().flat_map(|d| d.model_types.iter()).find(|&&(t, _)| t == model_type).map(|&(_, c)| c)
 }
 
 /// A loaded model's structure: its family's forwards, tree and weights.

@@ -19,7 +19,7 @@ use super::llama::{HEAD, Heads, LAYER, MODEL as LLAMA_MODEL, padding_idx};
 use super::{Declaration, Family};
 use crate::value::{PyResult, Value};
 
-pub const DECLARATION: Declaration = Declaration { model_types: &["qwen3"], declare, aliases: no_aliases, replica: super::llama::replica };
+pub const DECLARATION: Declaration = Declaration { model_types: &[("qwen3", "Qwen3Config")], declare, aliases: no_aliases, replica: super::llama::replica };
 
 struct Qwen3 {
     n_layers: usize,
