@@ -27,6 +27,9 @@ OUT = os.path.join(ROOT, "server", "src", "model", "source", *(["07"] if V07 els
 MODELS = {
     "tiny-gpt2": ["transformer.h.0.attn", "transformer.h.0.mlp"],
     "tiny-llama": ["model.layers.0.self_attn", "model.layers.0.mlp"],
+    "tiny-neox": ["gpt_neox.layers.0.attention", "gpt_neox.layers.0.mlp"],
+    "tiny-qwen3": ["model.layers.0.self_attn", "model.layers.0.mlp"],
+    "tiny-gemma2": ["model.layers.0.self_attn", "model.layers.0.mlp"],
 }
 
 os.makedirs(OUT, exist_ok=True)

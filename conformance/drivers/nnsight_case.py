@@ -407,9 +407,9 @@ if __name__ == "__main__":
 # Module paths per architecture, for cases written once for every architecture: a case
 # binds the envoys before its trace (`h = blocks(model)`), so the traced code names no path.
 PATHS = {
-    "blocks": ("transformer.h", "model.layers"),
-    "final_norm": ("transformer.ln_f", "model.norm"),
-    "embed": ("transformer.wte", "model.embed_tokens"),
+    "blocks": ("transformer.h", "model.layers", "gpt_neox.layers"),
+    "final_norm": ("transformer.ln_f", "model.norm", "gpt_neox.final_layer_norm"),
+    "embed": ("transformer.wte", "model.embed_tokens", "gpt_neox.embed_in"),
 }
 
 
@@ -426,7 +426,8 @@ def _envoy(model, what: str):
 
 
 def blocks(model):
-    """The decoder blocks: GPT-2's `transformer.h`, the Llama family's `model.layers`."""
+    """The decoder blocks: GPT-2's `transformer.h`, the Llama family's `model.layers`,
+    GPT-NeoX's `gpt_neox.layers`."""
     return _envoy(model, "blocks")
 
 

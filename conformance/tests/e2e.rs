@@ -112,6 +112,45 @@ fn deeper_fixtures_of_both_families_are_bit_identical_to_local_nnsight() {
     });
 }
 
+/// The further families' fixtures (`fixtures/models/tiny-<family>`, one per family,
+/// exercising what sets it apart: GPT-NeoX's partial rotary and parallel residual, Qwen 3's
+/// q/k norms, Gemma 2's sliding window shorter than the prompts, soft-capping and eager
+/// attention), served by `--model`: the cases written for every architecture with both
+/// clients — and the Llama area on the families with Llama's module paths — floats
+/// bit-identical to local nnsight.
+#[test]
+fn every_family_fixture_is_bit_identical_to_local_nnsight() {
+    // (fixture, the cases run on it: ANY_ARCH, plus the Llama area where the paths fit)
+    const FAMILIES: &[(&str, &str)] = &[("tiny-neox", ANY_ARCH), ("tiny-qwen3", "10.*,45.*,34.15,35.*"), ("tiny-gemma2", "10.*,45.*,34.15,35.*")];
+    let ws = workspace();
+    let dirs: Vec<String> = FAMILIES.iter().map(|(f, _)| format!("fixtures/models/{f}")).collect();
+    let repos: Vec<String> = FAMILIES.iter().map(|(f, _)| format!("localndif/{f}")).collect();
+    let mut args = Vec::new();
+    for (repo, dir) in repos.iter().zip(&dirs) {
+        args.push("--model".to_string());
+        args.push(format!("{repo}={}", ws.join(dir).display()));
+    }
+    let server = Server::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let labels: Vec<(String, String)> = FAMILIES.iter().map(|(f, _)| (f.to_string(), format!("{f}-0.7"))).collect();
+    let suites = |client: &'static str| -> Vec<Suite<'_>> {
+        FAMILIES
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, filter))| {
+                let label = if client == "0.7" { labels[i].1.as_str() } else { labels[i].0.as_str() };
+                Suite { model_dir: dirs[i].as_str(), client, ..Suite::new(repos[i].as_str(), filter, label) }
+            })
+            .collect()
+    };
+    let (new, old) = (suites("0.8"), suites("0.7"));
+    std::thread::scope(|scope| {
+        let g1 = scope.spawn(|| old.iter().flat_map(|s| s.failures(&server)).collect::<Vec<_>>());
+        let mut bad: Vec<String> = new.iter().flat_map(|s| s.failures(&server)).collect();
+        bad.extend(g1.join().expect("the 0.7 suite panicked"));
+        check(bad);
+    });
+}
+
 /// A `--model` directory is served (and is the Hub) under the repo id clients name; the
 /// clients' other way to the model — a local directory, no Hub — works too.
 #[test]

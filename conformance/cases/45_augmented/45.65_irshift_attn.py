@@ -14,14 +14,14 @@ EXPECT_ERROR = "NotImplementedError"
 
 
 def attn_of(block):
-    """The attention module of a decoder block: GPT-2's `attn`, the Llama family's `self_attn`
-    (both return a tuple whose element 0 is the attention output)."""
-    for name in ("attn", "self_attn"):
+    """The attention module of a decoder block: GPT-2's `attn`, the Llama family's `self_attn`,
+    GPT-NeoX's `attention` (each returns a tuple whose element 0 is the attention output)."""
+    for name in ("attn", "self_attn", "attention"):
         try:
             return getattr(block, name)
         except AttributeError:
             continue
-    raise AttributeError(f"no attention module in {type(block).__name__}: tried attn, self_attn")
+    raise AttributeError(f"no attention module in {type(block).__name__}: tried attn, self_attn, attention")
 
 
 def run(model, remote):

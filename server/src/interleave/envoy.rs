@@ -470,11 +470,7 @@ impl HostObj for ConfigObj {
 }
 
 fn config_class(model_type: &str) -> String {
-    match model_type {
-        "gpt2" => "GPT2Config".into(),
-        "llama" => "LlamaConfig".into(),
-        other => format!("{other}Config"),
-    }
+    crate::model::families::config_class(model_type).map_or_else(|| format!("{model_type}Config"), str::to_string)
 }
 
 /// A module's `repr`, like torch's (`GPT2Block(\n  (ln_1): LayerNorm(...)\n ...)`).
@@ -511,28 +507,6 @@ pub fn module_repr(m: &Model, id: ModuleId, indent: usize) -> String {
 }
 
 fn leaf_extra(m: &Model, id: ModuleId) -> String {
-    use crate::model::Kind;
-    let node = m.tree().node(id);
-    let w = |i: usize| m.weights.params[id].get(i).map(tch::Tensor::size).unwrap_or_default();
-    match &node.kind {
-        Kind::Embedding => {
-            let s = w(0);
-            format!("{}, {}", s.first().unwrap_or(&0), s.get(1).unwrap_or(&0))
-        }
-        Kind::Linear => {
-            let s = w(0);
-            let bias = node.params.len() > 1;
-            format!("in_features={}, out_features={}, bias={}", s.get(1).unwrap_or(&0), s.first().unwrap_or(&0), if bias { "True" } else { "False" })
-        }
-        Kind::Conv1D => {
-            let s = w(0);
-            format!("nf={}, nx={}", s.get(1).unwrap_or(&0), s.first().unwrap_or(&0))
-        }
-        Kind::LayerNorm { eps } => {
-            let s = w(0);
-            format!("({},), eps={}, elementwise_affine=True", s.first().unwrap_or(&0), crate::value::float::repr(*eps))
-        }
-        Kind::Dropout | Kind::Unused => "p=0.1, inplace=False".into(),
-        _ => String::new(),
-    }
+    let shapes: Vec<Vec<i64>> = m.weights.params[id].iter().map(tch::Tensor::size).collect();
+    m.tree().node(id).kind.extra_repr(&shapes)
 }

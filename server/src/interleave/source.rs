@@ -29,7 +29,7 @@ impl SourceObj {
         let class = ctx.model.tree().node(id).class;
         if table(class).is_none() || table_07(class).is_none() {
             return Err(PyErr::unsupported(format!(
-                "`.source` of a {class} module (operations are served for GPT-2 and Llama attention and MLP modules)"
+                "`.source` of a {class} module (operations are served for the attention and MLP modules of GPT-2, Llama, GPT-NeoX, Qwen 3 and Gemma 2)"
             )));
         }
         let s: Rc<dyn HostObj> = Rc::new(SourceObj { ctx: ctx.clone(), id });

@@ -414,7 +414,7 @@ impl Saver {
     /// transformers' `DynamicCache` as it pickles (NEWOBJ + BUILD of `__dict__`).
     fn cache(&mut self, c: &DynamicCache) -> PyResult<SaveId> {
         let mut layers = Vec::new();
-        for (k, v) in c.snapshot() {
+        for (i, (k, v)) in c.snapshot().into_iter().enumerate() {
             let init = k.is_some();
             let device = match &k {
                 Some(Value::Tensor(t)) => t.t.device(),
@@ -424,8 +424,22 @@ impl Saver {
             let values = self.value(&v.unwrap_or(Value::None))?;
             let is_init = self.g.push(SaveNode::Bool(init));
             let dev = if init { self.device(device) } else { self.g.push(SaveNode::None) };
-            let state = self.attrs(vec![("keys", keys), ("values", values), ("is_initialized", is_init), ("device", dev)]);
-            layers.push(self.object("transformers.cache_utils", "DynamicLayer", true, vec![], Some(state)));
+            let mut fields = vec![("keys", keys), ("values", values), ("is_initialized", is_init)];
+            // A sliding-window layer (Gemma 2) pickles its window state too.
+            let class = match c.window(i) {
+                Some(w) => {
+                    let window = self.g.push(SaveNode::Int(w));
+                    let seen = self.g.push(SaveNode::Int(c.layer_seq_length(i)));
+                    let t = self.value(&Value::tensor(tch::Tensor::from(w).f_to_device(device)?))?;
+                    let record = self.g.push(SaveNode::Bool(false));
+                    fields.extend([("sliding_window", window), ("cumulative_length", seen), ("_sliding_window_tensor", t), ("record_past", record)]);
+                    "DynamicSlidingWindowLayer"
+                }
+                None => "DynamicLayer",
+            };
+            fields.push(("device", dev));
+            let state = self.attrs(fields);
+            layers.push(self.object("transformers.cache_utils", class, true, vec![], Some(state)));
         }
         let layers = self.g.push(SaveNode::List(layers));
         // transformers 5.24 builds the model's cache from its config: no layer class to

@@ -1,5 +1,6 @@
 //! transformers' `DynamicCache` as the model fills it: one layer of keys and values per
-//! attention layer, concatenated along the sequence as tokens are added. User code sees it
+//! attention layer, concatenated along the sequence as tokens are added; a sliding-window
+//! layer (`DynamicSlidingWindowLayer`) keeps only its last `window - 1` tokens. User code sees it
 //! in `.inputs` of blocks and in `model.output.cache`, can read `layers[i].keys`, and gets
 //! it back as the transformers object when it saves it.
 
@@ -18,6 +19,10 @@ use crate::value::{PyErr, PyResult, Value};
 pub struct CacheLayer {
     pub keys: Option<Value>,
     pub values: Option<Value>,
+    /// The sliding window of a `DynamicSlidingWindowLayer`; `None` for a `DynamicLayer`.
+    pub window: Option<i64>,
+    /// Tokens this layer has been given (its `cumulative_length`).
+    pub seen: i64,
 }
 
 pub struct DynamicCache {
@@ -26,8 +31,13 @@ pub struct DynamicCache {
 
 impl DynamicCache {
     pub fn new(n_layers: usize) -> Rc<DynamicCache> {
+        DynamicCache::with_windows(&vec![None; n_layers])
+    }
+
+    /// `DynamicCache(config=...)`: one layer per decoder layer, sliding where `windows` says.
+    pub fn with_windows(windows: &[Option<i64>]) -> Rc<DynamicCache> {
         Rc::new(DynamicCache {
-            layers: RefCell::new((0..n_layers).map(|_| CacheLayer::default()).collect()),
+            layers: RefCell::new(windows.iter().map(|&window| CacheLayer { window, ..CacheLayer::default() }).collect()),
         })
     }
 
@@ -50,17 +60,44 @@ impl DynamicCache {
             ),
             _ => (k.shallow_clone(), v.shallow_clone()),
         };
-        l.keys = Some(Value::tensor(nk.shallow_clone()));
-        l.values = Some(Value::tensor(nv.shallow_clone()));
+        l.seen += k.size().get(2).copied().unwrap_or(0);
+        // A sliding layer keeps `full[:, :, -window + 1:, :]` and returns the full states.
+        let kept = |t: &Tensor| -> PyResult<Tensor> {
+            match l.window {
+                Some(w) => {
+                    let n = t.size()[2];
+                    let keep = (w - 1).clamp(0, n);
+                    Ok(if w > 1 { t.f_narrow(2, n - keep, keep)? } else { t.shallow_clone() })
+                }
+                None => Ok(t.shallow_clone()),
+            }
+        };
+        l.keys = Some(Value::tensor(kept(&nk)?));
+        l.values = Some(Value::tensor(kept(&nv)?));
         Ok((nk, nv))
     }
 
-    /// Tokens already cached (layer 0).
+    /// Tokens already cached (`get_seq_length()`: layer 0's).
     pub fn seq_length(&self) -> i64 {
-        match self.layers.borrow().first().and_then(|l| l.keys.clone()) {
+        self.layer_seq_length(0)
+    }
+
+    /// `get_seq_length(layer)`: a sliding layer counts every token it was given.
+    pub fn layer_seq_length(&self, layer: usize) -> i64 {
+        let layers = self.layers.borrow();
+        let Some(l) = layers.get(layer) else { return 0 };
+        if l.window.is_some() {
+            return l.seen;
+        }
+        match &l.keys {
             Some(Value::Tensor(t)) => t.t.size().get(2).copied().unwrap_or(0),
             _ => 0,
         }
+    }
+
+    /// The sliding window of `layer`, if it slides.
+    pub fn window(&self, layer: usize) -> Option<i64> {
+        self.layers.borrow().get(layer).and_then(|l| l.window)
     }
 
     /// The layers' (keys, values), for saving.
@@ -88,15 +125,22 @@ struct LayerView {
     index: usize,
 }
 
+impl LayerView {
+    fn cache(&self) -> Option<&DynamicCache> {
+        let Value::Host(h) = &self.cache else { return None };
+        h.as_any().downcast_ref::<DynamicCache>()
+    }
+}
+
 impl HostObj for LayerView {
     fn type_name(&self) -> &str {
-        "DynamicLayer"
+        match self.cache().and_then(|c| c.window(self.index)) {
+            Some(_) => "DynamicSlidingWindowLayer",
+            None => "DynamicLayer",
+        }
     }
     fn getattr(&self, _it: &mut Interp, _this: &Value, name: &str) -> PyResult<Value> {
-        let Value::Host(h) = &self.cache else {
-            return Err(PyErr::internal("a cache layer without its cache"));
-        };
-        let Some(cache) = h.as_any().downcast_ref::<DynamicCache>() else {
+        let Some(cache) = self.cache() else {
             return Err(PyErr::internal("a cache layer without its cache"));
         };
         let layers = cache.layers.borrow();
@@ -105,9 +149,12 @@ impl HostObj for LayerView {
             "keys" => l.and_then(|l| l.keys.clone()).unwrap_or(Value::None),
             "values" => l.and_then(|l| l.values.clone()).unwrap_or(Value::None),
             "is_initialized" => Value::Bool(l.is_some_and(|l| l.keys.is_some())),
+            "sliding_window" if l.is_some_and(|l| l.window.is_some()) => Value::Int(l.and_then(|l| l.window).unwrap_or(0)),
+            "cumulative_length" if l.is_some_and(|l| l.window.is_some()) => Value::Int(l.map_or(0, |l| l.seen)),
             other => {
                 return Err(PyErr::attribute_error(format!(
-                    "'DynamicLayer' object has no attribute '{other}'"
+                    "'{}' object has no attribute '{other}'",
+                    self.type_name()
                 )));
             }
         })

@@ -5,8 +5,9 @@
 
 use std::rc::Rc;
 
+use super::ops::Op;
 use super::tree::{Kind, ModuleId};
-use super::{Arch, Model, gpt2, llama};
+use super::Model;
 use crate::value::{Dict, PyErr, PyResult, Value};
 
 /// The interleaver's side of every module call.
@@ -135,65 +136,89 @@ impl Fwd<'_> {
         self.hooks.output(id, out)
     }
 
-    /// Operation `name` of module `id`'s forward, as nnsight's `run_op`: its `(args,
+    /// Operation `op` of module `id`'s forward, as nnsight's `run_op`: its `(args,
     /// kwargs)` through the input hook, the skip gate, `f` over the (possibly replaced)
-    /// arguments, the output hook (docs/semantics.md §7.3). Names come from the module
-    /// class's table (`model::source`).
+    /// arguments, the output hook (docs/semantics.md §7.3). The module's class listing
+    /// (`model::source`) numbers it; a class without a listing (a family member whose
+    /// forward nnsight lists differently: Mistral, Qwen2) runs it without hooks.
     pub fn op(
         &mut self,
         id: ModuleId,
-        name: &str,
+        op: Op,
         args: Vec<Value>,
         kwargs: Vec<(&str, Value)>,
         f: impl FnOnce(&mut Fwd<'_>, &CallArgs, &Value) -> PyResult<Value>,
     ) -> PyResult<Value> {
         let node = self.m.tree().node(id);
         let inputs = inputs_value(args, kwargs)?;
-        let Some(op) = super::source::table(node.class).and_then(|t| t.index(name)) else {
-            // A family member whose forward nnsight lists differently (Mistral, Qwen2):
-            // the same computation, no operations to serve.
-            let call = split_inputs(&inputs, name)?;
+        let Some(table) = super::source::table(node.class) else {
+            let call = split_inputs(&inputs, op.name)?;
             return f(self, &call, &inputs);
         };
-        let out = if self.hooks.op_waiting(id, op) {
-            let inputs = self.hooks.op_input(id, op, inputs)?;
-            let call = split_inputs(&inputs, name)?;
-            match self.hooks.op_skip(id, op)? {
+        let Some(index) = table.index(op.name) else {
+            return Err(PyErr::internal(format!("{}'s forward performs {}.{}, which {}'s listing lacks", node.envoy, op.class, op.name, node.class)));
+        };
+        let out = if self.hooks.op_waiting(id, index) {
+            let inputs = self.hooks.op_input(id, index, inputs)?;
+            let call = split_inputs(&inputs, op.name)?;
+            match self.hooks.op_skip(id, index)? {
                 Some(v) => v,
                 None => f(self, &call, &inputs)?,
             }
         } else {
-            self.hooks.op_pass(id, op);
-            let call = split_inputs(&inputs, name)?;
+            self.hooks.op_pass(id, index);
+            let call = split_inputs(&inputs, op.name)?;
             f(self, &call, &inputs)?
         };
-        self.hooks.op_output(id, op, out)
+        self.hooks.op_output(id, index, out)
     }
 
     /// An assignment nnsight instruments (`x = value` is operation `x_<n>`): the value.
-    pub fn bind(&mut self, id: ModuleId, name: &str, v: Value) -> PyResult<Value> {
-        self.op(id, name, vec![v], vec![], |_, c, _| Ok(c.get(Some(0), "value")))
+    pub fn bind(&mut self, id: ModuleId, op: Op, v: Value) -> PyResult<Value> {
+        self.op(id, op, vec![v], vec![], |_, c, _| Ok(c.get(Some(0), "value")))
     }
 
-    /// The module's own forward.
+    /// A child module called as operation `op` (`self.<child>(arg)`).
+    pub fn call_op(&mut self, id: ModuleId, op: Op, child: &str, arg: Value) -> PyResult<Value> {
+        let m = self.child(id, child)?;
+        self.op(id, op, vec![arg], vec![], |f, _, inputs| f.call_value(m, inputs.clone()))
+    }
+
+    /// The child of `id` named `name`.
+    pub fn child(&self, id: ModuleId, name: &str) -> PyResult<ModuleId> {
+        self.m
+            .tree()
+            .child(id, name)
+            .ok_or_else(|| PyErr::internal(format!("module {} has no child {name}", self.m.tree().node(id).envoy)))
+    }
+
+    /// Module `id`'s envoy path (`model.transformer.h.0`), for messages.
+    pub fn envoy(&self, id: ModuleId) -> String {
+        self.m.tree().node(id).envoy.clone()
+    }
+
+    /// The module's own forward: a leaf of the layer library, or a composite module whose
+    /// forward the family declares.
     fn run(&mut self, id: ModuleId, c: &CallArgs) -> PyResult<Value> {
         let kind = self.m.tree().node(id).kind.clone();
-        match (&self.m.structure.arch, kind) {
-            (_, Kind::Dropout) => Ok(c.get(Some(0), "input")),
+        match kind {
+            Kind::Leaf(leaf) => leaf.run(self, id, c),
+            Kind::Block(block) => {
+                let structure = self.m.structure.clone();
+                structure.family.run(self, id, block, c)
+            }
             // nnsight's pass-through wrappers (`model.generator`, its `streamer`).
-            (_, Kind::Generator | Kind::Streamer) => Ok(match c.args.len() {
+            Kind::Generator | Kind::Streamer => Ok(match c.args.len() {
                 1 => c.args[0].clone(),
                 _ => Value::tuple(c.args.to_vec()),
             }),
-            (_, Kind::ModuleList) | (_, Kind::Unused) => Err(PyErr::new(
+            Kind::ModuleList | Kind::Unused { .. } => Err(PyErr::new(
                 &crate::value::types::NOT_IMPLEMENTED_ERROR,
                 format!(
                     "Module [{}] is missing the required \"forward\" function",
                     self.m.tree().node(id).class
                 ),
             )),
-            (Arch::Gpt2(cfg), kind) => gpt2::run(self, cfg, id, kind, c),
-            (Arch::Llama(cfg), kind) => llama::run(self, cfg, id, kind, c),
         }
     }
 }
@@ -311,11 +336,15 @@ pub fn shape_tuple(t: &tch::Tensor, drop: usize, extra: &[i64]) -> Value {
     Value::tuple(s.into_iter().map(Value::Int).collect())
 }
 
-/// What `ALL_ATTENTION_FUNCTIONS.get_interface(...)` returns: transformers' SDPA attention
-/// function, as a value (the forward calls it itself; user code cannot).
-pub fn sdpa_function() -> Value {
+/// What `ALL_ATTENTION_FUNCTIONS.get_interface(...)` returns: transformers' attention
+/// function for the kernel, as a value (the forward calls it itself; user code cannot).
+pub fn attention_function(kernel: super::layers::attention::Kernel) -> Value {
+    let name = match kernel {
+        super::layers::attention::Kernel::Sdpa => "sdpa_attention_forward",
+        super::layers::attention::Kernel::Eager => "eager_attention_forward",
+    };
     crate::value::object::Native::with_aux(
-        "sdpa_attention_forward",
+        name,
         None,
         |_, _, _, _| Err(PyErr::unsupported("calling transformers' attention function from intervention code")),
         crate::value::object::Aux::None,
@@ -323,18 +352,31 @@ pub fn sdpa_function() -> Value {
 }
 
 /// `key_states, value_states = cache.update(key_states, value_states, self.layer_idx,
-/// kwargs=kwargs)` as operation `op` of attention module `id`.
-pub fn cache_update(f: &mut Fwd<'_>, id: ModuleId, op: &str, cache: &super::cache::DynamicCache, layer: usize, kv: (Value, Value), kwargs: &[(String, Value)]) -> PyResult<(Value, Value)> {
-    let d = Dict::new();
-    for (k, v) in kwargs {
-        d.insert(Value::str(k), v.clone())?;
+/// kwargs=kwargs)` as operation `op` of attention module `id` (GPT-NeoX passes no
+/// `kwargs`: `kwargs` `None`).
+pub fn cache_update(f: &mut Fwd<'_>, id: ModuleId, op: Op, cache: &super::cache::DynamicCache, layer: usize, kv: (Value, Value), kwargs: Option<&[(String, Value)]>) -> PyResult<(Value, Value)> {
+    let mut kw = Vec::new();
+    if let Some(kwargs) = kwargs {
+        let d = Dict::new();
+        for (k, v) in kwargs {
+            d.insert(Value::str(k), v.clone())?;
+        }
+        kw.push(("kwargs", Value::Dict(d)));
     }
-    let out = f.op(id, op, vec![kv.0, kv.1, Value::Int(layer as i64)], vec![("kwargs", Value::Dict(d))], |_, a, _| {
+    let out = f.op(id, op, vec![kv.0, kv.1, Value::Int(layer as i64)], kw, |_, a, _| {
         let (nk, nv) = cache.update(layer, &tensor_arg(a, 0, "key_states")?, &tensor_arg(a, 1, "value_states")?)?;
         Ok(Value::tuple(vec![tv(nk), tv(nv)]))
     })?;
     let mut kv = unpack(&out, 2)?.into_iter();
     Ok((kv.next().unwrap_or(Value::None), kv.next().unwrap_or(Value::None)))
+}
+
+/// The `DynamicCache` a value holds, if it is one.
+pub fn cache_of(v: &Value) -> Option<&super::cache::DynamicCache> {
+    match v {
+        Value::Host(h) => h.as_any().downcast_ref::<super::cache::DynamicCache>(),
+        _ => None,
+    }
 }
 
 /// A module's keyword arguments beyond the ones its forward names (its `**kwargs`).

@@ -10,10 +10,12 @@
 
 use tch::{Kind as DKind, Tensor};
 
-use super::cache::DynamicCache;
+use super::ModuleId;
 use super::forward::{Fwd, tv};
-use super::{Arch, ModuleId};
 use crate::value::{PyErr, PyResult, Value};
+
+/// Keyword arguments by name, in the order given.
+pub type Kwargs = Vec<(std::rc::Rc<str>, Value)>;
 
 /// The generation settings of one `model.generate(...)` call.
 #[derive(Debug, Clone)]
@@ -71,12 +73,12 @@ impl GenConfig {
     /// Splits `kwargs` into the generation settings (over the checkpoint's
     /// `generation_config.json` and `config.json`) and the forward's keyword arguments.
     pub fn from_kwargs(
-        kwargs: Vec<(std::rc::Rc<str>, Value)>,
+        kwargs: Kwargs,
         generation_config: &serde_json::Value,
         config: &serde_json::Value,
         tokenizer_pad: i64,
         prompt_len: usize,
-    ) -> PyResult<(GenConfig, Vec<(std::rc::Rc<str>, Value)>)> {
+    ) -> PyResult<(GenConfig, Kwargs)> {
         let defaults = |k: &str| generation_config.get(k).filter(|v| !v.is_null()).or_else(|| config.get(k).filter(|v| !v.is_null()));
         let mut cfg = GenConfig {
             max_new_tokens: 20,
@@ -149,11 +151,6 @@ impl GenConfig {
     }
 }
 
-/// The decoder's KV cache for a fresh generation.
-fn new_cache(arch: &Arch) -> Value {
-    DynamicCache::new(arch.n_layers()).value()
-}
-
 fn wrapper(f: &Fwd<'_>, path: &str) -> PyResult<ModuleId> {
     f.m.tree()
         .by_envoy(path)
@@ -219,7 +216,7 @@ pub fn generate(
         None => mask.f_cumsum(-1, DKind::Int64)?.f_sub_scalar(1)?.f_masked_fill(&mask.f_eq(0)?, 1)?,
     };
     f.call(streamer, vec![tv(ids.shallow_clone())], vec![])?;
-    let cache = new_cache(&f.m.structure.arch);
+    let cache = f.m.structure.family.new_cache().value();
     // transformers leaves an all-ones mask out of the forward's arguments.
     let pass_mask = mask.f_eq(0)?.f_any()?.f_int64_value(&[])? != 0;
     let mut unfinished = Tensor::f_ones([batch], (DKind::Bool, device))?;

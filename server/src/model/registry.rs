@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use super::repo::Repo;
 use super::tokenize::TextTokenizer;
 use super::weights::{self, config_float_kind};
-use super::{Arch, Model, Structure, Weights, gpt2, llama};
+use super::{Model, Structure, Weights};
 
 /// Where a model's files come from.
 pub enum ModelSource {
@@ -229,23 +229,15 @@ fn load_one(repo_id: &str, source: ModelSource, dtype: Option<&str>, device: Dev
     };
     let config = String::from_utf8(config).context("config.json is not UTF-8")?;
     let meta: serde_json::Value = serde_json::from_str(&config).context("config.json")?;
+    // Refused before any weight is read.
+    super::families::find(meta["model_type"].as_str())?;
     let kind = match dtype {
         Some(name) => Some(weights::float_kind(name).with_context(|| format!("unknown dtype '{name}' (float32, float16, bfloat16)"))?),
         None => config_float_kind(&meta),
     };
     let tensors = weights::load(&repo, kind, device)?;
     let n_params = tensors.values().map(tch::Tensor::numel).sum::<usize>() as i64;
-    let (arch, tree, weights) = match meta["model_type"].as_str() {
-        Some("gpt2") => {
-            let (cfg, tree, w) = gpt2::build(&config, &tensors)?;
-            (Arch::Gpt2(cfg), tree, w)
-        }
-        Some("llama" | "mistral" | "qwen2") => {
-            let (cfg, tree, w) = llama::build(&config, &tensors)?;
-            (Arch::Llama(cfg), tree, w)
-        }
-        other => anyhow::bail!("model_type {other:?} is not supported yet (supported: gpt2, llama, mistral, qwen2)"),
-    };
+    let (family, tree, weights) = super::families::load(&meta, &tensors)?;
     drop(tensors);
     let mut tokenizer = TextTokenizer::from_bytes(&tokenizer, 0)?;
     let tok_config: serde_json::Value = match repo.file("tokenizer_config.json") {
@@ -271,7 +263,7 @@ fn load_one(repo_id: &str, source: ModelSource, dtype: Option<&str>, device: Dev
         repo_id: repo_id.to_string(),
         structure: Arc::new(Structure {
             tree,
-            arch,
+            family,
             config_json: config,
             n_params,
         }),
@@ -359,7 +351,17 @@ mod tests {
         let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"gpt2\"", "\"bert\"");
         std::fs::write(dir.join("config.json"), cfg).unwrap();
         let e = load_err(dir);
-        assert!(e.contains("model_type Some(\"bert\") is not supported"), "{e}");
+        assert!(e.contains("model_type 'bert' is not supported; localndif serves these families: gpt2, llama"), "{e}");
+        let dir = copy_fixture("tiny-llama");
+        let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"rope_type\": \"default\"", "\"rope_type\": \"yarn\"");
+        std::fs::write(dir.join("config.json"), cfg).unwrap();
+        let e = load_err(dir);
+        assert!(e.contains("rope_type 'yarn'") && e.contains("default, linear, llama3"), "{e}");
+        let dir = copy_fixture("tiny-gpt2");
+        let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"gelu_new\"", "\"gelu_accurate\"");
+        std::fs::write(dir.join("config.json"), cfg).unwrap();
+        let e = load_err(dir);
+        assert!(e.contains("activation_function=\"gelu_accurate\""), "{e}");
         let dir = copy_fixture("tiny-llama");
         std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
         let e = load_err(dir);
@@ -368,7 +370,7 @@ mod tests {
 
     #[test]
     fn replicas_of_every_architecture_load_with_their_real_depth_and_vocabulary() {
-        for (name, layers_key, hidden_key) in [("tiny-gpt2", "n_layer", "n_embd"), ("tiny-llama", "num_hidden_layers", "hidden_size")] {
+        for (name, layers_key, hidden_key) in [("tiny-gpt2", "n_layer", "n_embd"), ("tiny-llama", "num_hidden_layers", "hidden_size"), ("tiny-neox", "num_hidden_layers", "hidden_size"), ("tiny-qwen3", "num_hidden_layers", "hidden_size"), ("tiny-gemma2", "num_hidden_layers", "hidden_size")] {
             let real = fixture(name);
             let spec = ModelSpec {
                 repo_id: format!("test/{name}"),

@@ -12,6 +12,8 @@ use anyhow::Context;
 use safetensors::{Dtype, tensor::TensorView};
 use sha2::{Digest, Sha256};
 
+use super::declare::Init;
+
 /// The widths a replica gets (`serve --replica-*`).
 #[derive(Debug, Clone, Copy)]
 pub struct Widths {
@@ -44,25 +46,13 @@ pub fn config(real: &serde_json::Value, repo_id: &str, w: Widths) -> anyhow::Res
             real_widths.insert(key.into(), old);
         }
     };
-    match real["model_type"].as_str() {
-        Some("gpt2") => {
-            set(o, "n_embd", w.hidden);
-            set(o, "n_head", w.heads);
-            set(o, "n_inner", w.intermediate);
+    let decl = super::families::find(real["model_type"].as_str()).context("replicas are made of the served families only")?;
+    let mut widths = serde_json::Map::new();
+    (decl.replica)(real, &mut widths, w)?;
+    for (k, v) in widths {
+        if let Some(v) = v.as_i64() {
+            set(o, &k, v);
         }
-        Some("llama" | "mistral" | "qwen2") => {
-            let heads = real["num_attention_heads"].as_i64().unwrap_or(w.heads);
-            let kv = real["num_key_value_heads"].as_i64().unwrap_or(heads);
-            // Keep grouped-query attention grouped, full attention full.
-            let kv_heads = if kv < heads { w.kv_heads.clamp(1, w.heads) } else { w.heads };
-            anyhow::ensure!(w.heads % kv_heads == 0, "--replica-heads {} must be a multiple of --replica-kv-heads {kv_heads}", w.heads);
-            set(o, "hidden_size", w.hidden);
-            set(o, "num_attention_heads", w.heads);
-            set(o, "num_key_value_heads", kv_heads);
-            set(o, "intermediate_size", w.intermediate);
-            set(o, "head_dim", w.hidden / w.heads);
-        }
-        other => anyhow::bail!("replicas of model_type {other:?} are not supported (gpt2, llama, mistral, qwen2)"),
     }
     for k in ["torch_dtype", "dtype"] {
         if o.contains_key(k) {
@@ -74,77 +64,12 @@ pub fn config(real: &serde_json::Value, repo_id: &str, w: Widths) -> anyhow::Res
     Ok(c)
 }
 
-/// Every weight of the replica: (name, shape, init) in the names HF checkpoints use.
+/// Every weight of the replica: (name, shape, init) as the family declares them.
 fn shapes(c: &serde_json::Value) -> anyhow::Result<Vec<(String, Vec<usize>, Init)>> {
-    let int = |k: &str| c[k].as_i64().with_context(|| format!("config.json has no integer '{k}'")).map(|v| v as usize);
-    let mut out = Vec::new();
-    let mut add = |name: String, shape: Vec<usize>, init: Init| out.push((name, shape, init));
-    match c["model_type"].as_str() {
-        Some("gpt2") => {
-            let (h, v, layers) = (int("n_embd")?, int("vocab_size")?, int("n_layer")?);
-            let inner = c["n_inner"].as_i64().map_or(4 * h, |x| x as usize);
-            let positions = c["n_positions"].as_i64().unwrap_or(1024) as usize;
-            add("transformer.wte.weight".into(), vec![v, h], Init::Normal);
-            add("transformer.wpe.weight".into(), vec![positions, h], Init::Normal);
-            for i in 0..layers {
-                let p = format!("transformer.h.{i}");
-                for ln in ["ln_1", "ln_2"] {
-                    add(format!("{p}.{ln}.weight"), vec![h], Init::Ones);
-                    add(format!("{p}.{ln}.bias"), vec![h], Init::Zeros);
-                }
-                add(format!("{p}.attn.c_attn.weight"), vec![h, 3 * h], Init::Normal);
-                add(format!("{p}.attn.c_attn.bias"), vec![3 * h], Init::Zeros);
-                add(format!("{p}.attn.c_proj.weight"), vec![h, h], Init::Normal);
-                add(format!("{p}.attn.c_proj.bias"), vec![h], Init::Zeros);
-                add(format!("{p}.mlp.c_fc.weight"), vec![h, inner], Init::Normal);
-                add(format!("{p}.mlp.c_fc.bias"), vec![inner], Init::Zeros);
-                add(format!("{p}.mlp.c_proj.weight"), vec![inner, h], Init::Normal);
-                add(format!("{p}.mlp.c_proj.bias"), vec![h], Init::Zeros);
-            }
-            add("transformer.ln_f.weight".into(), vec![h], Init::Ones);
-            add("transformer.ln_f.bias".into(), vec![h], Init::Zeros);
-        }
-        _ => {
-            let (h, v, layers, i) = (int("hidden_size")?, int("vocab_size")?, int("num_hidden_layers")?, int("intermediate_size")?);
-            let heads = int("num_attention_heads")?;
-            let kv = c["num_key_value_heads"].as_i64().map_or(heads, |x| x as usize);
-            let hd = c["head_dim"].as_i64().map_or(h / heads, |x| x as usize);
-            let attn_bias = c["attention_bias"].as_bool().unwrap_or(c["model_type"] == "qwen2");
-            let mlp_bias = c["mlp_bias"].as_bool().unwrap_or(false);
-            add("model.embed_tokens.weight".into(), vec![v, h], Init::Normal);
-            for l in 0..layers {
-                let p = format!("model.layers.{l}");
-                add(format!("{p}.input_layernorm.weight"), vec![h], Init::Ones);
-                add(format!("{p}.post_attention_layernorm.weight"), vec![h], Init::Ones);
-                for (proj, rows) in [("q_proj", heads * hd), ("k_proj", kv * hd), ("v_proj", kv * hd)] {
-                    add(format!("{p}.self_attn.{proj}.weight"), vec![rows, h], Init::Normal);
-                    if attn_bias {
-                        add(format!("{p}.self_attn.{proj}.bias"), vec![rows], Init::Normal);
-                    }
-                }
-                add(format!("{p}.self_attn.o_proj.weight"), vec![h, heads * hd], Init::Normal);
-                for (proj, shape) in [("gate_proj", vec![i, h]), ("up_proj", vec![i, h]), ("down_proj", vec![h, i])] {
-                    let rows = shape[0];
-                    add(format!("{p}.mlp.{proj}.weight"), shape, Init::Normal);
-                    if mlp_bias {
-                        add(format!("{p}.mlp.{proj}.bias"), vec![rows], Init::Zeros);
-                    }
-                }
-            }
-            add("model.norm.weight".into(), vec![h], Init::Ones);
-            if !c["tie_word_embeddings"].as_bool().unwrap_or(false) {
-                add("lm_head.weight".into(), vec![v, h], Init::Normal);
-            }
-        }
-    }
-    Ok(out)
-}
-
-#[derive(Clone, Copy)]
-enum Init {
-    Normal,
-    Ones,
-    Zeros,
+    Ok(super::families::param_specs(c)?
+        .into_iter()
+        .map(|p| (p.name, p.shape.iter().map(|&d| d as usize).collect(), p.init))
+        .collect())
 }
 
 /// `n` float32 values of N(0, std) from a SplitMix64 stream seeded by `seed` (Box–Muller).

@@ -2,8 +2,9 @@
 //! implements op by op, nnsight 0.8.1's listing of that forward (`print(module.source)`),
 //! whose first column names every operation nnsight instruments, in its order. The
 //! listings are generated from the pinned nnsight and transformers by
-//! `python/source_ops.py`; the forwards (`gpt2`, `llama`) perform the operations of the
-//! path they take under those names, through [`super::Fwd::op`].
+//! `python/source_ops.py`; the build script turns each into typed names (`model::ops`),
+//! which the families' forwards perform on the path they take, through
+//! [`super::Fwd::op`]. A class is served here once its listing file exists.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -21,7 +22,7 @@ impl OpTable {
         let mut names = Vec::new();
         let mut lines = Vec::new();
         for l in listing.lines() {
-            let Some(name) = label(l) else { continue };
+            let Some(name) = super::listing::label(l) else { continue };
             let after = l.split_once("->").map_or("", |(_, r)| r).trim_start();
             let num: String = after.chars().take_while(char::is_ascii_digit).collect();
             let line = num.parse().unwrap_or_else(|_| lines.last().copied().unwrap_or(0));
@@ -37,38 +38,22 @@ impl OpTable {
     }
 }
 
-/// The operation a listing line names: a label, spaces, then `->` (python/source_ops.py
-/// checks the same rule against nnsight's `Source.names`).
-fn label(line: &'static str) -> Option<&'static str> {
-    let s = line.trim_start();
-    let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
-    let (name, rest) = s.split_at(end);
-    let first = name.chars().next()?;
-    if !(first.is_ascii_alphabetic() || first == '_') {
-        return None;
-    }
-    let rest = rest.trim_start();
-    (rest.starts_with("->") && rest[2..].starts_with(char::is_whitespace)).then_some(name)
-}
-
-/// The listings of one client generation's folder, parsed once per process.
-macro_rules! tables {
-    ($dir:literal) => {{
-        static TABLES: OnceLock<HashMap<&'static str, OpTable>> = OnceLock::new();
-        TABLES.get_or_init(|| {
-            HashMap::from([
-                ("GPT2Attention", OpTable::parse(include_str!(concat!($dir, "GPT2Attention.txt")))),
-                ("GPT2MLP", OpTable::parse(include_str!(concat!($dir, "GPT2MLP.txt")))),
-                ("LlamaAttention", OpTable::parse(include_str!(concat!($dir, "LlamaAttention.txt")))),
-                ("LlamaMLP", OpTable::parse(include_str!(concat!($dir, "LlamaMLP.txt")))),
-            ])
-        })
-    }};
+/// Every listing of one client generation, parsed once per process.
+fn tables(old: bool) -> &'static HashMap<&'static str, OpTable> {
+    static NEW: OnceLock<HashMap<&'static str, OpTable>> = OnceLock::new();
+    static OLD: OnceLock<HashMap<&'static str, OpTable>> = OnceLock::new();
+    let parse = move || {
+        super::ops::LISTINGS
+            .iter()
+            .filter_map(|&(class, new, old_listing)| Some((class, OpTable::parse(if old { old_listing? } else { new }))))
+            .collect()
+    };
+    if old { OLD.get_or_init(parse) } else { NEW.get_or_init(parse) }
 }
 
 /// The table of a module class, if localndif serves its operations.
 pub fn table(class: &str) -> Option<&'static OpTable> {
-    tables!("source/").get(class)
+    tables(false).get(class)
 }
 
 /// nnsight 0.7.0's listing of a module class (`python/source_ops.py` run with 0.7). 0.7
@@ -77,7 +62,7 @@ pub fn table(class: &str) -> Option<&'static OpTable> {
 /// names `attention_interface_1`, its `attention_interface_0` being the assignment above
 /// it): [`op_07`] finds the operation.
 pub fn table_07(class: &str) -> Option<&'static OpTable> {
-    tables!("source/07/").get(class)
+    tables(true).get(class)
 }
 
 /// The 0.8.1 operation (index in [`table`]) that 0.7's operation `i` of `class` is: the
@@ -86,9 +71,9 @@ pub fn table_07(class: &str) -> Option<&'static OpTable> {
 pub fn op_07(class: &str, i: usize) -> Option<usize> {
     static MAPS: OnceLock<HashMap<&'static str, Vec<Option<usize>>>> = OnceLock::new();
     let maps = MAPS.get_or_init(|| {
-        ["GPT2Attention", "GPT2MLP", "LlamaAttention", "LlamaMLP"]
-            .into_iter()
-            .filter_map(|c| Some((c, map_07(table_07(c)?, table(c)?))))
+        super::ops::LISTINGS
+            .iter()
+            .filter_map(|&(c, _, _)| Some((c, map_07(table_07(c)?, table(c)?))))
             .collect()
     });
     maps.get(class)?.get(i).copied().flatten()
@@ -141,7 +126,7 @@ mod tests {
 
     #[test]
     fn every_07_operation_is_a_08_call_on_its_line_in_order() {
-        for class in ["GPT2Attention", "GPT2MLP", "LlamaAttention", "LlamaMLP"] {
+        for &(class, _, _) in super::super::ops::LISTINGS {
             let (old, new) = (table_07(class).unwrap(), table(class).unwrap());
             assert!(!old.names.is_empty() && old.names.len() < new.names.len(), "{class}");
             let mut last = None;

@@ -1,6 +1,6 @@
 //! The module tree of a served model: one node per `nn.Module` with its HF attribute path,
 //! its class, what its forward does ([`Kind`]), its parameter names and its children by
-//! name — the single place an architecture's structure is written. Envoy paths
+//! name, as a family's declaration builds it (`model::declare`). Envoy paths
 //! (`model.transformer.h.0`), `len(model.transformer.h)`, `.weight` and every hook point
 //! come from here. The structure is shared by every job; the parameters are per job
 //! handles to the same storage ([`Weights`]).
@@ -9,40 +9,49 @@ use std::collections::HashMap;
 
 use tch::Tensor;
 
+pub use super::layers::Leaf;
+
 pub type ModuleId = usize;
 
 /// What a module's forward computes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    // Shared leaf modules.
-    Linear,
-    Embedding,
-    LayerNorm { eps: f64 },
-    Dropout,
+    /// A module of the layer library (`model::layers`), run by the library.
+    Leaf(Leaf),
+    /// A composite module whose forward the family declares (`model::families`).
+    Block(Block),
     /// `nn.ModuleList`: never called itself.
     ModuleList,
-    // GPT-2.
-    Gpt2LmHead,
-    Gpt2Model,
-    Gpt2Block,
-    Gpt2Attention { scaling: f64, layer: usize },
-    Conv1D,
-    Gpt2Mlp,
-    NewGelu,
-    /// A module that exists but is never called (GPT-2's `attn_dropout` under SDPA).
-    Unused,
-    // Llama family.
-    LlamaForCausalLm,
-    LlamaModel,
-    LlamaDecoderLayer,
-    LlamaAttention { layer: usize },
-    LlamaMlp,
-    RmsNorm { eps: f64 },
-    Silu,
-    LlamaRotary,
+    /// An `nn.Dropout` that exists but is never called (GPT-2's `attn_dropout` under SDPA).
+    Unused { p: f64 },
     // nnsight's wrappers around generation.
     Generator,
     Streamer,
+}
+
+/// The role of a composite module in its family's forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    /// The root (`LlamaForCausalLM`): the base model, then the head.
+    CausalLm,
+    /// The base model (`LlamaModel`): embeddings, the decoder layers, the final norm.
+    Model,
+    /// Decoder layer `i`.
+    Layer(usize),
+    /// The attention module of decoder layer `i`.
+    Attention(usize),
+    Mlp,
+}
+
+impl Kind {
+    /// torch's `extra_repr` of the module, given its parameter shapes.
+    pub fn extra_repr(&self, shapes: &[Vec<i64>]) -> String {
+        match self {
+            Kind::Leaf(leaf) => leaf.extra_repr(shapes),
+            Kind::Unused { p } => Leaf::Dropout { p: *p }.extra_repr(shapes),
+            _ => String::new(),
+        }
+    }
 }
 
 pub struct Node {

@@ -1,0 +1,206 @@
+//! The Llama family (`LlamaForCausalLM`, and Mistral- and Qwen2-style checkpoints whose
+//! difference is configuration) as transformers 5.24 builds it (docs/semantics.md §9):
+//! RMSNorm in float32, `model.rotary_emb` run once before the layers, grouped-query
+//! attention through the SDPA integration, the SiLU-gated MLP, a tied or untied head.
+//! Mistral and Qwen2 share the forward but not nnsight's listings: their modules serve no
+//! `.source` operations.
+
+use super::super::blocks::attention::{Interface, Kw, Projected, Projection, Spec, Tail, projected};
+use super::super::blocks::layer::{LayerDecl, Residual, forward as layer};
+use super::super::blocks::mlp::{Gated, gated};
+use super::super::blocks::model::{Arg, HeadDecl, ModelDecl, ModelSpec, Slot, causal_lm, forward as model};
+use super::super::blocks::Signature;
+use super::super::config::Config;
+use super::super::declare::{Builder, no_aliases};
+use super::super::forward::{CallArgs, Fwd};
+use super::super::layers::attention::Kernel;
+use super::super::layers::rotary::RopeSpec;
+use super::super::layers::{Activation, Embedding, RmsNorm, Rope};
+use super::super::ops::{LlamaAttention as A, LlamaMLP as M};
+use super::super::tree::{Block, ModuleId};
+use super::{Declaration, Family};
+use crate::value::{PyResult, Value};
+
+pub const DECLARATION: Declaration = Declaration { model_types: &[("llama", "LlamaConfig"), ("mistral", "MistralConfig"), ("qwen2", "Qwen2Config")], declare, aliases: no_aliases, replica };
+
+/// A replica keeps grouped-query attention grouped and full attention full.
+pub fn replica(real: &serde_json::Value, o: &mut serde_json::Map<String, serde_json::Value>, w: super::super::replica::Widths) -> anyhow::Result<()> {
+    let heads = real["num_attention_heads"].as_i64().unwrap_or(w.heads);
+    let kv = real["num_key_value_heads"].as_i64().unwrap_or(heads);
+    let kv_heads = if kv < heads { w.kv_heads.clamp(1, w.heads) } else { w.heads };
+    anyhow::ensure!(w.heads % kv_heads == 0, "--replica-heads {} must be a multiple of --replica-kv-heads {kv_heads}", w.heads);
+    o.insert("hidden_size".into(), w.hidden.into());
+    o.insert("num_attention_heads".into(), w.heads.into());
+    o.insert("num_key_value_heads".into(), kv_heads.into());
+    o.insert("intermediate_size".into(), w.intermediate.into());
+    o.insert("head_dim".into(), (w.hidden / w.heads).into());
+    Ok(())
+}
+
+/// The attention geometry every Llama-like config gives.
+pub struct Heads {
+    pub hidden: i64,
+    pub heads: i64,
+    pub kv_heads: i64,
+    pub head_dim: i64,
+}
+
+impl Heads {
+    pub fn from_config(cfg: &Config) -> anyhow::Result<Heads> {
+        let hidden = cfg.int("hidden_size")?;
+        let heads = cfg.int("num_attention_heads")?;
+        let kv_heads = cfg.int_or("num_key_value_heads", heads)?;
+        let head_dim = cfg.int_or("head_dim", hidden / heads)?;
+        anyhow::ensure!(kv_heads > 0 && heads % kv_heads == 0, "num_attention_heads must be a multiple of num_key_value_heads");
+        Ok(Heads { hidden, heads, kv_heads, head_dim })
+    }
+}
+
+/// `padding_idx=config.pad_token_id`, when it names a row of the table.
+pub fn padding_idx(cfg: &Config, vocab: i64) -> anyhow::Result<Option<i64>> {
+    Ok(cfg.opt_int("pad_token_id")?.filter(|p| (0..vocab).contains(p)))
+}
+
+struct Llama {
+    n_layers: usize,
+    heads: Heads,
+    use_cache: bool,
+}
+
+fn class(family: &str, part: &str) -> &'static str {
+    // Leaked once per distinct name; a handful of strings per process.
+    Box::leak(format!("{family}{part}").into_boxed_str())
+}
+
+fn declare(cfg: &Config, b: &mut Builder) -> anyhow::Result<Box<dyn Family>> {
+    let fam = match cfg.str_or("model_type", "llama")? {
+        "mistral" => "Mistral",
+        "qwen2" => "Qwen2",
+        _ => "Llama",
+    };
+    let h = Heads::from_config(cfg)?;
+    if let Some(w) = cfg.opt_int("sliding_window")? {
+        let max = cfg.int_or("max_position_embeddings", 0)?;
+        let used = cfg.bool_or("use_sliding_window", fam == "Mistral")?;
+        anyhow::ensure!(!used || w >= max, "config.json sets sliding_window={w}: sliding-window attention is not implemented for {fam} yet");
+    }
+    let act = Activation::from_config("hidden_act", cfg.str_or("hidden_act", "silu")?)?;
+    let rope = Rope::from_config(cfg, &RopeSpec { head_dim: h.head_dim, default_partial: false, legacy: &[] })?;
+    let attn_bias = cfg.bool_or("attention_bias", fam == "Qwen2")?;
+    let (qkv_bias, o_bias) = (attn_bias || fam == "Qwen2", attn_bias && fam != "Qwen2");
+    let mlp_bias = cfg.bool_or("mlp_bias", false)?;
+    let (vocab, n_layers, inter) = (cfg.int("vocab_size")?, cfg.int("num_hidden_layers")? as usize, cfg.int("intermediate_size")?);
+    let eps = cfg.float_or("rms_norm_eps", 1e-6)?;
+    let root = b.root(class(fam, "ForCausalLM"));
+    let m = b.block(root, "model", class(fam, "Model"), Block::Model);
+    let embed = b.embedding(m, "embed_tokens", "Embedding", vocab, h.hidden, Embedding::plain(padding_idx(cfg, vocab)?))?;
+    let layers = b.list(m, "layers");
+    for i in 0..n_layers {
+        let l = b.block(layers, &i.to_string(), class(fam, "DecoderLayer"), Block::Layer(i));
+        let a = b.block(l, "self_attn", class(fam, "Attention"), Block::Attention(i));
+        b.linear(a, "q_proj", h.hidden, h.heads * h.head_dim, qkv_bias)?;
+        b.linear(a, "k_proj", h.hidden, h.kv_heads * h.head_dim, qkv_bias)?;
+        b.linear(a, "v_proj", h.hidden, h.kv_heads * h.head_dim, qkv_bias)?;
+        b.linear(a, "o_proj", h.heads * h.head_dim, h.hidden, o_bias)?;
+        let mlp = b.block(l, "mlp", class(fam, "MLP"), Block::Mlp);
+        b.linear(mlp, "gate_proj", h.hidden, inter, mlp_bias)?;
+        b.linear(mlp, "up_proj", h.hidden, inter, mlp_bias)?;
+        b.linear(mlp, "down_proj", inter, h.hidden, mlp_bias)?;
+        b.act(mlp, "act_fn", act);
+        b.rms_norm(l, "input_layernorm", class(fam, "RMSNorm"), h.hidden, RmsNorm::llama(eps))?;
+        b.rms_norm(l, "post_attention_layernorm", class(fam, "RMSNorm"), h.hidden, RmsNorm::llama(eps))?;
+    }
+    b.rms_norm(m, "norm", class(fam, "RMSNorm"), h.hidden, RmsNorm::llama(eps))?;
+    b.rotary(m, "rotary_emb", class(fam, "RotaryEmbedding"), rope);
+    b.head(root, "lm_head", h.hidden, vocab, embed, cfg.bool_or("tie_word_embeddings", false)?)?;
+    Ok(Box::new(Llama { n_layers, heads: h, use_cache: cfg.bool_or("use_cache", true)? }))
+}
+
+/// `LlamaForCausalLM.forward`'s parameters and its call of `self.model`.
+pub const HEAD: HeadDecl = HeadDecl {
+    signature: Signature(&["input_ids", "attention_mask", "position_ids", "cache", "inputs_embeds", "labels", "use_cache", "logits_to_keep"]),
+    base: "model",
+    input_ids_positional: false,
+    base_kwargs: &[
+        Arg::Pass("attention_mask"),
+        Arg::Pass("position_ids"),
+        Arg::Pass("cache"),
+        Arg::Pass("inputs_embeds"),
+        Arg::Pass("use_cache"),
+        Arg::IfGiven("output_hidden_states"),
+    ],
+    require_input_ids: None,
+    output: "CausalLMOutputWithPast",
+    cross_attentions: false,
+};
+
+/// `LlamaModel.forward`.
+pub const MODEL: ModelDecl = ModelDecl {
+    signature: Signature(&["input_ids", "attention_mask", "position_ids", "cache", "inputs_embeds", "use_cache"]),
+    embed: "embed_tokens",
+    emb_dropout: None,
+    rotary: "rotary_emb",
+    rotary_keyword: true,
+    layers: "layers",
+    layer_kwargs: &[
+        ("attention_mask", Slot::Mask),
+        ("position_embeddings", Slot::PositionEmbeddings),
+        ("position_ids", Slot::PositionIds),
+        ("cache", Slot::Cache),
+        ("use_cache", Slot::UseCache),
+    ],
+    norm: "norm",
+    cache_out_if_use_cache: false,
+};
+
+/// `LlamaDecoderLayer.forward`.
+pub const LAYER: LayerDecl = LayerDecl {
+    signature: Signature(&["hidden_states", "attention_mask", "position_ids", "cache", "use_cache", "position_embeddings"]),
+    attn: "self_attn",
+    attn_positional: false,
+    attn_kwargs: &["attention_mask", "position_ids", "cache", "use_cache", "position_embeddings"],
+    residual: Residual::Sequential,
+};
+
+const ATTENTION: Projected = Projected {
+    input_shape: A::input_shape_0,
+    hidden_shape: A::hidden_shape_0,
+    q: Projection { child: "q_proj", call: A::self_q_proj_0, view: A::view_0, norm: None, transpose: A::transpose_0, bound: A::query_states_0 },
+    k: Projection { child: "k_proj", call: A::self_k_proj_0, view: A::view_1, norm: None, transpose: A::transpose_1, bound: A::key_states_0 },
+    v: Projection { child: "v_proj", call: A::self_v_proj_0, view: A::view_2, norm: None, transpose: A::transpose_2, bound: A::value_states_0 },
+    rotary: A::apply_rotary_pos_emb_0,
+    cache_update: A::cache_update_0,
+    interface: Interface { get: A::ALL_ATTENTION_FUNCTIONS_get_interface_0, bound: A::attention_interface_0, call: A::attention_interface_1 },
+    tail: Tail { reshape: A::attn_output_reshape_0, contiguous: A::contiguous_0, bound: A::attn_output_0, out: A::self_o_proj_0, out_bound: A::attn_output_1, out_child: "o_proj" },
+};
+
+const MLP: Gated = Gated { gate: M::self_gate_proj_0, act: M::self_act_fn_0, up: M::self_up_proj_0, down: M::self_down_proj_0, bound: M::down_proj_0 };
+
+impl Family for Llama {
+    fn run(&self, f: &mut Fwd<'_>, id: ModuleId, block: Block, c: &CallArgs) -> PyResult<Value> {
+        match block {
+            Block::CausalLm => causal_lm(f, id, &HEAD, None, c),
+            Block::Model => model(f, id, &MODEL, &ModelSpec { use_cache: self.use_cache, windows: &self.windows(), kernel: Kernel::Sdpa }, c),
+            Block::Layer(_) => layer(f, id, &LAYER, c),
+            Block::Attention(i) => {
+                let h = &self.heads;
+                let spec = Spec {
+                    layer: i,
+                    head_dim: h.head_dim,
+                    n_rep: h.heads / h.kv_heads,
+                    scaling: (h.head_dim as f64).powf(-0.5),
+                    kernel: Kernel::Sdpa,
+                    sliding_window: None,
+                    softcap: None,
+                    kwargs: &[Kw::Dropout, Kw::Scaling],
+                };
+                projected(f, id, &ATTENTION, &spec, c)
+            }
+            Block::Mlp => gated(f, id, c, &MLP),
+        }
+    }
+
+    fn windows(&self) -> Vec<Option<i64>> {
+        vec![None; self.n_layers]
+    }
+}
