@@ -4,6 +4,7 @@
 //! in `.inputs` of blocks and in `model.output.cache`, can read `layers[i].keys`, and gets
 //! it back as the transformers object when it saves it.
 
+use crate::value::tensor::dim_size;
 use std::any::Any;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -65,7 +66,7 @@ impl DynamicCache {
         let kept = |t: &Tensor| -> PyResult<Tensor> {
             match l.window {
                 Some(w) => {
-                    let n = t.size()[2];
+                    let n = dim_size(&t, 2)?;
                     let keep = (w - 1).clamp(0, n);
                     Ok(if w > 1 { t.f_narrow(2, n - keep, keep)? } else { t.shallow_clone() })
                 }

@@ -8,6 +8,7 @@
 //! Every module call goes through [`Fwd::call`], so each step is one occurrence of every
 //! hook point.
 
+use crate::value::tensor::dim_size;
 use tch::{Kind as DKind, Tensor};
 
 use super::ModuleId;
@@ -160,7 +161,7 @@ fn wrapper(f: &Fwd<'_>, path: &str) -> PyResult<ModuleId> {
 /// The next token scores after transformers' processors and warpers, as float32.
 fn pick(cfg: &GenConfig, logits: &Tensor, step: usize) -> PyResult<Tensor> {
     let mut scores = logits.f_to_kind(DKind::Float)?;
-    let vocab = scores.size()[1];
+    let vocab = dim_size(&scores, 1)?;
     if step < cfg.min_new_tokens {
         for &e in &cfg.eos {
             if (0..vocab).contains(&e) {
@@ -206,7 +207,7 @@ pub fn generate(
     let streamer = wrapper(f, "model.generator.streamer")?;
     let generator = wrapper(f, "model.generator")?;
     let device = input_ids.device();
-    let batch = input_ids.size()[0];
+    let batch = dim_size(&input_ids, 0)?;
     let mut ids = input_ids;
     let mut mask = attention_mask;
     // transformers' `prepare_inputs_for_generation`: positions from the mask, padding
@@ -225,7 +226,7 @@ pub fn generate(
         let (inp, p) = if step == 0 {
             (ids.shallow_clone(), pos.shallow_clone())
         } else {
-            let n = ids.size()[1];
+            let n = dim_size(&ids, 1)?;
             (ids.f_narrow(1, n - 1, 1)?, pos.f_narrow(1, n - 1, 1)?)
         };
         let mut kwargs: Vec<(&str, Value)> = vec![("input_ids", tv(inp)), ("cache", cache.clone()), ("position_ids", tv(p))];
@@ -246,7 +247,7 @@ pub fn generate(
         let Value::Tensor(logits) = logits else {
             return Err(PyErr::type_error("the model's output has no logits tensor"));
         };
-        let n = logits.t.size()[1];
+        let n = dim_size(&logits.t, 1)?;
         let last = logits.t.f_narrow(1, n - 1, 1)?.f_squeeze_dim(1)?;
         let mut next = pick(cfg, &last, step)?;
         if let Some(pad) = cfg.pad {
@@ -255,7 +256,7 @@ pub fn generate(
         }
         ids = Tensor::f_cat(&[&ids, &next.f_unsqueeze(1)?], 1)?;
         mask = Tensor::f_cat(&[&mask, &Tensor::f_ones([batch, 1], (mask.kind(), device))?], 1)?;
-        let m = pos.size()[1];
+        let m = dim_size(&pos, 1)?;
         pos = Tensor::f_cat(&[&pos, &pos.f_narrow(1, m - 1, 1)?.f_add_scalar(1)?], 1)?;
         f.call(streamer, vec![tv(next.shallow_clone())], vec![])?;
         if !cfg.eos.is_empty() {

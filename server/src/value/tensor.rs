@@ -139,3 +139,13 @@ pub fn check_writable(t: &Tensor) -> PyResult<()> {
     }
     Ok(())
 }
+
+/// The length of dimension `d` of `t`, or torch's IndexError when `t` has no such
+/// dimension (user code can hand any tensor where one of some rank was expected).
+pub fn dim_size(t: &tch::Tensor, d: usize) -> crate::value::PyResult<i64> {
+    t.size().get(d).copied().ok_or_else(|| {
+        let n = t.dim() as i64;
+        crate::value::PyErr::index_error(format!("Dimension out of range (expected to be in range of [{}, {}], but got {d})", -n.max(1), n.max(1) - 1))
+    })
+}
+

@@ -61,14 +61,7 @@ fn panic_error(text: &str) -> PyErr {
     }
 }
 
-/// The length of dimension `d` of `t`, or torch's IndexError when `t` has no such
-/// dimension (user code can hand any tensor where one of some rank was expected).
-pub fn dim_size(t: &Tensor, d: usize) -> PyResult<i64> {
-    t.size().get(d).copied().ok_or_else(|| {
-        let n = t.dim() as i64;
-        PyErr::index_error(format!("Dimension out of range (expected to be in range of [{}, {}], but got {d})", -n.max(1), n.max(1) - 1))
-    })
-}
+pub use crate::value::tensor::dim_size;
 
 /// A new tensor from an op that allocated it.
 pub fn fresh(t: Tensor) -> PyResult<Value> {
@@ -530,5 +523,43 @@ mod guarded_tests {
         let e = ours.unwrap_err();
         assert!(e.is_internal(), "{}", e.headline());
         assert!(e.headline().starts_with(crate::jobs::INTERNAL_ERROR) && e.headline().contains("panic #"), "{}", e.headline());
+    }
+}
+
+/// The rule that keeps a user's tensor of an unexpected rank from panicking the server:
+/// every `size()[…]` in the server's source says, in a `// rank:` comment on its line or
+/// the line above, why the index exists — or uses [`dim_size`], which checks.
+#[cfg(test)]
+mod rank_rule {
+    #[test]
+    fn every_size_index_says_why_the_dimension_exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut bad = Vec::new();
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                if p.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap();
+                let lines: Vec<&str> = text.lines().collect();
+                for (i, l) in lines.iter().enumerate() {
+                    let code = l.split("//").next().unwrap_or("");
+                    if !code.contains("size()[") || code.contains("\"size()[") {
+                        continue;
+                    }
+                    let said = l.contains("// rank:") || (i > 0 && lines[i - 1].trim_start().starts_with("// rank:"));
+                    if !said {
+                        bad.push(format!("{}:{}: {}", p.display(), i + 1, l.trim()));
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "size()[i] without a `// rank:` reason (or use dim_size):\n{}", bad.join("\n"));
     }
 }

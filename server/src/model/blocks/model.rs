@@ -3,6 +3,7 @@
 //! keep, the head, optional final soft-capping, the loss), as transformers 5.24 writes
 //! them; argument orders and child names are the family's declaration.
 
+use crate::value::tensor::dim_size;
 use tch::{Kind as DKind, Tensor};
 
 use super::super::cache::DynamicCache;
@@ -52,11 +53,11 @@ pub struct ModelSpec<'a> {
 /// The mask of a full or sliding layer, as `create_causal_mask` /
 /// `create_sliding_window_causal_mask` build it for the model's kernel.
 pub fn layer_mask(attention_mask: Option<&Tensor>, embeds: &Tensor, cache: Option<&DynamicCache>, layer: usize, window: Option<i64>, kernel: Kernel) -> PyResult<Option<Tensor>> {
-    let (batch, q_len) = (embeds.size()[0], embeds.size()[1]);
+    let (batch, q_len) = (dim_size(&embeds, 0)?, dim_size(&embeds, 1)?);
     let span = match (cache, window) {
         (Some(c), Some(w)) => Span::sliding(q_len, c.layer_seq_length(layer), w),
         (Some(c), None) => Span::full(q_len, c.layer_seq_length(layer)),
-        (None, _) => Span::uncached(q_len, attention_mask.map(|m| m.size()[1])),
+        (None, _) => Span::uncached(q_len, attention_mask.map(|m| dim_size(m, 1)).transpose()?),
     };
     let attention_mask = attention_mask.map(|m| m.f_to_device(embeds.device())).transpose()?;
     match kernel {
@@ -94,7 +95,7 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &ModelDecl, spec: &ModelSpec
     };
     let dc = cache.as_ref().and_then(cache_of);
     let past = dc.map_or(0, DynamicCache::seq_length);
-    let seq = embeds_t.size()[1];
+    let seq = dim_size(&embeds_t, 1)?;
     let position_ids = match sig.get(c, "position_ids") {
         Value::Tensor(t) => t.t.shallow_clone(),
         _ => Tensor::f_arange_start(past, past + seq, (DKind::Int64, embeds_t.device()))?.f_unsqueeze(0)?,
@@ -228,7 +229,7 @@ pub fn causal_lm(f: &mut Fwd<'_>, id: ModuleId, decl: &HeadDecl, softcap: Option
     let hidden_t = out_tensor(&hidden, &format!("model.{}.last_hidden_state", decl.base))?;
     let keep = sig.get(c, "logits_to_keep").as_int().unwrap_or(0);
     let sliced = if keep > 0 {
-        let s = hidden_t.size()[1];
+        let s = dim_size(&hidden_t, 1)?;
         tv(hidden_t.f_narrow(1, (s - keep).max(0), keep.min(s))?)
     } else {
         tv(hidden_t)
@@ -256,7 +257,7 @@ pub fn causal_lm_loss(logits: &Tensor, labels: &Tensor) -> PyResult<Tensor> {
     let logits = logits.f_to_kind(DKind::Float)?;
     let labels = labels.f_to_device(logits.device())?;
     let padded = labels.f_pad([0, 1], "constant", Some(-100.0))?;
-    let shift = padded.f_narrow(-1, 1, labels.size()[labels.dim() - 1])?.f_contiguous()?;
+    let shift = padded.f_narrow(-1, 1, dim_size(&labels, labels.dim() - 1)?)?.f_contiguous()?;
     let v = logits.size().last().copied().unwrap_or(0);
     Ok(logits
         .f_reshape([-1, v])?

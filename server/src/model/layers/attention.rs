@@ -5,6 +5,7 @@
 //! mask, float32 softmax, matmul). Inputs are `[B, heads, S, head_dim]`; both return
 //! `[B, S, heads, head_dim]` contiguous, as the forwards reshape it.
 
+use crate::value::tensor::dim_size;
 use tch::{Kind as DKind, Tensor};
 
 use crate::value::PyResult;
@@ -41,11 +42,11 @@ pub fn repeat_kv(x: &Tensor, n_rep: i64) -> PyResult<Tensor> {
 /// (1 for a module without `num_key_value_groups`) and a boolean mask (or none);
 /// `scaling` `None` is torch's default, `1/sqrt(head_dim)`.
 pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<Tensor>, scaling: Option<f64>, n_rep: i64) -> PyResult<Tensor> {
-    let q_len = q.size()[2];
-    let head_dim_v = v.size()[3];
+    let q_len = dim_size(&q, 2)?;
+    let head_dim_v = dim_size(&v, 3)?;
     let (mut q, mut k, mut v, mut mask, mut gqa) = (q.shallow_clone(), k.shallow_clone(), v.shallow_clone(), mask, false);
     if n_rep > 1 {
-        if mask.is_none() && k.size()[3] == head_dim_v && head_dim_v <= 256 {
+        if mask.is_none() && dim_size(&k, 3)? == head_dim_v && head_dim_v <= 256 {
             gqa = true;
         } else if q_len == 1 {
             // pack_gqa: (B, H, 1, D) → (B, H / n_rep, n_rep, D); a mask shared by all heads
@@ -53,7 +54,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<Tensor>, scaling: O
             let s = q.size();
             q = q.f_reshape([s[0], s[1] / n_rep, n_rep, s[3]])?;
             if let Some(m) = &mask
-                && m.size()[1] != 1
+                && dim_size(&m, 1)? != 1
             {
                 let ms = m.size();
                 mask = Some(m.f_reshape([ms[0], ms[1] / n_rep, n_rep, ms[3]])?);
@@ -63,7 +64,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<Tensor>, scaling: O
             v = repeat_kv(&v, n_rep)?;
         }
     }
-    let kv_len = k.size()[2];
+    let kv_len = dim_size(&k, 2)?;
     let is_causal = q_len > 1 && mask.is_none();
     if is_causal && kv_len > q_len {
         k = k.f_narrow(2, 0, q_len)?;
@@ -71,7 +72,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<Tensor>, scaling: O
     }
     let out = Tensor::f_scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), 0.0, is_causal, scaling, gqa)?;
     let os = out.size();
-    Ok(out.f_reshape([os[0], -1, q_len, v.size()[3]])?.f_transpose(1, 2)?.f_contiguous()?)
+    Ok(out.f_reshape([os[0], -1, q_len, dim_size(&v, 3)?])?.f_transpose(1, 2)?.f_contiguous()?)
 }
 
 /// `eager_attention_forward` (Llama's, with Gemma 2's `softcap`): returns the output and

@@ -1,5 +1,6 @@
 //! `nn.Linear` and transformers' `Conv1D` (GPT-2's transposed linear layer).
 
+use crate::value::tensor::dim_size;
 use tch::Tensor;
 
 use crate::value::PyResult;
@@ -14,6 +15,6 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> PyResult<Tensor> {
 pub fn conv1d(x: &Tensor, w: &Tensor, b: &Tensor) -> PyResult<Tensor> {
     let mut size = x.size();
     let nx = size.pop().unwrap_or(0);
-    size.push(w.size()[1]);
+    size.push(dim_size(&w, 1)?);
     Ok(b.f_addmm(&x.f_view([-1, nx])?, w)?.f_view(size.as_slice())?)
 }

@@ -4,6 +4,7 @@
 //! (`_ignore_causal_mask_sdpa`) — or as eager attention's additive float mask (0 and the
 //! dtype's minimum).
 
+use crate::value::tensor::dim_size;
 use tch::{Kind as DKind, Tensor};
 
 use crate::value::PyResult;
@@ -40,7 +41,7 @@ impl Span {
 /// (`prepare_padding_mask`).
 fn padding(mask: &Tensor, span: Span) -> PyResult<Tensor> {
     let mask = mask.f_to_kind(DKind::Bool)?;
-    let short = span.kv_len + span.kv_offset - mask.size()[1];
+    let short = span.kv_len + span.kv_offset - dim_size(&mask, 1)?;
     Ok(if short > 0 { mask.f_constant_pad_nd([0, short])? } else { mask })
 }
 
@@ -55,7 +56,7 @@ fn causal_flag_suffices(pad: Option<&Tensor>, span: Span, window: Option<i64>) -
         return Ok(false);
     }
     let pad = match pad {
-        Some(p) if p.size()[1] > span.kv_len => Some(p.f_narrow(1, span.kv_offset, span.kv_len)?),
+        Some(p) if dim_size(&p, 1)? > span.kv_len => Some(p.f_narrow(1, span.kv_offset, span.kv_len)?),
         Some(p) => Some(p.shallow_clone()),
         None => None,
     };
@@ -64,8 +65,8 @@ fn causal_flag_suffices(pad: Option<&Tensor>, span: Span, window: Option<i64>) -
     }
     if span.q_offset == 0 {
         let Some(p) = pad else { return Ok(true) };
-        let q = span.q_len.min(p.size()[1]);
-        return Ok(all(&p.f_narrow(1, 0, q)?)? && all(&p.f_narrow(1, q, p.size()[1] - q)?.f_logical_not()?)?);
+        let q = span.q_len.min(dim_size(&p, 1)?);
+        return Ok(all(&p.f_narrow(1, 0, q)?)? && all(&p.f_narrow(1, q, dim_size(&p, 1)? - q)?.f_logical_not()?)?);
     }
     Ok(false)
 }
@@ -90,7 +91,7 @@ pub fn boolean(attention_mask: Option<&Tensor>, batch: i64, span: Span, window: 
     let m = m.f_view([1, 1, span.q_len, span.kv_len])?;
     Ok(Some(match pad {
         Some(p) => {
-            let keys = p.f_index_select(1, &kv_idx)?.f_view([p.size()[0], 1, 1, span.kv_len])?;
+            let keys = p.f_index_select(1, &kv_idx)?.f_view([dim_size(&p, 0)?, 1, 1, span.kv_len])?;
             m.f_logical_and(&keys)?
         }
         None => m.f_expand([batch, 1, span.q_len, span.kv_len], false)?,
