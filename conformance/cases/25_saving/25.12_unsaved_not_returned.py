@@ -4,6 +4,7 @@ import nnsight
 import torch
 
 PROMPT = "The Eiffel Tower is in the city of"
+NOT_FOR = {"0.5": "nnsight 0.5's local run pushes every local of the block back into the script (Tracer.push), while its remote run — NDIF's as this server's — returns the saved values only: the oracle and any server differ by design"}
 
 
 def run(model, remote):

@@ -965,7 +965,10 @@ fn envoy_state<'a>(g: &'a Graph, o: &Obj) -> Option<(Id, &'a str)> {
     let state = g.dict_state(o)?;
     let path = g.as_str(g.dict_get(state, "path")?)?;
     let nnsight = matches!(g.node(o.callable), Some(Node::Global { module, .. }) if module.starts_with("nnsight."));
-    (nnsight || g.dict_get(state, "_module").is_some()).then_some((state, path))
+    // A subclass the payload defines gives itself away by its state: an envoy's `_module`
+    // (0.6+), or 0.5's `Envoy.__getstate__` keys.
+    let envoy_like = g.dict_get(state, "_module").is_some() || (g.dict_get(state, "named_children").is_some() && g.dict_get(state, "children").is_some());
+    (nnsight || envoy_like).then_some((state, path))
 }
 
 /// The module globals of the decorated functions a module shipped by value defines.
@@ -1024,7 +1027,7 @@ fn envoy_path(g: &Graph, id: Id) -> Option<&str> {
 
 /// The aliases the client's `rename=` bound: in 0.8.1 (`aliasing.bind`) an attribute of a
 /// shipped envoy that holds another envoy than the child of that name; in 0.7 the
-/// envoy's `_alias` (an `Aliaser`) whose `alias_to_name` maps an alias to a path relative
+/// envoy's `_alias` (0.5: `alias`; an `Aliaser`) whose `alias_to_name` maps an alias to a path relative
 /// to the envoy. What the client bound is what user code can write, whatever the rule
 /// that bound it.
 pub fn aliases(g: &Graph, tree: &crate::model::Tree) -> HashMap<(ModuleId, String), ModuleId> {
@@ -1037,7 +1040,8 @@ pub fn aliases(g: &Graph, tree: &crate::model::Tree) -> HashMap<(ModuleId, Strin
             let Some(Node::Dict(items)) = g.node(s) else { continue };
             for (k, v) in items {
                 let Some(name) = g.as_str(*k) else { continue };
-                if name == "_alias" {
+                // 0.7's `_alias`; 0.5's `Envoy.__getstate__` names it `alias`.
+                if name == "_alias" || name == "alias" {
                     let Some(Node::Object(a)) = g.node(*v) else { continue };
                     let names = a.state.iter().rev().find_map(|&s| g.dict_get(s, "alias_to_name"));
                     let Some(Node::Dict(pairs)) = names.and_then(|n| g.node(n)) else { continue };

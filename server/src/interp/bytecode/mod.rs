@@ -40,11 +40,19 @@ use crate::value::{Dict, PyErr, PyResult, Value};
 /// ([`set_state`]), once the caller has memoized the function (its globals may name it).
 pub fn make_function(g: &Graph, args: &[Id], version: PyVersion, load: &mut dyn FnMut(Id) -> PyResult<Value>) -> PyResult<Rc<BcFunction>> {
     let &code = args.first().ok_or_else(|| PyErr::value_error("a function shipped without its code object"))?;
-    let code = code::decode(g, code, version, load)?;
+    let mut code = code::decode(g, code, version, load)?;
     let globals = match args.get(1).map(|&a| load(a)).transpose()? {
         Some(Value::Dict(d)) => d,
         _ => Dict::new(),
     };
+    // cloudpickle ships `co_filename` as `<dynamic-code>`; the script's own name is the
+    // `__file__` among the globals it gives the function, which tracebacks should show.
+    if code.filename.starts_with('<')
+        && let Some(file) = globals.get_str("__file__").and_then(|f| f.as_str().map(Rc::from))
+        && let Some(c) = Rc::get_mut(&mut code)
+    {
+        c.filename = file;
+    }
     let closure = match args.get(4).map(|&a| load(a)).transpose()? {
         Some(Value::Tuple(cells)) => cells.iter().map(|c| function::as_cell(c).unwrap_or_else(|| Cell::new(None))).collect(),
         _ => Vec::new(),
