@@ -76,7 +76,7 @@ pub fn deployments(registry: &crate::model::Registry) -> serde_json::Map<String,
                 "n_params": m.n_params(),
                 // What a local run must match to reproduce results bit for bit.
                 "intra_op_threads": m.intra_op_threads,
-                "attn_implementation": crate::model::ATTN_IMPLEMENTATION,
+                "attn_implementation": m.structure.attn_implementation(),
                 // A structure-faithful replica (`--model REPO=replica:DIR`): what it replicates.
                 "replica": m.config.get("localndif_replica").cloned().unwrap_or(Value::Null),
             }),
@@ -89,11 +89,12 @@ pub fn deployments(registry: &crate::model::Registry) -> serde_json::Map<String,
 /// Python on the server; `python_version` says so.
 pub async fn env(State(s): State<AppState>) -> Response {
     let threads: serde_json::Map<String, Value> = s.registry.iter().map(|m| (m.repo_id.clone(), json!(m.intra_op_threads))).collect();
+    let attn: serde_json::Map<String, Value> = s.registry.iter().map(|m| (m.repo_id.clone(), json!(m.structure.attn_implementation()))).collect();
     json_response(
         json!({
             // Per model: the intra-op threads its jobs run at, and the attention kernel.
             "intra_op_threads": threads,
-            "attn_implementation": crate::model::ATTN_IMPLEMENTATION,
+            "attn_implementation": attn,
             "python_version": concat!("3.11 (emulated; localndif ", env!("CARGO_PKG_VERSION"), " runs no Python)"),
             "packages": {
                 "localndif": env!("CARGO_PKG_VERSION"),

@@ -132,7 +132,7 @@ async fn auxiliary_endpoints_have_ndif_shapes() {
     // What a local run must match to reproduce results bit for bit, per model.
     let threads = s.registry.get("localndif/tiny-gpt2").unwrap().intra_op_threads;
     assert_eq!(env["intra_op_threads"]["localndif/tiny-gpt2"], threads);
-    assert_eq!(env["attn_implementation"], "sdpa");
+    assert_eq!(env["attn_implementation"]["localndif/tiny-gpt2"], "sdpa");
     assert_eq!(entry["intra_op_threads"], threads);
 }
 

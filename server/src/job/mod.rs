@@ -49,6 +49,7 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     stack::enter(JOB_STACK - (4 << 20));
     intra_op_threads(served);
     ctl.threads.store(served.intra_op_threads.max(0) as u32, std::sync::atomic::Ordering::SeqCst);
+    let _ = ctl.attn.set(served.structure.attn_implementation());
     let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
     saves::reset();
     crate::interp::modules::set_generation(req.client == ClientGeneration::G1);

@@ -40,6 +40,8 @@ pub struct JobCtl {
     pub peak_bytes: Arc<std::sync::atomic::AtomicU64>,
     /// The intra-op thread count the job ran at (its model's); 0 if it never started.
     pub threads: Arc<std::sync::atomic::AtomicU32>,
+    /// The attention kernel the job's model runs (its COMPLETED meta says it).
+    pub attn: Arc<std::sync::OnceLock<&'static str>>,
     /// Sends a STREAM (a pickled function) to the job's socket and waits for what the
     /// client uploads back (`stream_upload`); `Err` is the reason there is none. `None`
     /// unless the job was submitted with STREAM enabled (`serve --stream-local`).
@@ -656,7 +658,8 @@ impl Jobs {
             Arc::new(move |data| jobs.stream(&id, &route, &cancel, data))
         });
         let threads = Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let ctl = JobCtl { log, cancel: cancel.clone(), peak_bytes: peak.clone(), threads: threads.clone(), stream };
+        let attn: Arc<std::sync::OnceLock<&'static str>> = Arc::default();
+        let ctl = JobCtl { log, cancel: cancel.clone(), peak_bytes: peak.clone(), threads: threads.clone(), attn: attn.clone(), stream };
         let started = std::time::Instant::now();
         let (tx, rx) = mpsc::channel();
         let inner = self.inner.clone();
@@ -769,7 +772,7 @@ impl Jobs {
                     // What a local run must match to get these numbers bit for bit
                     // (`torch.set_num_threads`; README, "Reproducing a result exactly").
                     "intra_op_threads": threads.load(Ordering::SeqCst),
-                    "attn_implementation": crate::model::ATTN_IMPLEMENTATION,
+                    "attn_implementation": attn.get().copied().unwrap_or(crate::model::ATTN_IMPLEMENTATION),
                 }));
                 self.publish(&route, done);
             }
