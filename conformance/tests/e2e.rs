@@ -36,7 +36,7 @@ fn every_case_passes_on_the_embedded_default_models_with_every_client() {
             let mut bad = all("default-0.5", "0.5").failures(&server);
             bad.extend(llama("llama-0.5", "0.5").failures(&server));
             bad.extend(llama_any("llama-any-0.5", "0.5").failures(&server));
-            known_gaps(bad, KNOWN_05_GAPS)
+            bad
         });
         let mut bad = all("default", "0.8").failures(&server);
         bad.extend(llama("llama", "0.8").failures(&server));
@@ -64,24 +64,6 @@ fn every_nnsight_05_release_runs_the_first_steps() {
 
 /// The first steps of a 0.5.x user (`every_nnsight_05_release_runs_the_first_steps`).
 const SMOKE_05: &str = "48.*,4.1,4.2";
-
-/// Cases the server does not yet give nnsight 0.5 clients as 0.5 computes them, each an
-/// open item of issue 19 (listed in its notes): reported on every run, and the test fails
-/// once one passes, so the list cannot outlive the gap.
-const KNOWN_05_GAPS: &[(&str, &str)] = &[(
-    "32.15",
-    "a torch.no_grad()-decorated helper shipped as 0.5 bytecode: torch's own decorate_context wrapper arrives by value and its no_grad factory is not loaded",
-)];
-
-/// `bad` less the known gaps (printed instead); fails if a known gap passed.
-fn known_gaps(bad: Vec<String>, gaps: &[(&str, &str)]) -> Vec<String> {
-    for (id, why) in gaps {
-        let seen = bad.iter().any(|b| b.contains(&format!("] {id} ")));
-        assert!(seen, "{id} is listed as a known gap but passed: remove it from the list");
-        eprintln!("KNOWN GAP {id}: {why}");
-    }
-    bad.into_iter().filter(|b| !gaps.iter().any(|(id, _)| b.contains(&format!("] {id} ")))).collect()
-}
 
 /// The cases written for every architecture: envoys bound through the driver's
 /// per-architecture paths (10.8–10.10), the augmented-assignment corpus (45), the eager

@@ -831,6 +831,17 @@ impl Loader<'_> {
             let (state, slots) = (self.value(state)?, self.value(slots)?);
             bytecode::set_state(&f, &state, &slots)?;
         }
+        // torch's own decorator wrapper (`@torch.no_grad()`, `@torch.inference_mode()`):
+        // cloudpickle ships its nested `decorate_context` by value, around a bound method
+        // of torch's context-manager object. Runs as the function it wraps — as a decorated
+        // function shipped as source runs (its decorators are not re-applied).
+        if f.code.qualname.as_ref() == "context_decorator.<locals>.decorate_context"
+            && let Some(i) = f.code.freevars.iter().position(|n| n.as_ref() == "func")
+            && let Some(func) = f.closure.borrow().get(i).and_then(|c| c.get())
+        {
+            self.memo.insert(id, func.clone());
+            return Ok(func);
+        }
         Ok(v)
     }
 }
