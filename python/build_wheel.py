@@ -214,8 +214,8 @@ def build(profile: str, out: Path, jobs: int | None) -> Path:
     cmd = [str(maturin), "build", "--profile", profile, "--out", str(out)]
     if jobs:
         cmd += ["--jobs", str(jobs)]
-    # maturin's warning that libtorch "requires copying" is expected: see above.
     subprocess.run(cmd, cwd=ROOT, check=True)
+    print("build_wheel: libtorch is left out on purpose: the wheel's torch==2.13.0 dependency installs it", file=sys.stderr)
     built = sorted(out.glob("localndif-*.whl"))
     if len(built) != 1:
         raise WheelError(f"expected one localndif wheel in {out}, found {built}")
