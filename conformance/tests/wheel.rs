@@ -99,7 +99,7 @@ fn the_wheel_installs_and_serves_without_rust() {
             .current_dir(scratch.join("project"));
         c
     };
-    std::fs::create_dir_all(scratch.join("project/tests")).unwrap();
+    std::fs::create_dir_all(scratch.join("project")).unwrap();
 
     // docs/ci.md, as written: its install line (the wheel for `localndif`, the
     // wheelhouse for the index), its test file and its pytest command.
@@ -179,7 +179,9 @@ fn the_wheel_installs_and_serves_without_rust() {
         .next()
         .and_then(|l| l.strip_prefix("# "))
         .expect("the CI test file's first line names it (# tests/NAME.py)");
-    std::fs::write(scratch.join("project").join(path), test_file).unwrap();
+    let target = scratch.join("project").join(path);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(&target, test_file).unwrap();
     let tests = test_file.matches("\ndef test_").count();
     let out = run(user(Path::new("sh")).args(["-c", pytest_cmd]), &format!("docs/ci.md's `{pytest_cmd}`"));
     let installed = std::fs::canonicalize(&exe).unwrap();
