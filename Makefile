@@ -41,12 +41,13 @@ COMMA := ,
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build venv cluster-deps browser-deps fixtures conformance bench loadbench soak replicabench fuzz clean
+.PHONY: help serve test build wheel _wheel venv cluster-deps browser-deps fixtures conformance bench loadbench soak replicabench fuzz clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
 	@echo "make test    run every test (installs .venv and builds first)"
 	@echo "make build   release binary at target/release/localndif"
+	@echo "make wheel   the pip-installable wheel (binary, Python API, pytest plugin) in target/wheels/"
 	@echo "make bench   speed of the server against local nnsight and transformers"
 	@echo "make loadbench  req/s and p50/p99 latency with 32 concurrent clients"
 	@echo "make soak    ten minutes of mixed and hostile clients against one server"
@@ -162,6 +163,16 @@ build: venv
 _build:
 	$(CARGO) build --release -j$(JOBS) -p localndif
 	@echo "built target/release/localndif"
+
+# The wheel `pip install` takes (pyproject.toml; python/build_wheel.py says how): the
+# release binary, whose rpath finds libtorch in the torch wheel installed beside it, and
+# python/localndif. WHEEL_PROFILE=dev packs the debug build instead.
+WHEEL_PROFILE ?= release
+wheel: venv
+	$(MAKE) --no-print-directory _wheel
+
+_wheel:
+	.venv/bin/python python/build_wheel.py --profile $(WHEEL_PROFILE) --out target/wheels --jobs $(JOBS)
 
 serve: build
 	target/release/localndif serve --port $(PORT)
