@@ -201,7 +201,9 @@ fn a_helpers_error_names_its_file_and_line() {
     // (Which lines: `helpers_give_cpythons_results` compares them with CPython's.)
     let frames: Vec<&str> = rendered.lines().filter(|l| l.trim_start().starts_with("File ")).collect();
     assert_eq!(frames.len(), 2, "{rendered}");
-    assert!(frames[0].contains("File \"<dynamic-code>\", line ") && frames[0].ends_with("in calls_raiser"), "{rendered}");
+    // cloudpickle ships `<dynamic-code>` as the file; the frames name the script (its
+    // `__file__`, among the function's globals), as CPython's traceback does.
+    assert!(frames[0].contains("bytecode_corpus.py\", line ") && frames[0].ends_with("in calls_raiser"), "{rendered}");
     assert!(frames[1].ends_with("in raiser"), "{rendered}");
     assert!(rendered.ends_with("ValueError: bad value 2"), "{rendered}");
 }
