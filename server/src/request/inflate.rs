@@ -131,7 +131,7 @@ pub fn inflate(body: &[u8], limits: &Limits) -> Result<(Vec<u8>, Reservation), R
 fn bounded(mut r: impl Read, limits: &Limits, held: &mut Reservation, codec: &str) -> Result<Vec<u8>, RequestError> {
     let mut out = Vec::new();
     loop {
-        let room = (limits.max_bytes + 1).saturating_sub(out.len()).min(CHUNK);
+        let room = limits.max_bytes.saturating_add(1).saturating_sub(out.len()).min(CHUNK);
         if room == 0 {
             return Err(RequestError::TooLarge { limit: limits.max_bytes, declared: None });
         }
@@ -191,6 +191,9 @@ mod tests {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
         for body in [zstd_frame(&data), zstd_stream(&data), zlib(&data), data.clone()] {
             let (out, _) = inflate(&body, &limits(data.len(), None)).unwrap();
+            assert_eq!(out, data);
+            // No cap at all (a cluster worker re-decoding what its front admitted).
+            let (out, _) = inflate(&body, &limits(usize::MAX, None)).unwrap();
             assert_eq!(out, data);
         }
     }
