@@ -4,6 +4,7 @@ import nnsight
 from nnsight_case import blocks
 
 SPEC = "semantics.md §7.3 `.source`"
+NOT_FOR = {"0.5": "nnsight 0.5's .source leaves the operation envoys on the client's model for the rest of the process, so every later tracer.cache() in the same client session records them too (4 more keys than a fresh run gives): the oracle of the cases after it would be wrong. 43.2 and 43.4 cover .source with 0.5"}
 PROMPT = "The Eiffel Tower is in the city of"
 
 # (read, then edit) calls of each family's MLP forward, in execution order; the gated MLPs
