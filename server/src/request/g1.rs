@@ -1,7 +1,9 @@
-//! G1 (nnsight 0.5.11–0.7) requests: a raw POST body (zstd, zlib or plain) holding the
+//! G1 (nnsight 0.5–0.7) requests: a raw POST body (zstd, zlib or plain) holding the
 //! pickled `RequestModel` — the traced block compiled by the client into functions
 //! (docs/protocol.md, "Payloads"). The block's own statements are recovered from those
-//! functions' source, so both generations reach the same program runner:
+//! functions' source — the source argument of 0.6+'s source-shipped functions, or, for
+//! 0.5's bytecode ones, the `Tracer.Info.source` they were compiled from — so both
+//! generations reach the same program runner:
 //!
 //! * with direct input (`model.trace("...")`), the client has tokenized the batch
 //!   (`tracer.batcher.batched_kwargs`) and the body is the `try:` block of the one
@@ -9,8 +11,8 @@
 //! * with `tracer.invoke(...)` blocks or a session, the body is the top function's, less
 //!   nnsight's `pull()` / `get_frame()` / `push()` calls.
 //!
-//! The captured variables are the functions' `__globals__` (cloudpickle's
-//! `_source_function_setstate`).
+//! The captured variables are the functions' `__globals__` (`_source_function_setstate`,
+//! or cloudpickle's `_function_setstate` for 0.5).
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! What the client asked: turns a decoded payload into one validated [`Request`] (model key,
 //! method, source, and the payload's inputs and captured scope) that later stages require (TGI's
 //! `ValidGenerateRequest` pattern), whichever client generation sent it. G2 (nnsight 0.8.x)
-//! payloads are `(tracer, (source, globals, locals))`; G1 (0.5.11–0.7) payloads are a pickled
+//! payloads are `(tracer, (source, globals, locals))`; G1 (0.5–0.7) payloads are a pickled
 //! `RequestModel` holding the block compiled into a function ([`g1`]; docs/protocol.md). The
 //! model, envoys and tokenizer are persistent ids or envoy objects carrying their `path`.
 
@@ -30,7 +30,7 @@ pub enum Method {
     Session,
 }
 
-/// Which client generation sent a request: nnsight 0.5.11–0.7 (G1) or 0.8.x (G2). The
+/// Which client generation sent a request: nnsight 0.5–0.7 (G1) or 0.8.x (G2). The
 /// program runner is the same; a few behaviours follow the client's own local semantics
 /// (G1 clients tokenize themselves and pass no mask-derived `position_ids`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
