@@ -66,7 +66,7 @@ impl DynamicCache {
         let kept = |t: &Tensor| -> PyResult<Tensor> {
             match l.window {
                 Some(w) => {
-                    let n = dim_size(&t, 2)?;
+                    let n = dim_size(t, 2)?;
                     let keep = (w - 1).clamp(0, n);
                     Ok(if w > 1 { t.f_narrow(2, n - keep, keep)? } else { t.shallow_clone() })
                 }

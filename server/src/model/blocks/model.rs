@@ -53,7 +53,7 @@ pub struct ModelSpec<'a> {
 /// The mask of a full or sliding layer, as `create_causal_mask` /
 /// `create_sliding_window_causal_mask` build it for the model's kernel.
 pub fn layer_mask(attention_mask: Option<&Tensor>, embeds: &Tensor, cache: Option<&DynamicCache>, layer: usize, window: Option<i64>, kernel: Kernel) -> PyResult<Option<Tensor>> {
-    let (batch, q_len) = (dim_size(&embeds, 0)?, dim_size(&embeds, 1)?);
+    let (batch, q_len) = (dim_size(embeds, 0)?, dim_size(embeds, 1)?);
     let span = match (cache, window) {
         (Some(c), Some(w)) => Span::sliding(q_len, c.layer_seq_length(layer), w),
         (Some(c), None) => Span::full(q_len, c.layer_seq_length(layer)),

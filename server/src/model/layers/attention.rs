@@ -42,8 +42,8 @@ pub fn repeat_kv(x: &Tensor, n_rep: i64) -> PyResult<Tensor> {
 /// (1 for a module without `num_key_value_groups`) and a boolean mask (or none);
 /// `scaling` `None` is torch's default, `1/sqrt(head_dim)`.
 pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<Tensor>, scaling: Option<f64>, n_rep: i64) -> PyResult<Tensor> {
-    let q_len = dim_size(&q, 2)?;
-    let head_dim_v = dim_size(&v, 3)?;
+    let q_len = dim_size(q, 2)?;
+    let head_dim_v = dim_size(v, 3)?;
     let (mut q, mut k, mut v, mut mask, mut gqa) = (q.shallow_clone(), k.shallow_clone(), v.shallow_clone(), mask, false);
     if n_rep > 1 {
         if mask.is_none() && dim_size(&k, 3)? == head_dim_v && head_dim_v <= 256 {
@@ -54,7 +54,7 @@ pub fn sdpa(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<Tensor>, scaling: O
             let s = q.size();
             q = q.f_reshape([s[0], s[1] / n_rep, n_rep, s[3]])?;
             if let Some(m) = &mask
-                && dim_size(&m, 1)? != 1
+                && dim_size(m, 1)? != 1
             {
                 let ms = m.size();
                 mask = Some(m.f_reshape([ms[0], ms[1] / n_rep, n_rep, ms[3]])?);

@@ -15,6 +15,6 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> PyResult<Tensor> {
 pub fn conv1d(x: &Tensor, w: &Tensor, b: &Tensor) -> PyResult<Tensor> {
     let mut size = x.size();
     let nx = size.pop().unwrap_or(0);
-    size.push(dim_size(&w, 1)?);
+    size.push(dim_size(w, 1)?);
     Ok(b.f_addmm(&x.f_view([-1, nx])?, w)?.f_view(size.as_slice())?)
 }

@@ -56,7 +56,7 @@ fn causal_flag_suffices(pad: Option<&Tensor>, span: Span, window: Option<i64>) -
         return Ok(false);
     }
     let pad = match pad {
-        Some(p) if dim_size(&p, 1)? > span.kv_len => Some(p.f_narrow(1, span.kv_offset, span.kv_len)?),
+        Some(p) if dim_size(p, 1)? > span.kv_len => Some(p.f_narrow(1, span.kv_offset, span.kv_len)?),
         Some(p) => Some(p.shallow_clone()),
         None => None,
     };
