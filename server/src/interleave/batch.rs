@@ -21,6 +21,14 @@ const ROW_FIELDS: &[(&str, Option<i64>)] = &[
     ("labels", Some(-100)),
 ];
 
+/// What a row field is padded with: its own value, or the tokenizer's pad id (token ids).
+fn pad_value(tok: &TextTokenizer, k: &str) -> i64 {
+    match ROW_FIELDS.iter().find(|(f, _)| *f == k) {
+        Some((_, Some(p))) => *p,
+        _ => tok.pad_id(),
+    }
+}
+
 fn is_row_field(k: &str) -> bool {
     ROW_FIELDS.iter().any(|(f, _)| *f == k)
 }
@@ -514,10 +522,7 @@ fn collate(tok: &TextTokenizer, rows: Vec<Row>) -> PyResult<Vec<(String, Tensor)
                 }
             }
         }
-        let pad = match ROW_FIELDS.iter().find(|(f, _)| *f == k) {
-            Some((_, Some(p))) => *p,
-            _ => tok.pad_id(),
-        };
+        let pad = pad_value(tok, &k);
         // A row's tensors are `[1, length, ...]` (the user may pass other shapes: an error).
         if let Some(t) = col.iter().find(|t| t.dim() < 2) {
             return Err(PyErr::value_error(format!(
@@ -558,10 +563,7 @@ fn attend_own_padding(tok: &TextTokenizer, rows: &mut [Row]) -> PyResult<()> {
             if k == "attention_mask" {
                 *t = t.f_new_ones([1, width], (t.kind(), t.device()))?;
             } else if w < width {
-                let pad = match ROW_FIELDS.iter().find(|(f, _)| f == k) {
-                    Some((_, Some(p))) => *p,
-                    _ => tok.pad_id(),
-                };
+                let pad = pad_value(tok, k);
                 *t = t.f_pad([width - w, 0], "constant", Some(pad as f64))?;
             }
         }

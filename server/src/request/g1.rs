@@ -89,18 +89,13 @@ pub fn decode_g1(model_key: &str, body: &[u8], compress: bool, limits: &Limits) 
         _ => return Err(RequestError::Shape("a G1 trace with several direct-input mediators is not supported".into())),
     };
     let (fn_args, fn_state) = function(&g, func)?;
-    // 0.6+ ship the compiled function by its source; 0.5 ships it as bytecode, and the
-    // source it was compiled from is the `source` of the tracer's `Tracer.Info` (the top
-    // function) or of the mediator's (an invoke's function).
-    let info_source = match body_of {
-        Body::Top => info_lines(&g, tstate),
-        Body::Mediator => mediators.first().and_then(|&m| state(&g, m)).and_then(|ms| info_lines(&g, ms)),
+    // 0.5's function is owned by the tracer (the top function) or by the mediator (an
+    // invoke's function), whose `Tracer.Info` keeps its source.
+    let owner = match body_of {
+        Body::Top => Some(tstate),
+        Body::Mediator => mediators.first().and_then(|&m| state(&g, m)),
     };
-    let bytecode = fn_args.first().and_then(|&s| g.as_str(s)).is_none();
-    let source = match fn_args.first().and_then(|&s| g.as_str(s)) {
-        Some(s) => s.to_string(),
-        None => info_source.ok_or_else(|| shape("the intervention function has no source"))?,
-    };
+    let (source, bytecode) = compiled_source(&g, &fn_args, owner).ok_or_else(|| shape("the intervention function has no source"))?;
     let filename = g
         .dict_get(tstate, "info")
         .and_then(|i| state(&g, i))
@@ -191,10 +186,7 @@ pub fn mediator_body(g: &Graph, mediator: Id) -> Result<(String, Option<Id>), Re
     let ms = state(g, mediator).ok_or_else(|| shape("an edit's mediator has no state"))?;
     let func = g.dict_get(ms, "intervention").ok_or_else(|| shape("an edit's mediator has no intervention"))?;
     let (args, fstate) = function(g, func)?;
-    let source = match args.first().and_then(|&s| g.as_str(s)) {
-        Some(s) => s.to_string(),
-        None => info_lines(g, ms).ok_or_else(|| shape("an edit's function has no source"))?,
-    };
+    let (source, _) = compiled_source(g, &args, Some(ms)).ok_or_else(|| shape("an edit's function has no source"))?;
     let lines = extract_body(&source, Body::Mediator, "__nnsight_tracer__")?;
     let globals = fstate
         .and_then(|s| g.tuple_items(s).and_then(|t| t.get(1).copied()))
@@ -246,6 +238,17 @@ fn extract_body(source: &str, body: Body, tracer_var: &str) -> Result<Vec<String
     };
     let kept: Vec<&str> = lines.iter().zip(&keep).map(|(l, k)| if *k { *l } else { "" }).collect();
     Ok(crate::text::dedent(&kept).into_iter().map(str::to_string).collect())
+}
+
+/// The source a client function was compiled from, and whether the function travelled as
+/// bytecode: 0.6+ ship it by its source (the first argument of their `make_function`);
+/// 0.5 ships bytecode, compiled from the `source` of the `Tracer.Info` of the object that
+/// owns the function (`owner`'s state).
+fn compiled_source(g: &Graph, fn_args: &[Id], owner: Option<Id>) -> Option<(String, bool)> {
+    match fn_args.first().and_then(|&s| g.as_str(s)) {
+        Some(s) => Some((s.to_string(), false)),
+        None => owner.and_then(|o| info_lines(g, o)).map(|s| (s, true)),
+    }
 }
 
 /// The lines of a `Tracer.Info`'s `source` (an object's `info`), joined: what nnsight
