@@ -4,36 +4,42 @@ Owner: conformance/drivers/. Reads two OUT_DIRs written by nnsight_case.py and p
 JSON object on stdout.
 
 Usage:
-    python compare.py EXPECTED_DIR ACTUAL_DIR [--rtol R] [--atol A]
+    python compare.py EXPECTED_DIR ACTUAL_DIR [--numerics exact|fp32|bf16|gpu]
 
     EXPECTED_DIR  the oracle run (nnsight_case.py --mode local)
     ACTUAL_DIR    the run under test (nnsight_case.py --mode remote)
-    --rtol/--atol tolerances. Without them, the oracle's outcome.json "tolerance" (the
-                  case's TOLERANCE) is used, and failing that rtol 1e-5, atol 1e-6.
+    --numerics    the policy's float tolerance (POLICIES; default fp32: rtol 1e-5, atol
+                  1e-6), widened by the oracle's outcome.json "tolerance" (the case's
+                  TOLERANCE).
 
-Output:
-    {"verdict": "PASS" | "WRONG" | "FAIL" | "INFO",
+Output (the evidence; the verdict is the conformance crate's, conformance/src/verdict.rs):
+    {"basis": "values" | "error" | "run_failed" | "case_broken",
+     "equal": bool,                                       # values / error only
      "tolerance": {"rtol": r, "atol": a},
      "details": [{"name": ..., "ok": bool, "why": "...", "max_abs_diff": float | null,
-                  "expected": "<summary>", "actual": "<summary>"}, ...],
-     "error_type": ..., "message": ..., "stage": ...}      # FAIL / INFO only
+                  "max_ulp": int | null, "expected": "<summary>", "actual": "<summary>"}, ...],
+     "error_type": ..., "message": ..., "stage": ...}      # run_failed / case_broken only
 
-    INFO   the oracle could not run the case (a setup failure: the case is broken, not the
-           server); details carry its error
-    FAIL   the run under test raised where the oracle returned values (its error_type /
-           message / stage are included), or left no readable results
-    An oracle that raised is a result too (an error case): the run under test must raise the
-    same exception type with the same message — for a remote run, the server's ERROR
-    description (nnsight's RemoteError) must end with that `Type: message` line — else WRONG.
-    WRONG  both ran, but some value differs: a name that is missing or unexpected, a different
-           type, or for tensors (and numpy arrays and scalars) a different dtype or shape, values not
-           `torch.allclose(actual, expected, rtol, atol, equal_nan=True)`, or, for floating
-           tensors with ndim >= 2, a different argmax over the last dim at the last position of
-           dim -2. Lists, tuples and dicts (including ModelOutput) are compared recursively.
-           Other objects are compared by type and then attributes (vars()), or by ==. bool,
-           int, str, bytes and None must be equal; floats must satisfy
-           |a - e| <= atol + rtol * |e|.
-    PASS   everything matches
+    case_broken  the oracle could not judge: it raised what the case does not declare
+                 (EXPECT_ERROR), returned values where it declares an error, or left
+                 nothing readable
+    run_failed   the run under test raised where the oracle returned values (its
+                 error_type / message / stage are included), or left no readable results
+    error        the oracle raised the declared error: `equal` when the run under test raised
+                 the same exception type with the same message — for a remote run, the
+                 server's ERROR description (nnsight's RemoteError) must end with that
+                 `Type: message` line
+    values       both returned values; `equal` unless a name is missing or unexpected, a
+                 type differs, or for tensors (and numpy arrays and scalars) the dtype or
+                 shape differs, the values are not
+                 `torch.allclose(actual, expected, rtol, atol, equal_nan=True)`, or, for
+                 floating tensors with ndim >= 2 (policies exact and fp32), the argmax over
+                 the last dim at the last position of dim -2 differs. Lists, tuples and dicts
+                 (including ModelOutput) are compared recursively; other objects by type
+                 and attributes (vars()), or by ==. bool, int, str, bytes and None must be
+                 equal; floats must satisfy |a - e| <= atol + rtol * |e|. Each float value's
+                 largest difference is reported as max_abs_diff and max_ulp (the distance in
+                 units in the last place of its dtype).
 Exit code 0 whenever a verdict is printed, 2 for bad arguments.
 Standard library + torch only (and numpy, for values that are numpy's).
 """
@@ -48,6 +54,45 @@ import sys
 
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-6
+
+# The numerics policies (`conformance --numerics`): (rtol, atol) for floats. A case's
+# TOLERANCE widens them, never narrows them.
+POLICIES = {
+    "exact": (0.0, 0.0),
+    "fp32": (DEFAULT_RTOL, DEFAULT_ATOL),
+    "bf16": (2e-2, 2e-2),
+    "gpu": (1e-4, 1e-4),
+}
+
+
+def tolerance(policy: str, case_tolerance: dict | None) -> tuple[float, float]:
+    """(rtol, atol) for a run under `policy` of a case with its own TOLERANCE (or None)."""
+    rtol, atol = POLICIES[policy]
+    tol = case_tolerance or {}
+    return max(rtol, float(tol.get("rtol", 0.0))), max(atol, float(tol.get("atol", 0.0)))
+
+
+def ulp_distance(exp, act) -> int | None:
+    """The largest distance between two float tensors of one dtype, in units in the last
+    place of that dtype (0: bit-identical; NaN against NaN and equal infinities count 0),
+    or None for dtypes without an integer view of their bits."""
+    import torch
+
+    bits = {torch.float32: (torch.int32, 32), torch.float64: (torch.int64, 64),
+            torch.float16: (torch.int16, 16), torch.bfloat16: (torch.int16, 16)}.get(exp.dtype)
+    if bits is None or exp.numel() == 0:
+        return None if bits is None else 0
+    int_dtype, width = bits
+
+    def ordered(t):
+        # Sign-magnitude bits to a monotonic integer line (-0.0 and 0.0 both 0).
+        i = t.contiguous().view(int_dtype).to(torch.int64)
+        return torch.where(i < 0, torch.full_like(i, -(2 ** (width - 1))) - i, i).to(torch.float64)
+
+    d = (ordered(act) - ordered(exp)).abs()
+    same = (torch.isnan(exp) & torch.isnan(act)) | (exp == act)
+    d = torch.where(same, torch.zeros_like(d), d)
+    return int(d.max())
 
 
 class Mismatch(Exception):
@@ -85,10 +130,16 @@ def summary(value) -> str:
 
 
 class Comparer:
-    def __init__(self, rtol: float, atol: float) -> None:
+    def __init__(self, rtol: float, atol: float, argmax: bool = True) -> None:
         self.rtol, self.atol = rtol, atol
+        self.argmax = argmax
         self.max_abs_diff: float | None = None
+        self.max_ulp: int | None = None
         self._seen: set[tuple[int, int]] = set()
+
+    def note_ulp(self, u: int | None) -> None:
+        if u is not None and (self.max_ulp is None or u > self.max_ulp):
+            self.max_ulp = u
 
     def note_diff(self, d: float) -> None:
         if self.max_abs_diff is None or not (d <= self.max_abs_diff):  # NaN sticks
@@ -201,12 +252,14 @@ class Comparer:
                 same_inf = torch.isinf(e64) & (e64 == a64)
                 diff = torch.where(both_nan | same_inf, torch.zeros_like(diff), diff)
                 self.note_diff(float(diff.max()))
+                if exp.is_floating_point():
+                    self.note_ulp(ulp_distance(exp, act))
             if not torch.allclose(act, exp, rtol=self.rtol, atol=self.atol, equal_nan=True):
                 d = self.max_abs_diff
                 raise Mismatch(
                     f"{path}: values differ (max abs diff {d:.3g}; rtol {self.rtol:g}, atol {self.atol:g})"
                 )
-            if exp.is_floating_point() and exp.ndim >= 2 and exp.shape[-1] > 0 and exp.shape[-2] > 0:
+            if self.argmax and exp.is_floating_point() and exp.ndim >= 2 and exp.shape[-1] > 0 and exp.shape[-2] > 0:
                 ea = exp[..., -1, :].argmax(-1)
                 aa = act[..., -1, :].argmax(-1)
                 if not torch.equal(ea, aa):
@@ -219,11 +272,11 @@ class Comparer:
             raise Mismatch(f"{path}: {bad} of {exp.numel()} elements differ")
 
 
-def failure(verdict: str, base: dict, outcome: dict, label: str, prefix: str) -> dict:
-    """A verdict for a run that raised instead of returning values."""
+def failure(basis: str, base: dict, outcome: dict, label: str, prefix: str) -> dict:
+    """The evidence of a run that raised instead of returning values."""
     error_type, message = outcome.get("error_type", ""), outcome.get("message", "")
     return {
-        "verdict": verdict,
+        "basis": basis,
         **base,
         "error_type": error_type,
         "message": message,
@@ -270,10 +323,10 @@ def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
     module = expected.get("error_module", "builtins")
     wants = {want} if module in ("builtins", "__main__") else {want, f"{module}.{want}"}
     if actual is None:
-        return failure("FAIL", base, {"error_type": "MissingOutcome", "message": "no readable outcome.json"}, "(run)", "")
+        return failure("run_failed", base, {"error_type": "MissingOutcome", "message": "no readable outcome.json"}, "(run)", "")
     if actual.get("ok"):
         why = f"the oracle raised {want!r}, the run returned values"
-        return {"verdict": "WRONG", **base,
+        return {"basis": "error", "equal": False, **base,
                 "details": [{"name": "(error)", "ok": False, "why": why, "max_abs_diff": None}]}
     if expected.get("error_type") == "NNsightException":
         # nnsight 0.5-0.7 wrap every error (local or remote) in an NNsightException whose
@@ -284,7 +337,7 @@ def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
         last = got.splitlines()[-1] if got else got
         same = last == want
         why = f"same error: {want}" if same else f"raised {last!r}, expected {want!r}"
-        return {"verdict": "PASS" if same else "WRONG", **base,
+        return {"basis": "error", "equal": same, **base,
                 "details": [{"name": "(error)", "ok": same, "why": why, "max_abs_diff": None}]}
     if actual.get("error_type") == "RemoteError":
         got = actual.get("message", "").rstrip()
@@ -294,19 +347,19 @@ def error_verdict(base: dict, expected: dict, actual: dict | None) -> dict:
         same = got == want
     last = got.splitlines()[-1] if got else got
     why = f"same error: {want}" if same else f"raised {last!r}, expected {want!r}"
-    return {"verdict": "PASS" if same else "WRONG", **base,
+    return {"basis": "error", "equal": same, **base,
             "details": [{"name": "(error)", "ok": same, "why": why, "max_abs_diff": None}]}
 
 
-def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: float | None,
+def verdict_of(expected_dir: str, actual_dir: str, policy: str = "fp32",
                check_case: bool = True) -> dict:
-    """The verdict of a run against the oracle's; `check_case=False` compares two runs of
-    the same side only (the determinism control), without judging the case's declarations."""
+    """The evidence of a run against the oracle's under the numerics `policy` (widened by
+    the case's TOLERANCE); `check_case=False` compares two runs of the same side only (the
+    determinism control, with policy "exact"), without judging the case's declarations."""
     expected = read_outcome(expected_dir)
-    tol = (expected or {}).get("tolerance") or {}
-    rtol = rtol if rtol is not None else float(tol.get("rtol", DEFAULT_RTOL))
-    atol = atol if atol is not None else float(tol.get("atol", DEFAULT_ATOL))
+    rtol, atol = tolerance(policy, (expected or {}).get("tolerance")) if check_case else (0.0, 0.0)
     base = {"tolerance": {"rtol": rtol, "atol": atol}}
+    argmax = policy in ("exact", "fp32")
 
     if check_case and expected is not None and not expected.get("ok") and expected.get("stage") == "case":
         # An error case only when the case says so: an oracle that raised anything else
@@ -315,31 +368,31 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
         if declared != raised:
             why = (f"the oracle raised {raised} but the case declares no EXPECT_ERROR: the case is broken in the oracle"
                    if not declared else f"the oracle raised {raised}, the case expects {declared}: the case is broken in the oracle")
-            reply = failure("INFO", base, expected, "(oracle)", why + ": ")
+            reply = failure("case_broken", base, expected, "(oracle)", why + ": ")
             reply["message"] = f"{why}: {expected.get('error_type', '')}: {expected.get('message', '')}"
             return reply
         return error_verdict(base, expected, read_outcome(actual_dir))
     if check_case and expected is not None and expected.get("ok") and expected.get("expect_error"):
         why = f"the case expects {expected['expect_error']} but the oracle returned values: the case is broken in the oracle"
-        reply = failure("INFO", base, {"error_type": "NoError", "message": why}, "(oracle)", "")
+        reply = failure("case_broken", base, {"error_type": "NoError", "message": why}, "(oracle)", "")
         reply["message"] = why
         return reply
     if expected is None or not expected.get("ok"):
         e = expected or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {expected_dir}"}
-        return failure("INFO", base, e, "(oracle)", "the oracle failed: ")
+        return failure("case_broken", base, e, "(oracle)", "the oracle failed: ")
     try:
         exp_values = load_values(expected_dir)
     except Exception as exc:  # noqa: BLE001
-        return failure("INFO", base, raised(exc), "(oracle)", "the oracle's values.pt does not load: ")
+        return failure("case_broken", base, raised(exc), "(oracle)", "the oracle's values.pt does not load: ")
 
     actual = read_outcome(actual_dir)
     if actual is None or not actual.get("ok"):
         a = actual or {"error_type": "MissingOutcome", "message": f"no readable outcome.json in {actual_dir}"}
-        return failure("FAIL", base, a, "(run)", "")
+        return failure("run_failed", base, a, "(run)", "")
     try:
         act_values = load_values(actual_dir)
     except Exception as exc:  # noqa: BLE001
-        return failure("FAIL", base, raised(exc), "(run)", "values.pt does not load: ")
+        return failure("run_failed", base, raised(exc), "(run)", "values.pt does not load: ")
 
     details = []
     for name in list(exp_values) + [n for n in act_values if n not in exp_values]:
@@ -351,7 +404,7 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
             details.append({"name": name, "ok": False, "why": "unexpected: the oracle did not return it",
                             "max_abs_diff": None, "expected": None, "actual": summary(act_values[name])})
             continue
-        comparer = Comparer(rtol, atol)
+        comparer = Comparer(rtol, atol, argmax)
         try:
             comparer.compare(exp_values[name], act_values[name], name)
             ok, why = True, "match"
@@ -362,19 +415,18 @@ def verdict_of(expected_dir: str, actual_dir: str, rtol: float | None, atol: flo
         mad = comparer.max_abs_diff
         details.append({"name": name, "ok": ok, "why": why,
                         "max_abs_diff": None if mad is None or math.isnan(mad) else mad,
+                        "max_ulp": comparer.max_ulp,
                         "expected": summary(exp_values[name]), "actual": summary(act_values[name])})
-    verdict = "PASS" if all(d["ok"] for d in details) else "WRONG"
-    return {"verdict": verdict, **base, "details": details}
+    return {"basis": "values", "equal": all(d["ok"] for d in details), **base, "details": details}
 
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description="Compare an oracle run with a run under test.")
     p.add_argument("expected_dir")
     p.add_argument("actual_dir")
-    p.add_argument("--rtol", type=float, default=None)
-    p.add_argument("--atol", type=float, default=None)
+    p.add_argument("--numerics", choices=sorted(POLICIES), default="fp32")
     args = p.parse_args(argv)
-    result = verdict_of(args.expected_dir, args.actual_dir, args.rtol, args.atol)
+    result = verdict_of(args.expected_dir, args.actual_dir, args.numerics)
     json.dump(result, sys.stdout, default=repr)
     sys.stdout.write("\n")
     return 0

@@ -85,6 +85,11 @@ class SetupError(Exception):
     """A driver-side problem (not the case's, not the server's): exit code 1."""
 
 
+class CannotJudge(Exception):
+    """Raised by a SERVER_ONLY case when what the server advertises (or does not) leaves
+    it nothing to judge: INFO with this reason, never a FAIL for the server's settings."""
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Run one conformance case with the nnsight client.")
     p.add_argument("--case", required=True)
@@ -281,21 +286,24 @@ def loads_its_tokenizer() -> bool:
     return nnsight.__version__.startswith(("0.5", "0.6", "0.7"))
 
 
-def make_model(mode: str, repo_id: str):
-    """Build the LanguageModel by repo id (cwd must hold the <repo_id> symlink)."""
+def make_model(mode: str, repo_id: str, **kwargs):
+    """Build the LanguageModel by repo id (cwd must hold the <repo_id> symlink); `kwargs`
+    go to the local (dispatched) model's loader."""
     from nnsight import LanguageModel
 
     skip_model_info(repo_id)
     if mode == "local":
-        model = LanguageModel(repo_id, dispatch=True)
+        model = LanguageModel(repo_id, dispatch=True, **kwargs)
     elif loads_its_tokenizer():
         model = LanguageModel(repo_id)
     else:
         # nnsight 0.8.1 + transformers 5.24 cannot infer the tokenizer for a meta
-        # (undispatched) model, so it is passed explicitly (docs/protocol.md).
+        # (undispatched) model, so it is passed explicitly (docs/protocol.md) — loaded as
+        # nnsight loads its own, padding on the left whatever the checkpoint's
+        # tokenizer_config says.
         from transformers import AutoTokenizer
 
-        model = LanguageModel(repo_id, tokenizer=AutoTokenizer.from_pretrained(repo_id))
+        model = LanguageModel(repo_id, tokenizer=AutoTokenizer.from_pretrained(repo_id, padding_side="left"))
     tok = model.tokenizer
     if tok is None:
         raise SetupError("the model has no tokenizer")

@@ -24,16 +24,24 @@ Usage:
 
 Protocol (JSON lines):
     stdout, once:   {"ready": true}            (or {"ready": false, "error": "..."} and exit 1)
-    stdin, per case: {"case": "/abs/case.py", "out": "/abs/out/dir"}
-    stdout, per case: the verdict object of compare.py, plus "local" and "remote" outcomes,
-                      "transcript" (the statuses the client handled) and "oracle_cached".
+    stdin, per case: {"case": "/abs/case.py", "out": "/abs/out/dir", "unmet": null | "why"}
+                     ("unmet": the server does not advertise what the case's NEEDS name)
+    stdout, per case: the evidence (never a verdict: conformance/src/verdict.rs decides):
+                      compare.py's object ("basis", "equal", "details", ...) or a basis of
+                      this session's — "not_for" (NOT_FOR names this client),
+                      "case_broken" (the case does not load), "nondeterministic" (the
+                      determinism control), "needs" (a SERVER_ONLY case raised
+                      CannotJudge), "server_behaved" / "server_misbehaved" (SERVER_ONLY) —
+                      plus "local" and "remote" outcomes, "numerics" (policy, tolerance,
+                      the oracle's threads and attention), "transcript" (the statuses the
+                      client handled) and "oracle_cached".
                       OUT/local and OUT/remote hold values.pt / outcome.json as
                       nnsight_case.py writes them.
-A case with NOT_FOR = {"0.7": "why"} is not run with that client version (verdict SKIP,
+A case with NOT_FOR = {"0.7": "why"} is not run with that client version (basis not_for,
 with the reason): it tests a behaviour that version's own local execution does not have.
 A key names a minor series ("0.5": every 0.5.x client) or one exact version ("0.5.0").
 A case with SERVER_ONLY = True tests the server alone: its run(model) uses remote=True and
-raises AssertionError when the server misbehaves (PASS when it returns).
+raises AssertionError when the server misbehaves (server_behaved when it returns).
 Stdin closing ends the session (exit 0). Anything the cases print goes to stderr, so stdout
 carries only the protocol.
 """
@@ -64,8 +72,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--threads", default="auto",
                    help="torch intra-op threads for the oracle: auto (the count the server "
                         "advertises for the model in /status, else torch's default), default, or N")
-    p.add_argument("--exact", action="store_true",
-                   help="floats must be bit-identical to the oracle's (a case's TOLERANCE still wins)")
+    p.add_argument("--numerics", default="fp32", choices=["exact", "fp32", "bf16", "gpu"],
+                   help="how floats are compared (compare.POLICIES; a case's TOLERANCE widens it); "
+                        "exact also builds the oracle with the attention implementation the server advertises")
     p.add_argument("--debug", action="store_true")
     return p.parse_args(argv)
 
@@ -95,9 +104,9 @@ def weights_hash(model_dir: str) -> str:
 TRANSCRIPT: list[str] = []
 
 
-def advertised_threads(host: str, repo: str) -> int | None:
-    """The intra-op thread count the server says it runs `repo` at (`/status`'s
-    `intra_op_threads`, which localndif advertises), or None when it says none."""
+def advertised(host: str, repo: str, key: str):
+    """What the server says of how it runs `repo` (`/status`'s deployment entry: its
+    `intra_op_threads`, `attn_implementation`, which localndif advertises), or None."""
     import urllib.request
 
     try:
@@ -107,9 +116,20 @@ def advertised_threads(host: str, repo: str) -> int | None:
         return None
     for entry in (status.get("deployments") or {}).values():
         if isinstance(entry, dict) and entry.get("repo_id") == repo:
-            n = entry.get("intra_op_threads")
-            return n if isinstance(n, int) and n > 0 else None
+            return entry.get(key)
     return None
+
+
+def advertised_threads(host: str, repo: str) -> int | None:
+    """The intra-op thread count the server says it runs `repo` at, or None."""
+    n = advertised(host, repo, "intra_op_threads")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else None
+
+
+def advertised_attention(host: str, repo: str) -> str | None:
+    """The attention implementation the server says it runs `repo` with, or None."""
+    a = advertised(host, repo, "attn_implementation")
+    return a if isinstance(a, str) and a in ("eager", "sdpa") else None
 
 
 def oracle_threads(choice: str, host: str, repo: str) -> int:
@@ -168,21 +188,24 @@ def environment_key() -> str:
 
 
 class OracleCache:
-    """Oracle runs by (case file, weights, intra-op threads), under a folder of their
+    """Oracle runs by (case file, weights, intra-op threads, attention), under a folder of their
     environment (`environment_key`), so a new nnsight, torch, transformers or driver never
     reads values an older one computed."""
 
-    def __init__(self, root: str | None, version: str, weights: str, threads: int = 0) -> None:
+    def __init__(self, root: str | None, version: str, weights: str, threads: int = 0,
+                 attention: str | None = None) -> None:
         self.root = os.path.join(root, environment_key()) if root else None
         self.version, self.weights = version, weights
         self.threads = threads
+        self.attention = attention or "default"
 
     def key(self, case_path: str) -> str:
         import hashlib
 
         with open(case_path, "rb") as f:
             text = f.read()
-        parts = [text, self.version.encode(), self.weights.encode(), str(self.threads).encode()]
+        parts = [text, self.version.encode(), self.weights.encode(), str(self.threads).encode(),
+                 self.attention.encode()]
         return hashlib.sha256(b"\0".join(parts)).hexdigest()[:24]
 
     def get(self, case_path: str, out: str) -> dict | None:
@@ -247,19 +270,25 @@ def run_mode(case, model, mode: str, out: str) -> dict:
 
 def server_only(case, model, out: str) -> dict:
     """A case about the server itself (limits, hostile code): `run(model)` talks to the
-    server only and raises AssertionError when it behaves wrongly. No oracle."""
+    server only and raises AssertionError when it behaves wrongly, or lets the server's
+    own error through (a `NotImplementedError` refusal is then MISSING by the crate's
+    rule), or raises `nnsight_case.CannotJudge` when this server's settings leave it
+    nothing to judge. No oracle."""
     os.makedirs(out, exist_ok=True)
     start = time.perf_counter()
     try:
         with contextlib.redirect_stdout(sys.stderr):
             case.run(model)
-    except Exception as exc:  # noqa: BLE001 - the verdict
+    except nc.CannotJudge as exc:
+        return {"basis": "needs", "message": str(exc), "details": []}
+    except Exception as exc:  # noqa: BLE001 - the evidence
         outcome = nc.error_outcome(exc, "case", "remote", time.perf_counter() - start)
+        outcome["message"] = nc.server_text(exc) if isinstance(exc, nc.RemoteError) else f"{type(exc).__name__}: {exc}"
         nc.write_outcome(out, outcome)
-        return {"verdict": "FAIL", "message": f"{type(exc).__name__}: {exc}", "details": [], "remote": outcome}
+        return {"basis": "server_misbehaved", "message": outcome["message"], "details": [], "remote": outcome}
     outcome = {"ok": True, "mode": "remote", "seconds": time.perf_counter() - start}
     nc.write_outcome(out, outcome)
-    return {"verdict": "PASS", "details": [{"name": "(server)", "ok": True, "why": "as expected"}], "remote": outcome}
+    return {"basis": "server_behaved", "details": [{"name": "(server)", "ok": True, "why": "as expected"}], "remote": outcome}
 
 
 def main(argv: list[str]) -> int:
@@ -281,6 +310,9 @@ def main(argv: list[str]) -> int:
             os.symlink(model_dir, link)
         os.chdir(tmp)
         nnsight = nc.configure_nnsight("remote", args.host, args.debug)
+        # --numerics exact: the oracle runs as the server says it runs the model.
+        attention = advertised_attention(args.host, repo) if args.numerics == "exact" else None
+        local_kwargs = {"attn_implementation": attention} if attention else {}
         if args.via == "hub":
             from nnsight import LanguageModel
 
@@ -288,11 +320,11 @@ def main(argv: list[str]) -> int:
             # unless it is named (docs/protocol.md); 0.5-0.7 load it themselves and take
             # only a tokenizer object.
             models = {
-                "local": LanguageModel(repo, dispatch=True),
+                "local": LanguageModel(repo, dispatch=True, **local_kwargs),
                 "remote": LanguageModel(repo) if nc.loads_its_tokenizer() else LanguageModel(repo, tokenizer=repo),
             }
         else:
-            models = {"local": nc.make_model("local", repo), "remote": nc.make_model("remote", repo)}
+            models = {"local": nc.make_model("local", repo, **local_kwargs), "remote": nc.make_model("remote", repo)}
         import compare
     except Exception as exc:  # noqa: BLE001 - setup failure
         print(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}), flush=True)
@@ -304,6 +336,7 @@ def main(argv: list[str]) -> int:
         nnsight.__version__,
         weights_hash(model_dir),
         threads,
+        attention,
     )
     controlled = False
     observe_statuses()
@@ -318,13 +351,19 @@ def main(argv: list[str]) -> int:
             case = nc.load_case(req["case"], suffix=str(n))
             nc.register_by_value(nnsight, case)  # helper functions in the case travel by value
         except Exception as exc:  # noqa: BLE001 - a broken case file
-            reply = {"verdict": "INFO", "details": [], "error_type": type(exc).__name__,
+            reply = {"basis": "case_broken", "details": [], "error_type": type(exc).__name__,
                      "message": f"the case does not load: {exc}"}
             print(json.dumps(reply, default=repr), flush=True)
             continue
         not_for = nc.for_client(getattr(case, "NOT_FOR", {}))
         if not_for:
-            print(json.dumps({"verdict": "SKIP", "details": [], "message": f"not for nnsight {nnsight.__version__}: {not_for}"}), flush=True)
+            print(json.dumps({"basis": "not_for", "details": [], "message": f"not for nnsight {nnsight.__version__}: {not_for}"}), flush=True)
+            sys.modules.pop(case.__name__, None)
+            continue
+        if req.get("unmet"):
+            # The server does not advertise a setting the case needs (NEEDS, read by the
+            # conformance crate from GET /env): nothing to judge.
+            print(json.dumps({"basis": "needs", "details": [], "message": req["unmet"]}), flush=True)
             sys.modules.pop(case.__name__, None)
             continue
         if getattr(case, "SERVER_ONLY", False):
@@ -344,21 +383,19 @@ def main(argv: list[str]) -> int:
                 # The determinism control: the same oracle run again must give the same values.
                 controlled = True
                 again = run_mode(case, models["local"], "local", os.path.join(out, "local-control"))
-                control = compare.verdict_of(local_dir, os.path.join(out, "local-control"), 0.0, 0.0, check_case=False)
-                if again.get("ok") and control["verdict"] == "PASS":
+                control = compare.verdict_of(local_dir, os.path.join(out, "local-control"), "exact", check_case=False)
+                if again.get("ok") and control["basis"] == "values" and control["equal"]:
                     control = None
             if control is None:
                 cache.put(req["case"], local_dir)
         TRANSCRIPT.clear()
         remote = run_mode(case, models["remote"], "remote", os.path.join(out, "remote"))
-        rtol = atol = None
-        if args.exact and not (compare.read_outcome(local_dir) or {}).get("tolerance"):
-            rtol = atol = 0.0
-        reply = compare.verdict_of(local_dir, os.path.join(out, "remote"), rtol, atol)
-        reply["oracle_threads"] = threads
+        reply = compare.verdict_of(local_dir, os.path.join(out, "remote"), args.numerics)
+        reply["numerics"] = {"policy": args.numerics, **reply.get("tolerance", {}),
+                             "oracle_threads": threads, "oracle_attention": attention or "default"}
         reply["transcript"] = list(TRANSCRIPT)
         if control is not None:
-            reply = {"verdict": "INFO", "details": control.get("details", []),
+            reply = {"basis": "nondeterministic", "details": control.get("details", []),
                      "message": "the determinism control failed: the oracle gave different values when run twice, so it cannot judge this case"}
         reply["local"] = local
         reply["remote"] = remote

@@ -11,6 +11,8 @@ pub struct Case {
     /// `SERVER_ONLY = True`: the case measures the server itself (limits, load), so it
     /// runs alone, after the cases that may run side by side (`--jobs`).
     pub alone: bool,
+    /// `NEEDS = {...}`: the server settings the case can judge (`crate::server`).
+    pub needs: crate::server::Needs,
 }
 
 /// All cases under `root` whose id matches `filter` (`10.*`, `10.1`, or `*`), sorted by id.
@@ -41,6 +43,7 @@ pub fn discover(root: &Path, filter: &str) -> anyhow::Result<Vec<Case>> {
                 id: id.to_string(),
                 title: title(&text).unwrap_or_else(|| stem.to_string()),
                 alone: text.lines().any(|l| l.trim() == "SERVER_ONLY = True"),
+                needs: crate::server::parse_needs(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
                 path,
             });
         }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::case::Case;
-use crate::report::{Outcome, Verdict};
+use crate::report::Outcome;
+use crate::verdict::{Evidence, decide};
 
 /// The nnsight 0.5.x releases `make venv` installs (`--client 0.5` is the newest).
 pub const CLIENTS_05: [&str; 4] = ["0.5.0", "0.5.10", "0.5.13", "0.5.15"];
@@ -26,6 +27,33 @@ pub struct Target {
     pub repo_id: String,
     /// The same weights, for the local oracle run.
     pub model_dir: PathBuf,
+}
+
+/// The numerical policy of a run (docs/conformance.md, "Numerics"): how close a server's
+/// floats must be to the oracle's. Integers, booleans, strings, dtypes and shapes are
+/// compared exactly under every policy; a case's own `TOLERANCE` wins over the policy's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Numerics {
+    /// Bit-identical floats, the oracle running at the server's advertised intra-op
+    /// threads and attention implementation (localndif's promise in fp32 on CPU).
+    Exact,
+    /// float32 on CPU with other settings: rtol 1e-5, atol 1e-6.
+    Fp32,
+    /// bfloat16/float16 weights: rtol 2e-2, atol 2e-2.
+    Bf16,
+    /// float32 on a GPU (other kernels than the CPU oracle's): rtol 1e-4, atol 1e-4.
+    Gpu,
+}
+
+impl Numerics {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Numerics::Exact => "exact",
+            Numerics::Fp32 => "fp32",
+            Numerics::Bf16 => "bf16",
+            Numerics::Gpu => "gpu",
+        }
+    }
 }
 
 pub struct Driver {
@@ -49,15 +77,21 @@ pub struct Driver {
     /// torch's intra-op threads for the oracle (`session.py --threads`): `auto` (what
     /// the server advertises for the model in `/status`), `default` or a count.
     pub oracle_threads: String,
-    /// Floats must be bit-identical to the oracle's, unless a case names its tolerance.
-    pub exact: bool,
+    /// How floats are compared (`--numerics`): bit for bit, or within a tolerance.
+    pub numerics: Numerics,
     /// The checkout the driver belongs to.
     workspace: PathBuf,
 }
 
 #[derive(Deserialize)]
 struct Reply {
-    verdict: String,
+    /// What the session observed (`crate::verdict::Evidence::from_basis`); the verdict
+    /// is decided here, never by the driver.
+    basis: String,
+    /// Every compared value matched (`values`), or the server raised the declared error
+    /// (`error`).
+    #[serde(default)]
+    equal: bool,
     #[serde(default)]
     details: serde_json::Value,
     #[serde(default)]
@@ -70,6 +104,9 @@ struct Reply {
     /// The statuses the client handled, in order.
     #[serde(default)]
     transcript: Option<Vec<String>>,
+    /// The numerics policy the values were compared under (tolerances, threads).
+    #[serde(default)]
+    numerics: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -95,7 +132,7 @@ impl Driver {
             oracle_cache: None,
             jobs: 1,
             oracle_threads: "auto".into(),
-            exact: false,
+            numerics: Numerics::Fp32,
             workspace: workspace.to_path_buf(),
         }
     }
@@ -142,7 +179,7 @@ impl Driver {
             .args(["--repo-id", &target.repo_id, "--host", &target.url, "--via", &self.via])
             .args(self.oracle_cache.iter().flat_map(|d| [std::ffi::OsStr::new("--oracle-cache"), d.as_os_str()]))
             .args(["--threads", &self.oracle_threads])
-            .args(self.exact.then_some("--exact"))
+            .args(["--numerics", self.numerics.as_str()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -188,33 +225,33 @@ impl Session {
     }
 
     /// Runs one case (oracle, server, comparison); `Err` means the session is unusable.
-    pub fn run_case(&mut self, case: &Case, dir: &Path) -> Result<Outcome, String> {
+    /// `timeout`: how long the case may take (`crate::server::Settings::case_timeout`);
+    /// `unmet`: why the server cannot be judged by it (`NEEDS`), when it cannot — the
+    /// session then runs nothing and reports that, unless the case is not for this client.
+    pub fn run_case(&mut self, case: &Case, dir: &Path, timeout: Duration, unmet: Option<&str>) -> Result<Outcome, String> {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         // The session runs in a directory of its own: hand it absolute paths.
         let path = std::fs::canonicalize(&case.path).map_err(|e| format!("{}: {e}", case.path.display()))?;
         let dir = std::fs::canonicalize(dir).map_err(|e| e.to_string())?;
-        let request = serde_json::json!({ "case": path, "out": dir });
+        let request = serde_json::json!({ "case": path, "out": dir, "unmet": unmet });
         writeln!(self.stdin, "{request}").map_err(|e| format!("the client session is gone: {e}"))?;
         self.stdin.flush().map_err(|e| e.to_string())?;
-        let line = self.next_line(self.timeout)?;
+        let line = self.next_line(timeout.min(self.timeout))?;
         let reply: Reply = serde_json::from_str(&line).map_err(|e| format!("bad reply {line:?}: {e}"))?;
-        let verdict = Verdict::parse(&reply.verdict).ok_or_else(|| format!("unknown verdict {}", reply.verdict))?;
         let remote = reply.remote.unwrap_or_default();
-        // A server that says it does not run something is MISSING, not broken.
-        // (A case its oracle cannot judge stays INFO whatever the server said.)
-        let verdict = if matches!(verdict, Verdict::Fail | Verdict::Wrong) && !remote.ok && says_unsupported(&remote.message) {
-            Verdict::Missing
-        } else {
-            verdict
-        };
-        let message = if verdict == Verdict::Missing {
+        // The client's error text is the evidence for a failed run; the session's message
+        // (or its details) for the rest.
+        let text = if matches!(reply.basis.as_str(), "run_failed" | "server_misbehaved") && !remote.ok && !remote.message.is_empty() {
             remote.message
+        } else if reply.basis == "values" {
+            values_summary(&reply.details)
         } else if reply.message.is_empty() {
             reply.details.to_string()
         } else {
             reply.message
         };
-        let mut outcome = Outcome::new(case, verdict, message);
+        let evidence = Evidence::from_basis(&reply.basis, reply.equal, &text)?;
+        let mut outcome = Outcome::new(case, decide(&evidence), text);
         let mut details = serde_json::json!({"values": reply.details});
         if let Some(cached) = reply.oracle_cached {
             details["oracle"] = if cached { "cached" } else { "run" }.into();
@@ -222,27 +259,29 @@ impl Session {
         if let Some(t) = reply.transcript {
             details["transcript"] = t.into();
         }
+        if let Some(n) = reply.numerics {
+            details["numerics"] = n;
+        }
         outcome.details = details;
         Ok(outcome)
     }
 }
 
-/// The rule that makes a failure MISSING, the same for every server: the error the
-/// client raised ends with nnsight's and Python's form for an absent feature, a
-/// `NotImplementedError` (bare or qualified, as a remote traceback's last line or a
-/// `RemoteError`'s text; the line nnsight 0.5 adds after it aside). Words in other errors
-/// decide nothing: `TypeError: unsupported operand type(s)` is a real failure, not a
-/// missing feature.
-pub fn says_unsupported(message: &str) -> bool {
-    // nnsight 0.5's RemoteException appends a line of its own to the server's text.
-    let message = message.trim_end().strip_suffix("\nRemote exception.").unwrap_or(message);
-    let Some(last) = message.lines().map(str::trim).rfind(|l| !l.is_empty()) else {
-        return false;
-    };
-    // `RemoteError: NotImplementedError: ...` (0.8's wrapper) or the bare final line.
-    let last = last.strip_prefix("RemoteError: ").unwrap_or(last);
-    let ty = last.split(':').next().unwrap_or("");
-    ty.rsplit('.').next() == Some("NotImplementedError") && !ty.contains(' ')
+/// One line for compared values: what differs, or how close the values were.
+fn values_summary(details: &serde_json::Value) -> String {
+    let values = details.as_array().map(Vec::as_slice).unwrap_or_default();
+    let differ: Vec<&str> = values.iter().filter(|v| v["ok"] != true).filter_map(|v| v["why"].as_str()).collect();
+    if !differ.is_empty() {
+        return differ.join("; ");
+    }
+    let abs = values.iter().filter_map(|v| v["max_abs_diff"].as_f64()).fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))));
+    let ulp = values.iter().filter_map(|v| v["max_ulp"].as_u64()).max();
+    match (abs, ulp) {
+        (Some(a), Some(0)) if a == 0.0 => format!("{} values match, floats bit-identical", values.len()),
+        (Some(a), Some(u)) => format!("{} values match; largest float difference {a:.3e} ({u} ULP)", values.len()),
+        (Some(a), None) => format!("{} values match; largest float difference {a:.3e}", values.len()),
+        _ => format!("{} values match", values.len()),
+    }
 }
 
 impl Drop for Session {
@@ -254,7 +293,16 @@ impl Drop for Session {
 
 #[cfg(test)]
 mod tests {
-    use super::{CLIENTS_05, Driver, says_unsupported};
+    use super::{CLIENTS_05, Driver};
+
+    #[test]
+    fn compared_values_are_summed_up_in_one_line() {
+        let v = |ok: bool, abs: f64, ulp: u64, why: &str| serde_json::json!({"ok": ok, "max_abs_diff": abs, "max_ulp": ulp, "why": why});
+        assert_eq!(super::values_summary(&serde_json::json!([v(true, 0.0, 0, "match"), v(true, 0.0, 0, "match")])), "2 values match, floats bit-identical");
+        assert_eq!(super::values_summary(&serde_json::json!([v(true, 2e-7, 3, "match")])), "1 values match; largest float difference 2.000e-7 (3 ULP)");
+        assert_eq!(super::values_summary(&serde_json::json!([v(true, 0.0, 0, "match"), v(false, 1e-3, 9, "x: values differ")])), "x: values differ");
+        assert_eq!(super::values_summary(&serde_json::json!([{"ok": true, "max_abs_diff": null, "why": "match"}])), "1 values match");
+    }
 
     #[test]
     fn a_client_is_its_installed_folders_on_pythonpath() {
@@ -279,21 +327,5 @@ mod tests {
         assert!(err.contains(".nnsight-0.5.13") && err.contains("make venv"), "{err}");
         assert!(driver.client("0.5.7").unwrap_err().contains("unknown client"));
         let _ = std::fs::remove_dir_all(&ws);
-    }
-
-    #[test]
-    fn missing_is_a_not_implemented_error_and_nothing_else() {
-        assert!(says_unsupported("RemoteError: NotImplementedError: localndif does not support torch.fft yet"));
-        assert!(says_unsupported("Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    f()\nNotImplementedError: localndif does not support the builtin `__import__()` yet\n"));
-        assert!(says_unsupported("builtins.NotImplementedError: fft"));
-        assert!(says_unsupported("Traceback (most recent call last):\nNotImplementedError: localndif does not support `numpy.fft` yet\nRemote exception."));
-        // The words of other errors do not make a failure MISSING.
-        assert!(!says_unsupported("TypeError: unsupported operand type(s) for +: 'int' and 'str'"));
-        assert!(!says_unsupported("ValueError: gradients on CUDA are not supported by this server"));
-        assert!(!says_unsupported("RuntimeError: not implemented for 'Half'"));
-        assert!(!says_unsupported("AttributeError: 'Envoy' object has no attribute 'x'"));
-        // The last exception decides, not an earlier one in the chain.
-        assert!(!says_unsupported("NotImplementedError: a\n\nDuring handling of the above exception, another exception occurred:\n\nKeyError: 'b'"));
-        assert!(!says_unsupported(""));
     }
 }

@@ -2,13 +2,14 @@
 //! [--junit FILE] [--model REPO=DIR] [--timeout S] [--list] [--compare DIR…]`: runs the
 //! suite against any NDIF-compatible server with the real nnsight clients and the native
 //! driver and writes the report (one folder per driver, one matrix page for all, earlier
-//! reports beside it); exits non-zero when a case is FAIL or WRONG.
+//! reports beside it); exits non-zero when a case is FAIL or WRONG (`--strict`: or
+//! MISSING; the rules: `verdict`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use localndif_conformance::{Driver, Target, Verdict, discover, junit, run_suite, write_report};
+use localndif_conformance::{Driver, Numerics, Target, Verdict, discover, junit, run_suite, write_report};
 
 #[derive(Parser)]
 #[command(
@@ -76,10 +77,18 @@ struct Cli {
     /// only at the server's count.
     #[arg(long, value_name = "auto|default|N", default_value = "auto")]
     oracle_threads: String,
-    /// Floats must be bit-identical to the oracle's (a case's own TOLERANCE still
-    /// applies): for servers that promise exact numerics at their advertised threads.
-    #[arg(long)]
+    /// How floats are compared with the oracle's: `exact` (bit-identical; the oracle
+    /// adopts the server's advertised threads and attention implementation), `fp32`
+    /// (rtol 1e-5, atol 1e-6), `bf16` (2e-2, 2e-2) or `gpu` (1e-4, 1e-4). Integers,
+    /// strings, dtypes and shapes are exact under every policy; a case's TOLERANCE wins.
+    #[arg(long, value_enum, default_value_t = Numerics::Fp32)]
+    numerics: Numerics,
+    /// The same as `--numerics exact`.
+    #[arg(long, hide = true, conflicts_with = "numerics")]
     exact: bool,
+    /// Exit non-zero on MISSING too (not only on FAIL and WRONG).
+    #[arg(long)]
+    strict: bool,
     /// List the matching cases and exit: id, area (1–12), drivers, architectures, title.
     #[arg(long)]
     list: bool,
@@ -156,6 +165,7 @@ fn main() -> anyhow::Result<()> {
     let mut all = Vec::new();
     let mut runs = Vec::new();
     for client in &clients {
+        let driver_started = std::time::Instant::now();
         let out = cli.out.join(format!("client-{client}"));
         let outcomes = if *client == "native" {
             let options = localndif_conformance::native::Options {
@@ -171,24 +181,44 @@ fn main() -> anyhow::Result<()> {
             driver.case_timeout = Duration::from_secs(cli.timeout);
             driver.jobs = cli.jobs;
             driver.oracle_threads = cli.oracle_threads.clone();
-            driver.exact = cli.exact;
+            driver.numerics = if cli.exact { Numerics::Exact } else { cli.numerics };
             driver.oracle_cache = (cli.oracle_cache.as_os_str() != "none").then(|| std::path::absolute(&cli.oracle_cache)).transpose()?;
             driver.client(client).map_err(anyhow::Error::msg)?;
             run_suite(&driver, &target, &cases, &out.join("runs"))
         };
+        // The command that runs one case again, alone (the report shows it per case).
+        let outcomes: Vec<_> = outcomes
+            .into_iter()
+            .map(|mut o| {
+                let command = format!(
+                    "conformance --server {server} --client {client} --filter {} --jobs 1 --numerics {} --model {}={} --via {}",
+                    o.id,
+                    if cli.exact { "exact" } else { cli.numerics.as_str() },
+                    target.repo_id,
+                    target.model_dir.display(),
+                    cli.via
+                );
+                if !o.details.is_object() {
+                    o.details = serde_json::json!({"checked": o.details});
+                }
+                o.details["reproduce"] = command.into();
+                o
+            })
+            .collect();
         write_report(&out, &server, client, &outcomes)?;
         if !outcomes.is_empty() {
             runs.push(localndif_conformance::matrix::Run { implementation: server.clone(), client: client.to_string(), outcomes: outcomes.clone() });
         }
         let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
         println!(
-            "client {client}: {} passed, {} wrong, {} failed, {} missing, {} info, {} skipped (not for this client or architecture)",
+            "client {client}: {} passed, {} wrong, {} failed, {} missing, {} info, {} skipped (not for this client or architecture) in {:.1} s",
             count(Verdict::Pass),
             count(Verdict::Wrong),
             count(Verdict::Fail),
             count(Verdict::Missing),
             count(Verdict::Info),
-            count(Verdict::Skip)
+            count(Verdict::Skip),
+            driver_started.elapsed().as_secs_f64()
         );
         all.extend(outcomes.into_iter().map(|mut o| {
             if clients.len() > 1 {
@@ -204,7 +234,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(path) = &cli.junit {
         std::fs::write(path, junit("nnsight conformance", &all))?;
     }
-    let bad = all.iter().filter(|o| matches!(o.verdict, Verdict::Fail | Verdict::Wrong)).count();
-    anyhow::ensure!(bad == 0, "{bad} case(s) FAIL or WRONG (report: {})", cli.out.display());
+    if localndif_conformance::verdict::exit_code(all.iter().map(|o| o.verdict), cli.strict) != 0 {
+        let bad = all.iter().filter(|o| matches!(o.verdict, Verdict::Fail | Verdict::Wrong) || (cli.strict && o.verdict == Verdict::Missing)).count();
+        let what = if cli.strict { "FAIL, WRONG or MISSING (--strict)" } else { "FAIL or WRONG" };
+        anyhow::bail!("{bad} case(s) {what} (report: {})", cli.out.display());
+    }
     Ok(())
 }

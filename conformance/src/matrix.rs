@@ -154,7 +154,13 @@ function render() {
     tr.append(el('td', {}, c.id), el('td', {}, c.title));
     c.cells.forEach((x, i) => {
       const td = el('td', {class: 'cell ' + (x ? x.v : ''), 'data-run': i}, x ? x.v : '—');
-      if (x) td.onclick = () => { document.getElementById('detail').textContent = c.id + '  ' + c.title + '\n' + data.runs[i].label + ': ' + x.v + '\n\n' + (x.m || '') + '\n\n' + JSON.stringify(x.d, null, 2); };
+      if (x) td.onclick = () => {
+        // How close "close" was: each value's largest difference and its distance in ULPs.
+        const vals = (x.d && Array.isArray(x.d.values)) ? x.d.values.filter(v => v && v.name) : [];
+        const diffs = vals.map(v => '  ' + (v.ok ? 'ok   ' : 'DIFF ') + v.name + ': max abs diff ' + (v.max_abs_diff ?? '-') + ', ' + (v.max_ulp ?? '-') + ' ULP' + (v.ok ? '' : ' — ' + v.why)).join('\n');
+        const again = x.d && x.d.reproduce ? '\nreproduce: ' + x.d.reproduce + '\n' : '';
+        document.getElementById('detail').textContent = c.id + '  ' + c.title + '\n' + data.runs[i].label + ': ' + x.v + '\n\n' + (x.m || '') + '\n' + again + (diffs ? '\nvalues:\n' + diffs + '\n' : '') + '\n' + JSON.stringify(x.d, null, 2);
+      };
       tr.append(td);
     });
     body.append(tr);

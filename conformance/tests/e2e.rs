@@ -399,6 +399,9 @@ fn every_injected_fault_is_caught_by_the_suite() {
         ("error-as-completed", "7.1", &[]),
         ("status-order", "native:2.20", &[]),
         ("leak-updates", "native:11.21", &[]),
+        // An interpreter bug's TypeError ("unsupported operand") is a failure, not a
+        // missing feature.
+        ("unsupported-operand", "10.1", &[]),
     ];
     let mut survivors = Vec::new();
     for (fault, filter, extra) in faults {
@@ -413,7 +416,8 @@ fn every_injected_fault_is_caught_by_the_suite() {
             }
             None => {
                 let suite = Suite { case_timeout: std::time::Duration::from_secs(60), ..Suite::new("localndif/tiny-gpt2", filter, &label) };
-                !suite.failures(&server).is_empty()
+                // Killed means FAIL or WRONG: a MISSING would flatter the faulty server.
+                suite.outcomes_at(&server.url).iter().any(|o| matches!(o.verdict, Verdict::Fail | Verdict::Wrong))
             }
         };
         if !killed {
@@ -421,10 +425,38 @@ fn every_injected_fault_is_caught_by_the_suite() {
         }
     }
     assert!(survivors.is_empty(), "faults no case noticed: {survivors:?}");
+    // A server that refuses in nnsight's form for an absent feature is MISSING, with every
+    // client — never SKIP (a server's gap is not a version's behaviour) and never a pass.
+    let server = Server::start(&["--allow-faults", "--fault", "not-implemented"]);
+    for client in ["0.8", "0.7"] {
+        let label = format!("fault-not-implemented-{client}");
+        let suite = Suite { client, case_timeout: std::time::Duration::from_secs(60), ..Suite::new("localndif/tiny-gpt2", "10.1,40.1", &label) };
+        let outcomes = suite.outcomes_at(&server.url);
+        assert!(!outcomes.is_empty() && outcomes.iter().all(|o| o.verdict == Verdict::Missing), "{client}: {outcomes:#?}");
+    }
+    drop(server);
     // Without a fault, the same native cases pass (the python ones pass in the tests above).
     let server = Server::start(&[]);
     let options = localndif_conformance::native::Options { url: server.url.clone(), repo_id: "localndif/tiny-gpt2".into(), api_key: None };
     for ids in ["2.20", "11.21"] {
         assert!(localndif_conformance::native::run(&options, ids).iter().all(|o| o.verdict == Verdict::Pass), "{ids} fails without a fault");
+    }
+}
+
+/// A case that needs a server setting this server does not have (40.9: a job time limit
+/// short enough to wait for; 42.1: `--stream-local`) is INFO with the reason, never a
+/// FAIL for the server's configuration, and a case not for the client stays SKIP.
+#[test]
+fn a_case_the_servers_settings_leave_nothing_to_judge_is_info() {
+    let server = Server::start(&[]);
+    for client in ["0.7", "0.8"] {
+        let label = format!("settings-{client}");
+        let outcomes = Suite { client, ..Suite::new("localndif/tiny-gpt2", "40.9,42.1", &label) }.outcomes_at(&server.url);
+        let verdict = |id: &str| outcomes.iter().find(|o| o.id == id).map(|o| (o.verdict, o.message.clone())).unwrap();
+        let (v, why) = verdict("40.9");
+        assert!(v == Verdict::Info && why.contains("limits.timeout_s") && why.contains("600"), "{client} 40.9: {v:?} {why}");
+        let (v, why) = verdict("42.1");
+        let want = if client == "0.8" { Verdict::Skip } else { Verdict::Info };
+        assert_eq!(v, want, "{client} 42.1: {why}");
     }
 }

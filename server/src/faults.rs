@@ -36,6 +36,13 @@ pub enum Fault {
     StatusOrder,
     /// Every update is also sent to every other subscribed socket.
     LeakUpdates,
+    /// Every job ends with an ERROR saying the server does not implement what it ran, in
+    /// nnsight's form for an absent feature (`NotImplementedError`): a conformance suite
+    /// must call that MISSING, never SKIP.
+    NotImplemented,
+    /// Every job ends with an interpreter bug's ERROR, a `TypeError: unsupported operand
+    /// type(s)`: a real failure a suite must not mistake for a missing feature.
+    UnsupportedOperand,
 }
 
 const ALL: &[(&str, Fault)] = &[
@@ -53,6 +60,8 @@ const ALL: &[(&str, Fault)] = &[
     ("error-as-completed", Fault::ErrorAsCompleted),
     ("status-order", Fault::StatusOrder),
     ("leak-updates", Fault::LeakUpdates),
+    ("not-implemented", Fault::NotImplemented),
+    ("unsupported-operand", Fault::UnsupportedOperand),
 ];
 
 static ON: AtomicU32 = AtomicU32::new(0);

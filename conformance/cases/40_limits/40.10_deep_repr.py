@@ -5,6 +5,8 @@ import torch  # noqa: F401
 from nnsight_case import RemoteError  # the client's remote-failure exception
 
 SERVER_ONLY = True
+# What the server must advertise (GET /env) for this case to judge it (docs/conformance.md).
+NEEDS = {"limits.max_depth": None}
 EXPECT = ['RecursionError: maximum recursion depth exceeded while getting the repr of an object']
 
 

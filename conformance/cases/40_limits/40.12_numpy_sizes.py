@@ -5,6 +5,8 @@ import numpy as np
 from nnsight_case import RemoteError  # the client's remote-failure exception
 
 SERVER_ONLY = True
+# What the server must advertise (GET /env) for this case to judge it (docs/conformance.md).
+NEEDS = {"limits.max_tensor_numel": None, "limits.tensor_budget": 8589934592}
 
 
 def refused(block, expect):

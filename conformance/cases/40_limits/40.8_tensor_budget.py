@@ -5,6 +5,8 @@ import torch  # noqa: F401
 from nnsight_case import RemoteError  # the client's remote-failure exception
 
 SERVER_ONLY = True
+# What the server must advertise (GET /env) for this case to judge it (docs/conformance.md).
+NEEDS = {"limits.tensor_budget": 8589934592, "limits.timeout_s": None}
 EXPECT = ['MemoryError:', '(--tensor-budget)']
 
 

@@ -1,6 +1,8 @@
 """42.1 with --stream-local, a session.local() block runs on the client with the session's values, its .remote() values come back and the session goes on with them"""
 
 SERVER_ONLY = True
+# What the server must advertise (GET /env) for this case to judge it (docs/conformance.md).
+NEEDS = {"features.stream_local": True}
 NOT_FOR = {"0.8": "nnsight 0.8 has no session.local() (no STREAM)"}
 
 

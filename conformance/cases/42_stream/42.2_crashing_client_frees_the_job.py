@@ -1,6 +1,8 @@
 """42.2 with --stream-local, a released 0.7 client that crashes on the STREAM does not wedge the server: its job ends as soon as the socket closes, and the next job runs"""
 
 SERVER_ONLY = True
+# What the server must advertise (GET /env) for this case to judge it (docs/conformance.md).
+NEEDS = {"features.stream_local": True}
 NOT_FOR = {"0.5": "nnsight 0.5 does not crash on a STREAM: it runs the block (42.1, 48.5)", "0.8": "nnsight 0.8 has no session.local() (no STREAM)"}
 
 

@@ -14,7 +14,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use crate::case::Case;
-use crate::report::{Outcome, Verdict};
+use crate::report::Outcome;
+use crate::verdict::{Evidence, decide};
 use http::{Response, get, multipart, request};
 
 const G2_BLOB: &[u8] = include_bytes!("../../captures/g2-save-output.blob");
@@ -39,7 +40,8 @@ pub struct Options {
 pub enum NotPass {
     Fail(String),
     Missing(String),
-    Skip(String),
+    /// The case needs a server option it was not given (an API key): INFO.
+    Needs(String),
 }
 
 impl From<String> for NotPass {
@@ -119,7 +121,7 @@ pub fn cases(filter: &str) -> Vec<Case> {
     catalogue()
         .into_iter()
         .filter(|c| crate::case::matches(filter, c.id))
-        .map(|c| Case { id: c.id.into(), title: c.title.into(), path: std::path::PathBuf::from(format!("native:{}", c.spec)), alone: false })
+        .map(|c| Case { id: c.id.into(), title: c.title.into(), path: std::path::PathBuf::from(format!("native:{}", c.spec)), alone: false, needs: Default::default() })
         .collect()
 }
 
@@ -135,12 +137,13 @@ pub fn run_matching(options: &Options, keep: impl Fn(&str) -> bool) -> Vec<Outco
         .filter(|c| keep(c.id))
         .map(|c| {
             let started = Instant::now();
-            let (verdict, message, details) = match (c.run)(options) {
-                Ok(details) => (Verdict::Pass, String::new(), details),
-                Err(NotPass::Fail(m)) => (Verdict::Fail, m, serde_json::Value::Null),
-                Err(NotPass::Missing(m)) => (Verdict::Missing, m, serde_json::Value::Null),
-                Err(NotPass::Skip(m)) => (Verdict::Skip, m, serde_json::Value::Null),
+            let (evidence, message, details) = match (c.run)(options) {
+                Ok(details) => (Evidence::ServerBehaved, String::new(), details),
+                Err(NotPass::Fail(m)) => (Evidence::DriverFailed(m.clone()), m, serde_json::Value::Null),
+                Err(NotPass::Missing(m)) => (Evidence::NoEndpoint(m.clone()), m, serde_json::Value::Null),
+                Err(NotPass::Needs(m)) => (Evidence::Needs(m.clone()), m, serde_json::Value::Null),
             };
+            let verdict = decide(&evidence);
             eprintln!("{:<8} {:<7} {} ({:.1} s)", c.id, verdict.as_str(), c.title, started.elapsed().as_secs_f64());
             Outcome {
                 id: c.id.into(),
@@ -721,7 +724,7 @@ fn many_sockets(o: &Options) -> Checked {
 // ---------------------------------------------------------------- area 8
 
 fn needs_key(o: &Options) -> Result<&str, NotPass> {
-    o.api_key.as_deref().ok_or_else(|| NotPass::Skip("needs a server with API keys and one of them (--api-key)".into()))
+    o.api_key.as_deref().ok_or_else(|| NotPass::Needs("needs a server with API keys and one of them (--api-key)".into()))
 }
 
 fn keyed(o: &Options, key: Option<&str>, expect: u16) -> Checked {

@@ -95,6 +95,26 @@ pub async fn env(State(s): State<AppState>) -> Response {
             // Per model: the intra-op threads its jobs run at, and the attention kernel.
             "intra_op_threads": threads,
             "attn_implementation": attn,
+            // The bounds every job runs under and the options a client may need to know
+            // of, so a conformance suite judges a case against this server's settings
+            // instead of assuming them (docs/conformance.md, "Server settings").
+            "limits": {
+                "timeout_s": s.caps.wall.as_secs_f64(),
+                "max_steps": s.caps.max_steps,
+                "max_str": s.caps.max_str,
+                "max_container": s.caps.max_container,
+                "max_int_bits": s.caps.max_int_bits,
+                "max_tensor_numel": s.caps.max_tensor_numel,
+                "tensor_budget": s.caps.tensor_budget,
+                "max_depth": s.caps.max_depth,
+                "max_request_bytes": s.protocol.decode.max_bytes,
+                "inline_max": s.protocol.inline_max,
+            },
+            "features": {
+                "stream_local": s.protocol.stream_local,
+                "api_keys": s.keys.is_some(),
+                "min_nnsight_version": s.protocol.min_nnsight_version,
+            },
             "python_version": concat!("3.11 (emulated; localndif ", env!("CARGO_PKG_VERSION"), " runs no Python)"),
             "packages": {
                 "localndif": env!("CARGO_PKG_VERSION"),

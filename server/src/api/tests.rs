@@ -134,6 +134,24 @@ async fn auxiliary_endpoints_have_ndif_shapes() {
     assert_eq!(env["intra_op_threads"]["localndif/tiny-gpt2"], threads);
     assert_eq!(env["attn_implementation"]["localndif/tiny-gpt2"], "sdpa");
     assert_eq!(entry["intra_op_threads"], threads);
+    // The limits and options jobs run under are the ones the server was given.
+    assert_eq!(env["limits"]["timeout_s"], s.caps.wall.as_secs_f64());
+    assert_eq!(env["limits"]["max_steps"], s.caps.max_steps);
+    assert_eq!(env["limits"]["tensor_budget"], s.caps.tensor_budget);
+    assert_eq!(env["features"]["stream_local"], s.protocol.stream_local);
+    assert_eq!(env["features"]["api_keys"], false);
+}
+
+#[tokio::test]
+async fn env_advertises_the_limits_the_server_was_given() {
+    let mut s = state_serving("localndif/tiny-gpt2");
+    s.caps = Caps { wall: Duration::from_secs(7), max_steps: 1234, ..Default::default() };
+    s.protocol.stream_local = true;
+    let (_, body) = get(&s, "/env").await;
+    let env: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(env["limits"]["timeout_s"], 7.0);
+    assert_eq!(env["limits"]["max_steps"], 1234);
+    assert_eq!(env["features"]["stream_local"], true);
 }
 
 #[tokio::test]

@@ -726,6 +726,12 @@ impl Jobs {
         }
         let m = &self.inner.metrics;
         let outcome = match outcome {
+            _ if crate::faults::on(crate::faults::Fault::NotImplemented) => {
+                Err("Traceback (most recent call last):\n  File \"<nnsight>\", line 1, in <module>\nNotImplementedError: this server does not implement what the job ran (injected fault)".to_string())
+            }
+            _ if crate::faults::on(crate::faults::Fault::UnsupportedOperand) => {
+                Err("Traceback (most recent call last):\n  File \"<nnsight>\", line 1, in <module>\nTypeError: unsupported operand type(s) for +: 'Tensor' and 'NoneType'".to_string())
+            }
             Err(_) if crate::faults::on(crate::faults::Fault::ErrorAsCompleted) => Ok(Vec::new()),
             Err(_) if crate::faults::on(crate::faults::Fault::ErrorText) => Err("error".to_string()),
             Ok(blob) if crate::faults::on(crate::faults::Fault::WrongResult) => {
