@@ -4,7 +4,8 @@
 //! vanish — and the endpoints nnsight reads (`/ping`, `/status`, `/env`). Each case talks
 //! HTTP and WebSockets directly and judges only what docs/protocol.md promises a client,
 //! so it holds for any NDIF-compatible server. The submitted job is a captured nnsight
-//! request (`conformance/captures/`, GPT-2 module paths) re-addressed to `--repo-id`.
+//! request (`conformance/captures/`, reading only the root module's output, so any
+//! architecture runs it) re-addressed to `--repo-id`.
 
 pub mod http;
 
@@ -18,12 +19,15 @@ use crate::report::Outcome;
 use crate::verdict::{Evidence, decide};
 use http::{Response, get, multipart, request};
 
-const G2_BLOB: &[u8] = include_bytes!("../../captures/g2-save-output.blob");
-const G2_ENVELOPE: &str = include_str!("../../captures/g2-save-output.json");
-const G1_BODY: &[u8] = include_bytes!("../../captures/g1-save-output.body");
+// A trace that reads only the root module's output (`model.output.logits.save()`), so it
+// runs on a model of any architecture and size once re-addressed to `--repo-id`
+// (`python/capture_native.py` records them from the real 0.8.1 and 0.7.0 clients).
+const G2_BLOB: &[u8] = include_bytes!("../../captures/g2-model-output.blob");
+const G2_ENVELOPE: &str = include_str!("../../captures/g2-model-output.json");
+const G1_BODY: &[u8] = include_bytes!("../../captures/g1-model-output.body");
 /// The repo id the captures were made with (re-addressed to `--repo-id`).
 #[cfg(test)]
-const CAPTURED_REPO: &str = "openai-community/gpt2";
+const CAPTURED_REPO: &str = "localndif/tiny-gpt2";
 
 /// What the native cases run against.
 #[derive(Debug, Clone)]
