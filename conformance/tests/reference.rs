@@ -53,21 +53,28 @@ fn the_reference_server_passes_what_it_supports() {
     // "No WRONG or FAIL" is vacuous if everything is MISSING: each case folder the run
     // reached must PASS at least 90% of its cases (SKIPs aside), and the counts are shown.
     let report = std::fs::read_to_string(ws.join("target/conformance/reference/results.jsonl")).expect("the reference run's report");
-    let mut areas: std::collections::BTreeMap<u32, (usize, usize)> = Default::default();
+    // Per case folder: PASS, MISSING, FAIL/WRONG, INFO (SKIPs aside).
+    let mut areas: std::collections::BTreeMap<u32, [usize; 4]> = Default::default();
     for line in report.lines().filter(|l| !l.trim().is_empty()) {
         let o: serde_json::Value = serde_json::from_str(line).unwrap();
         let (id, verdict) = (o["id"].as_str().unwrap_or(""), o["verdict"].as_str().unwrap_or(""));
-        if verdict == "SKIP" {
-            continue;
-        }
+        let slot = match verdict {
+            "SKIP" => continue,
+            "PASS" => 0,
+            "MISSING" => 1,
+            "FAIL" | "WRONG" => 2,
+            _ => 3,
+        };
         let folder: u32 = id.split('.').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        let e = areas.entry(folder).or_default();
-        e.0 += usize::from(verdict == "PASS");
-        e.1 += 1;
+        areas.entry(folder).or_default()[slot] += 1;
     }
-    eprintln!("reference server, PASS per case folder: {areas:?}");
+    eprintln!("reference server per case folder: PASS / MISSING / FAIL+WRONG / INFO");
+    for (folder, [pass, missing, failed, info]) in &areas {
+        eprintln!("  {folder:>3}: {pass:>3} / {missing:>3} / {failed:>3} / {info:>3}");
+    }
     assert!(areas.len() >= 20, "the reference run reached only {} case folders", areas.len());
-    for (folder, (pass, run)) in &areas {
+    for (folder, counts) in &areas {
+        let (pass, run) = (counts[0], counts.iter().sum::<usize>());
         bad.extend((pass * 10 < run * 9).then(|| format!("[reference] folder {folder}: only {pass} of {run} cases PASS")));
     }
     // The suite's own failures list counts MISSING too: only WRONG and FAIL are defects here,
