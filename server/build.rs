@@ -11,7 +11,8 @@
 //! target/ has no such directory and goes on to the absolute one, which
 //! python/build_wheel.py cuts off the wheel's copy.
 //!
-//! Also compiles `csrc/grad_hook.cpp` (tensor gradient hooks, which tch does not bind)
+//! Also compiles `csrc/grad_hook.cpp` (tensor gradient hooks, which tch does not bind) and
+//! `csrc/mem_track.cpp` (a job's peak of live CPU tensor bytes, at the allocator)
 //! against the same libtorch headers and ABI as torch-sys, and turns nnsight's `.source`
 //! listings (`src/model/source/*.txt`) into typed operation names (`model::ops`), so a
 //! forward that names an operation its listing lacks does not compile.
@@ -61,6 +62,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
     println!("cargo:rerun-if-changed=csrc/grad_hook.cpp");
+    println!("cargo:rerun-if-changed=csrc/mem_track.cpp");
     let Ok(dir) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         panic!("DEP_TCH_LIBTORCH_LIB is not set: torch-sys did not report libtorch's lib directory");
     };
@@ -87,5 +89,6 @@ fn main() {
         .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={abi}"))
         .flag("-DGLOG_USE_GLOG_EXPORT")
         .file("csrc/grad_hook.cpp")
+        .file("csrc/mem_track.cpp")
         .compile("localndif_grad_hook");
 }

@@ -7,6 +7,9 @@ import torch
 from nnsight_case import RemoteError, server_text  # the client's remote-failure exception
 
 SERVER_ONLY = True
+# Its endless loops end at the step limit; at most this many steps keeps 160 jobs short
+# (docs/conformance.md, "Server settings a case needs").
+NEEDS = {"limits.max_steps": 5000000}
 CLIENTS = 8
 JOBS = 10
 PROMPTS = ["The Eiffel Tower is in", "Hello world", "one two three four five", "A"]

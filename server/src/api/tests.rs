@@ -236,6 +236,22 @@ async fn a_captured_trace_runs_and_its_result_downloads() {
     assert_completed_with(&s, received["id"].as_str().unwrap(), &["hidden", "logits"]).await;
 }
 
+/// COMPLETED `meta.max_memory_usage` is the job's measured peak of tensor memory: a job
+/// that saves two scalar norms still held the activations the forward computed for it —
+/// the logits at every position at least — not just its result's bytes.
+#[tokio::test]
+async fn max_memory_usage_counts_the_activations_a_job_held() {
+    let s = state_serving("openai-community/gpt2");
+    let config: serde_json::Value = serde_json::from_slice(&fixture_file("config.json")).unwrap();
+    let vocab = config["vocab_size"].as_u64().unwrap();
+    let (_, body) = send(&s, multipart(&envelope(), &capture("c19_list_comprehension"))).await;
+    let done = wait_terminal(&s, &job_id(&body)).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let peak = done["meta"]["max_memory_usage"].as_u64().expect("meta.max_memory_usage");
+    // The prompt is eight tokens; the logits alone are [1, 8, vocab] float32.
+    assert!(peak >= 8 * vocab * 4, "max_memory_usage {peak} is less than the logits' {} bytes", 8 * vocab * 4);
+}
+
 /// Waits for job `id`, downloads its result and checks it saved `names`.
 async fn assert_completed_with(s: &AppState, id: &str, names: &[&str]) {
     let done = wait_terminal(s, id).await;

@@ -5,6 +5,7 @@
 //! everything the code can do and is cancelled from outside; nothing survives the job.
 
 pub mod load;
+pub mod memory;
 pub mod save;
 mod stream;
 
@@ -58,11 +59,13 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
         ClientGeneration::G1 => Names::Bare,
         ClientGeneration::G2 => Names::Qualified,
     };
+    let meter = memory::Meter::start();
     let out = run(req, served, ctl.log, ctl.stream).map_err(|e| e.render_as(names));
-    // The job's own tensors at their peak, and at least what it hands back (its saved
-    // values are all alive at the end).
-    let held = out.as_ref().map_or(0, |(_, raw)| *raw as u64);
-    ctl.peak_bytes.store(crate::value::ctx::peak_tensor_bytes().max(held), std::sync::atomic::Ordering::SeqCst);
+    // The peak of the tensor memory the job held, measured at the allocator (what the
+    // model computed for it included); the interpreter's own count where the allocator
+    // sees nothing (tensors on a GPU).
+    let measured = meter.finish();
+    ctl.peak_bytes.store(measured.max(crate::value::ctx::peak_tensor_bytes()), std::sync::atomic::Ordering::SeqCst);
     let out = out.map(|(blob, _)| blob);
     saves::reset();
     crate::interp::modules::reset();
