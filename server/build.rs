@@ -44,10 +44,12 @@ fn typed_ops() {
     }
     out.push_str("/// Every class's listing: nnsight 0.8.1's, and 0.7's where it was generated.\npub const LISTINGS: &[(&str, &str, Option<&str>)] = &[\n");
     for class in &classes {
-        let new = dir.join(format!("{class}.txt"));
-        let old = dir.join("07").join(format!("{class}.txt"));
-        let old = if old.exists() { format!("Some(include_str!({:?}))", old.display().to_string()) } else { "None".into() };
-        writeln!(out, "    ({class:?}, include_str!({:?}), {old}),", new.display().to_string()).unwrap();
+        // Paths relative to the crate being compiled, never this checkout's absolute
+        // path: a target directory shared by several checkouts (the Makefile caches one)
+        // must not read another checkout's listings, or fail when it is gone.
+        let include = |rel: String| format!("include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))", format!("/src/model/source/{rel}"));
+        let old = if dir.join("07").join(format!("{class}.txt")).exists() { format!("Some({})", include(format!("07/{class}.txt"))) } else { "None".into() };
+        writeln!(out, "    ({class:?}, {}, {old}),", include(format!("{class}.txt"))).unwrap();
     }
     out.push_str("];\n");
     let dest = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("ops.rs");
