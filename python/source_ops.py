@@ -30,6 +30,7 @@ MODELS = {
     "tiny-neox": ["gpt_neox.layers.0.attention", "gpt_neox.layers.0.mlp"],
     "tiny-qwen3": ["model.layers.0.self_attn", "model.layers.0.mlp"],
     "tiny-gemma2": ["model.layers.0.self_attn", "model.layers.0.mlp"],
+    "tiny-olmo2": ["model.layers.0.self_attn", "model.layers.0.mlp"],
 }
 
 os.makedirs(OUT, exist_ok=True)

@@ -1,7 +1,7 @@
 //! Attention forwards, operation by operation as nnsight names them: the projected form
 //! (`q_proj`/`k_proj`/`v_proj` viewed into heads, optional per-head q/k norms, rotary,
 //! cache update, the attention interface, reshape and `o_proj`: Llama, Mistral, Qwen 2/3,
-//! Gemma 2) and the pieces fused-QKV families (GPT-2, GPT-NeoX) share with it: the
+//! Gemma 2; OLMo-2's whole-projection norms) and the pieces fused-QKV families (GPT-2, GPT-NeoX) share with it: the
 //! interface call ([`interface`]) and the output tail ([`tail`]).
 
 use super::super::forward::{CallArgs, Fwd, attention_function, cache_of, cache_update, int_arg, out_tensor, rest_kwargs, shape_arg, tensor_arg, tv, unpack};
@@ -149,6 +149,17 @@ pub struct Projection {
     pub norm: Option<(&'static str, Op)>,
     pub transpose: Op,
     pub bound: Op,
+    /// The projection bound whole first, optionally normed over its whole width, and
+    /// viewed into heads in a later statement (OLMo-2).
+    pub whole: Option<Whole>,
+}
+
+/// `x_states = self.x_norm(self.x_proj(hidden_states))` (or the bare projection): all
+/// three projections are bound so before any is viewed into heads.
+pub struct Whole {
+    /// The norm over the whole projection: its child and operation.
+    pub norm: Option<(&'static str, Op)>,
+    pub bound: Op,
 }
 
 /// The operations of a projected attention's forward.
@@ -187,8 +198,16 @@ pub fn projected(f: &mut Fwd<'_>, id: ModuleId, ops: &Projected, spec: &Spec, c:
     let mut hidden_shape: Vec<Value> = input_shape.iter().map(|&d| Value::Int(d)).collect();
     hidden_shape.extend([Value::Int(-1), Value::Int(spec.head_dim)]);
     let hidden_shape = f.bind(id, ops.hidden_shape, Value::tuple(hidden_shape))?;
-    let project = |f: &mut Fwd<'_>, p: &Projection| -> PyResult<Value> {
+    let call = |f: &mut Fwd<'_>, p: &Projection| -> PyResult<Value> {
         let out = f.call_op(id, p.call, p.child, x.clone())?;
+        let Some(w) = &p.whole else { return Ok(out) };
+        let out = match w.norm {
+            Some((child, op)) => f.call_op(id, op, child, out)?,
+            None => out,
+        };
+        f.bind(id, w.bound, out)
+    };
+    let heads = |f: &mut Fwd<'_>, p: &Projection, out: Value| -> PyResult<Value> {
         let mut out = view(f, id, p.view, &out, hidden_shape.clone())?;
         if let Some((child, op)) = p.norm {
             out = f.call_op(id, op, child, out)?;
@@ -196,9 +215,17 @@ pub fn projected(f: &mut Fwd<'_>, id: ModuleId, ops: &Projected, spec: &Spec, c:
         let out = transpose(f, id, p.transpose, &out)?;
         f.bind(id, p.bound, out)
     };
-    let q = project(f, &ops.q)?;
-    let k = project(f, &ops.k)?;
-    let v = project(f, &ops.v)?;
+    let (q, k, v) = if ops.q.whole.is_some() {
+        let (q, k, v) = (call(f, &ops.q)?, call(f, &ops.k)?, call(f, &ops.v)?);
+        (heads(f, &ops.q, q)?, heads(f, &ops.k, k)?, heads(f, &ops.v, v)?)
+    } else {
+        let q = call(f, &ops.q)?;
+        let q = heads(f, &ops.q, q)?;
+        let k = call(f, &ops.k)?;
+        let k = heads(f, &ops.k, k)?;
+        let v = call(f, &ops.v)?;
+        (q, k, heads(f, &ops.v, v)?)
+    };
     let (q, k) = rotate(f, id, ops.rotary, q, k, &pe, false)?;
     let (k, v) = match cache_of(&cache_v) {
         Some(cache) => cache_update(f, id, ops.cache_update, cache, spec.layer, (k, v), Some(&rest))?,

@@ -1,5 +1,5 @@
 //! Decoder layers in their residual layouts: sequential pre-norm (Llama, Qwen), sandwich
-//! norms around attention and MLP (Gemma 2/3, OLMo-2's post-norms), and GPT-NeoX's
+//! norms around attention and MLP (Gemma 2/3), post-norms only (OLMo-2), and GPT-NeoX's
 //! parallel (or sequential) residual with its dropouts. Child names are transformers'
 //! (`input_layernorm`, `post_attention_layernorm`, `pre_feedforward_layernorm`,
 //! `post_feedforward_layernorm`, `mlp`); the attention child and how the layer calls it
@@ -17,6 +17,9 @@ pub enum Residual {
     /// `h = x + post_attention_layernorm(attn(input_layernorm(x)));
     /// h + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(h)))`.
     Sandwich,
+    /// OLMo-2: no input norm; `h = x + post_attention_layernorm(attn(x));
+    /// h + post_feedforward_layernorm(mlp(h))`.
+    PostNorm,
     /// GPT-NeoX: attention and MLP both read the layer's input (`use_parallel_residual`),
     /// or the MLP reads `x + attn` (`parallel: false`); each output passes a dropout.
     NeoX { parallel: bool },
@@ -45,7 +48,7 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &LayerDecl, c: &CallArgs) ->
         let m = f.child(id, child)?;
         f.call(m, vec![x], vec![])
     };
-    let x = call(f, "input_layernorm", hidden_v)?;
+    let x = if decl.residual == Residual::PostNorm { hidden_v } else { call(f, "input_layernorm", hidden_v)? };
     let (args, mut kwargs) = if decl.attn_positional { (vec![x], vec![]) } else { (vec![], vec![("hidden_states", x)]) };
     kwargs.extend(decl.attn_kwargs.iter().map(|&k| (k, decl.signature.get(c, k))));
     let attn_id = f.child(id, decl.attn)?;
@@ -63,6 +66,13 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &LayerDecl, c: &CallArgs) ->
             let hidden = residual.f_add(&out_tensor(&h, &name)?)?;
             let x = call(f, "pre_feedforward_layernorm", tv(hidden.shallow_clone()))?;
             let x = call(f, "mlp", x)?;
+            let x = call(f, "post_feedforward_layernorm", x)?;
+            Ok(tv(hidden.f_add(&out_tensor(&x, &name)?)?))
+        }
+        Residual::PostNorm => {
+            let h = call(f, "post_attention_layernorm", tv(attn_out))?;
+            let hidden = residual.f_add(&out_tensor(&h, &name)?)?;
+            let x = call(f, "mlp", tv(hidden.shallow_clone()))?;
             let x = call(f, "post_feedforward_layernorm", x)?;
             Ok(tv(hidden.f_add(&out_tensor(&x, &name)?)?))
         }

@@ -9,6 +9,7 @@ mod gemma2;
 mod gpt2;
 mod gpt_neox;
 mod llama;
+mod olmo2;
 mod qwen3;
 
 use std::collections::HashMap;
@@ -55,7 +56,7 @@ pub struct Declaration {
 }
 
 /// Every family, in the order docs/architectures.md lists them.
-pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION];
+pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION, &olmo2::DECLARATION];
 
 /// Every `model_type` served.
 pub fn model_types() -> Vec<&'static str> {
