@@ -31,6 +31,7 @@ MODELS = {
     "tiny-qwen3": ["model.layers.0.self_attn", "model.layers.0.mlp"],
     "tiny-gemma2": ["model.layers.0.self_attn", "model.layers.0.mlp"],
     "tiny-olmo2": ["model.layers.0.self_attn", "model.layers.0.mlp"],
+    "tiny-gemma": ["model.layers.0.self_attn", "model.layers.0.mlp"],
 }
 
 os.makedirs(OUT, exist_ok=True)

@@ -121,7 +121,7 @@ fn deeper_fixtures_of_both_families_are_bit_identical_to_local_nnsight() {
 #[test]
 fn every_family_fixture_is_bit_identical_to_local_nnsight() {
     // (fixture, the cases run on it: ANY_ARCH, plus the Llama area where the paths fit)
-    const FAMILIES: &[(&str, &str)] = &[("tiny-neox", ANY_ARCH), ("tiny-qwen3", "10.*,45.*,34.15,35.*"), ("tiny-gemma2", "10.*,45.*,34.15,35.*"), ("tiny-olmo2", "10.*,45.*,34.15,35.*")];
+    const FAMILIES: &[(&str, &str)] = &[("tiny-neox", ANY_ARCH), ("tiny-qwen3", "10.*,45.*,34.15,35.*"), ("tiny-gemma2", "10.*,45.*,34.15,35.*"), ("tiny-olmo2", "10.*,45.*,34.15,35.*"), ("tiny-gemma", "10.*,45.*,34.15,35.*")];
     let ws = workspace();
     let dirs: Vec<String> = FAMILIES.iter().map(|(f, _)| format!("fixtures/models/{f}")).collect();
     let repos: Vec<String> = FAMILIES.iter().map(|(f, _)| format!("localndif/{f}")).collect();

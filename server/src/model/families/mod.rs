@@ -5,6 +5,7 @@
 //! `model::blocks` and `model::layers`. docs/architectures.md says what each verifies and
 //! how to add one.
 
+mod gemma;
 mod gemma2;
 mod gpt2;
 mod gpt_neox;
@@ -56,7 +57,7 @@ pub struct Declaration {
 }
 
 /// Every family, in the order docs/architectures.md lists them.
-pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION, &olmo2::DECLARATION];
+pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION, &olmo2::DECLARATION, &gemma::DECLARATION];
 
 /// Every `model_type` served.
 pub fn model_types() -> Vec<&'static str> {
