@@ -2,12 +2,14 @@
 //! (`q_proj`/`k_proj`/`v_proj` viewed into heads, optional per-head q/k norms, rotary,
 //! cache update, the attention interface, reshape and `o_proj`: Llama, Mistral, Qwen 2/3,
 //! Gemma 2; OLMo-2's whole-projection norms) and the pieces fused-QKV families (GPT-2, GPT-NeoX) share with it: the
-//! interface call ([`interface`]) and the output tail ([`tail`]).
+//! interface call ([`interface`]) and the output tail ([`tail`]); Phi-3's fused `qkv_proj`
+//! sliced into parts ([`fused_qkv`]).
 
 use super::super::forward::{CallArgs, Fwd, attention_function, cache_of, cache_update, int_arg, out_tensor, rest_kwargs, shape_arg, tensor_arg, tv, unpack};
 use super::super::layers::attention::{self as kernels, Kernel};
 use super::super::layers::rotary;
 use super::super::ops::Op;
+use crate::value::tensor::dim_size;
 use super::super::tree::ModuleId;
 use crate::value::{PyErr, PyResult, Value};
 
@@ -57,9 +59,21 @@ pub struct Tail {
 /// The interface lookup and call: `(attn_output, attn_weights)`.
 #[allow(clippy::too_many_arguments)]
 pub fn interface(f: &mut Fwd<'_>, id: ModuleId, ops: &Interface, spec: &Spec, qkv: [Value; 3], mask: Value, rest: &[(String, Value)]) -> PyResult<(Value, Value)> {
-    let kernel = spec.kernel;
+    lookup(f, id, ops, spec.kernel)?;
+    call_interface(f, id, ops, spec, qkv, mask, rest)
+}
+
+/// `attention_interface = ALL_ATTENTION_FUNCTIONS.get_interface(...)` alone.
+pub fn lookup(f: &mut Fwd<'_>, id: ModuleId, ops: &Interface, kernel: Kernel) -> PyResult<()> {
     let iface = f.op(id, ops.get, vec![Value::str(kernel.name()), Value::str("eager_attention_forward")], vec![], |_, _, _| Ok(attention_function(kernel)))?;
     f.bind(id, ops.bound, iface)?;
+    Ok(())
+}
+
+/// The interface call alone, after [`lookup`].
+#[allow(clippy::too_many_arguments)]
+pub fn call_interface(f: &mut Fwd<'_>, id: ModuleId, ops: &Interface, spec: &Spec, qkv: [Value; 3], mask: Value, rest: &[(String, Value)]) -> PyResult<(Value, Value)> {
+    let kernel = spec.kernel;
     let mut kw: Vec<(&str, Value)> = spec
         .kwargs
         .iter()
@@ -138,6 +152,109 @@ pub fn rotate(f: &mut Fwd<'_>, id: ModuleId, op: Op, q: Value, k: Value, pe: &Va
     })?;
     let [q, k] = <[Value; 2]>::try_from(unpack(&qk, 2)?).map_err(|_| PyErr::internal("unpack"))?;
     Ok((q, k))
+}
+
+/// `x.chunk(n, dim=d)` as operation `op`: a tuple of `n` views.
+pub fn chunk(f: &mut Fwd<'_>, id: ModuleId, op: Op, x: &Value, n: i64, dim: i64) -> PyResult<Value> {
+    let xt = out_tensor(x, &f.envoy(id))?;
+    f.op(id, op, vec![Value::Int(n)], vec![("dim", Value::Int(dim))], |_, a, _| {
+        let dim = match a.get(Some(1), "dim") {
+            Value::None => 0,
+            d => d.as_int().ok_or_else(|| PyErr::type_error("chunk(): argument 'dim' must be int"))?,
+        };
+        Ok(Value::tuple(xt.f_chunk(int_arg(a, 0, "chunks")?, dim)?.into_iter().map(tv).collect()))
+    })
+}
+
+/// One of a fused projection's parts: `x_states = qkv[..., a:b]`, later
+/// `x_states = x_states.view(hidden_shape).transpose(1, 2)`.
+pub struct Part {
+    pub sliced: Op,
+    pub view: Op,
+    pub transpose: Op,
+    pub bound: Op,
+}
+
+/// The operations of Phi-3's fused-projection attention: `qkv = self.qkv_proj(x)`, the
+/// query width bound as `query_pos`, three slices of the last dimension, each viewed into
+/// heads, partial rotary, the cache, the interface (with `sliding_window=getattr(self.config,
+/// "sliding_window", None)`, itself an operation), the tail.
+pub struct FusedQkv {
+    pub input_shape: Op,
+    pub hidden_shape: Op,
+    pub child: &'static str,
+    pub call: Op,
+    pub bound: Op,
+    pub query_pos: Op,
+    pub q: Part,
+    pub k: Part,
+    pub v: Part,
+    pub rotary: Op,
+    pub cache_update: Op,
+    pub interface: Interface,
+    pub window: Op,
+    pub tail: Tail,
+}
+
+/// Phi-3's `Phi3Attention.forward(hidden_states, position_embeddings, attention_mask, cache,
+/// **kwargs)` with `heads` query heads: returns `(attn_output, attn_weights)`.
+pub fn fused_qkv(f: &mut Fwd<'_>, id: ModuleId, ops: &FusedQkv, spec: &Spec, heads: i64, c: &CallArgs) -> PyResult<Value> {
+    let name = f.envoy(id);
+    let x = c.get(Some(0), "hidden_states");
+    let xt = out_tensor(&x, &name)?;
+    let pe = c.get(Some(1), "position_embeddings");
+    let mask = match c.get(Some(2), "attention_mask") {
+        v @ Value::Tensor(_) => v,
+        _ => Value::None,
+    };
+    let cache_v = c.get(Some(3), "cache");
+    let rest = rest_kwargs(c, &["hidden_states", "position_embeddings", "attention_mask", "cache"])?;
+    let mut input_shape = xt.size();
+    input_shape.pop();
+    let input_shape_v = f.bind(id, ops.input_shape, Value::Size(std::rc::Rc::new(input_shape.clone())))?;
+    let input_shape: Vec<i64> = match &input_shape_v {
+        Value::Size(s) => s.to_vec(),
+        _ => input_shape,
+    };
+    let mut hidden_shape: Vec<Value> = input_shape.iter().map(|&d| Value::Int(d)).collect();
+    hidden_shape.extend([Value::Int(-1), Value::Int(spec.head_dim)]);
+    let hidden_shape = f.bind(id, ops.hidden_shape, Value::tuple(hidden_shape))?;
+    let qkv = f.call_op(id, ops.call, ops.child, x)?;
+    let qkv = out_tensor(&f.bind(id, ops.bound, qkv)?, &name)?;
+    let query_pos = f.bind(id, ops.query_pos, Value::Int(heads * spec.head_dim))?;
+    let query_pos = query_pos.as_int().ok_or_else(|| PyErr::type_error(format!("{name}: query_pos must be an int")))?;
+    let kv_width = heads / spec.n_rep * spec.head_dim;
+    let last = dim_size(&qkv, qkv.dim().saturating_sub(1))?;
+    // `qkv[..., a:b]`, Python's slice clamped to the dimension.
+    let slice = |a: i64, b: i64| -> PyResult<Value> {
+        let (a, b) = (a.clamp(0, last), b.clamp(0, last));
+        Ok(tv(qkv.f_narrow(-1, a, (b - a).max(0))?))
+    };
+    let q = f.bind(id, ops.q.sliced, slice(0, query_pos)?)?;
+    let k = f.bind(id, ops.k.sliced, slice(query_pos, query_pos + kv_width)?)?;
+    let v = f.bind(id, ops.v.sliced, slice(query_pos + kv_width, last)?)?;
+    let heads_of = |f: &mut Fwd<'_>, p: &Part, x: Value| -> PyResult<Value> {
+        let x = view(f, id, p.view, &x, hidden_shape.clone())?;
+        let x = transpose(f, id, p.transpose, &x)?;
+        f.bind(id, p.bound, x)
+    };
+    let q = heads_of(f, &ops.q, q)?;
+    let k = heads_of(f, &ops.k, k)?;
+    let v = heads_of(f, &ops.v, v)?;
+    let (q, k) = rotate(f, id, ops.rotary, q, k, &pe, true)?;
+    let (k, v) = match cache_of(&cache_v) {
+        Some(cache) => cache_update(f, id, ops.cache_update, cache, spec.layer, (k, v), Some(&rest))?,
+        None => (k, v),
+    };
+    lookup(f, id, &ops.interface, spec.kernel)?;
+    let window = spec.sliding_window.map_or(Value::None, Value::Int);
+    let window = f.op(id, ops.window, vec![Value::None, Value::str("sliding_window"), Value::None], vec![], |_, _, _| Ok(window))?;
+    let spec = Spec { sliding_window: window.as_int(), ..spec.clone() };
+    let (out, weights) = call_interface(f, id, &ops.interface, &spec, [q, k, v], mask, &rest)?;
+    let mut dims: Vec<Value> = input_shape.iter().map(|&d| Value::Int(d)).collect();
+    dims.push(Value::Int(-1));
+    let out = tail(f, id, &ops.tail, out, dims)?;
+    Ok(Value::tuple(vec![out, weights]))
 }
 
 /// `x_states = self.x_proj(hidden_states).view(hidden_shape)[, then self.x_norm(...)].transpose(1, 2)`.

@@ -14,6 +14,9 @@ use crate::value::{PyResult, Value};
 pub enum Residual {
     /// `h = x + attn(input_layernorm(x)); h + mlp(post_attention_layernorm(h))`.
     Sequential,
+    /// Phi-3: sequential, each branch through its dropout module
+    /// (`resid_attn_dropout`, `resid_mlp_dropout`) before the residual add.
+    SequentialDropout,
     /// `h = x + post_attention_layernorm(attn(input_layernorm(x)));
     /// h + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(h)))`.
     Sandwich,
@@ -60,6 +63,14 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &LayerDecl, c: &CallArgs) ->
             let x = call(f, "post_attention_layernorm", tv(hidden.shallow_clone()))?;
             let ff = call(f, "mlp", x)?;
             Ok(tv(hidden.f_add(&out_tensor(&ff, &format!("{name}.mlp"))?)?))
+        }
+        Residual::SequentialDropout => {
+            let a = call(f, "resid_attn_dropout", tv(attn_out))?;
+            let hidden = residual.f_add(&out_tensor(&a, &name)?)?;
+            let x = call(f, "post_attention_layernorm", tv(hidden.shallow_clone()))?;
+            let x = call(f, "mlp", x)?;
+            let x = call(f, "resid_mlp_dropout", x)?;
+            Ok(tv(hidden.f_add(&out_tensor(&x, &name)?)?))
         }
         Residual::Sandwich => {
             let h = call(f, "post_attention_layernorm", tv(attn_out))?;
