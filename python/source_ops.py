@@ -33,6 +33,7 @@ MODELS = {
     "tiny-olmo2": ["model.layers.0.self_attn", "model.layers.0.mlp"],
     "tiny-gemma": ["model.layers.0.self_attn", "model.layers.0.mlp"],
     "tiny-phi3": ["model.layers.0.self_attn", "model.layers.0.mlp"],
+    "tiny-gemma3": ["model.layers.0.self_attn", "model.layers.0.mlp"],
 }
 
 os.makedirs(OUT, exist_ok=True)

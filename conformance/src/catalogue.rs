@@ -161,7 +161,7 @@ pub fn not_for_architecture(case: &Case, model_type: Option<&str>) -> Option<Str
     let model_type = model_type?;
     let code = std::fs::read_to_string(&case.path).ok()?;
     let archs = architectures(&code);
-    let family = if model_type.contains("llama") || matches!(model_type, "mistral" | "qwen2" | "qwen3" | "gemma" | "gemma2" | "olmo2" | "phi3") { "llama" } else { model_type };
+    let family = if model_type.contains("llama") || matches!(model_type, "mistral" | "qwen2" | "qwen3" | "gemma" | "gemma2" | "gemma3_text" | "olmo2" | "phi3") { "llama" } else { model_type };
     (!archs.contains(&"any") && !archs.contains(&family))
         .then(|| format!("written for {} module paths; the model is {model_type}", archs.join(" and ")))
 }

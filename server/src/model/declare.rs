@@ -175,6 +175,11 @@ impl<'a> Builder<'a> {
         self.leaf(parent, name, class, Leaf::Rotary(std::sync::Arc::new(rope)))
     }
 
+    /// A rotary module of class `class` with a table per layer type (Gemma 3).
+    pub fn typed_rotary(&mut self, parent: ModuleId, name: &str, class: &'static str, ropes: Vec<(&'static str, Rope)>) -> ModuleId {
+        self.leaf(parent, name, class, Leaf::TypedRotary(std::sync::Arc::new(ropes)))
+    }
+
     /// The LM head `nn.Linear(dim, vocab, bias=False)`; tied, it is the embedding's weight
     /// itself (the same tensor, as transformers ties it).
     pub fn head(&mut self, parent: ModuleId, name: &str, dim: i64, vocab: i64, embedding: ModuleId, tied: bool) -> anyhow::Result<ModuleId> {

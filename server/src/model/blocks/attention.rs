@@ -286,10 +286,19 @@ pub struct Projected {
     pub q: Projection,
     pub k: Projection,
     pub v: Projection,
+    /// Per-head norms applied after all three projections (Gemma 3).
+    pub head_norms: Option<HeadNorms>,
     pub rotary: Op,
     pub cache_update: Op,
     pub interface: Interface,
     pub tail: Tail,
+}
+
+/// `query_states = self.q_norm(query_states)`, then the same for keys: each norm's child,
+/// its call and the assignment.
+pub struct HeadNorms {
+    pub q: (&'static str, Op, Op),
+    pub k: (&'static str, Op, Op),
 }
 
 /// `XAttention.forward(hidden_states, position_embeddings, attention_mask, cache, **kwargs)`
@@ -342,6 +351,15 @@ pub fn projected(f: &mut Fwd<'_>, id: ModuleId, ops: &Projected, spec: &Spec, c:
         let k = heads(f, &ops.k, k)?;
         let v = call(f, &ops.v)?;
         (q, k, heads(f, &ops.v, v)?)
+    };
+    let (q, k) = match &ops.head_norms {
+        Some(HeadNorms { q: (qc, qn, qb), k: (kc, kn, kb) }) => {
+            let q = f.call_op(id, *qn, qc, q)?;
+            let q = f.bind(id, *qb, q)?;
+            let k = f.call_op(id, *kn, kc, k)?;
+            (q, f.bind(id, *kb, k)?)
+        }
+        None => (q, k),
     };
     let (q, k) = rotate(f, id, ops.rotary, q, k, &pe, false)?;
     let (k, v) = match cache_of(&cache_v) {

@@ -108,6 +108,7 @@ const MODEL: ModelDecl = ModelDecl {
     emb_dropout: Some("emb_dropout"),
     rotary: "rotary_emb",
     rotary_keyword: true,
+    rotary_by_type: false,
     layers: "layers",
     layer_kwargs: &[
         ("attention_mask", Slot::Mask),
