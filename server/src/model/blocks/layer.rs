@@ -1,6 +1,6 @@
 //! Decoder layers in their residual layouts: sequential pre-norm (Llama, Qwen), sandwich
 //! norms around attention and MLP (Gemma 2/3), post-norms only (OLMo-2), and GPT-NeoX's
-//! parallel (or sequential) residual with its dropouts. Child names are transformers'
+//! parallel (or sequential) residual with its dropouts, GPT-J's parallel residual. Child names are transformers'
 //! (`input_layernorm`, `post_attention_layernorm`, `pre_feedforward_layernorm`,
 //! `post_feedforward_layernorm`, `mlp`); the attention child and how the layer calls it
 //! are the family's.
@@ -20,9 +20,12 @@ pub enum Residual {
     /// `h = x + post_attention_layernorm(attn(input_layernorm(x)));
     /// h + post_feedforward_layernorm(mlp(pre_feedforward_layernorm(h)))`.
     Sandwich,
-    /// OLMo-2: no input norm; `h = x + post_attention_layernorm(attn(x));
+    /// OLMo-2 (with no input norm): `h = x + post_attention_layernorm(attn(x));
     /// h + post_feedforward_layernorm(mlp(h))`.
     PostNorm,
+    /// GPT-J: attention and MLP both read the one normed input;
+    /// `attn_output + feed_forward_hidden_states + residual`.
+    Parallel,
     /// GPT-NeoX: attention and MLP both read the layer's input (`use_parallel_residual`),
     /// or the MLP reads `x + attn` (`parallel: false`); each output passes a dropout.
     NeoX { parallel: bool },
@@ -32,6 +35,8 @@ pub enum Residual {
 pub struct LayerDecl {
     /// The layer forward's parameters (`hidden_states, attention_mask, …`).
     pub signature: Signature,
+    /// The norm before attention (`input_layernorm`, GPT-J's `ln_1`; none in OLMo-2).
+    pub input_norm: Option<&'static str>,
     /// The attention child (`self_attn`, `attention`).
     pub attn: &'static str,
     /// Whether the normed hidden states go to attention positionally (GPT-NeoX) or as
@@ -51,7 +56,11 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &LayerDecl, c: &CallArgs) ->
         let m = f.child(id, child)?;
         f.call(m, vec![x], vec![])
     };
-    let x = if decl.residual == Residual::PostNorm { hidden_v } else { call(f, "input_layernorm", hidden_v)? };
+    let x = match decl.input_norm {
+        Some(norm) => call(f, norm, hidden_v)?,
+        None => hidden_v,
+    };
+    let normed = x.clone();
     let (args, mut kwargs) = if decl.attn_positional { (vec![x], vec![]) } else { (vec![], vec![("hidden_states", x)]) };
     kwargs.extend(decl.attn_kwargs.iter().map(|&k| (k, decl.signature.get(c, k))));
     let attn_id = f.child(id, decl.attn)?;
@@ -63,6 +72,10 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &LayerDecl, c: &CallArgs) ->
             let x = call(f, "post_attention_layernorm", tv(hidden.shallow_clone()))?;
             let ff = call(f, "mlp", x)?;
             Ok(tv(hidden.f_add(&out_tensor(&ff, &format!("{name}.mlp"))?)?))
+        }
+        Residual::Parallel => {
+            let ff = call(f, "mlp", normed)?;
+            Ok(tv(attn_out.f_add(&out_tensor(&ff, &format!("{name}.mlp"))?)?.f_add(&residual)?))
         }
         Residual::SequentialDropout => {
             let a = call(f, "resid_attn_dropout", tv(attn_out))?;

@@ -105,6 +105,7 @@ pub const MODEL: ModelDecl = ModelDecl {
 /// `Gemma2DecoderLayer.forward(hidden_states, position_embeddings, attention_mask, position_ids, cache)`.
 pub const LAYER: LayerDecl = LayerDecl {
     signature: Signature(&["hidden_states", "position_embeddings", "attention_mask", "position_ids", "cache"]),
+    input_norm: Some("input_layernorm"),
     attn: "self_attn",
     attn_positional: false,
     attn_kwargs: &["position_embeddings", "attention_mask", "position_ids", "cache"],

@@ -124,6 +124,7 @@ const MODEL: ModelDecl = ModelDecl {
 fn layer_decl(parallel: bool) -> LayerDecl {
     LayerDecl {
         signature: Signature(&["hidden_states", "attention_mask", "position_ids", "use_cache", "layer_past", "position_embeddings"]),
+        input_norm: Some("input_layernorm"),
         attn: "attention",
         attn_positional: true,
         attn_kwargs: &["attention_mask", "position_ids", "layer_past", "use_cache", "position_embeddings"],

@@ -157,6 +157,7 @@ pub const MODEL: ModelDecl = ModelDecl {
 /// `LlamaDecoderLayer.forward`.
 pub const LAYER: LayerDecl = LayerDecl {
     signature: Signature(&["hidden_states", "attention_mask", "position_ids", "cache", "use_cache", "position_embeddings"]),
+    input_norm: Some("input_layernorm"),
     attn: "self_attn",
     attn_positional: false,
     attn_kwargs: &["attention_mask", "position_ids", "cache", "use_cache", "position_embeddings"],

@@ -10,6 +10,7 @@ mod gemma2;
 mod gemma3;
 mod gpt2;
 mod gpt_neox;
+mod gptj;
 mod llama;
 mod olmo2;
 mod phi3;
@@ -59,7 +60,7 @@ pub struct Declaration {
 }
 
 /// Every family, in the order docs/architectures.md lists them.
-pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION, &olmo2::DECLARATION, &gemma::DECLARATION, &phi3::DECLARATION, &gemma3::DECLARATION];
+pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION, &olmo2::DECLARATION, &gemma::DECLARATION, &phi3::DECLARATION, &gemma3::DECLARATION, &gptj::DECLARATION];
 
 /// Every `model_type` served.
 pub fn model_types() -> Vec<&'static str> {

@@ -63,7 +63,7 @@ fn declare(cfg: &Config, b: &mut Builder) -> anyhow::Result<Box<dyn Family>> {
 }
 
 /// `Olmo2DecoderLayer.forward`: Llama's signature and attention call, post-norms only.
-const LAYER: LayerDecl = LayerDecl { residual: Residual::PostNorm, ..LLAMA_LAYER };
+const LAYER: LayerDecl = LayerDecl { input_norm: None, residual: Residual::PostNorm, ..LLAMA_LAYER };
 
 const ATTENTION: Projected = Projected {
     input_shape: A::input_shape_0,

@@ -39,6 +39,8 @@ pub enum Leaf {
     Dropout { p: f64 },
     /// The rotary-embedding module: `(x, position_ids)` → `(cos, sin)`.
     Rotary(Arc<Rope>),
+    /// GPT-J's rotary module: `(x, position_ids)` → `(sin, cos)` rows of its table.
+    Sinusoidal(Arc<rotary::Sinusoidal>),
     /// A rotary module with a table per layer type (Gemma 3):
     /// `(x, position_ids, layer_type)` → that type's `(cos, sin)`.
     TypedRotary(Arc<Vec<(&'static str, Rope)>>),
@@ -61,6 +63,10 @@ impl Leaf {
             Leaf::Rotary(rope) => {
                 let (cos, sin) = rope.forward(&c.tensor(Some(0), "x", name)?, &c.tensor(Some(1), "position_ids", name)?)?;
                 Ok(Value::tuple(vec![tv(cos), tv(sin)]))
+            }
+            Leaf::Sinusoidal(table) => {
+                let (sin, cos) = table.forward(&c.tensor(Some(0), "x", name)?, &c.tensor(Some(1), "position_ids", name)?)?;
+                Ok(Value::tuple(vec![tv(sin), tv(cos)]))
             }
             Leaf::TypedRotary(ropes) => {
                 let t = c.get(Some(2), "layer_type");
@@ -101,7 +107,7 @@ impl Leaf {
             ),
             Leaf::RmsNorm(n) => format!("({},), eps={}", dim(0, 0), float(n.eps)),
             Leaf::Dropout { p } => format!("p={}, inplace=False", float(*p)),
-            Leaf::Act(_) | Leaf::Rotary(_) | Leaf::TypedRotary(_) => String::new(),
+            Leaf::Act(_) | Leaf::Rotary(_) | Leaf::Sinusoidal(_) | Leaf::TypedRotary(_) => String::new(),
         }
     }
 }
