@@ -35,6 +35,8 @@ MODELS = {
     "tiny-phi3": ["model.layers.0.self_attn", "model.layers.0.mlp"],
     "tiny-gemma3": ["model.layers.0.self_attn", "model.layers.0.mlp"],
     "tiny-gptj": ["transformer.h.0.attn", "transformer.h.0.mlp"],
+    "tiny-mistral": ["model.layers.0.self_attn", "model.layers.0.mlp"],
+    "tiny-qwen2": ["model.layers.0.self_attn", "model.layers.0.mlp"],
 }
 
 os.makedirs(OUT, exist_ok=True)

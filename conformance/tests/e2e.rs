@@ -136,6 +136,8 @@ fn every_family_fixture_is_bit_identical_to_local_nnsight() {
         // first call) is either type's tables in the oracle itself.
         ("tiny-gemma3", LLAMA_PATHS, &["35.1"]),
         ("tiny-gptj", ANY_ARCH, &[]),
+        ("tiny-mistral", LLAMA_PATHS, &[]),
+        ("tiny-qwen2", LLAMA_PATHS, &[]),
     ];
     let ws = workspace();
     let dirs: Vec<String> = FAMILIES.iter().map(|(f, _, _)| format!("fixtures/models/{f}")).collect();

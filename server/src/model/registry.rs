@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn replicas_of_every_architecture_load_with_their_real_depth_and_vocabulary() {
-        for (name, layers_key, hidden_key) in [("tiny-gpt2", "n_layer", "n_embd"), ("tiny-llama", "num_hidden_layers", "hidden_size"), ("tiny-neox", "num_hidden_layers", "hidden_size"), ("tiny-qwen3", "num_hidden_layers", "hidden_size"), ("tiny-gemma2", "num_hidden_layers", "hidden_size"), ("tiny-olmo2", "num_hidden_layers", "hidden_size"), ("tiny-gemma", "num_hidden_layers", "hidden_size"), ("tiny-phi3", "num_hidden_layers", "hidden_size"), ("tiny-gemma3", "num_hidden_layers", "hidden_size"), ("tiny-gptj", "n_layer", "n_embd")] {
+        for (name, layers_key, hidden_key) in [("tiny-gpt2", "n_layer", "n_embd"), ("tiny-llama", "num_hidden_layers", "hidden_size"), ("tiny-neox", "num_hidden_layers", "hidden_size"), ("tiny-qwen3", "num_hidden_layers", "hidden_size"), ("tiny-gemma2", "num_hidden_layers", "hidden_size"), ("tiny-olmo2", "num_hidden_layers", "hidden_size"), ("tiny-gemma", "num_hidden_layers", "hidden_size"), ("tiny-phi3", "num_hidden_layers", "hidden_size"), ("tiny-gemma3", "num_hidden_layers", "hidden_size"), ("tiny-gptj", "n_layer", "n_embd"), ("tiny-mistral", "num_hidden_layers", "hidden_size"), ("tiny-qwen2", "num_hidden_layers", "hidden_size")] {
             let real = fixture(name);
             let spec = ModelSpec {
                 repo_id: format!("test/{name}"),

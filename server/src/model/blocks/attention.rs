@@ -154,6 +154,14 @@ pub fn rotate(f: &mut Fwd<'_>, id: ModuleId, op: Op, q: Value, k: Value, pe: &Va
     Ok((q, k))
 }
 
+/// `getattr(self.config, "sliding_window", None)` as operation `op`: the spec with the
+/// window it gives (an edit of the operation's output reaches the interface call).
+fn getattr_window(f: &mut Fwd<'_>, id: ModuleId, op: Op, spec: &Spec) -> PyResult<Spec> {
+    let window = spec.sliding_window.map_or(Value::None, Value::Int);
+    let window = f.op(id, op, vec![Value::None, Value::str("sliding_window"), Value::None], vec![], |_, _, _| Ok(window))?;
+    Ok(Spec { sliding_window: window.as_int(), ..spec.clone() })
+}
+
 /// `x.chunk(n, dim=d)` as operation `op`: a tuple of `n` views.
 pub fn chunk(f: &mut Fwd<'_>, id: ModuleId, op: Op, x: &Value, n: i64, dim: i64) -> PyResult<Value> {
     let xt = out_tensor(x, &f.envoy(id))?;
@@ -247,9 +255,7 @@ pub fn fused_qkv(f: &mut Fwd<'_>, id: ModuleId, ops: &FusedQkv, spec: &Spec, hea
         None => (k, v),
     };
     lookup(f, id, &ops.interface, spec.kernel)?;
-    let window = spec.sliding_window.map_or(Value::None, Value::Int);
-    let window = f.op(id, ops.window, vec![Value::None, Value::str("sliding_window"), Value::None], vec![], |_, _, _| Ok(window))?;
-    let spec = Spec { sliding_window: window.as_int(), ..spec.clone() };
+    let spec = getattr_window(f, id, ops.window, spec)?;
     let (out, weights) = call_interface(f, id, &ops.interface, &spec, [q, k, v], mask, &rest)?;
     let mut dims: Vec<Value> = input_shape.iter().map(|&d| Value::Int(d)).collect();
     dims.push(Value::Int(-1));
@@ -288,6 +294,9 @@ pub struct Projected {
     pub v: Projection,
     /// Per-head norms applied after all three projections (Gemma 3).
     pub head_norms: Option<HeadNorms>,
+    /// `sliding_window=getattr(self.config, "sliding_window", None)` among the interface
+    /// call's arguments, an operation of its own (Mistral).
+    pub window: Option<Op>,
     pub rotary: Op,
     pub cache_update: Op,
     pub interface: Interface,
@@ -366,7 +375,14 @@ pub fn projected(f: &mut Fwd<'_>, id: ModuleId, ops: &Projected, spec: &Spec, c:
         Some(cache) => cache_update(f, id, ops.cache_update, cache, spec.layer, (k, v), Some(&rest))?,
         None => (k, v),
     };
-    let (out, weights) = interface(f, id, &ops.interface, spec, [q, k, v], mask, &rest)?;
+    let (out, weights) = match ops.window {
+        Some(op) => {
+            lookup(f, id, &ops.interface, spec.kernel)?;
+            let spec = getattr_window(f, id, op, spec)?;
+            call_interface(f, id, &ops.interface, &spec, [q, k, v], mask, &rest)?
+        }
+        None => interface(f, id, &ops.interface, spec, [q, k, v], mask, &rest)?,
+    };
     let mut dims: Vec<Value> = input_shape.iter().map(|&d| Value::Int(d)).collect();
     dims.push(Value::Int(-1));
     let out = tail(f, id, &ops.tail, out, dims)?;

@@ -119,6 +119,7 @@ const ATTENTION: Projected = Projected {
     k: Projection { child: "k_proj", call: A::self_k_proj_0, view: A::view_1, norm: None, transpose: A::transpose_1, bound: A::key_states_0, whole: None },
     v: Projection { child: "v_proj", call: A::self_v_proj_0, view: A::view_2, norm: None, transpose: A::transpose_2, bound: A::value_states_0, whole: None },
     head_norms: None,
+    window: None,
     rotary: A::apply_rotary_pos_emb_0,
     cache_update: A::cache_update_0,
     interface: Interface { get: A::ALL_ATTENTION_FUNCTIONS_get_interface_0, bound: A::attention_interface_0, call: A::attention_interface_1 },

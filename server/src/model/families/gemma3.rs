@@ -127,6 +127,7 @@ const ATTENTION: Projected = Projected {
     q: Projection { child: "q_proj", call: A::self_q_proj_0, view: A::view_0, norm: None, transpose: A::transpose_0, bound: A::query_states_0, whole: None },
     k: Projection { child: "k_proj", call: A::self_k_proj_0, view: A::view_1, norm: None, transpose: A::transpose_1, bound: A::key_states_0, whole: None },
     v: Projection { child: "v_proj", call: A::self_v_proj_0, view: A::view_2, norm: None, transpose: A::transpose_2, bound: A::value_states_0, whole: None },
+    window: None,
     head_norms: Some(HeadNorms { q: ("q_norm", A::self_q_norm_0, A::query_states_1), k: ("k_norm", A::self_k_norm_0, A::key_states_1) }),
     rotary: A::apply_rotary_pos_emb_0,
     cache_update: A::cache_update_0,

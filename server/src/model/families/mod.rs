@@ -12,8 +12,10 @@ mod gpt2;
 mod gpt_neox;
 mod gptj;
 mod llama;
+mod mistral;
 mod olmo2;
 mod phi3;
+mod qwen2;
 mod qwen3;
 
 use std::collections::HashMap;
@@ -60,7 +62,7 @@ pub struct Declaration {
 }
 
 /// Every family, in the order docs/architectures.md lists them.
-pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION, &olmo2::DECLARATION, &gemma::DECLARATION, &phi3::DECLARATION, &gemma3::DECLARATION, &gptj::DECLARATION];
+pub const FAMILIES: &[&Declaration] = &[&gpt2::DECLARATION, &llama::DECLARATION, &mistral::DECLARATION, &qwen2::DECLARATION, &gpt_neox::DECLARATION, &qwen3::DECLARATION, &gemma2::DECLARATION, &olmo2::DECLARATION, &gemma::DECLARATION, &phi3::DECLARATION, &gemma3::DECLARATION, &gptj::DECLARATION];
 
 /// Every `model_type` served.
 pub fn model_types() -> Vec<&'static str> {

@@ -96,6 +96,7 @@ const ATTENTION: Projected = Projected {
         whole: Some(Whole { norm: None, bound: A::value_states_0 }),
     },
     head_norms: None,
+    window: None,
     rotary: A::apply_rotary_pos_emb_0,
     cache_update: A::cache_update_0,
     interface: Interface { get: A::ALL_ATTENTION_FUNCTIONS_get_interface_0, bound: A::attention_interface_0, call: A::attention_interface_1 },
