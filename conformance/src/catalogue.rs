@@ -74,7 +74,7 @@ pub struct Entry {
     /// protocol too), `native`.
     pub drivers: Vec<&'static str>,
     /// `gpt2`, `llama` (the `model.model.layers` paths Llama, Qwen and Gemma share),
-    /// `gpt_neox`, or `any` (no module paths).
+    /// `gpt_neox`, `gptj`, or `any` (no module paths).
     pub architectures: Vec<&'static str>,
     pub expected: String,
 }
@@ -90,7 +90,7 @@ pub fn architectures(code: &str) -> Vec<&'static str> {
     }
     // The driver's per-architecture paths (`nnsight_case.blocks(model)`, …).
     if ["blocks(model)", "final_norm(model)", "embed(model)"].iter().any(|h| code.contains(h)) {
-        for a in ["gpt2", "llama", "gpt_neox"] {
+        for a in ["gpt2", "llama", "gpt_neox", "gptj"] {
             if !out.contains(&a) {
                 out.push(a);
             }
@@ -161,7 +161,7 @@ pub fn not_for_architecture(case: &Case, model_type: Option<&str>) -> Option<Str
     let model_type = model_type?;
     let code = std::fs::read_to_string(&case.path).ok()?;
     let archs = architectures(&code);
-    let family = if model_type.contains("llama") || matches!(model_type, "mistral" | "qwen2" | "qwen3" | "gemma2") { "llama" } else { model_type };
+    let family = if model_type.contains("llama") || matches!(model_type, "mistral" | "qwen2" | "qwen3" | "gemma" | "gemma2" | "gemma3_text" | "olmo2" | "phi3") { "llama" } else { model_type };
     (!archs.contains(&"any") && !archs.contains(&family))
         .then(|| format!("written for {} module paths; the model is {model_type}", archs.join(" and ")))
 }
@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(architectures("model.transformer.h[0].output"), ["gpt2"]);
         assert_eq!(architectures("model.model.layers[0].output"), ["llama"]);
         assert_eq!(architectures("tracer.result"), ["any"]);
-        assert_eq!(architectures("h = blocks(model)\nh[0].output"), ["gpt2", "llama", "gpt_neox"]);
+        assert_eq!(architectures("h = blocks(model)\nh[0].output"), ["gpt2", "llama", "gpt_neox", "gptj"]);
         assert_eq!(assigned("SPEC = \"protocol.md §Results\"\n", "SPEC"), Some("protocol.md §Results"));
     }
 }

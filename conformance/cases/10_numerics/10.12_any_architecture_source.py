@@ -9,7 +9,12 @@ PROMPT = "The Eiffel Tower is in the city of"
 
 # (read, then edit) calls of each family's MLP forward, in execution order; the gated MLPs
 # (Llama, Qwen, Gemma) otherwise.
-OPS = {"GPT2MLP": ("self_c_fc_0", "self_act_0"), "GPTNeoXMLP": ("self_dense_h_to_4h_0", "self_act_0")}
+OPS = {
+    "GPT2MLP": ("self_c_fc_0", "self_act_0"),
+    "GPTNeoXMLP": ("self_dense_h_to_4h_0", "self_act_0"),
+    "GPTJMLP": ("self_fc_in_0", "self_act_0"),
+    "Phi3MLP": ("self_gate_up_proj_0", "self_activation_fn_0"),
+}
 GATED = ("self_act_fn_0", "self_up_proj_0")
 
 

@@ -175,6 +175,17 @@ impl<'a> Builder<'a> {
         self.leaf(parent, name, class, Leaf::Rotary(std::sync::Arc::new(rope)))
     }
 
+    /// GPT-J's rotary module of class `class`, its sinusoid table computed here.
+    pub fn sinusoidal(&mut self, parent: ModuleId, name: &str, class: &'static str, positions: i64, dim: i64) -> anyhow::Result<ModuleId> {
+        let table = super::layers::rotary::Sinusoidal::new(positions, dim)?;
+        Ok(self.leaf(parent, name, class, Leaf::Sinusoidal(std::sync::Arc::new(table))))
+    }
+
+    /// A rotary module of class `class` with a table per layer type (Gemma 3).
+    pub fn typed_rotary(&mut self, parent: ModuleId, name: &str, class: &'static str, ropes: Vec<(&'static str, Rope)>) -> ModuleId {
+        self.leaf(parent, name, class, Leaf::TypedRotary(std::sync::Arc::new(ropes)))
+    }
+
     /// The LM head `nn.Linear(dim, vocab, bias=False)`; tied, it is the embedding's weight
     /// itself (the same tensor, as transformers ties it).
     pub fn head(&mut self, parent: ModuleId, name: &str, dim: i64, vocab: i64, embedding: ModuleId, tied: bool) -> anyhow::Result<ModuleId> {

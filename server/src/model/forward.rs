@@ -139,8 +139,7 @@ impl Fwd<'_> {
     /// Operation `op` of module `id`'s forward, as nnsight's `run_op`: its `(args,
     /// kwargs)` through the input hook, the skip gate, `f` over the (possibly replaced)
     /// arguments, the output hook (docs/semantics.md §7.3). The module's class listing
-    /// (`model::source`) numbers it; a class without a listing (a family member whose
-    /// forward nnsight lists differently: Mistral, Qwen2) runs it without hooks.
+    /// (`model::source`) numbers it; a class without a listing runs it without hooks.
     pub fn op(
         &mut self,
         id: ModuleId,

@@ -357,6 +357,17 @@ mod tests {
         std::fs::write(dir.join("config.json"), cfg).unwrap();
         let e = load_err(dir);
         assert!(e.contains("rope_type 'yarn'") && e.contains("default, linear, llama3"), "{e}");
+        // Phi-3's longrope (its 128k checkpoints) is named, not served approximately.
+        let dir = copy_fixture("tiny-phi3");
+        let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"rope_type\": \"default\"", "\"rope_type\": \"longrope\"");
+        std::fs::write(dir.join("config.json"), cfg).unwrap();
+        let e = load_err(dir);
+        assert!(e.contains("rope_type 'longrope'") && e.contains("Phi-3"), "{e}");
+        let dir = copy_fixture("tiny-gemma");
+        let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"use_bidirectional_attention\": null", "\"use_bidirectional_attention\": true");
+        std::fs::write(dir.join("config.json"), cfg).unwrap();
+        let e = load_err(dir);
+        assert!(e.contains("use_bidirectional_attention=true"), "{e}");
         let dir = copy_fixture("tiny-gpt2");
         let cfg = std::fs::read_to_string(dir.join("config.json")).unwrap().replace("\"gelu_new\"", "\"gelu_accurate\"");
         std::fs::write(dir.join("config.json"), cfg).unwrap();
@@ -370,7 +381,7 @@ mod tests {
 
     #[test]
     fn replicas_of_every_architecture_load_with_their_real_depth_and_vocabulary() {
-        for (name, layers_key, hidden_key) in [("tiny-gpt2", "n_layer", "n_embd"), ("tiny-llama", "num_hidden_layers", "hidden_size"), ("tiny-neox", "num_hidden_layers", "hidden_size"), ("tiny-qwen3", "num_hidden_layers", "hidden_size"), ("tiny-gemma2", "num_hidden_layers", "hidden_size")] {
+        for (name, layers_key, hidden_key) in [("tiny-gpt2", "n_layer", "n_embd"), ("tiny-llama", "num_hidden_layers", "hidden_size"), ("tiny-neox", "num_hidden_layers", "hidden_size"), ("tiny-qwen3", "num_hidden_layers", "hidden_size"), ("tiny-gemma2", "num_hidden_layers", "hidden_size"), ("tiny-olmo2", "num_hidden_layers", "hidden_size"), ("tiny-gemma", "num_hidden_layers", "hidden_size"), ("tiny-phi3", "num_hidden_layers", "hidden_size"), ("tiny-gemma3", "num_hidden_layers", "hidden_size"), ("tiny-gptj", "n_layer", "n_embd"), ("tiny-mistral", "num_hidden_layers", "hidden_size"), ("tiny-qwen2", "num_hidden_layers", "hidden_size")] {
             let real = fixture(name);
             let spec = ModelSpec {
                 repo_id: format!("test/{name}"),

@@ -33,6 +33,11 @@ impl OpTable {
         OpTable { listing, names, lines, index }
     }
 
+    /// The source line operation `i` is listed on.
+    pub fn line(&self, i: usize) -> u32 {
+        self.lines.get(i).copied().unwrap_or(0)
+    }
+
     pub fn index(&self, name: &str) -> Option<usize> {
         self.index.get(name).copied()
     }

@@ -34,6 +34,9 @@ pub struct ModelDecl {
     pub rotary: &'static str,
     /// `self.rotary_emb(h, position_ids=p)` rather than `self.rotary_emb(h, p)`.
     pub rotary_keyword: bool,
+    /// `self.rotary_emb(h, p, layer_type)` once per layer type, each layer given its
+    /// type's tables (Gemma 3).
+    pub rotary_by_type: bool,
     pub layers: &'static str,
     /// The layer call's keywords, in order.
     pub layer_kwargs: &'static [(&'static str, Slot)],
@@ -122,11 +125,26 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &ModelDecl, spec: &ModelSpec
     };
     let pos_v = tv(position_ids.shallow_clone());
     let rotary = f.child(id, decl.rotary)?;
-    let pe = if decl.rotary_keyword {
-        f.call(rotary, vec![hidden.clone()], vec![("position_ids", pos_v.clone())])?
+    // (sliding, tables): one entry, or one per layer type in the order of their first layer
+    // (Python's `set(layer_types)` order is the per-process string hash's).
+    let mut pes: Vec<(bool, Value)> = Vec::new();
+    if decl.rotary_by_type {
+        let mut types: Vec<bool> = Vec::new();
+        for w in spec.windows {
+            if !types.contains(&w.is_some()) {
+                types.push(w.is_some());
+            }
+        }
+        for sliding in types {
+            let t = Value::str(if sliding { "sliding_attention" } else { "full_attention" });
+            pes.push((sliding, f.call(rotary, vec![hidden.clone(), pos_v.clone(), t], vec![])?));
+        }
+    } else if decl.rotary_keyword {
+        pes.push((false, f.call(rotary, vec![hidden.clone()], vec![("position_ids", pos_v.clone())])?));
     } else {
-        f.call(rotary, vec![hidden.clone(), pos_v.clone()], vec![])?
-    };
+        pes.push((false, f.call(rotary, vec![hidden.clone(), pos_v.clone()], vec![])?));
+    }
+    let pe_of = |sliding: bool| pes.iter().find(|(s, _)| *s == sliding).unwrap_or(&pes[0]).1.clone();
     let layers = f.m.tree().node(f.child(id, decl.layers)?).children.clone();
     let record = matches!(c.get(None, "output_hidden_states"), Value::Bool(true));
     let mut captured = HiddenStates::new(record);
@@ -139,7 +157,7 @@ pub fn forward(f: &mut Fwd<'_>, id: ModuleId, decl: &ModelDecl, spec: &ModelSpec
                 let v = match slot {
                     Slot::Mask if spec.windows.get(i).copied().flatten().is_some() => sliding_v.clone(),
                     Slot::Mask => full_v.clone(),
-                    Slot::PositionEmbeddings => pe.clone(),
+                    Slot::PositionEmbeddings => pe_of(spec.windows.get(i).copied().flatten().is_some()),
                     Slot::PositionIds => pos_v.clone(),
                     Slot::Cache => cache.clone().unwrap_or(Value::None),
                     Slot::UseCache => Value::Bool(use_cache),

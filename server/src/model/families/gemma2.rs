@@ -91,7 +91,7 @@ fn declare(cfg: &Config, b: &mut Builder) -> anyhow::Result<Box<dyn Family>> {
 
 /// `Gemma2Model.forward`: Llama's, with the rotary module called positionally and the
 /// layers given no `use_cache`.
-const MODEL: ModelDecl = ModelDecl {
+pub const MODEL: ModelDecl = ModelDecl {
     rotary_keyword: false,
     layer_kwargs: &[
         ("attention_mask", Slot::Mask),
@@ -103,8 +103,9 @@ const MODEL: ModelDecl = ModelDecl {
 };
 
 /// `Gemma2DecoderLayer.forward(hidden_states, position_embeddings, attention_mask, position_ids, cache)`.
-const LAYER: LayerDecl = LayerDecl {
+pub const LAYER: LayerDecl = LayerDecl {
     signature: Signature(&["hidden_states", "position_embeddings", "attention_mask", "position_ids", "cache"]),
+    input_norm: Some("input_layernorm"),
     attn: "self_attn",
     attn_positional: false,
     attn_kwargs: &["position_embeddings", "attention_mask", "position_ids", "cache"],
@@ -114,9 +115,11 @@ const LAYER: LayerDecl = LayerDecl {
 const ATTENTION: Projected = Projected {
     input_shape: A::input_shape_0,
     hidden_shape: A::hidden_shape_0,
-    q: Projection { child: "q_proj", call: A::self_q_proj_0, view: A::view_0, norm: None, transpose: A::transpose_0, bound: A::query_states_0 },
-    k: Projection { child: "k_proj", call: A::self_k_proj_0, view: A::view_1, norm: None, transpose: A::transpose_1, bound: A::key_states_0 },
-    v: Projection { child: "v_proj", call: A::self_v_proj_0, view: A::view_2, norm: None, transpose: A::transpose_2, bound: A::value_states_0 },
+    q: Projection { child: "q_proj", call: A::self_q_proj_0, view: A::view_0, norm: None, transpose: A::transpose_0, bound: A::query_states_0, whole: None },
+    k: Projection { child: "k_proj", call: A::self_k_proj_0, view: A::view_1, norm: None, transpose: A::transpose_1, bound: A::key_states_0, whole: None },
+    v: Projection { child: "v_proj", call: A::self_v_proj_0, view: A::view_2, norm: None, transpose: A::transpose_2, bound: A::value_states_0, whole: None },
+    head_norms: None,
+    window: None,
     rotary: A::apply_rotary_pos_emb_0,
     cache_update: A::cache_update_0,
     interface: Interface { get: A::ALL_ATTENTION_FUNCTIONS_get_interface_0, bound: A::attention_interface_0, call: A::attention_interface_1 },

@@ -108,6 +108,7 @@ const MODEL: ModelDecl = ModelDecl {
     emb_dropout: Some("emb_dropout"),
     rotary: "rotary_emb",
     rotary_keyword: true,
+    rotary_by_type: false,
     layers: "layers",
     layer_kwargs: &[
         ("attention_mask", Slot::Mask),
@@ -123,6 +124,7 @@ const MODEL: ModelDecl = ModelDecl {
 fn layer_decl(parallel: bool) -> LayerDecl {
     LayerDecl {
         signature: Signature(&["hidden_states", "attention_mask", "position_ids", "use_cache", "layer_past", "position_embeddings"]),
+        input_norm: Some("input_layernorm"),
         attn: "attention",
         attn_positional: true,
         attn_kwargs: &["attention_mask", "position_ids", "layer_past", "use_cache", "position_embeddings"],

@@ -1,9 +1,8 @@
-//! The Llama family (`LlamaForCausalLM`, and Mistral- and Qwen2-style checkpoints whose
-//! difference is configuration) as transformers 5.24 builds it (docs/semantics.md §9):
-//! RMSNorm in float32, `model.rotary_emb` run once before the layers, grouped-query
+//! The Llama family (`LlamaForCausalLM`) as transformers 5.24 builds it (docs/semantics.md
+//! §9): RMSNorm in float32, `model.rotary_emb` run once before the layers, grouped-query
 //! attention through the SDPA integration, the SiLU-gated MLP, a tied or untied head.
-//! Mistral and Qwen2 share the forward but not nnsight's listings: their modules serve no
-//! `.source` operations.
+//! Mistral and Qwen2 (`mistral.rs`, `qwen2.rs`) are [`Variant`]s of this declaration:
+//! their class names, their forwards' small differences and their sliding windows.
 
 use super::super::blocks::attention::{Interface, Kw, Projected, Projection, Spec, Tail, projected};
 use super::super::blocks::layer::{LayerDecl, Residual, forward as layer};
@@ -21,7 +20,21 @@ use super::super::tree::{Block, ModuleId};
 use super::{Declaration, Family};
 use crate::value::{PyResult, Value};
 
-pub const DECLARATION: Declaration = Declaration { model_types: &[("llama", "LlamaConfig"), ("mistral", "MistralConfig"), ("qwen2", "Qwen2Config")], declare, aliases: no_aliases, replica };
+pub const DECLARATION: Declaration = Declaration { model_types: &[("llama", "LlamaConfig")], declare: |cfg, b| declare_as(cfg, b, &LLAMA), aliases: no_aliases, replica };
+
+/// What a Llama-layout family changes: its class prefix, its base model's forward, its
+/// attention and MLP operations, the keywords its attention passes the interface, and
+/// each layer's sliding window as its config gives them.
+pub struct Variant {
+    pub name: &'static str,
+    pub model: &'static ModelDecl,
+    pub attention: &'static Projected,
+    pub mlp: &'static Gated,
+    pub kwargs: &'static [Kw],
+    pub windows: fn(&Config, usize) -> anyhow::Result<Vec<Option<i64>>>,
+}
+
+const LLAMA: Variant = Variant { name: "Llama", model: &MODEL, attention: &ATTENTION, mlp: &MLP, kwargs: &[Kw::Dropout, Kw::Scaling], windows: |_, n| Ok(vec![None; n]) };
 
 /// A replica keeps grouped-query attention grouped and full attention full.
 pub fn replica(real: &serde_json::Value, o: &mut serde_json::Map<String, serde_json::Value>, w: super::super::replica::Widths) -> anyhow::Result<()> {
@@ -62,7 +75,8 @@ pub fn padding_idx(cfg: &Config, vocab: i64) -> anyhow::Result<Option<i64>> {
 }
 
 struct Llama {
-    n_layers: usize,
+    variant: &'static Variant,
+    windows: Vec<Option<i64>>,
     heads: Heads,
     use_cache: bool,
 }
@@ -72,18 +86,11 @@ fn class(family: &str, part: &str) -> &'static str {
     Box::leak(format!("{family}{part}").into_boxed_str())
 }
 
-fn declare(cfg: &Config, b: &mut Builder) -> anyhow::Result<Box<dyn Family>> {
-    let fam = match cfg.str_or("model_type", "llama")? {
-        "mistral" => "Mistral",
-        "qwen2" => "Qwen2",
-        _ => "Llama",
-    };
+/// Declares a Llama-layout model of variant `v`.
+pub fn declare_as(cfg: &Config, b: &mut Builder, v: &'static Variant) -> anyhow::Result<Box<dyn Family>> {
+    let fam = v.name;
     let h = Heads::from_config(cfg)?;
-    if let Some(w) = cfg.opt_int("sliding_window")? {
-        let max = cfg.int_or("max_position_embeddings", 0)?;
-        let used = cfg.bool_or("use_sliding_window", fam == "Mistral")?;
-        anyhow::ensure!(!used || w >= max, "config.json sets sliding_window={w}: sliding-window attention is not implemented for {fam} yet");
-    }
+    let windows = (v.windows)(cfg, cfg.int("num_hidden_layers")? as usize)?;
     let act = Activation::from_config("hidden_act", cfg.str_or("hidden_act", "silu")?)?;
     let rope = Rope::from_config(cfg, &RopeSpec { head_dim: h.head_dim, default_partial: false, legacy: &[] })?;
     let attn_bias = cfg.bool_or("attention_bias", fam == "Qwen2")?;
@@ -113,7 +120,7 @@ fn declare(cfg: &Config, b: &mut Builder) -> anyhow::Result<Box<dyn Family>> {
     b.rms_norm(m, "norm", class(fam, "RMSNorm"), h.hidden, RmsNorm::llama(eps))?;
     b.rotary(m, "rotary_emb", class(fam, "RotaryEmbedding"), rope);
     b.head(root, "lm_head", h.hidden, vocab, embed, cfg.bool_or("tie_word_embeddings", false)?)?;
-    Ok(Box::new(Llama { n_layers, heads: h, use_cache: cfg.bool_or("use_cache", true)? }))
+    Ok(Box::new(Llama { variant: v, windows, heads: h, use_cache: cfg.bool_or("use_cache", true)? }))
 }
 
 /// `LlamaForCausalLM.forward`'s parameters and its call of `self.model`.
@@ -141,6 +148,7 @@ pub const MODEL: ModelDecl = ModelDecl {
     emb_dropout: None,
     rotary: "rotary_emb",
     rotary_keyword: true,
+    rotary_by_type: false,
     layers: "layers",
     layer_kwargs: &[
         ("attention_mask", Slot::Mask),
@@ -156,6 +164,7 @@ pub const MODEL: ModelDecl = ModelDecl {
 /// `LlamaDecoderLayer.forward`.
 pub const LAYER: LayerDecl = LayerDecl {
     signature: Signature(&["hidden_states", "attention_mask", "position_ids", "cache", "use_cache", "position_embeddings"]),
+    input_norm: Some("input_layernorm"),
     attn: "self_attn",
     attn_positional: false,
     attn_kwargs: &["attention_mask", "position_ids", "cache", "use_cache", "position_embeddings"],
@@ -165,9 +174,11 @@ pub const LAYER: LayerDecl = LayerDecl {
 const ATTENTION: Projected = Projected {
     input_shape: A::input_shape_0,
     hidden_shape: A::hidden_shape_0,
-    q: Projection { child: "q_proj", call: A::self_q_proj_0, view: A::view_0, norm: None, transpose: A::transpose_0, bound: A::query_states_0 },
-    k: Projection { child: "k_proj", call: A::self_k_proj_0, view: A::view_1, norm: None, transpose: A::transpose_1, bound: A::key_states_0 },
-    v: Projection { child: "v_proj", call: A::self_v_proj_0, view: A::view_2, norm: None, transpose: A::transpose_2, bound: A::value_states_0 },
+    q: Projection { child: "q_proj", call: A::self_q_proj_0, view: A::view_0, norm: None, transpose: A::transpose_0, bound: A::query_states_0, whole: None },
+    k: Projection { child: "k_proj", call: A::self_k_proj_0, view: A::view_1, norm: None, transpose: A::transpose_1, bound: A::key_states_0, whole: None },
+    v: Projection { child: "v_proj", call: A::self_v_proj_0, view: A::view_2, norm: None, transpose: A::transpose_2, bound: A::value_states_0, whole: None },
+    head_norms: None,
+    window: None,
     rotary: A::apply_rotary_pos_emb_0,
     cache_update: A::cache_update_0,
     interface: Interface { get: A::ALL_ATTENTION_FUNCTIONS_get_interface_0, bound: A::attention_interface_0, call: A::attention_interface_1 },
@@ -180,7 +191,7 @@ impl Family for Llama {
     fn run(&self, f: &mut Fwd<'_>, id: ModuleId, block: Block, c: &CallArgs) -> PyResult<Value> {
         match block {
             Block::CausalLm => causal_lm(f, id, &HEAD, None, c),
-            Block::Model => model(f, id, &MODEL, &ModelSpec { use_cache: self.use_cache, windows: &self.windows(), kernel: Kernel::Sdpa }, c),
+            Block::Model => model(f, id, self.variant.model, &ModelSpec { use_cache: self.use_cache, windows: &self.windows, kernel: Kernel::Sdpa }, c),
             Block::Layer(_) => layer(f, id, &LAYER, c),
             Block::Attention(i) => {
                 let h = &self.heads;
@@ -190,17 +201,17 @@ impl Family for Llama {
                     n_rep: h.heads / h.kv_heads,
                     scaling: (h.head_dim as f64).powf(-0.5),
                     kernel: Kernel::Sdpa,
-                    sliding_window: None,
+                    sliding_window: self.windows.get(i).copied().flatten(),
                     softcap: None,
-                    kwargs: &[Kw::Dropout, Kw::Scaling],
+                    kwargs: self.variant.kwargs,
                 };
-                projected(f, id, &ATTENTION, &spec, c)
+                projected(f, id, self.variant.attention, &spec, c)
             }
-            Block::Mlp => gated(f, id, c, &MLP),
+            Block::Mlp => gated(f, id, c, self.variant.mlp),
         }
     }
 
     fn windows(&self) -> Vec<Option<i64>> {
-        vec![None; self.n_layers]
+        self.windows.clone()
     }
 }

@@ -39,6 +39,11 @@ pub enum Leaf {
     Dropout { p: f64 },
     /// The rotary-embedding module: `(x, position_ids)` → `(cos, sin)`.
     Rotary(Arc<Rope>),
+    /// GPT-J's rotary module: `(x, position_ids)` → `(sin, cos)` rows of its table.
+    Sinusoidal(Arc<rotary::Sinusoidal>),
+    /// A rotary module with a table per layer type (Gemma 3):
+    /// `(x, position_ids, layer_type)` → that type's `(cos, sin)`.
+    TypedRotary(Arc<Vec<(&'static str, Rope)>>),
 }
 
 impl Leaf {
@@ -56,6 +61,21 @@ impl Leaf {
             Leaf::Act(a) => Ok(tv(a.forward(&c.tensor(Some(0), "input", name)?)?)),
             Leaf::Dropout { .. } => Ok(c.get(Some(0), "input")),
             Leaf::Rotary(rope) => {
+                let (cos, sin) = rope.forward(&c.tensor(Some(0), "x", name)?, &c.tensor(Some(1), "position_ids", name)?)?;
+                Ok(Value::tuple(vec![tv(cos), tv(sin)]))
+            }
+            Leaf::Sinusoidal(table) => {
+                let (sin, cos) = table.forward(&c.tensor(Some(0), "x", name)?, &c.tensor(Some(1), "position_ids", name)?)?;
+                Ok(Value::tuple(vec![tv(sin), tv(cos)]))
+            }
+            Leaf::TypedRotary(ropes) => {
+                let t = c.get(Some(2), "layer_type");
+                let t = t.as_str().unwrap_or("None");
+                let rope = ropes
+                    .iter()
+                    .find(|(n, _)| *n == t)
+                    .map(|(_, r)| r)
+                    .ok_or_else(|| crate::value::PyErr::attribute_error(format!("'{}' object has no attribute '{t}_inv_freq'", f.m.tree().node(id).class)))?;
                 let (cos, sin) = rope.forward(&c.tensor(Some(0), "x", name)?, &c.tensor(Some(1), "position_ids", name)?)?;
                 Ok(Value::tuple(vec![tv(cos), tv(sin)]))
             }
@@ -87,7 +107,7 @@ impl Leaf {
             ),
             Leaf::RmsNorm(n) => format!("({},), eps={}", dim(0, 0), float(n.eps)),
             Leaf::Dropout { p } => format!("p={}, inplace=False", float(*p)),
-            Leaf::Act(_) | Leaf::Rotary(_) => String::new(),
+            Leaf::Act(_) | Leaf::Rotary(_) | Leaf::Sinusoidal(_) | Leaf::TypedRotary(_) => String::new(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! (transformers' `ROPE_INIT_FUNCTIONS`, computed with torch's own kernels so the values are
 //! bit-identical), the rotary module's `(cos, sin)`, and `apply_rotary_pos_emb` in its full
 //! form (Llama) and its sliced form (GPT-NeoX's partial rotary: only the first
-//! `rotary_dim` channels of each head rotate).
+//! `rotary_dim` channels of each head rotate), and GPT-J's sinusoid table with its
+//! interleaved (`rotate_every_two`) application.
 //!
 //! Implemented `rope_type`s: `default`, `linear`, `llama3`. Another type (`dynamic`,
 //! `yarn`, `longrope`, …) is refused at load, naming it; adding one is a new arm of
@@ -159,4 +160,51 @@ pub fn apply(q: &Tensor, k: &Tensor, cos: &Tensor, sin: &Tensor, sliced: bool) -
     let q_embed = rotate(&q_rot, &cos, &sin)?;
     let k_embed = rotate(&k_rot, &cos, &sin)?;
     Ok((Tensor::f_cat(&[&q_embed, &q_pass], -1)?, Tensor::f_cat(&[&k_embed, &k_pass], -1)?))
+}
+
+/// GPT-J's rotary module (`GPTJRotaryEmbedding`): a sinusoid table for every position up to
+/// `max_position_embeddings`, computed at load as `create_sinusoidal_positions` does, of which
+/// the forward gathers rows (`(sin, cos)`, in that order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sinusoidal {
+    /// `[positions, dim]`: the sines of the `dim / 2` frequencies, then their cosines.
+    pub table: Vec<f32>,
+    pub positions: i64,
+    pub dim: i64,
+}
+
+impl Sinusoidal {
+    /// `create_sinusoidal_positions(num_pos, dim)`, tensor op for tensor op (the whole table
+    /// at once: a vectorized kernel's tail can round otherwise).
+    pub fn new(positions: i64, dim: i64) -> Result<Sinusoidal, tch::TchError> {
+        // 1.0 / (10000 ** (torch.arange(0, dim, 2, dtype=torch.int64) / dim))
+        let exps = Tensor::f_arange_start_step(0, dim, 2, (DKind::Int64, Device::Cpu))?.f_div_scalar(dim)?;
+        let inv = Tensor::f_pow_scalar(10000, &exps)?.f_reciprocal()?;
+        let inp = Tensor::f_arange(positions, (DKind::Int64, Device::Cpu))?.f_to_kind(DKind::Float)?.f_unsqueeze(1)?.f_mul(&inv)?;
+        let table = Tensor::f_cat(&[inp.f_sin()?, inp.f_cos()?], 1)?.f_contiguous()?;
+        Ok(Sinusoidal { table: Vec::<f32>::try_from(&table.f_flatten(0, -1)?)?, positions, dim })
+    }
+
+    /// `sincos = self.embed_positions[position_ids].to(x.dtype)`, split in halves.
+    pub fn forward(&self, x: &Tensor, position_ids: &Tensor) -> PyResult<(Tensor, Tensor)> {
+        let table = Tensor::f_from_slice(&self.table)?.f_view([self.positions, self.dim])?.f_to_device(x.device())?;
+        let sincos = table.f_index(&[Some(position_ids.shallow_clone())])?.f_to_kind(x.kind())?;
+        let half = sincos.size().last().copied().unwrap_or(0) / 2;
+        let parts = sincos.f_split(half, -1)?;
+        Ok((parts[0].shallow_clone(), parts[1].shallow_clone()))
+    }
+}
+
+/// GPT-J's `apply_rotary_pos_emb(tensor, sin, cos)` on `[B, S, heads, d]`: the tables
+/// repeated pairwise (`repeat_interleave(·[:, :, None, :], 2, 3)`) and `rotate_every_two`
+/// (`stack((-x[..., 1::2], x[..., ::2]), -1).flatten(-2)`), in Python's order.
+pub fn apply_interleaved(t: &Tensor, sin: &Tensor, cos: &Tensor) -> PyResult<Tensor> {
+    let sin = sin.f_unsqueeze(2)?.f_repeat_interleave_self_int(2, Some(3), None)?;
+    let cos = cos.f_unsqueeze(2)?.f_repeat_interleave_self_int(2, Some(3), None)?;
+    let d = t.size().last().copied().unwrap_or(0);
+    let x1 = t.f_slice(-1, 0, d, 2)?;
+    let x2 = t.f_slice(-1, 1, d, 2)?;
+    let rotated = Tensor::f_stack(&[x2.f_neg()?, x1], -1)?.f_flatten(-2, -1)?;
+    let a = t.f_mul(&cos)?;
+    Ok(a.f_add(&rotated.f_mul(&sin)?)?)
 }
