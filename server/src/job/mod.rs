@@ -25,7 +25,6 @@ use crate::interp::code::Code;
 use crate::interp::frame::Frame;
 use crate::interp::host::{Host, HostObj};
 use crate::interp::program::Program;
-use crate::interp::saves;
 use crate::model::ServedModel;
 use crate::request::{ClientGeneration, Method, Request};
 use crate::value::ctx::{Caps, JobCtx};
@@ -50,10 +49,8 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     intra_op_threads(served);
     ctl.threads.store(served.intra_op_threads.max(0) as u32, std::sync::atomic::Ordering::SeqCst);
     let _ = ctl.attn.set(served.structure.attn_implementation());
-    let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
-    saves::reset();
-    crate::interp::modules::set_generation(req.client == ClientGeneration::G1);
-    crate::interp::modules::set_nnsight_05(req.nnsight_05);
+    // Everything the job keeps lives in this context and goes with it, however the job ends.
+    let _installed = JobCtx::new(caps, served.device, ctl.cancel).with_dialect(req.dialect()).install();
     let names = match req.client {
         ClientGeneration::G1 => Names::Bare,
         ClientGeneration::G2 => Names::Qualified,
@@ -63,10 +60,7 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     // values are all alive at the end).
     let held = out.as_ref().map_or(0, |(_, raw)| *raw as u64);
     ctl.peak_bytes.store(crate::value::ctx::peak_tensor_bytes().max(held), std::sync::atomic::Ordering::SeqCst);
-    let out = out.map(|(blob, _)| blob);
-    saves::reset();
-    crate::interp::modules::reset();
-    out
+    out.map(|(blob, _)| blob)
 }
 
 /// libtorch's intra-op threads for this job: the model's advertised count
