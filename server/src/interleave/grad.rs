@@ -27,7 +27,7 @@ use crate::interp::call::Kwargs;
 use crate::interp::code::Code;
 use crate::interp::frame::Frame;
 use crate::interp::host::{HostObj, WithBody};
-use crate::request::ClientGeneration;
+use crate::request::Dialect;
 use crate::value::object::Namespace;
 use crate::value::{Dict, PyErr, PyResult, Value, autograd, ctx};
 
@@ -138,11 +138,11 @@ pub struct BackwardTracer {
     create_graph: bool,
     names: Rc<TreeNames>,
     log: LogSink,
-    client: ClientGeneration,
+    dialect: Dialect,
 }
 
 impl BackwardTracer {
-    pub fn value(tensor: &Value, args: Vec<Value>, kwargs: Kwargs, names: Rc<TreeNames>, log: LogSink, client: ClientGeneration) -> PyResult<Value> {
+    pub fn value(tensor: &Value, args: Vec<Value>, kwargs: Kwargs, names: Rc<TreeNames>, log: LogSink, dialect: Dialect) -> PyResult<Value> {
         let mut vals = crate::interp::call::bind_named("backward", &["gradient", "retain_graph", "create_graph", "inputs"], args, kwargs)?;
         if vals[3].as_ref().is_some_and(|v| !v.is_none()) {
             return Err(PyErr::unsupported("backward(inputs=...)"));
@@ -160,7 +160,7 @@ impl BackwardTracer {
             create_graph,
             names,
             log,
-            client,
+            dialect,
         });
         Ok(Value::Host(t))
     }
@@ -182,7 +182,7 @@ impl BackwardTracer {
         };
         let session = next_id();
         let mut il = Interleaver::new(self.names.clone(), self.log.clone());
-        il.client = self.client;
+        il.dialect = self.dialect;
         il.backward = Some(session);
         // The body sees the enclosing block's names and binds its own there afterwards.
         let parent = frame.locals.clone().unwrap_or_else(|| frame.globals.clone());

@@ -34,15 +34,9 @@ pub fn import(name: &str) -> PyResult<Value> {
     Ok(m)
 }
 
-/// Whether this thread's job came from nnsight 0.5.x: where 0.5 and 0.7 differ in what
-/// the user sees (error texts), the 0.5 text is given.
-pub fn nnsight_05() -> bool {
-    ctx::dialect().is_05()
-}
-
 /// The server's stand-in for one of nnsight's model classes, in this job's hierarchy.
 pub fn nnsight_class(module: &str, name: &str) -> Option<Value> {
-    types::nnsight_class(module, name, ctx::dialect().is_g1()).map(Value::Type)
+    types::nnsight_class(module, name, ctx::dialect().nnsight_classes_g1()).map(Value::Type)
 }
 
 /// Whether the real Python module has this public name (module_names.txt, generated

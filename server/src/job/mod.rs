@@ -26,7 +26,7 @@ use crate::interp::frame::Frame;
 use crate::interp::host::{Host, HostObj};
 use crate::interp::program::Program;
 use crate::model::ServedModel;
-use crate::request::{ClientGeneration, Method, Request};
+use crate::request::{Method, Request};
 use crate::value::ctx::{Caps, JobCtx};
 use crate::value::object::Namespace;
 use crate::value::error::Names;
@@ -51,10 +51,7 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     let _ = ctl.attn.set(served.structure.attn_implementation());
     // Everything the job keeps lives in this context and goes with it, however the job ends.
     let _installed = JobCtx::new(caps, served.device, ctl.cancel).with_dialect(req.dialect()).install();
-    let names = match req.client {
-        ClientGeneration::G1 => Names::Bare,
-        ClientGeneration::G2 => Names::Qualified,
-    };
+    let names = if req.dialect().qualified_error_names() { Names::Qualified } else { Names::Bare };
     let out = run(req, served, ctl.log, ctl.stream).map_err(|e| e.render_as(names));
     // The job's own tensors at their peak, and at least what it hands back (its saved
     // values are all alive at the end).
@@ -110,10 +107,11 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         log(text.strip_suffix('\n').unwrap_or(text).to_string());
         Ok(())
     });
+    let dialect = req.dialect();
     let g = &req.payload;
     let aliases = load::aliases(&req.payload, model.tree());
     let ctx = Rc::new(ModelCtx {
-        names: Rc::new(TreeNames::of(model.tree(), req.client == ClientGeneration::G1)),
+        names: Rc::new(TreeNames::of(model.tree(), dialect.source_07())),
         root_class: root_class(req),
         model,
         tokenizer: served.tokenizer.clone(),
@@ -121,8 +119,8 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         config: served.config.clone(),
         generation_config: served.generation_config.clone(),
         log: sink.clone(),
-        client: req.client,
-        client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(|s| stream::runner(s, req.nnsight_05)),
+        dialect,
+        client_runner: stream.filter(|_| dialect.runs_local_blocks()).map(|s| stream::runner(s, dialect.plain_function_pickles())),
         edits: Default::default(),
         aliases,
         root_type: Default::default(),
@@ -193,7 +191,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         tch::no_grad(body)?;
     }
     let mut saved = user.writes();
-    if req.client == ClientGeneration::G1 {
+    if !dialect.returns_saved_none() {
         // nnsight 0.7 never hands a saved None back to the caller's frame (its local
         // execution leaves such a name unbound), so neither does its remote result.
         saved.retain(|(_, v)| !matches!(v, Value::None));

@@ -11,7 +11,7 @@ mod g2;
 pub mod inflate;
 mod model_key;
 
-pub use dialect::Dialect;
+pub use dialect::{DanglingForm, Dialect};
 pub use g1::{decode_g1, mediator_body};
 pub use g2::{Envelope, decode_g2};
 pub use inflate::{DecodeBudget, Limits};
