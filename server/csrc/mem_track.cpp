@@ -5,7 +5,8 @@
 // CPU allocator: every allocation is delegated to the allocator that was installed before
 // (same addresses, same alignment, so kernels and their numbers do not change) and, when
 // the allocating thread has a job's counter installed, counted against that counter until
-// the memory is freed, on whatever thread and however late. Threads without a counter
+// the memory is freed, on whatever thread and however late. The DataPtrs stay simple
+// (context == data, one deleter), as libtorch's raw allocation interface requires. Threads without a counter
 // (libtorch's intra-op pool, the HTTP runtime) are not counted.
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
@@ -13,6 +14,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 namespace {
 
@@ -30,18 +33,27 @@ struct Counter {
 
 thread_local std::shared_ptr<Counter> current;
 
-// What a counted allocation carries to its deleter: the delegate's DataPtr (freed with
-// its own deleter) and the counter it was charged to.
-struct Charged {
-  c10::DataPtr inner;
+// Counted allocations by address: their size and the counter they were charged to. The
+// DataPtrs handed out stay "simple" (context == data, one deleter for all), as libtorch's
+// raw interface (`raw_allocate` / `raw_deallocate`) requires of the CPU allocator.
+struct Charge {
   std::shared_ptr<Counter> counter;
   int64_t bytes;
 };
+std::mutex charges_mutex;
+std::unordered_map<void*, Charge>* charges = new std::unordered_map<void*, Charge>();  // never freed: outlives every tensor
+c10::DeleterFnPtr delegate_deleter = nullptr;
 
-void free_charged(void* ctx) {
-  auto* c = static_cast<Charged*>(ctx);
-  c->counter->live.fetch_sub(c->bytes, std::memory_order_relaxed);
-  delete c;  // drops `inner`: the delegate frees the memory
+void free_counted(void* ptr) {
+  if (ptr != nullptr) {
+    std::lock_guard<std::mutex> lock(charges_mutex);
+    auto it = charges->find(ptr);
+    if (it != charges->end()) {
+      it->second.counter->live.fetch_sub(it->second.bytes, std::memory_order_relaxed);
+      charges->erase(it);
+    }
+  }
+  delegate_deleter(ptr);
 }
 
 struct Tracking final : c10::Allocator {
@@ -50,15 +62,19 @@ struct Tracking final : c10::Allocator {
 
   c10::DataPtr allocate(size_t n) override {
     c10::DataPtr inner = delegate->allocate(n);
-    std::shared_ptr<Counter> counter = current;
-    if (!counter || n == 0) {
-      return inner;
-    }
-    void* data = inner.get();
     c10::Device device = inner.device();
-    counter->add(static_cast<int64_t>(n));
-    auto* ctx = new Charged{std::move(inner), std::move(counter), static_cast<int64_t>(n)};
-    return c10::DataPtr(data, ctx, &free_charged, device);
+    void* data = inner.release_context();  // simple: the context is the data
+    std::shared_ptr<Counter> counter = current;
+    if (counter && n > 0 && data != nullptr) {
+      counter->add(static_cast<int64_t>(n));
+      std::lock_guard<std::mutex> lock(charges_mutex);
+      charges->emplace(data, Charge{std::move(counter), static_cast<int64_t>(n)});
+    }
+    return c10::DataPtr(data, data, &free_counted, device);
+  }
+
+  c10::DeleterFnPtr raw_deleter() const override {
+    return &free_counted;
   }
 
   void copy_data(void* dest, const void* src, std::size_t count) const override {
@@ -71,9 +87,16 @@ struct Tracking final : c10::Allocator {
 extern "C" {
 
 // Wraps the CPU allocator (once per process; later calls do nothing).
+// Does nothing when the allocator in place has no raw deleter (its DataPtrs are not
+// simple): then nothing is counted.
 void lndif_mem_install() {
-  static Tracking* tracking = [] {
-    auto* t = new Tracking(c10::GetCPUAllocator());
+  static Tracking* tracking = []() -> Tracking* {
+    c10::Allocator* delegate = c10::GetCPUAllocator();
+    delegate_deleter = delegate->raw_deleter();
+    if (delegate_deleter == nullptr) {
+      return nullptr;
+    }
+    auto* t = new Tracking(delegate);
     c10::SetCPUAllocator(t, /*priority=*/100);
     return t;
   }();

@@ -44,6 +44,8 @@ pub struct Batcher {
     /// Whether a padded batch gets mask-derived `position_ids` (nnsight 0.8.x does; the
     /// 0.5–0.7 clients do not).
     pub supply_positions: bool,
+    /// Whether each invoke after the first attends to its own padding (nnsight 0.5).
+    pub attend_own_padding: bool,
     invokes: Vec<(Vec<Value>, Kwargs)>,
     /// Keyword arguments of invokes that add no rows (`max_new_tokens=`, flags).
     pub extra: Kwargs,
@@ -218,7 +220,7 @@ impl Batcher {
         let mut forward: Kwargs = Vec::new();
         for (args, kwargs) in &self.invokes {
             let (mut r, f) = preprocess(tok, args.first(), kwargs)?;
-            if crate::interp::modules::nnsight_05() && !rows.is_empty() {
+            if self.attend_own_padding && !rows.is_empty() {
                 attend_own_padding(tok, &mut r)?;
             }
             rows.extend(r);

@@ -217,7 +217,7 @@ impl CacheView {
         let tree = self.ctx.model.tree();
         // nnsight 0.5's `CacheDict` views are copies of the whole dict with a path: every
         // key, wherever the view is.
-        let prefix = self.path().map(str::to_string).filter(|_| !crate::interp::modules::nnsight_05());
+        let prefix = self.path().map(str::to_string).filter(|_| !self.ctx.dialect.cache_views_hold_everything());
         self.cache
             .snapshot()
             .iter()
@@ -296,7 +296,7 @@ impl HostObj for CacheView {
             _ if name.starts_with('_') => Err(PyErr::attribute_error(name.to_string())),
             // nnsight 0.7's `CacheDict` has no short form: paths start at the root's name.
             _ if self.node.is_none()
-                && self.ctx.client == crate::request::ClientGeneration::G1
+                && self.ctx.dialect.cache_dict()
                 && name != self.ctx.model.tree().node(self.ctx.model.tree().root()).envoy =>
             {
                 Err(PyErr::attribute_error(format!("'{name}' module path was never cached. 'CacheDict' has no matching attribute.")))
@@ -331,7 +331,7 @@ impl HostObj for CacheView {
     /// 0.8.1: the entries of this module (one per run); 0.7's `CacheDict`: the cached
     /// paths at or below this one.
     fn len(&self) -> Option<usize> {
-        if self.ctx.client == crate::request::ClientGeneration::G1 {
+        if self.ctx.dialect.cache_dict() {
             return Some(self.keys().len());
         }
         self.entries().ok().map(|e| e.len())

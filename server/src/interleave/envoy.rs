@@ -16,7 +16,6 @@ use crate::interp::Interp;
 use crate::interp::call::Kwargs;
 use crate::interp::host::{HostObj, WithBody};
 use crate::interp::frame::Frame;
-use crate::request::ClientGeneration;
 use crate::model::{Fwd, Model, ModuleId, NoHooks, TextTokenizer};
 use crate::value::object::{Aux, Native};
 use crate::value::types::ClassRef;
@@ -36,8 +35,8 @@ pub struct ModelCtx {
     pub names: Rc<TreeNames>,
     /// Where `print` goes, for every body of the job.
     pub log: LogSink,
-    /// The client generation the job came from.
-    pub client: crate::request::ClientGeneration,
+    /// How the job speaks to its client (`request::Dialect`).
+    pub dialect: crate::request::Dialect,
     /// Runs a `session.local()` block on the client (G1 blocking jobs only).
     pub client_runner: Option<super::local::ClientRunner>,
     /// `model.edit()` blocks replayed first in every trace of this model handle.
@@ -65,7 +64,7 @@ impl ModelCtx {
             root_class: self.root_class.clone(),
             names: self.names.clone(),
             log: self.log.clone(),
-            client: self.client,
+            dialect: self.dialect,
             client_runner: self.client_runner.clone(),
             edits: std::cell::RefCell::new(self.edits.borrow().clone()),
             aliases: self.aliases.clone(),
@@ -164,9 +163,10 @@ impl Envoy {
         if !(0..n).contains(&j) || self.node().kind != crate::model::Kind::ModuleList {
             // 0.8.1 looks the child up by name, so a bad index is an AttributeError;
             // 0.7 indexes its list of children.
-            return Err(match self.ctx.client {
-                ClientGeneration::G1 => PyErr::index_error("list index out of range"),
-                ClientGeneration::G2 => self.no_attr(&i.to_string()),
+            return Err(if self.ctx.dialect.envoy_index_is_list_index() {
+                PyErr::index_error("list index out of range")
+            } else {
+                self.no_attr(&i.to_string())
             });
         }
         Ok(self.ctx.envoy(kids[j as usize]))
@@ -197,7 +197,7 @@ impl HostObj for Envoy {
         if let Some(c) = &*self.ctx.root_type.borrow() {
             return Some(c.clone());
         }
-        let g1 = self.ctx.client == ClientGeneration::G1;
+        let g1 = self.ctx.dialect.nnsight_classes_g1();
         let t = types::nnsight_class("nnsight", &self.ctx.root_class, g1)
             .unwrap_or(if g1 { &types::LANGUAGE_MODEL_G1 } else { &types::LANGUAGE_MODEL });
         Some(ClassRef::Builtin(t))

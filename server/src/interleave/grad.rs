@@ -27,9 +27,9 @@ use crate::interp::call::Kwargs;
 use crate::interp::code::Code;
 use crate::interp::frame::Frame;
 use crate::interp::host::{HostObj, WithBody};
-use crate::request::ClientGeneration;
+use crate::request::Dialect;
 use crate::value::object::Namespace;
-use crate::value::{Dict, PyErr, PyResult, Value, autograd};
+use crate::value::{Dict, PyErr, PyResult, Value, autograd, ctx};
 
 /// Keys of backward sessions and of hooks (unique in the process).
 static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -46,8 +46,36 @@ struct Running {
     error: Option<PyErr>,
 }
 
-thread_local! {
-    static ACTIVE: Cell<*mut Running> = const { Cell::new(std::ptr::null_mut()) };
+/// The running job's backward pass, if one runs (kept in the job context, so a pass a
+/// panic left behind ends with its job).
+struct Active(Cell<*mut Running>);
+
+impl Default for Active {
+    fn default() -> Self {
+        Active(Cell::new(std::ptr::null_mut()))
+    }
+}
+
+/// The pass running now, null when none (or outside a job).
+fn active() -> *mut Running {
+    ctx::state::<Active>().map_or(std::ptr::null_mut(), |a| a.0.get())
+}
+
+/// Makes `running` the pass hooks deliver to until the guard drops (also on a panic).
+struct Activated(Rc<Active>);
+
+impl Activated {
+    fn new(running: &mut Running) -> PyResult<Activated> {
+        let a = ctx::state::<Active>().ok_or_else(|| PyErr::internal("a backward pass outside a job"))?;
+        a.0.set(running);
+        Ok(Activated(a))
+    }
+}
+
+impl Drop for Activated {
+    fn drop(&mut self) {
+        self.0.0.set(std::ptr::null_mut());
+    }
 }
 
 /// Registers the one-shot hook a `.grad` request of a backward body waits on; returns
@@ -66,13 +94,13 @@ extern "C" fn on_grad(session: u64, key: u64, grad: *mut C_tensor, out: *mut *mu
     // SAFETY: libtorch hands over a tensor it allocated for us.
     let grad = unsafe { autograd::adopt(grad) };
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> c_int {
-        let p = ACTIVE.with(Cell::get);
+        let p = active();
         if p.is_null() {
             return 0;
         }
-        // SAFETY: `ACTIVE` points at the `Running` of `BackwardTracer::run`, which is
-        // blocked in the backward call that fired this hook (same thread), and is cleared
-        // before that frame ends.
+        // SAFETY: `active()` points at the `Running` of `BackwardTracer::run`, which is
+        // blocked in the backward call that fired this hook (same thread), and its
+        // `Activated` guard clears it before that frame ends.
         let running = unsafe { &mut *p };
         if running.session != session {
             // A stale hook of an earlier pass on the same graph: one-shot, so inert.
@@ -110,11 +138,11 @@ pub struct BackwardTracer {
     create_graph: bool,
     names: Rc<TreeNames>,
     log: LogSink,
-    client: ClientGeneration,
+    dialect: Dialect,
 }
 
 impl BackwardTracer {
-    pub fn value(tensor: &Value, args: Vec<Value>, kwargs: Kwargs, names: Rc<TreeNames>, log: LogSink, client: ClientGeneration) -> PyResult<Value> {
+    pub fn value(tensor: &Value, args: Vec<Value>, kwargs: Kwargs, names: Rc<TreeNames>, log: LogSink, dialect: Dialect) -> PyResult<Value> {
         let mut vals = crate::interp::call::bind_named("backward", &["gradient", "retain_graph", "create_graph", "inputs"], args, kwargs)?;
         if vals[3].as_ref().is_some_and(|v| !v.is_none()) {
             return Err(PyErr::unsupported("backward(inputs=...)"));
@@ -132,7 +160,7 @@ impl BackwardTracer {
             create_graph,
             names,
             log,
-            client,
+            dialect,
         });
         Ok(Value::Host(t))
     }
@@ -144,7 +172,7 @@ impl BackwardTracer {
         if t.t.device().is_cuda() {
             return Err(PyErr::unsupported("`with loss.backward():` on a CUDA model"));
         }
-        if !ACTIVE.with(Cell::get).is_null() {
+        if !active().is_null() {
             return Err(PyErr::unsupported("a `with ....backward():` block inside another one"));
         }
         let gradient = match &self.gradient {
@@ -154,7 +182,7 @@ impl BackwardTracer {
         };
         let session = next_id();
         let mut il = Interleaver::new(self.names.clone(), self.log.clone());
-        il.client = self.client;
+        il.dialect = self.dialect;
         il.backward = Some(session);
         // The body sees the enclosing block's names and binds its own there afterwards.
         let parent = frame.locals.clone().unwrap_or_else(|| frame.globals.clone());
@@ -163,9 +191,9 @@ impl BackwardTracer {
             il.add(code, scope.clone(), None)?;
             il.start()?;
             let mut running = Running { session, il: &mut il, error: None };
-            ACTIVE.with(|a| a.set(&mut running));
+            let activated = Activated::new(&mut running)?;
             let pass = autograd::backward(&t.t, gradient.as_ref(), self.retain_graph, self.create_graph);
-            ACTIVE.with(|a| a.set(std::ptr::null_mut()));
+            drop(activated);
             if let Some(e) = running.error.take() {
                 return Err(e);
             }

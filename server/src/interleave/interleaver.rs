@@ -6,7 +6,7 @@
 //! returns, a worker still parked asked for a location the model ran past: nnsight's
 //! `OutOfOrderError` is thrown into it at the line that asked.
 
-use crate::request::ClientGeneration;
+use crate::request::{DanglingForm, Dialect};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -43,7 +43,7 @@ pub struct Interleaver {
     /// Warnings to show the user (a loop that asked for a step the run did not make).
     pub warnings: Vec<String>,
     /// Whose words errors use (0.7 and 0.8 name a missed module differently).
-    pub client: ClientGeneration,
+    pub dialect: Dialect,
     /// `tracer.cache()`s, each with the rows of the worker that declared it.
     caches: Vec<(Group, Rc<Cache>)>,
     /// The backward pass this interleaver serves (`with loss.backward():`), if it does.
@@ -107,7 +107,7 @@ impl Interleaver {
             log,
             stopped: None,
             warnings: Vec::new(),
-            client: ClientGeneration::G2,
+            dialect: Dialect::default(),
             caches: Vec::new(),
             backward: None,
         }
@@ -126,7 +126,7 @@ impl Interleaver {
             backward: self.backward,
             grad_keys: RefCell::new(HashMap::new()),
         });
-        let worker = Worker::new(code, scope.clone(), cursor.clone(), self.log.clone(), self.tree.clone(), self.client)?;
+        let worker = Worker::new(code, scope.clone(), cursor.clone(), self.log.clone(), self.tree.clone(), self.dialect)?;
         self.mediators.push(Mediator {
             worker,
             pending: None,
@@ -350,16 +350,16 @@ impl Interleaver {
                     None,
                 ),
                 _ => {
-                    let requester = match (self.client, req.loc.site) {
+                    let requester = match (self.dialect.names_grad_by_provider(), req.loc.site) {
                         // nnsight 0.7 names a gradient by its provider alone.
-                        (ClientGeneration::G1, Site::Grad(key)) => format!("{key}.grad"),
+                        (true, Site::Grad(key)) => format!("{key}.grad"),
                         _ => self.tree.requester(&req.loc, req.occurrence),
                     };
                     let seen = req.loc.module.is_some() && self.counts.borrow().get(&req.loc).copied().unwrap_or(0) > req.occurrence;
-                    let e = match self.client {
+                    let e = match self.dialect.dangling() {
                         // nnsight 0.5's `Mediator.OutOfOrderError` for a module the run
                         // already passed; its `check_dangling_mediators` ValueError else.
-                        ClientGeneration::G1 if crate::interp::modules::nnsight_05() => match (seen, req.loc.site) {
+                        DanglingForm::Missed05 => match (seen, req.loc.site) {
                             (true, site) if !matches!(site, Site::Grad(_)) => PyErr::new(
                                 &types::OUT_OF_ORDER_ERROR,
                                 format!("Value was missed for {requester}. Did you call an Envoy out of order?"),
@@ -368,12 +368,12 @@ impl Interleaver {
                                 "Execution complete but `{requester}` was not provided. Did you call an Envoy out of order? Investigate why this module was not called."
                             )),
                         },
-                        ClientGeneration::G2 => PyErr::new(
+                        DanglingForm::OutOfOrder => PyErr::new(
                             &types::OUT_OF_ORDER_ERROR,
                             format!("'{requester}' was requested but the model already ran past it"),
                         ),
                         // nnsight 0.7's `Interleaver.check_dangling_mediators`.
-                        ClientGeneration::G1 => PyErr::new(
+                        DanglingForm::MissedProvider => PyErr::new(
                             &types::MISSED_PROVIDER_ERROR,
                             format!("Execution complete but `{requester}` was not provided. Did you call an Envoy out of order? Investigate why this module was not called."),
                         ),

@@ -42,9 +42,10 @@ impl SourceObj {
 
     /// What the client lists and names: 0.8.1's table, or 0.7's (its calls only).
     fn listed(&self) -> &'static OpTable {
-        match self.ctx.client {
-            crate::request::ClientGeneration::G1 => table_07(self.ctx.model.tree().node(self.id).class).expect("checked by SourceObj::of"),
-            crate::request::ClientGeneration::G2 => self.table(),
+        if self.ctx.dialect.source_07() {
+            table_07(self.ctx.model.tree().node(self.id).class).expect("checked by SourceObj::of")
+        } else {
+            self.table()
         }
     }
 }
@@ -63,7 +64,7 @@ impl HostObj for SourceObj {
             return Ok(Value::list(self.listed().names.iter().map(|n| Value::str(n)).collect()));
         }
         let class = self.ctx.model.tree().node(self.id).class;
-        let g1 = self.ctx.client == crate::request::ClientGeneration::G1;
+        let g1 = self.ctx.dialect.source_07();
         let op = if g1 { self.listed().index(name).and_then(|i| op_07(class, i)) } else { self.table().index(name) };
         match op {
             Some(op) => {
@@ -122,7 +123,7 @@ impl HostObj for OpEnvoy {
                 first_input(&inputs)
             }
             // nnsight 0.7's OperationEnvoy has no `skip`.
-            "skip" if self.ctx.client == crate::request::ClientGeneration::G1 => {
+            "skip" if self.ctx.dialect.source_07() => {
                 Err(PyErr::attribute_error("'OperationEnvoy' object has no attribute 'skip'"))
             }
             "skip" => Ok(Native::with_aux("skip", Some(this.clone()), |it, n, args, _| {

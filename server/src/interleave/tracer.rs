@@ -149,16 +149,14 @@ impl TracerObj {
 
     /// A block's scope as the client's nnsight scopes it (see `Namespace::delete_through`).
     fn scope(&self, ns: Rc<Namespace>) -> Rc<Namespace> {
-        match self.ctx.client {
-            crate::request::ClientGeneration::G1 => ns.delete_through(),
-            crate::request::ClientGeneration::G2 => ns,
-        }
+        if self.ctx.dialect.scope_deletes_through() { ns.delete_through() } else { ns }
     }
 
     fn new_interleaver(&self) -> Interleaver {
         let mut il = Interleaver::new(self.ctx.names.clone(), self.ctx.log.clone());
-        il.batcher.supply_positions = self.ctx.client == crate::request::ClientGeneration::G2;
-        il.client = self.ctx.client;
+        il.batcher.supply_positions = self.ctx.dialect.supplies_position_ids();
+        il.batcher.attend_own_padding = self.ctx.dialect.invokes_attend_own_padding();
+        il.dialect = self.ctx.dialect;
         il
     }
 
@@ -167,10 +165,7 @@ impl TracerObj {
         if in_worker(it) {
             // nnsight's own words (a trace's parent is the running trace); a session is
             // how several traces share values.
-            return Err(match self.ctx.client {
-                crate::request::ClientGeneration::G2 => PyErr::value_error("cyclic parent chain"),
-                crate::request::ClientGeneration::G1 => invoking_while_running(self.ctx.client),
-            });
+            return Err(PyErr::value_error(self.ctx.dialect.trace_inside_trace()));
         }
         if !matches!(*self.state.borrow(), State::Fresh) {
             return Err(PyErr::runtime_error("this tracer has already run; open a new `with model.trace(...)`"));
@@ -302,8 +297,8 @@ impl TracerObj {
                     .iter()
                     .find(|(k, _)| k.as_ref() == "max_new_tokens")
                     .and_then(|(_, v)| v.as_int());
-                if let (Some(n), crate::request::ClientGeneration::G1) = (named, self.ctx.client) {
-                    return n.max(0) as usize;
+                if let Some(n) = self.ctx.dialect.iteration_bound(named) {
+                    return n;
                 }
                 let max = named
                     .or_else(|| self.ctx.generation_config.get("max_new_tokens").and_then(serde_json::Value::as_i64))
@@ -317,7 +312,7 @@ impl TracerObj {
     fn register(&self, code: Rc<Code>, scope: Rc<Namespace>, args: Vec<Value>, kwargs: Kwargs) -> PyResult<()> {
         let mut st = self.state.borrow_mut();
         let State::Collecting(il) = &mut *st else {
-            return Err(invoking_while_running(self.ctx.client));
+            return Err(invoking_while_running(self.ctx.dialect));
         };
         let group = il.batcher.add(args, kwargs)?;
         il.add(code, scope, group)
@@ -346,7 +341,7 @@ impl HostObj for TracerObj {
             "invoke" => bound("invoke", |it, n, args, kwargs| {
                 let t = tracer_of(n)?;
                 if in_worker(it) || !matches!(*t.state.borrow(), State::Collecting(_)) {
-                    return Err(invoking_while_running(t.ctx.client));
+                    return Err(invoking_while_running(t.ctx.dialect));
                 }
                 let inv: Rc<dyn HostObj> = Rc::new(InvokerObj {
                     tracer: n.recv.clone().unwrap_or(Value::None),
@@ -376,12 +371,12 @@ impl HostObj for TracerObj {
             "result" => return request(it, Event::Value, Loc::result(), "result"),
             "model" => return Ok(self.ctx.envoy(self.ctx.model.tree().root())),
             "iter" => {
-                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.step_bound(), start: 0, stop: None, steps: None, client: self.ctx.client });
+                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.step_bound(), start: 0, stop: None, steps: None, dialect: self.ctx.dialect });
                 return Ok(Value::Host(i));
             }
             "all" => bound("all", |_, n, _, _| {
                 let t = tracer_of(n)?;
-                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: t.step_bound(), start: 0, stop: None, steps: None, client: t.ctx.client });
+                let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: t.step_bound(), start: 0, stop: None, steps: None, dialect: t.ctx.dialect });
                 Ok(Value::Host(i))
             }),
             "cache" => bound("cache", |it, n, args, kwargs| {
@@ -390,7 +385,7 @@ impl HostObj for TracerObj {
                     return Err(PyErr::value_error("Cannot access `tracer.cache()` outside of interleaving"));
                 };
                 // nnsight 0.7 lets a cache start late: it records from there on.
-                if w.cursor.requested.get() && t.ctx.client == crate::request::ClientGeneration::G2 {
+                if w.cursor.requested.get() && !t.ctx.dialect.cache_may_start_late() {
                     return Err(PyErr::value_error("tracer.cache() must be declared before reading or modifying a model value"));
                 }
                 let options = super::cache::options(it, &t.ctx, args, kwargs)?;
@@ -460,11 +455,11 @@ impl HostObj for EditObj {
             }
             if let Some(t) = body.target {
                 let model = self.ctx.envoy(self.ctx.model.tree().root());
-                let bound = match (self.ctx.client, self.inplace) {
+                let bound = match (self.ctx.dialect.edit_binds_model(), self.inplace) {
                     // nnsight 0.7's `EditingTracer.__enter__` binds the (edited) model.
-                    (crate::request::ClientGeneration::G1, _) => model,
-                    (_, true) => this.clone(),
-                    (_, false) => Value::tuple(vec![this.clone(), model]),
+                    (true, _) => model,
+                    (false, true) => this.clone(),
+                    (false, false) => Value::tuple(vec![this.clone(), model]),
                 };
                 it.assign(frame, t, bound)?;
             }
@@ -502,7 +497,7 @@ impl HostObj for InvokerObj {
                 return Err(PyErr::internal("an invoker without its tracer"));
             };
             if in_worker(it) {
-                return Err(invoking_while_running(t.ctx.client));
+                return Err(invoking_while_running(t.ctx.dialect));
             }
             if let Some(target) = body.target {
                 it.assign(frame, target, this.clone())?;
@@ -585,7 +580,7 @@ impl HostObj for SessionObj {
     fn getattr(&self, _it: &mut Interp, this: &Value, name: &str) -> PyResult<Value> {
         match name {
             // nnsight 0.5–0.7's `RemoteTracer.local()` (hybrid execution).
-            "local" if self.ctx.client == crate::request::ClientGeneration::G1 => {
+            "local" if self.ctx.dialect.runs_local_blocks() => {
                 Ok(Native::with_aux("local", Some(this.clone()), |_, n, _, _| {
                     let Some(Value::Host(h)) = &n.recv else { return Err(PyErr::internal("local() without its session")) };
                     let Some(s) = h.as_any().downcast_ref::<SessionObj>() else {
@@ -622,8 +617,8 @@ pub struct Iterations {
     start: i64,
     stop: Option<i64>,
     steps: Option<Vec<i64>>,
-    /// What `with tracer.iter[...] as x:` binds: 0.7 the step, 0.8 the selection.
-    client: crate::request::ClientGeneration,
+    /// What `with tracer.iter[...] as x:` binds and how a short run ends it.
+    dialect: crate::request::Dialect,
 }
 
 impl HostObj for Iterations {
@@ -658,7 +653,7 @@ impl HostObj for Iterations {
                 (i, Some(i + 1), None)
             }
         };
-        let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.bound, start, stop, steps, client: self.client });
+        let i: Rc<dyn HostObj> = Rc::new(Iterations { bound: self.bound, start, stop, steps, dialect: self.dialect });
         Ok(Value::Host(i))
     }
 
@@ -674,12 +669,12 @@ impl HostObj for Iterations {
             let Value::Host(h) = &run else {
                 return Err(PyErr::internal("a tracer.iter run that is not a host object"));
             };
-            if let (Some(t), crate::request::ClientGeneration::G2) = (body.target, self.client) {
+            if let (Some(t), false) = (body.target, self.dialect.iteration_binds_step()) {
                 it.assign(frame, t, this.clone())?;
             }
             let r = (|| -> PyResult<()> {
                 while let Some(step) = h.next(it, &run).transpose()?.flatten() {
-                    if let (Some(t), crate::request::ClientGeneration::G1) = (body.target, self.client) {
+                    if let (Some(t), true) = (body.target, self.dialect.iteration_binds_step()) {
                         it.assign(frame, t, step)?;
                     }
                     // A `return` or `break` ends this step's block, as returning from
@@ -691,7 +686,7 @@ impl HostObj for Iterations {
             // 0.8.1 keeps what the reached steps saved when the run ends short of the
             // selection (`except OutOfOrderError: pass`).
             let r = match r {
-                Err(e) if self.client == crate::request::ClientGeneration::G2 && e.is_instance_of(&types::OUT_OF_ORDER_ERROR) => Ok(()),
+                Err(e) if self.dialect.iteration_ends_quietly() && e.is_instance_of(&types::OUT_OF_ORDER_ERROR) => Ok(()),
                 other => other,
             };
             h.close(it);
@@ -774,9 +769,6 @@ impl HostObj for IterRun {
 }
 
 /// `tracer.invoke()` inside a running invoke, in the client's words.
-fn invoking_while_running(client: crate::request::ClientGeneration) -> PyErr {
-    PyErr::value_error(match client {
-        crate::request::ClientGeneration::G1 => "Cannot invoke during an active model execution / interleaving.",
-        crate::request::ClientGeneration::G2 => "Cannot invoke while the model is already running.",
-    })
+fn invoking_while_running(dialect: crate::request::Dialect) -> PyErr {
+    PyErr::value_error(dialect.invoke_while_running())
 }

@@ -16,7 +16,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use super::interleaver::TreeNames;
 use super::loc::Loc;
 use crate::interp::call::Kwargs;
-use crate::request::ClientGeneration;
+use crate::request::Dialect;
 use crate::interp::Interp;
 use crate::interp::code::Code;
 use crate::interp::host::Host;
@@ -96,7 +96,7 @@ pub struct WorkerHost {
     log: LogSink,
     limit: usize,
     names: Rc<TreeNames>,
-    client: ClientGeneration,
+    dialect: Dialect,
 }
 
 impl WorkerHost {
@@ -143,7 +143,7 @@ impl Host for WorkerHost {
         (self.log)(text)
     }
     fn backward_tracer(&mut self, tensor: &Value, args: Vec<Value>, kwargs: Kwargs) -> Option<PyResult<Value>> {
-        Some(super::grad::BackwardTracer::value(tensor, args, kwargs, self.names.clone(), self.log.clone(), self.client))
+        Some(super::grad::BackwardTracer::value(tensor, args, kwargs, self.names.clone(), self.log.clone(), self.dialect))
     }
     fn grad(&mut self, tensor: &Value) -> Option<PyResult<Value>> {
         self.cursor.backward?;
@@ -172,7 +172,7 @@ pub enum Step {
 
 impl Worker {
     /// A worker that will run `code` against `scope` when first resumed.
-    pub fn new(code: Rc<Code>, scope: Rc<Namespace>, cursor: Rc<Cursor>, log: LogSink, names: Rc<TreeNames>, client: ClientGeneration) -> PyResult<Worker> {
+    pub fn new(code: Rc<Code>, scope: Rc<Namespace>, cursor: Rc<Cursor>, log: LogSink, names: Rc<TreeNames>, dialect: Dialect) -> PyResult<Worker> {
         let stack = DefaultStack::new(WORKER_STACK)
             .map_err(|e| PyErr::memory(format!("could not reserve a worker stack: {e}")))?;
         let limit = stack::limit_for(stack.limit().get());
@@ -187,7 +187,7 @@ impl Worker {
                 log,
                 limit,
                 names,
-                client,
+                dialect,
             };
             let mut it = Interp::new(&mut host);
             it.exec_module(code, scope)

@@ -17,52 +17,26 @@ use crate::value::object::{Aux, Native, PyModule};
 use crate::value::types;
 use crate::value::{Dict, List, PyErr, PyResult, Value, ctx, int};
 
+/// The running job's module objects, one per name (`import a as x; import a as y; x is y`);
+/// kept in the job context, so they end with the job. Outside a job nothing is kept.
+#[derive(Default)]
+struct Imported(std::cell::RefCell<std::collections::HashMap<String, Value>>);
+
 pub fn import(name: &str) -> PyResult<Value> {
-    // One module object per name and job thread (`import a as x; import a as y; x is y`).
-    if let Some(m) = CACHE.with(|c| c.borrow().get(name).cloned()) {
+    let cache = ctx::state::<Imported>();
+    if let Some(m) = cache.as_ref().and_then(|c| c.0.borrow().get(name).cloned()) {
         return Ok(m);
     }
     let m = load(name)?;
-    CACHE.with(|c| c.borrow_mut().insert(name.to_string(), m.clone()));
+    if let Some(c) = cache {
+        c.0.borrow_mut().insert(name.to_string(), m.clone());
+    }
     Ok(m)
-}
-
-thread_local! {
-    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Value>> = Default::default();
-    /// Whether this thread's job came from an nnsight 0.5-0.7 client (whose model
-    /// classes derive from `NNsight`).
-    static G1: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Whether it came from nnsight 0.5.x, whose errors read differently from 0.7's.
-    static V05: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Forgets this thread's module objects (a job ended).
-pub fn reset() {
-    let _ = CACHE.try_with(|c| c.borrow_mut().clear());
-    let _ = G1.try_with(|g| g.set(false));
-    let _ = V05.try_with(|g| g.set(false));
-}
-
-/// Says which client generation this thread's job came from (`g1`: nnsight 0.5-0.7),
-/// for the hierarchy of nnsight's classes (`types::nnsight_class`).
-pub fn set_generation(g1: bool) {
-    G1.with(|g| g.set(g1));
-}
-
-/// Says whether this thread's job came from nnsight 0.5.x (see [`nnsight_05`]).
-pub fn set_nnsight_05(on: bool) {
-    V05.with(|g| g.set(on));
-}
-
-/// Whether this thread's job came from nnsight 0.5.x: where 0.5 and 0.7 differ in what
-/// the user sees (error texts), the 0.5 text is given.
-pub fn nnsight_05() -> bool {
-    V05.with(std::cell::Cell::get)
 }
 
 /// The server's stand-in for one of nnsight's model classes, in this job's hierarchy.
 pub fn nnsight_class(module: &str, name: &str) -> Option<Value> {
-    types::nnsight_class(module, name, G1.with(std::cell::Cell::get)).map(Value::Type)
+    types::nnsight_class(module, name, ctx::dialect().nnsight_classes_g1()).map(Value::Type)
 }
 
 /// Whether the real Python module has this public name (module_names.txt, generated

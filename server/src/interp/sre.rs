@@ -22,6 +22,7 @@ const MULTILINE: i64 = 8;
 const DOTALL: i64 = 16;
 const VERBOSE: i64 = 64;
 
+// Not job state: compiled patterns keyed by (pattern, flags), the same for every job.
 thread_local! {
     static CACHE: std::cell::RefCell<HashMap<(String, i64), Rc<Regex>>> = Default::default();
 }

@@ -8,6 +8,14 @@ use super::program::Program;
 use crate::value::object::Namespace;
 use crate::value::{PyErr, stack};
 
+/// A job context with the default caps, as a job thread has one (module objects and the
+/// saved set live in it).
+fn job() -> crate::value::ctx::Installed {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    crate::value::ctx::JobCtx::new(crate::value::ctx::Caps::default(), tch::Device::Cpu, Arc::new(AtomicBool::new(false))).install()
+}
+
 /// Runs `src` on a thread with a job-sized stack (as the server's job threads have).
 fn run(src: &str) -> Result<String, (String, String)> {
     const STACK: usize = 64 << 20;
@@ -16,6 +24,7 @@ fn run(src: &str) -> Result<String, (String, String)> {
         .stack_size(STACK)
         .spawn(move || {
             stack::enter(STACK);
+            let _job = job();
             let go = || -> Result<String, PyErr> {
                 let program = Program::parse(&src, "<test>")?;
                 let code = Code::module(program.clone(), &program.module().body, "<module>")?;
@@ -40,6 +49,7 @@ fn run_capturing(src: &str) -> (String, Result<(), String>) {
         .stack_size(STACK)
         .spawn(move || {
             stack::enter(STACK);
+            let _job = job();
             let mut host = BufferHost::default();
             let r = (|| -> Result<(), PyErr> {
                 let program = Program::parse(&src, "<test>")?;

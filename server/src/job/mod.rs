@@ -26,9 +26,8 @@ use crate::interp::code::Code;
 use crate::interp::frame::Frame;
 use crate::interp::host::{Host, HostObj};
 use crate::interp::program::Program;
-use crate::interp::saves;
 use crate::model::ServedModel;
-use crate::request::{ClientGeneration, Method, Request};
+use crate::request::{Method, Request};
 use crate::value::ctx::{Caps, JobCtx};
 use crate::value::object::Namespace;
 use crate::value::error::Names;
@@ -51,14 +50,9 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     intra_op_threads(served);
     ctl.threads.store(served.intra_op_threads.max(0) as u32, std::sync::atomic::Ordering::SeqCst);
     let _ = ctl.attn.set(served.structure.attn_implementation());
-    let _installed = JobCtx::new(caps, served.device, ctl.cancel).install();
-    saves::reset();
-    crate::interp::modules::set_generation(req.client == ClientGeneration::G1);
-    crate::interp::modules::set_nnsight_05(req.nnsight_05);
-    let names = match req.client {
-        ClientGeneration::G1 => Names::Bare,
-        ClientGeneration::G2 => Names::Qualified,
-    };
+    // Everything the job keeps lives in this context and goes with it, however the job ends.
+    let _installed = JobCtx::new(caps, served.device, ctl.cancel).with_dialect(req.dialect()).install();
+    let names = if req.dialect().qualified_error_names() { Names::Qualified } else { Names::Bare };
     let meter = memory::Meter::start();
     let out = run(req, served, ctl.log, ctl.stream).map_err(|e| e.render_as(names));
     // The peak of the tensor memory the job held, measured at the allocator (what the
@@ -66,10 +60,7 @@ pub fn execute(req: &Request, served: &ServedModel, caps: Caps, ctl: crate::jobs
     // sees nothing (tensors on a GPU).
     let measured = meter.finish();
     ctl.peak_bytes.store(measured.max(crate::value::ctx::peak_tensor_bytes()), std::sync::atomic::Ordering::SeqCst);
-    let out = out.map(|(blob, _)| blob);
-    saves::reset();
-    crate::interp::modules::reset();
-    out
+    out.map(|(blob, _)| blob)
 }
 
 /// libtorch's intra-op threads for this job: the model's advertised count
@@ -119,10 +110,11 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         log(text.strip_suffix('\n').unwrap_or(text).to_string());
         Ok(())
     });
+    let dialect = req.dialect();
     let g = &req.payload;
     let aliases = load::aliases(&req.payload, model.tree());
     let ctx = Rc::new(ModelCtx {
-        names: Rc::new(TreeNames::of(model.tree(), req.client == ClientGeneration::G1)),
+        names: Rc::new(TreeNames::of(model.tree(), dialect.source_07())),
         root_class: root_class(req),
         model,
         tokenizer: served.tokenizer.clone(),
@@ -130,8 +122,8 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         config: served.config.clone(),
         generation_config: served.generation_config.clone(),
         log: sink.clone(),
-        client: req.client,
-        client_runner: stream.filter(|_| req.client == ClientGeneration::G1).map(|s| stream::runner(s, req.nnsight_05)),
+        dialect,
+        client_runner: stream.filter(|_| dialect.runs_local_blocks()).map(|s| stream::runner(s, dialect.plain_function_pickles())),
         edits: Default::default(),
         aliases,
         root_type: Default::default(),
@@ -202,7 +194,7 @@ fn run(req: &Request, served: &ServedModel, log: Log, stream: Option<crate::jobs
         tch::no_grad(body)?;
     }
     let mut saved = user.writes();
-    if req.client == ClientGeneration::G1 {
+    if !dialect.returns_saved_none() {
         // nnsight 0.7 never hands a saved None back to the caller's frame (its local
         // execution leaves such a name unbound), so neither does its remote result.
         saved.retain(|(_, v)| !matches!(v, Value::None));

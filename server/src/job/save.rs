@@ -322,7 +322,7 @@ impl Saver {
         let tree = v.ctx.model.tree();
         let path = v.node.map(|id| tree.node(id).envoy.clone());
         // 0.5's views hold every entry (a copy of the whole dict with a path).
-        let below = path.clone().filter(|_| !crate::interp::modules::nnsight_05());
+        let below = path.clone().filter(|_| !v.ctx.dialect.cache_views_hold_everything());
         let mut items = Vec::new();
         for (module, list) in v.cache.snapshot() {
             let key = tree.node(module).envoy.clone();
@@ -344,7 +344,7 @@ impl Saver {
     /// `_path`) over the `Cache` of `Cache.__getstate__` (no model) whose `entries` map each
     /// module path to its `Entry` dataclasses. Views of one cache share its node.
     fn cache_view(&mut self, v: &CacheView) -> PyResult<SaveId> {
-        if v.ctx.client == crate::request::ClientGeneration::G1 {
+        if v.ctx.dialect.cache_dict() {
             return self.cache_dict_07(v);
         }
         let cache_key = crate::value::Identity::Ptr(Rc::as_ptr(&v.cache) as *const u8 as usize);

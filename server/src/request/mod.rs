@@ -5,11 +5,13 @@
 //! `RequestModel` holding the block compiled into a function ([`g1`]; docs/protocol.md). The
 //! model, envoys and tokenizer are persistent ids or envoy objects carrying their `path`.
 
+mod dialect;
 mod g1;
 mod g2;
 pub mod inflate;
 mod model_key;
 
+pub use dialect::{DanglingForm, Dialect};
 pub use g1::{decode_g1, mediator_body};
 pub use g2::{Envelope, decode_g2};
 pub use inflate::{DecodeBudget, Limits};

@@ -1,10 +1,20 @@
-//! The running job's context, one per job thread: the caps every value constructor checks
-//! (docs/architecture.md), the step/deadline/cancel budget the evaluator ticks, the registry that
-//! breaks reference cycles when the job ends, the tensor memory it holds, and the device
-//! and RNG user-created tensors use. Installed by [`JobCtx::install`] for the life of a
-//! job; outside a job (unit tests) the defaults apply.
-
+//! The running job's context, one per job thread, owning everything a job keeps between
+//! calls: the caps every value constructor checks (docs/architecture.md), the
+//! step/deadline/cancel budget the evaluator ticks, the registry that breaks reference
+//! cycles when the job ends, the tensor memory it holds, the device and RNG user-created
+//! tensors use, the byte ranges of the model's weights a job may not write, the client's
+//! [`Dialect`], and the typed state other modules keep for the job ([`state`]: the saved
+//! set, the module objects, the running backward pass). Installed by [`JobCtx::install`]
+//! for the life of a job; the guard drops all of it when the job ends, however it ends (a
+//! panic unwinding through the runner included), so nothing of one job reaches the next
+//! job a reused runner thread runs. Outside a job (unit tests) the defaults apply and
+//! [`state`] keeps nothing.
+//!
+//! The one `thread_local!` here holds the installed context itself: the job runs on one
+//! OS thread (its workers are coroutines on that thread), so the thread is where the job is.
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +24,7 @@ use tch::Device;
 
 use super::error::{PyErr, PyResult};
 use super::heap::Heap;
+use crate::request::Dialect;
 
 /// Every size user code can create is bounded; each cap is configurable on the command line.
 #[derive(Debug, Clone, Copy)]
@@ -82,20 +93,31 @@ pub struct JobCtx {
     pub(super) heap: RefCell<Heap>,
     tensor_bytes: Cell<u64>,
     peak_bytes: Cell<u64>,
+    /// How the job speaks to its client.
+    dialect: Dialect,
+    /// Byte ranges of the served model's weights, sorted by start ([`weight_ranges`]).
+    weights: RefCell<Vec<(usize, usize)>>,
+    /// State other modules keep for the job, one value per type ([`state`]).
+    states: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
 
 thread_local! {
+    /// The job installed on this thread (not job state itself: where to find it).
     static JOB: RefCell<Option<Rc<JobCtx>>> = const { RefCell::new(None) };
 }
 
-/// Uninstalls the job context (and breaks every cycle the job made) when dropped.
+/// Uninstalls the job context when dropped (also while a panic unwinds): breaks every
+/// cycle the job made, then drops everything the context owns.
 pub struct Installed(());
 
 impl Drop for Installed {
     fn drop(&mut self) {
+        // Taken out first: what drops below runs as outside a job.
         let job = JOB.with(|j| j.borrow_mut().take());
         if let Some(job) = job {
             job.heap.borrow_mut().clear_all();
+            let states = std::mem::take(&mut *job.states.borrow_mut());
+            drop(states);
         }
     }
 }
@@ -111,7 +133,16 @@ impl JobCtx {
             heap: RefCell::new(Heap::default()),
             tensor_bytes: Cell::new(0),
             peak_bytes: Cell::new(0),
+            dialect: Dialect::default(),
+            weights: RefCell::new(Vec::new()),
+            states: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The client's dialect (nnsight 0.8's when not given).
+    pub fn with_dialect(mut self, dialect: Dialect) -> JobCtx {
+        self.dialect = dialect;
+        self
     }
 
     /// Makes this the current thread's job until the guard drops.
@@ -132,6 +163,37 @@ pub fn caps() -> Caps {
 /// The device user-created tensors default to (the model's).
 pub fn device() -> Device {
     with(|j| j.map_or(Device::Cpu, |j| j.device))
+}
+
+/// The running job's dialect (nnsight 0.8's outside a job).
+pub fn dialect() -> Dialect {
+    with(|j| j.map_or_else(Dialect::default, |j| j.dialect))
+}
+
+/// Declares the weights of the model the running job runs on (ignored outside a job).
+pub fn set_weight_ranges(mut ranges: Vec<(usize, usize)>) {
+    ranges.sort_unstable();
+    with(|j| {
+        if let Some(j) = j {
+            *j.weights.borrow_mut() = ranges;
+        }
+    })
+}
+
+/// Whether `[lo, hi)` overlaps the running job's model weights.
+pub fn overlaps_weights(lo: usize, hi: usize) -> bool {
+    with(|j| j.is_some_and(|j| j.weights.borrow().iter().any(|&(s, e)| s < hi && lo < e)))
+}
+
+/// The running job's state of type `T` (created with `T::default()` on first use), or
+/// `None` outside a job. Each module that keeps something per job declares its own
+/// type and uses interior mutability inside it; the context drops it with the job.
+pub fn state<T: Default + 'static>() -> Option<Rc<T>> {
+    with(|j| {
+        let j = j?;
+        let any = j.states.borrow_mut().entry(TypeId::of::<T>()).or_insert_with(|| Rc::new(T::default())).clone();
+        Some(any.downcast::<T>().unwrap_or_else(|_| unreachable!("job state is keyed by its type")))
+    })
 }
 
 pub(super) fn with_heap(f: impl FnOnce(&mut Heap)) {

@@ -8,6 +8,8 @@ use std::cell::{Cell, RefCell};
 
 use super::Value;
 
+// Not job state: the work list of the drop running now on this thread, empty between drops
+// (a value of one job is never left in it when the drop that queued it returns).
 thread_local! {
     static DRAINING: Cell<bool> = const { Cell::new(false) };
     static QUEUE: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };

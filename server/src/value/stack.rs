@@ -10,6 +10,8 @@ use super::error::{PyErr, PyResult};
 /// Headroom kept below the guard for libtorch kernels and the unwinding path.
 const MARGIN: usize = 512 << 10;
 
+// Not job state: the limit belongs to the native stack running now (the job thread's, or
+// the worker coroutine's `interleave::worker` switches to, which swaps it on each switch).
 thread_local! {
     static LIMIT: Cell<usize> = const { Cell::new(0) };
 }

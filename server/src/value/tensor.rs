@@ -3,7 +3,6 @@
 //! accounting that bounds what user code allocates, and the guard that keeps a job from
 //! writing into the served model's weights (they are shared by every job).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use tch::Tensor;
@@ -98,15 +97,9 @@ pub fn shape_numel(shape: &[i64]) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
-thread_local! {
-    /// Byte ranges of the served model's weights, sorted by start.
-    static WEIGHTS: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Declares the weights of the model this thread's job runs on.
-pub fn set_weight_ranges(mut ranges: Vec<(usize, usize)>) {
-    ranges.sort_unstable();
-    WEIGHTS.with(|w| *w.borrow_mut() = ranges);
+/// Declares the weights of the model this thread's job runs on (kept by the job context).
+pub fn set_weight_ranges(ranges: Vec<(usize, usize)>) {
+    ctx::set_weight_ranges(ranges);
 }
 
 /// The byte range a tensor's elements span.
@@ -131,7 +124,7 @@ pub fn check_writable(t: &Tensor) -> PyResult<()> {
     let Some((lo, hi)) = byte_range(t) else {
         return Ok(());
     };
-    let hit = WEIGHTS.with(|w| w.borrow().iter().any(|&(s, e)| s < hi && lo < e));
+    let hit = ctx::overlaps_weights(lo, hi);
     if hit {
         return Err(PyErr::runtime_error(
             "this tensor shares memory with the served model's weights, which localndif never lets a job modify (they are shared by every job); edit a copy (`.clone()`) or use `model.edit()`",

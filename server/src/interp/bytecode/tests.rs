@@ -23,7 +23,6 @@ use crate::interp::call::Kwargs;
 use crate::interp::host::BufferHost;
 use crate::job::load::Loader;
 use crate::model::{Registry, embedded_defaults};
-use crate::request::ClientGeneration;
 use crate::value::ctx::{Caps, JobCtx, Stop};
 use crate::value::{PyErr, Value, stack, types};
 
@@ -48,7 +47,7 @@ fn model_ctx() -> Rc<ModelCtx> {
         config: served.config.clone(),
         generation_config: served.generation_config.clone(),
         log: Rc::new(|_| Ok(())),
-        client: ClientGeneration::G2,
+        dialect: crate::request::Dialect::default(),
         client_runner: None,
         edits: Default::default(),
         aliases: Default::default(),

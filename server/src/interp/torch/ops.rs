@@ -1024,6 +1024,8 @@ struct Registry {
     by_name: HashMap<(Ns, &'static str), Vec<usize>>,
 }
 
+// Not job state: the op table and its parsed schemas, built once per thread and the same
+// for every job (`Rc`, so per thread rather than a process-wide static).
 thread_local! {
     static REGISTRY: RefCell<Option<Rc<Registry>>> = const { RefCell::new(None) };
 }
