@@ -41,7 +41,7 @@ COMMA := ,
 export LIBTORCH = $(realpath .venv)/lib/python3.11/site-packages/torch
 export LIBTORCH_CXX11_ABI = 1
 
-.PHONY: help serve test build wheel _wheel venv cluster-deps browser-deps fixtures conformance bench loadbench conformancebench soak replicabench fuzz clean
+.PHONY: help serve test build wheel _wheel venv cluster-deps browser-deps fixtures conformance bench loadbench conformancebench familybench soak replicabench fuzz clean
 
 help:
 	@echo "make serve   start the server on the embedded tiny fixture models (port $(PORT))"
@@ -51,6 +51,7 @@ help:
 	@echo "make bench   speed of the server against local nnsight and transformers"
 	@echo "make loadbench  req/s and p50/p99 latency with 32 concurrent clients"
 	@echo "make conformancebench  time of the whole suite per driver (embedded and a 12-layer GPT-2)"
+	@echo "make familybench  per family: server trace vs a plain transformers forward (~100M models)"
 	@echo "make soak    ten minutes of mixed and hostile clients against one server"
 	@echo "make fuzz    every cargo-fuzz target for FUZZ_RUNS inputs (default 1M)"
 	@echo "make replicabench  start-up and trace latency of a Llama-3.1-70B replica"
@@ -223,6 +224,11 @@ loadbench: build
 # says what it checks; not part of `make test`).
 soak: build
 	.venv/bin/python python/soak.py --binary target/release/localndif
+
+# Per family: the server's trace execution against a fresh transformers forward on a
+# ~100M-parameter model of that family (python/family_bench.py says what it measures).
+familybench: build
+	.venv/bin/python python/family_bench.py
 
 # How long `conformance --client all` takes against localndif, per driver, on the embedded
 # default and on a 12-layer GPT-2 (python/conformance_bench.py says what it measures).
