@@ -7,7 +7,8 @@ Usage: make conformancebench
 Runs `conformance --client all --numerics exact` (nnsight 0.8.1, 0.7.0, 0.5.15 and the
 native driver) twice against one server: on the embedded default model, and on a 12-layer
 GPT-2 the fixture script's recipe writes into target/conformance-bench/ on first use (not
-committed: the suite must hold on a model that is not the fixture). Each run has an oracle
+committed: the suite must hold on a model that is not the fixture; reports under
+target/conformance-bench/runs/). Each run has an oracle
 cache of its own, warmed by a first pass that is not timed, so the timed pass measures
 what a developer re-running the suite waits for. Prints each driver's time and the totals
 against the targets (issue "Conformance verdicts that cannot flatter"): the embedded
@@ -33,7 +34,7 @@ TARGETS = {"embedded": 90.0, "gpt2-12": 180.0}
 
 
 def gpt2_12() -> str:
-    d = os.path.join(OUT, "gpt2-12")
+    d = os.path.join(OUT, "models", "gpt2-12")
     if not os.path.exists(os.path.join(d, "model.safetensors")):
         sys.path.insert(0, os.path.join(ROOT, "fixtures", "models"))
         import make_tiny
@@ -87,7 +88,7 @@ def main(argv: list[str]) -> int:
             except OSError:
                 time.sleep(0.1)
         for label, model in (("embedded", None), ("gpt2-12", f"localndif/gpt2-12={d}")):
-            out = os.path.join(OUT, label)
+            out = os.path.join(OUT, "runs", label)
             shutil.rmtree(out, ignore_errors=True)
             run_suite(args.conformance, url, model, out, args.jobs)  # warms the oracle cache
             seconds, per_driver, rc = run_suite(args.conformance, url, model, out, args.jobs)

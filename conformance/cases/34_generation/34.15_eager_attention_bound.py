@@ -10,9 +10,10 @@ NOT_FOR = {"0.5": "nnsight 0.5 has no `for step in tracer.iter[...]` (its local 
 PROMPT = "The Eiffel Tower is in the city of"
 SPEC = "README.md §Reproducing a result exactly"
 # Eager attention (matmul, softmax, matmul) and sdpa sum in different orders: on float32
-# the logits of these fixtures differ by at most a few 1e-6 (README, "Reproducing a
-# result exactly"). The token ids must still be equal.
-TOLERANCE = {"rtol": 0.0, "atol": 2e-5}
+# the logits of the fixtures differ by a few 1e-6 (README, "Reproducing a result
+# exactly"), and the difference grows with depth (2.3e-5 on a 12-layer GPT-2 of width
+# 64), so the bound is 1e-4 relative and absolute. The token ids must still be equal.
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 
 @contextlib.contextmanager
