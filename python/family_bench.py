@@ -99,14 +99,15 @@ def main(argv: list[str]) -> int:
     p.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "localndif"))
     p.add_argument("--family", action="append", help="only these model_types (repeatable)")
     args = p.parse_args(argv)
-    chosen = {t: f for t, f in families().items() if not args.family or t in args.family}
-    dirs = {t: scaled(t, f) for t, f in chosen.items()}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     tmp = tempfile.mkdtemp(prefix="localndif-familybench-")
+    # Before anything imports huggingface_hub: the server is the Hub for its models.
     os.environ.update(NDIF_HOST=url, HF_ENDPOINT=url, HF_HOME=os.path.join(tmp, "hf"), NNSIGHT_CONFIG=os.devnull)
+    chosen = {t: f for t, f in families().items() if not args.family or t in args.family}
+    dirs = {t: scaled(t, f) for t, f in chosen.items()}
     cmd = [args.binary, "serve", "--port", str(port)]
     for t, d in dirs.items():
         cmd += ["--model", f"bench/{t}={d}"]
