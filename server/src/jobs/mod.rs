@@ -605,7 +605,10 @@ impl Jobs {
             let work = {
                 let mut queue = lock(&self.inner.queue);
                 loop {
-                    if let Some(w) = queue.pop_front() {
+                    // A drain has begun: no job is taken any more (shutdown ends the queued).
+                    if !self.inner.closing.load(Ordering::SeqCst)
+                        && let Some(w) = queue.pop_front()
+                    {
                         break w;
                     }
                     queue = self

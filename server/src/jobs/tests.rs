@@ -233,8 +233,13 @@ fn a_shutdown_ends_queued_jobs_lets_running_ones_finish_and_refuses_new_ones() {
     started.recv_timeout(Duration::from_secs(30)).expect("the first job starts");
     let (_, never) = mpsc::channel();
     let queued = held_job(&jobs, "s", started_tx, never);
-    // The running job finishes while the shutdown waits for it.
+    // The running job finishes while the shutdown waits for it: only once the drain has
+    // begun (no job is taken any more), or the worker could take the queued job first.
+    let closing = jobs.clone();
     let finisher = std::thread::spawn(move || {
+        while !closing.closing() {
+            std::thread::yield_now();
+        }
         let _ = go_tx.send(());
     });
     let drained = jobs.shutdown(Duration::from_secs(30));
