@@ -151,6 +151,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--binary", default=release if os.path.exists(release) else os.path.join(ROOT, "target", "debug", "localndif"))
     p.add_argument("--seconds", type=float, default=600)
     args = p.parse_args(argv)
+    # record() works in a directory of its own: a relative --binary (the Makefile's) is
+    # the checkout's.
+    args.binary = os.path.abspath(args.binary)
     payloads = record()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
