@@ -25,6 +25,12 @@ pub struct Meter {
 impl Meter {
     pub fn start() -> Meter {
         static INSTALL: Once = Once::new();
+        static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        // `LOCALNDIF_MEMORY_METER=0` leaves libtorch's allocator alone (the figure is then
+        // the interpreter's own count).
+        if *OFF.get_or_init(|| std::env::var("LOCALNDIF_MEMORY_METER").is_ok_and(|v| v == "0")) {
+            return Meter { handle: std::ptr::null_mut() };
+        }
         // SAFETY: wraps libtorch's CPU allocator once per process; the wrapper delegates
         // every call to the allocator it replaces, which stays alive for the process.
         INSTALL.call_once(|| unsafe { lndif_mem_install() });
@@ -35,6 +41,9 @@ impl Meter {
 
     /// Bytes of tensor storage the job's allocations hold now.
     pub fn live(&self) -> u64 {
+        if self.handle.is_null() {
+            return 0;
+        }
         // SAFETY: `handle` is live until `end`.
         unsafe { lndif_mem_live(self.handle) }.max(0) as u64
     }
