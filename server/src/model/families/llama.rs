@@ -59,6 +59,21 @@ pub struct Heads {
 }
 
 impl Heads {
+    /// The attention settings of layer `layer` as transformers' SDPA path computes them:
+    /// `head_dim ** -0.5` scaling, grouped heads, no soft-capping.
+    pub fn sdpa(&self, layer: usize, sliding_window: Option<i64>, kwargs: &'static [Kw]) -> Spec {
+        Spec {
+            layer,
+            head_dim: self.head_dim,
+            n_rep: self.heads / self.kv_heads,
+            scaling: (self.head_dim as f64).powf(-0.5),
+            kernel: Kernel::Sdpa,
+            sliding_window,
+            softcap: None,
+            kwargs,
+        }
+    }
+
     pub fn from_config(cfg: &Config) -> anyhow::Result<Heads> {
         let hidden = cfg.int("hidden_size")?;
         let heads = cfg.int("num_attention_heads")?;
@@ -194,17 +209,7 @@ impl Family for Llama {
             Block::Model => model(f, id, self.variant.model, &ModelSpec { use_cache: self.use_cache, windows: &self.windows, kernel: Kernel::Sdpa }, c),
             Block::Layer(_) => layer(f, id, &LAYER, c),
             Block::Attention(i) => {
-                let h = &self.heads;
-                let spec = Spec {
-                    layer: i,
-                    head_dim: h.head_dim,
-                    n_rep: h.heads / h.kv_heads,
-                    scaling: (h.head_dim as f64).powf(-0.5),
-                    kernel: Kernel::Sdpa,
-                    sliding_window: self.windows.get(i).copied().flatten(),
-                    softcap: None,
-                    kwargs: self.variant.kwargs,
-                };
+                let spec = self.heads.sdpa(i, self.windows.get(i).copied().flatten(), self.variant.kwargs);
                 projected(f, id, self.variant.attention, &spec, c)
             }
             Block::Mlp => gated(f, id, c, self.variant.mlp),

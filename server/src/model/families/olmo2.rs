@@ -4,7 +4,7 @@
 //! whole projection (`q_norm` over all query heads, `k_norm` over the key/value heads'
 //! width) before the view into heads, all three projections bound before any is viewed.
 
-use super::super::blocks::attention::{Interface, Kw, Projected, Projection, Spec, Tail, Whole, projected};
+use super::super::blocks::attention::{Interface, Kw, Projected, Projection, Tail, Whole, projected};
 use super::super::blocks::layer::{LayerDecl, Residual, forward as layer};
 use super::super::blocks::mlp::{Gated, gated};
 use super::super::blocks::model::{ModelSpec, causal_lm, forward as model};
@@ -112,17 +112,7 @@ impl Family for Olmo2 {
             Block::Model => model(f, id, &MODEL, &ModelSpec { use_cache: self.use_cache, windows: &self.windows(), kernel: Kernel::Sdpa }, c),
             Block::Layer(_) => layer(f, id, &LAYER, c),
             Block::Attention(i) => {
-                let h = &self.heads;
-                let spec = Spec {
-                    layer: i,
-                    head_dim: h.head_dim,
-                    n_rep: h.heads / h.kv_heads,
-                    scaling: (h.head_dim as f64).powf(-0.5),
-                    kernel: Kernel::Sdpa,
-                    sliding_window: None,
-                    softcap: None,
-                    kwargs: &[Kw::Dropout, Kw::Scaling],
-                };
+                let spec = self.heads.sdpa(i, None, &[Kw::Dropout, Kw::Scaling]);
                 projected(f, id, &ATTENTION, &spec, c)
             }
             Block::Mlp => gated(f, id, c, &MLP),

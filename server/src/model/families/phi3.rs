@@ -5,7 +5,7 @@
 //! (`create_sliding_window_causal_mask`, `DynamicSlidingWindowLayer` caches), an untied
 //! head. `longrope` (Phi-3-*-128k, Phi-3.5) is refused at start, naming it.
 
-use super::super::blocks::attention::{FusedQkv, Interface, Kw, Part, Spec, Tail, fused_qkv};
+use super::super::blocks::attention::{FusedQkv, Interface, Kw, Part, Tail, fused_qkv};
 use super::super::blocks::layer::{LayerDecl, Residual, forward as layer};
 use super::super::blocks::mlp::{FusedGated, fused_gated};
 use super::super::blocks::model::{ModelDecl, ModelSpec, Slot, causal_lm, forward as model};
@@ -122,18 +122,8 @@ impl Family for Phi3 {
             Block::Model => model(f, id, &MODEL, &ModelSpec { use_cache: self.use_cache, windows: &self.windows, kernel: Kernel::Sdpa }, c),
             Block::Layer(_) => layer(f, id, &LAYER, c),
             Block::Attention(i) => {
-                let h = &self.heads;
-                let spec = Spec {
-                    layer: i,
-                    head_dim: h.head_dim,
-                    n_rep: h.heads / h.kv_heads,
-                    scaling: (h.head_dim as f64).powf(-0.5),
-                    kernel: Kernel::Sdpa,
-                    sliding_window: self.windows.get(i).copied().flatten(),
-                    softcap: None,
-                    kwargs: &[Kw::Dropout, Kw::Scaling, Kw::SlidingWindow],
-                };
-                fused_qkv(f, id, &ATTENTION, &spec, h.heads, c)
+                let spec = self.heads.sdpa(i, self.windows.get(i).copied().flatten(), &[Kw::Dropout, Kw::Scaling, Kw::SlidingWindow]);
+                fused_qkv(f, id, &ATTENTION, &spec, self.heads.heads, c)
             }
             Block::Mlp => fused_gated(f, id, c, &MLP),
         }

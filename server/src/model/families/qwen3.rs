@@ -3,7 +3,7 @@
 //! heads and before the transpose), `sliding_window` passed to the attention interface,
 //! the rotary module called positionally, and no cache in the output without `use_cache`.
 
-use super::super::blocks::attention::{Interface, Kw, Projected, Projection, Spec, Tail, projected};
+use super::super::blocks::attention::{Interface, Kw, Projected, Projection, Tail, projected};
 use super::super::blocks::layer::forward as layer;
 use super::super::blocks::mlp::{Gated, gated};
 use super::super::blocks::model::{ModelDecl, ModelSpec, causal_lm, forward as model};
@@ -92,17 +92,7 @@ impl Family for Qwen3 {
             Block::Model => model(f, id, &MODEL, &ModelSpec { use_cache: self.use_cache, windows: &self.windows(), kernel: Kernel::Sdpa }, c),
             Block::Layer(_) => layer(f, id, &LAYER, c),
             Block::Attention(i) => {
-                let h = &self.heads;
-                let spec = Spec {
-                    layer: i,
-                    head_dim: h.head_dim,
-                    n_rep: h.heads / h.kv_heads,
-                    scaling: (h.head_dim as f64).powf(-0.5),
-                    kernel: Kernel::Sdpa,
-                    sliding_window: None,
-                    softcap: None,
-                    kwargs: &[Kw::Dropout, Kw::Scaling, Kw::SlidingWindow],
-                };
+                let spec = self.heads.sdpa(i, None, &[Kw::Dropout, Kw::Scaling, Kw::SlidingWindow]);
                 projected(f, id, &ATTENTION, &spec, c)
             }
             Block::Mlp => gated(f, id, c, &MLP),
